@@ -1,0 +1,190 @@
+//! One test suite, run against every [`Store`] implementation.
+
+use proptest::prelude::*;
+
+use crate::{LogId, MemStore, SledStore, Store, StoreError};
+
+const GROUP: [u8; 16] = [1; 16];
+const OTHER_GROUP: [u8; 16] = [2; 16];
+
+fn log(author: u8) -> LogId {
+    LogId { group: GROUP, author: [author; 32] }
+}
+
+/// Generates one `#[test]` per implementation for each suite function.
+macro_rules! for_each_store {
+    ($($case:ident),* $(,)?) => {
+        mod mem_store {
+            $( #[test] fn $case() { super::$case(&crate::MemStore::default()); } )*
+        }
+        mod sled_store {
+            $( #[test] fn $case() {
+                let dir = tempfile::tempdir().unwrap();
+                super::$case(&crate::SledStore::open(dir.path()).unwrap());
+            } )*
+        }
+    };
+}
+
+for_each_store!(
+    empty_store_has_nothing,
+    meta_values_are_replaced,
+    entries_are_read_back_in_order_from_any_start,
+    appends_must_be_consecutive,
+    log_heads_list_each_author_of_a_group,
+    groups_come_from_entries_and_snapshots,
+    snapshots_are_replaced,
+    entries_limit_is_respected,
+);
+
+fn empty_store_has_nothing(store: &dyn Store) {
+    assert_eq!(store.get_meta("format").unwrap(), None);
+    assert!(store.groups().unwrap().is_empty());
+    assert!(store.log_heads(&GROUP).unwrap().is_empty());
+    assert!(store.entries(&log(1), 1, 10).unwrap().is_empty());
+    assert_eq!(store.snapshot(&GROUP).unwrap(), None);
+    store.flush().unwrap();
+}
+
+fn meta_values_are_replaced(store: &dyn Store) {
+    store.put_meta("device", b"one").unwrap();
+    store.put_meta("device", b"two").unwrap();
+    assert_eq!(store.get_meta("device").unwrap().as_deref(), Some(&b"two"[..]));
+}
+
+fn entries_are_read_back_in_order_from_any_start(store: &dyn Store) {
+    for seq in 1..=5u64 {
+        store.append_entry(&log(1), seq, format!("entry {seq}").as_bytes()).unwrap();
+    }
+    let all = store.entries(&log(1), 1, 100).unwrap();
+    assert_eq!(all.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(all[2].1, b"entry 3");
+    let tail = store.entries(&log(1), 4, 100).unwrap();
+    assert_eq!(tail.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), vec![4, 5]);
+    assert!(store.entries(&log(1), 6, 100).unwrap().is_empty());
+    assert!(store.entries(&log(2), 1, 100).unwrap().is_empty(), "another author's log is separate");
+}
+
+fn appends_must_be_consecutive(store: &dyn Store) {
+    assert!(matches!(store.append_entry(&log(1), 2, b"gap"), Err(StoreError::NotNext { seq: 2, expected: 1 })));
+    store.append_entry(&log(1), 1, b"first").unwrap();
+    assert!(matches!(
+        store.append_entry(&log(1), 1, b"overwrite"),
+        Err(StoreError::NotNext { seq: 1, expected: 2 })
+    ));
+    assert_eq!(store.entries(&log(1), 1, 10).unwrap(), vec![(1, b"first".to_vec())], "nothing was overwritten");
+}
+
+fn log_heads_list_each_author_of_a_group(store: &dyn Store) {
+    store.append_entry(&log(2), 1, b"a").unwrap();
+    store.append_entry(&log(1), 1, b"b").unwrap();
+    store.append_entry(&log(1), 2, b"c").unwrap();
+    store.append_entry(&LogId { group: OTHER_GROUP, author: [3; 32] }, 1, b"d").unwrap();
+    assert_eq!(store.log_heads(&GROUP).unwrap(), vec![(log(1), 2), (log(2), 1)]);
+}
+
+fn groups_come_from_entries_and_snapshots(store: &dyn Store) {
+    store.append_entry(&log(1), 1, b"a").unwrap();
+    store.put_snapshot(&OTHER_GROUP, b"snap").unwrap();
+    assert_eq!(store.groups().unwrap(), vec![GROUP, OTHER_GROUP]);
+}
+
+fn snapshots_are_replaced(store: &dyn Store) {
+    store.put_snapshot(&GROUP, b"old").unwrap();
+    store.put_snapshot(&GROUP, b"new").unwrap();
+    assert_eq!(store.snapshot(&GROUP).unwrap().as_deref(), Some(&b"new"[..]));
+    assert_eq!(store.snapshot(&OTHER_GROUP).unwrap(), None);
+}
+
+fn entries_limit_is_respected(store: &dyn Store) {
+    for seq in 1..=10u64 {
+        store.append_entry(&log(1), seq, &[seq as u8]).unwrap();
+    }
+    let page = store.entries(&log(1), 3, 4).unwrap();
+    assert_eq!(page.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), vec![3, 4, 5, 6]);
+}
+
+#[test]
+fn sled_store_keeps_flushed_writes_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SledStore::open(dir.path()).unwrap();
+        store.put_meta("format", b"1").unwrap();
+        store.append_entry(&log(1), 1, b"entry").unwrap();
+        store.put_snapshot(&GROUP, b"snap").unwrap();
+        store.flush().unwrap();
+    }
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(store.get_meta("format").unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(store.log_heads(&GROUP).unwrap(), vec![(log(1), 1)]);
+    assert_eq!(store.snapshot(&GROUP).unwrap().as_deref(), Some(&b"snap"[..]));
+}
+
+#[test]
+fn a_second_open_of_the_same_directory_is_refused_as_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = SledStore::open(dir.path()).unwrap();
+    match SledStore::open(dir.path()) {
+        Err(StoreError::Locked) => {}
+        other => panic!("expected Locked, got {other:?}"),
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Append { author: u8, body: Vec<u8> },
+    Meta { name: u8, value: Vec<u8> },
+    Snapshot { value: Vec<u8> },
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..3, proptest::collection::vec(any::<u8>(), 0..64)).prop_map(|(author, body)| Op::Append { author, body }),
+        2 => (0u8..3, proptest::collection::vec(any::<u8>(), 0..32)).prop_map(|(name, value)| Op::Meta { name, value }),
+        1 => proptest::collection::vec(any::<u8>(), 0..32).prop_map(|value| Op::Snapshot { value }),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// sled-style model test: random operations with reopens, compared against the in-memory store.
+    #[test]
+    fn sled_store_behaves_like_the_memory_model_across_reopens(ops in proptest::collection::vec(op(), 1..40)) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sled = SledStore::open(dir.path()).unwrap();
+        let model = MemStore::default();
+        for op in ops {
+            match op {
+                Op::Append { author, body } => {
+                    let next = model.log_heads(&GROUP).unwrap().iter()
+                        .find(|(l, _)| l.author == [author; 32]).map_or(1, |(_, seq)| seq + 1);
+                    model.append_entry(&log(author), next, &body).unwrap();
+                    sled.append_entry(&log(author), next, &body).unwrap();
+                }
+                Op::Meta { name, value } => {
+                    model.put_meta(&name.to_string(), &value).unwrap();
+                    sled.put_meta(&name.to_string(), &value).unwrap();
+                }
+                Op::Snapshot { value } => {
+                    model.put_snapshot(&GROUP, &value).unwrap();
+                    sled.put_snapshot(&GROUP, &value).unwrap();
+                }
+                Op::Reopen => {
+                    sled.flush().unwrap();
+                    drop(sled);
+                    sled = SledStore::open(dir.path()).unwrap();
+                }
+            }
+            prop_assert_eq!(sled.log_heads(&GROUP).unwrap(), model.log_heads(&GROUP).unwrap());
+            prop_assert_eq!(sled.groups().unwrap(), model.groups().unwrap());
+            prop_assert_eq!(sled.snapshot(&GROUP).unwrap(), model.snapshot(&GROUP).unwrap());
+            for author in 0u8..3 {
+                prop_assert_eq!(sled.entries(&log(author), 1, 1000).unwrap(), model.entries(&log(author), 1, 1000).unwrap());
+                prop_assert_eq!(sled.get_meta(&author.to_string()).unwrap(), model.get_meta(&author.to_string()).unwrap());
+            }
+        }
+    }
+}

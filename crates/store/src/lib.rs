@@ -1,0 +1,94 @@
+//! Where a device keeps its bytes.
+//!
+//! The [`Store`] trait is deliberately small and knows nothing about cryptography: every value it is given is
+//! already sealed by the caller (see `docs/storage.md`). It holds three kinds of record:
+//!
+//! - **meta**: a few named values (the format version, the sealed device secrets, sealed group keys);
+//! - **entries**: per-device append-only logs, addressed by ([`LogId`], sequence number), appended strictly in order;
+//! - **snapshots**: one cache per group, which may always be rebuilt from the entries.
+//!
+//! [`SledStore`] keeps them in a sled database on disk; [`MemStore`] in memory, for tests. Both pass the same
+//! conformance suite. Writes are durable only after [`Store::flush`]; callers flush before they report success.
+//!
+//! ```
+//! use sunspace_store::{LogId, MemStore, Store};
+//! let store = MemStore::default();
+//! let log = LogId { group: [1; 16], author: [2; 32] };
+//! store.append_entry(&log, 1, b"sealed entry").unwrap();
+//! store.flush().unwrap();
+//! assert_eq!(store.log_heads(&[1; 16]).unwrap(), vec![(log, 1)]);
+//! ```
+
+mod mem;
+mod sled_store;
+
+pub use mem::MemStore;
+pub use sled_store::SledStore;
+
+/// A device's log within a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogId {
+    /// The group's id.
+    pub group: [u8; 16],
+    /// The author device's id.
+    pub author: [u8; 32],
+}
+
+/// A storage operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The disk is full.
+    #[error("the disk is full: free some space and try again (nothing was lost)")]
+    DiskFull,
+    /// Another process holds the database.
+    #[error("the data directory is in use by another Sunspace process")]
+    Locked,
+    /// The files on disk are damaged.
+    #[error("the store is damaged: {0}")]
+    Corrupted(String),
+    /// An append would leave a gap or overwrite an entry.
+    #[error("entry {seq} cannot be appended: the log expects entry {expected}")]
+    NotNext {
+        /// The sequence number given.
+        seq: u64,
+        /// The sequence number the log expects next.
+        expected: u64,
+    },
+    /// Any other I/O failure.
+    #[error("storage failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A device's storage. Values are opaque bytes, sealed by the caller.
+pub trait Store: Send + Sync {
+    /// Reads a named metadata value.
+    fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Writes a named metadata value.
+    fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// Appends entry number `seq` to a log; `seq` must be exactly one past the log's last entry (1 for a new log).
+    fn append_entry(&self, log: &LogId, seq: u64, entry: &[u8]) -> Result<(), StoreError>;
+
+    /// Up to `limit` entries of a log, starting at sequence number `from`, in order.
+    fn entries(&self, log: &LogId, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+
+    /// Every log of a group with the sequence number of its last entry, ordered by author.
+    fn log_heads(&self, group: &[u8; 16]) -> Result<Vec<(LogId, u64)>, StoreError>;
+
+    /// Every group that has at least one entry or a snapshot.
+    fn groups(&self) -> Result<Vec<[u8; 16]>, StoreError>;
+
+    /// Replaces a group's snapshot.
+    fn put_snapshot(&self, group: &[u8; 16], snapshot: &[u8]) -> Result<(), StoreError>;
+
+    /// A group's snapshot, if one was written.
+    fn snapshot(&self, group: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Makes every write so far durable: after it returns, they survive a crash or power loss.
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod conformance;

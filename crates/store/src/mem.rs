@@ -1,0 +1,89 @@
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::{LogId, Store, StoreError};
+
+/// A [`Store`] in memory, for tests of everything above storage. Same semantics as [`crate::SledStore`].
+#[derive(Debug, Default)]
+pub struct MemStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    meta: BTreeMap<String, Vec<u8>>,
+    logs: BTreeMap<LogId, Vec<Vec<u8>>>,
+    snapshots: BTreeMap<[u8; 16], Vec<u8>>,
+}
+
+impl MemStore {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves the maps consistent (every method does one insert), so recover.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Store for MemStore {
+    fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().meta.get(name).cloned())
+    }
+
+    fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.lock().meta.insert(name.to_owned(), value.to_vec());
+        Ok(())
+    }
+
+    fn append_entry(&self, log: &LogId, seq: u64, entry: &[u8]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let entries = inner.logs.entry(*log).or_default();
+        let expected = entries.len() as u64 + 1;
+        if seq != expected {
+            return Err(StoreError::NotNext { seq, expected });
+        }
+        entries.push(entry.to_vec());
+        Ok(())
+    }
+
+    fn entries(&self, log: &LogId, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let inner = self.lock();
+        let Some(entries) = inner.logs.get(log) else { return Ok(Vec::new()) };
+        let start = from.max(1);
+        Ok((start..)
+            .zip(entries.iter().skip((start - 1) as usize))
+            .take(limit)
+            .map(|(seq, bytes)| (seq, bytes.clone()))
+            .collect())
+    }
+
+    fn log_heads(&self, group: &[u8; 16]) -> Result<Vec<(LogId, u64)>, StoreError> {
+        Ok(self
+            .lock()
+            .logs
+            .iter()
+            .filter(|(log, entries)| &log.group == group && !entries.is_empty())
+            .map(|(log, entries)| (*log, entries.len() as u64))
+            .collect())
+    }
+
+    fn groups(&self) -> Result<Vec<[u8; 16]>, StoreError> {
+        let inner = self.lock();
+        let mut groups: Vec<[u8; 16]> = inner.logs.keys().map(|log| log.group).collect();
+        groups.extend(inner.snapshots.keys());
+        groups.sort();
+        groups.dedup();
+        Ok(groups)
+    }
+
+    fn put_snapshot(&self, group: &[u8; 16], snapshot: &[u8]) -> Result<(), StoreError> {
+        self.lock().snapshots.insert(*group, snapshot.to_vec());
+        Ok(())
+    }
+
+    fn snapshot(&self, group: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().snapshots.get(group).cloned())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
