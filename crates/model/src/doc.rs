@@ -1,0 +1,873 @@
+//! The group document and its edits.
+//!
+//! Layout of the automerge document (every key a string; record maps keyed by random record id):
+//!
+//! ```text
+//! sunspace_schema: 1
+//! group:    { id, name, created }
+//! charter:  { purpose: Text, decision_rules: Text, cadence, confidentiality: Text }
+//! members:  { <id>: { name, status, joined, kind, sponsor? } }
+//! devices:  { <device hex>: { member, agreement_key, method, added } }
+//! roles:    { <id>: { member, role, from, until? } }
+//! meetings: { <id>: { date, title, kind, place?, facilitator?, note_taker?, minutes: Text,
+//!                     agenda: { <id>: { title, position, owner?, done } },
+//!                     attendance: { <record id>: { who, new_face, recorded } } } }
+//! decisions:{ <id>: { title, method, outcome, date, review_by?, meeting? } }
+//! actions:  { <id>: { title, owners: { <member id>: true }, due?, status, done_on?, decision?, meeting? } }
+//! ```
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use chrono::NaiveDate;
+
+use crate::ids::{is_record_id, new_record_id};
+use crate::input::{check_len, optional_line, required_line};
+use crate::read::{child, scalar_text, Fields};
+use crate::view::{
+    ActionStatus, ActionView, AgendaItemView, AttendanceView, Attendee, CharterView, DecisionView, DeviceView,
+    GroupView, MeetingView, MemberStatus, MemberView, RoleGrantView,
+};
+use crate::{
+    ActionPatch, CharterPatch, DecisionMethod, DecisionPatch, MeetingPatch, ModelError, NewAction, NewDecision,
+    NewMeeting, RecordId, RecordKind, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN,
+};
+
+/// The version of the document layout this build writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_KEY: &str = "sunspace_schema";
+
+/// The member and device that create a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Founder {
+    /// The founding device's public signing key, hex. It becomes the document's automerge actor id.
+    pub device_id: String,
+    /// The founding device's public X25519 key, hex.
+    pub agreement_key: String,
+    /// The founder's display name in this group.
+    pub display_name: String,
+}
+
+/// A core group's records: one automerge document with a typed API.
+#[derive(Debug)]
+pub struct GroupDoc {
+    doc: AutoCommit,
+}
+
+fn date_text(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+impl GroupDoc {
+    /// Creates a group document whose author is the founding device; the founder is its first member and steward.
+    /// Returns the document and the founder's member id.
+    pub fn create(group_id: &str, name: &str, founder: &Founder, today: NaiveDate) -> Result<(Self, RecordId), ModelError> {
+        let name = required_line("group name", name, MAX_NAME_LEN)?;
+        let display_name = required_line("member name", &founder.display_name, MAX_NAME_LEN)?;
+        let actor = hex::decode(&founder.device_id)
+            .map_err(|_| ModelError::Invalid("the founding device id is not hex".into()))?;
+        let mut doc = AutoCommit::new();
+        doc.set_actor(ActorId::from(actor));
+        doc.put(ObjId::Root, SCHEMA_KEY, SCHEMA_VERSION)?;
+        let group = doc.put_object(ObjId::Root, "group", ObjType::Map)?;
+        doc.put(&group, "id", group_id)?;
+        doc.put(&group, "name", name)?;
+        doc.put(&group, "created", date_text(today))?;
+        let charter = doc.put_object(ObjId::Root, "charter", ObjType::Map)?;
+        for field in ["purpose", "decision_rules", "confidentiality"] {
+            doc.put_object(&charter, field, ObjType::Text)?;
+        }
+        for map in ["members", "devices", "roles", "meetings", "decisions", "actions"] {
+            doc.put_object(ObjId::Root, map, ObjType::Map)?;
+        }
+        let mut this = Self { doc };
+        let member = this.insert_member(&display_name, "app", today, None)?;
+        let devices = this.root_map("devices")?;
+        let device = this.doc.put_object(&devices, founder.device_id.as_str(), ObjType::Map)?;
+        this.doc.put(&device, "member", member.as_str())?;
+        this.doc.put(&device, "agreement_key", founder.agreement_key.as_str())?;
+        this.doc.put(&device, "method", "founder")?;
+        this.doc.put(&device, "added", date_text(today))?;
+        this.grant_role(&member, "steward", today, None)?;
+        Ok((this, member))
+    }
+
+    /// Loads a document saved with [`GroupDoc::save`] (or any automerge document with this layout).
+    pub fn load(bytes: &[u8]) -> Result<Self, ModelError> {
+        let doc = AutoCommit::load(bytes).map_err(|error| ModelError::Unreadable(error.to_string()))?;
+        let this = Self { doc };
+        this.check_schema()?;
+        Ok(this)
+    }
+
+    /// An empty document, to be filled by [`GroupDoc::load_incremental`] from a device's logs.
+    pub fn empty() -> Self {
+        Self { doc: AutoCommit::new() }
+    }
+
+    /// Applies changes in automerge's incremental encoding (as made by [`GroupDoc::save_after`]).
+    pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), ModelError> {
+        self.doc.load_incremental(bytes).map_err(|error| ModelError::Unreadable(error.to_string()))?;
+        Ok(())
+    }
+
+    /// Fails unless the document declares the schema version this build reads.
+    pub fn check_schema(&self) -> Result<(), ModelError> {
+        match self.doc.get(ObjId::Root, SCHEMA_KEY) {
+            Ok(Some((Value::Scalar(value), _))) => match value.as_ref() {
+                ScalarValue::Int(SCHEMA_VERSION) => Ok(()),
+                ScalarValue::Int(other) => Err(ModelError::Unreadable(format!(
+                    "it uses layout version {other}, and this version of Sunspace reads version {SCHEMA_VERSION}"
+                ))),
+                _ => Err(ModelError::Unreadable("its layout version is malformed".into())),
+            },
+            _ => Err(ModelError::Unreadable("it is not a Sunspace group document".into())),
+        }
+    }
+
+    /// Sets the automerge actor id, which must be the editing device's public key (hex).
+    pub fn set_author(&mut self, device_id: &str) -> Result<(), ModelError> {
+        let actor =
+            hex::decode(device_id).map_err(|_| ModelError::Invalid("the device id is not hex".into()))?;
+        self.doc.set_actor(ActorId::from(actor));
+        Ok(())
+    }
+
+    /// The whole document in automerge's compressed format.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes made after `heads`, in automerge's incremental encoding.
+    pub fn save_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
+    /// The document's current heads.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// Ends the pending edits as one change, stamped with `time` (seconds since the epoch).
+    pub fn commit(&mut self, time: i64) -> Option<ChangeHash> {
+        self.doc.commit_with(CommitOptions::default().with_time(time))
+    }
+
+    /// Throws away edits not yet committed.
+    pub fn rollback(&mut self) {
+        self.doc.rollback();
+    }
+
+    /// The underlying automerge document, for callers that need its full API (export, sync).
+    pub fn automerge(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    // ---- internal navigation ----
+
+    fn root_map(&self, key: &'static str) -> Result<ObjId, ModelError> {
+        child(&self.doc, &ObjId::Root, key, ObjType::Map)
+            .ok_or_else(|| ModelError::Unreadable(format!("the document has no {key} table")))
+    }
+
+    fn record(&self, kind: RecordKind, id: &str) -> Result<ObjId, ModelError> {
+        let not_found = || ModelError::NotFound { kind: kind.noun(), id: id.to_owned() };
+        let table = match kind {
+            RecordKind::Group => return self.root_map("group"),
+            RecordKind::Charter => return self.root_map("charter"),
+            RecordKind::Agenda => return self.agenda_item(id).map(|(_, item)| item).ok_or_else(not_found),
+            RecordKind::Member => "members",
+            RecordKind::Role => "roles",
+            RecordKind::Meeting => "meetings",
+            RecordKind::Decision => "decisions",
+            RecordKind::Action => "actions",
+        };
+        let table = self.root_map(table)?;
+        child(&self.doc, &table, id, ObjType::Map).ok_or_else(not_found)
+    }
+
+    fn agenda_item(&self, id: &str) -> Option<(ObjId, ObjId)> {
+        let meetings = self.root_map("meetings").ok()?;
+        self.doc.keys(&meetings).find_map(|meeting_id| {
+            let meeting = child(&self.doc, &meetings, &meeting_id, ObjType::Map)?;
+            let agenda = child(&self.doc, &meeting, "agenda", ObjType::Map)?;
+            child(&self.doc, &agenda, id, ObjType::Map).map(|item| (meeting, item))
+        })
+    }
+
+    fn require(&self, kind: RecordKind, id: &str) -> Result<(), ModelError> {
+        self.record(kind, id).map(|_| ())
+    }
+
+    fn put_optional(&mut self, obj: &ObjId, key: &str, value: Option<String>) -> Result<(), ModelError> {
+        match value {
+            Some(value) => self.doc.put(obj, key, value)?,
+            None => {
+                if self.doc.get(obj, key)?.is_some() {
+                    self.doc.delete(obj, key)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn text_field(&mut self, obj: &ObjId, key: &str) -> Result<ObjId, ModelError> {
+        match child(&self.doc, obj, key, ObjType::Text) {
+            Some(text) => Ok(text),
+            None => Ok(self.doc.put_object(obj, key, ObjType::Text)?),
+        }
+    }
+
+    fn insert_member(
+        &mut self,
+        name: &str,
+        kind: &str,
+        joined: NaiveDate,
+        sponsor: Option<&str>,
+    ) -> Result<RecordId, ModelError> {
+        let members = self.root_map("members")?;
+        let id = new_record_id();
+        let member = self.doc.put_object(&members, id.as_str(), ObjType::Map)?;
+        self.doc.put(&member, "name", name)?;
+        self.doc.put(&member, "status", MemberStatus::Active.as_str())?;
+        self.doc.put(&member, "joined", date_text(joined))?;
+        self.doc.put(&member, "kind", kind)?;
+        if let Some(sponsor) = sponsor {
+            self.doc.put(&member, "sponsor", sponsor)?;
+        }
+        Ok(id)
+    }
+
+    // ---- edits ----
+
+    /// Renames the group.
+    pub fn rename_group(&mut self, name: &str) -> Result<(), ModelError> {
+        let name = required_line("group name", name, MAX_NAME_LEN)?;
+        let group = self.root_map("group")?;
+        self.doc.put(&group, "name", name)?;
+        Ok(())
+    }
+
+    /// Edits the charter. Prose fields are updated as text diffs, so concurrent edits merge.
+    pub fn edit_charter(&mut self, patch: &CharterPatch) -> Result<(), ModelError> {
+        let texts = [
+            ("purpose", &patch.purpose),
+            ("decision_rules", &patch.decision_rules),
+            ("confidentiality", &patch.confidentiality),
+        ];
+        for (field, value) in &texts {
+            if let Some(value) = value {
+                check_len(field, value, MAX_TEXT_LEN)?;
+            }
+        }
+        let charter = self.root_map("charter")?;
+        for (field, value) in texts {
+            if let Some(value) = value {
+                let text = self.text_field(&charter, field)?;
+                self.doc.update_text(&text, value)?;
+            }
+        }
+        if let Some(cadence) = patch.cadence {
+            self.doc.put(&charter, "cadence", cadence.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Adds a member who does not (yet) use the app, so attendance and roles can name them.
+    pub fn add_local_member(
+        &mut self,
+        name: &str,
+        joined: NaiveDate,
+        sponsor: Option<&str>,
+    ) -> Result<RecordId, ModelError> {
+        let name = required_line("member name", name, MAX_NAME_LEN)?;
+        if let Some(sponsor) = sponsor {
+            self.require(RecordKind::Member, sponsor)?;
+        }
+        self.insert_member(&name, "local", joined, sponsor)
+    }
+
+    /// Renames a member or changes their standing.
+    pub fn update_member(
+        &mut self,
+        member: &str,
+        name: Option<&str>,
+        status: Option<MemberStatus>,
+    ) -> Result<(), ModelError> {
+        let name = name.map(|name| required_line("member name", name, MAX_NAME_LEN)).transpose()?;
+        let obj = self.record(RecordKind::Member, member)?;
+        if let Some(name) = name {
+            self.doc.put(&obj, "name", name)?;
+        }
+        if let Some(status) = status {
+            self.doc.put(&obj, "status", status.as_str())?;
+        }
+        Ok(())
+    }
+
+    /// Grants `role` to a member for a term starting `from` and, if given, ending `until`.
+    pub fn grant_role(
+        &mut self,
+        member: &str,
+        role: &str,
+        from: NaiveDate,
+        until: Option<NaiveDate>,
+    ) -> Result<RecordId, ModelError> {
+        let role = required_line("role", &role.to_lowercase(), MAX_NAME_LEN)?;
+        self.require(RecordKind::Member, member)?;
+        if until.is_some_and(|until| until < from) {
+            return Err(ModelError::Invalid("a role's term cannot end before it starts".into()));
+        }
+        let roles = self.root_map("roles")?;
+        let id = new_record_id();
+        let grant = self.doc.put_object(&roles, id.as_str(), ObjType::Map)?;
+        self.doc.put(&grant, "member", member)?;
+        self.doc.put(&grant, "role", role)?;
+        self.doc.put(&grant, "from", date_text(from))?;
+        self.put_optional(&grant, "until", until.map(date_text))?;
+        Ok(id)
+    }
+
+    /// Ends a role grant's term on `until`.
+    pub fn end_role(&mut self, grant: &str, until: NaiveDate) -> Result<(), ModelError> {
+        let obj = self.record(RecordKind::Role, grant)?;
+        let from = Fields::new(&self.doc, obj.clone()).date("from");
+        if from.is_some_and(|from| until < from) {
+            return Err(ModelError::Invalid("a role's term cannot end before it starts".into()));
+        }
+        self.doc.put(&obj, "until", date_text(until))?;
+        Ok(())
+    }
+
+    fn check_member_ref(&self, member: Option<&String>) -> Result<(), ModelError> {
+        member.map_or(Ok(()), |member| self.require(RecordKind::Member, member))
+    }
+
+    /// Adds a meeting.
+    pub fn add_meeting(&mut self, meeting: NewMeeting) -> Result<RecordId, ModelError> {
+        let title = required_line("meeting title", &meeting.title, MAX_TITLE_LEN)?;
+        let kind = required_line("meeting type", &meeting.kind.to_lowercase(), MAX_NAME_LEN)?;
+        let place = optional_line("place", meeting.place.as_deref(), MAX_NAME_LEN)?;
+        self.check_member_ref(meeting.facilitator.as_ref())?;
+        self.check_member_ref(meeting.note_taker.as_ref())?;
+        let meetings = self.root_map("meetings")?;
+        let id = new_record_id();
+        let obj = self.doc.put_object(&meetings, id.as_str(), ObjType::Map)?;
+        self.doc.put(&obj, "date", date_text(meeting.date))?;
+        self.doc.put(&obj, "title", title)?;
+        self.doc.put(&obj, "kind", kind)?;
+        self.put_optional(&obj, "place", place)?;
+        self.put_optional(&obj, "facilitator", meeting.facilitator)?;
+        self.put_optional(&obj, "note_taker", meeting.note_taker)?;
+        self.doc.put_object(&obj, "minutes", ObjType::Text)?;
+        self.doc.put_object(&obj, "agenda", ObjType::Map)?;
+        self.doc.put_object(&obj, "attendance", ObjType::Map)?;
+        Ok(id)
+    }
+
+    /// Changes a meeting's single-value fields.
+    pub fn update_meeting(&mut self, meeting: &str, patch: MeetingPatch) -> Result<(), ModelError> {
+        let title = patch.title.as_deref().map(|t| required_line("meeting title", t, MAX_TITLE_LEN)).transpose()?;
+        let kind =
+            patch.kind.as_deref().map(|k| required_line("meeting type", &k.to_lowercase(), MAX_NAME_LEN)).transpose()?;
+        let place = patch.place.as_ref().map(|p| optional_line("place", p.as_deref(), MAX_NAME_LEN)).transpose()?;
+        if let Some(facilitator) = &patch.facilitator {
+            self.check_member_ref(facilitator.as_ref())?;
+        }
+        if let Some(note_taker) = &patch.note_taker {
+            self.check_member_ref(note_taker.as_ref())?;
+        }
+        let obj = self.record(RecordKind::Meeting, meeting)?;
+        if let Some(date) = patch.date {
+            self.doc.put(&obj, "date", date_text(date))?;
+        }
+        if let Some(title) = title {
+            self.doc.put(&obj, "title", title)?;
+        }
+        if let Some(kind) = kind {
+            self.doc.put(&obj, "kind", kind)?;
+        }
+        if let Some(place) = place {
+            self.put_optional(&obj, "place", place)?;
+        }
+        if let Some(facilitator) = patch.facilitator {
+            self.put_optional(&obj, "facilitator", facilitator)?;
+        }
+        if let Some(note_taker) = patch.note_taker {
+            self.put_optional(&obj, "note_taker", note_taker)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a meeting's minutes with `text`, as the smallest character edit, so that concurrent edits by
+    /// others elsewhere in the minutes survive the merge.
+    pub fn set_minutes(&mut self, meeting: &str, text: &str) -> Result<(), ModelError> {
+        check_len("minutes", text, MAX_TEXT_LEN)?;
+        let obj = self.record(RecordKind::Meeting, meeting)?;
+        let minutes = self.text_field(&obj, "minutes")?;
+        self.doc.update_text(&minutes, text)?;
+        Ok(())
+    }
+
+    /// Adds `text` at the end of a meeting's minutes, on a new line if the minutes do not end with one.
+    pub fn append_minutes(&mut self, meeting: &str, text: &str) -> Result<(), ModelError> {
+        if text.trim().is_empty() {
+            return Err(ModelError::Empty { field: "text to append" });
+        }
+        let obj = self.record(RecordKind::Meeting, meeting)?;
+        let minutes = self.text_field(&obj, "minutes")?;
+        let current = self.doc.text(&minutes)?;
+        check_len("minutes", text, MAX_TEXT_LEN.saturating_sub(current.chars().count()))?;
+        let mut addition = String::new();
+        if !current.is_empty() && !current.ends_with('\n') {
+            addition.push('\n');
+        }
+        addition.push_str(text);
+        let end = self.doc.length(&minutes);
+        self.doc.splice_text(&minutes, end, 0, &addition)?;
+        Ok(())
+    }
+
+    /// Adds an agenda item at the end of a meeting's agenda.
+    pub fn add_agenda_item(&mut self, meeting: &str, title: &str, owner: Option<&str>) -> Result<RecordId, ModelError> {
+        let title = required_line("agenda item", title, MAX_TITLE_LEN)?;
+        if let Some(owner) = owner {
+            self.require(RecordKind::Member, owner)?;
+        }
+        let obj = self.record(RecordKind::Meeting, meeting)?;
+        let agenda = match child(&self.doc, &obj, "agenda", ObjType::Map) {
+            Some(agenda) => agenda,
+            None => self.doc.put_object(&obj, "agenda", ObjType::Map)?,
+        };
+        let position = self.doc.length(&agenda) as i64 + 1;
+        let id = new_record_id();
+        let item = self.doc.put_object(&agenda, id.as_str(), ObjType::Map)?;
+        self.doc.put(&item, "title", title)?;
+        self.doc.put(&item, "position", position)?;
+        self.doc.put(&item, "done", false)?;
+        if let Some(owner) = owner {
+            self.doc.put(&item, "owner", owner)?;
+        }
+        Ok(id)
+    }
+
+    /// Marks an agenda item as covered (or not).
+    pub fn set_agenda_item_done(&mut self, item: &str, done: bool) -> Result<(), ModelError> {
+        let obj = self.record(RecordKind::Agenda, item)?;
+        self.doc.put(&obj, "done", done)?;
+        Ok(())
+    }
+
+    /// Records that someone attended a meeting. Records are only ever added, so concurrent additions are a union.
+    pub fn add_attendance(&mut self, meeting: &str, who: Attendee, new_face: bool) -> Result<RecordId, ModelError> {
+        let who = match who {
+            Attendee::Member(id) => {
+                self.require(RecordKind::Member, &id)?;
+                Attendee::Member(id)
+            }
+            Attendee::Guest(name) => Attendee::Guest(required_line("guest name", &name, MAX_NAME_LEN)?),
+        };
+        let obj = self.record(RecordKind::Meeting, meeting)?;
+        let attendance = match child(&self.doc, &obj, "attendance", ObjType::Map) {
+            Some(attendance) => attendance,
+            None => self.doc.put_object(&obj, "attendance", ObjType::Map)?,
+        };
+        let id = new_record_id();
+        let record = self.doc.put_object(&attendance, id.as_str(), ObjType::Map)?;
+        self.doc.put(&record, "who", who.encode())?;
+        self.doc.put(&record, "new_face", new_face)?;
+        Ok(id)
+    }
+
+    /// Removes every attendance record of `who` at a meeting (a correction). Returns how many were removed.
+    pub fn remove_attendance(&mut self, meeting: &str, who: &Attendee) -> Result<usize, ModelError> {
+        let obj = self.record(RecordKind::Meeting, meeting)?;
+        let Some(attendance) = child(&self.doc, &obj, "attendance", ObjType::Map) else { return Ok(0) };
+        let identity = who.identity();
+        let matching: Vec<String> = self
+            .doc
+            .keys(&attendance)
+            .filter(|key| {
+                child(&self.doc, &attendance, key, ObjType::Map)
+                    .and_then(|record| Fields::new(&self.doc, record).string("who"))
+                    .and_then(|who| Attendee::decode(&who))
+                    .is_some_and(|who| who.identity() == identity)
+            })
+            .collect();
+        for key in &matching {
+            self.doc.delete(&attendance, key.as_str())?;
+        }
+        Ok(matching.len())
+    }
+
+    /// Records a decision.
+    pub fn add_decision(&mut self, decision: NewDecision) -> Result<RecordId, ModelError> {
+        let title = required_line("decision", &decision.title, MAX_TITLE_LEN)?;
+        check_len("outcome", &decision.outcome, MAX_TEXT_LEN)?;
+        if decision.review_by.is_some_and(|review| review < decision.date) {
+            return Err(ModelError::Invalid("the review date is before the decision date".into()));
+        }
+        if let Some(meeting) = &decision.meeting {
+            self.require(RecordKind::Meeting, meeting)?;
+        }
+        let decisions = self.root_map("decisions")?;
+        let id = new_record_id();
+        let obj = self.doc.put_object(&decisions, id.as_str(), ObjType::Map)?;
+        self.doc.put(&obj, "title", title)?;
+        self.doc.put(&obj, "method", decision.method.as_str())?;
+        self.doc.put(&obj, "outcome", decision.outcome.trim())?;
+        self.doc.put(&obj, "date", date_text(decision.date))?;
+        self.put_optional(&obj, "review_by", decision.review_by.map(date_text))?;
+        self.put_optional(&obj, "meeting", decision.meeting)?;
+        Ok(id)
+    }
+
+    /// Changes a decision's fields.
+    pub fn update_decision(&mut self, decision: &str, patch: DecisionPatch) -> Result<(), ModelError> {
+        let title = patch.title.as_deref().map(|t| required_line("decision", t, MAX_TITLE_LEN)).transpose()?;
+        if let Some(outcome) = &patch.outcome {
+            check_len("outcome", outcome, MAX_TEXT_LEN)?;
+        }
+        let obj = self.record(RecordKind::Decision, decision)?;
+        if let Some(title) = title {
+            self.doc.put(&obj, "title", title)?;
+        }
+        if let Some(method) = patch.method {
+            self.doc.put(&obj, "method", method.as_str())?;
+        }
+        if let Some(outcome) = patch.outcome {
+            self.doc.put(&obj, "outcome", outcome.trim())?;
+        }
+        if let Some(date) = patch.date {
+            self.doc.put(&obj, "date", date_text(date))?;
+        }
+        if let Some(review_by) = patch.review_by {
+            self.put_optional(&obj, "review_by", review_by.map(date_text))?;
+        }
+        Ok(())
+    }
+
+    /// Adds an action item.
+    pub fn add_action(&mut self, action: NewAction) -> Result<RecordId, ModelError> {
+        let title = required_line("action", &action.title, MAX_TITLE_LEN)?;
+        for owner in &action.owners {
+            self.require(RecordKind::Member, owner)?;
+        }
+        if let Some(decision) = &action.decision {
+            self.require(RecordKind::Decision, decision)?;
+        }
+        if let Some(meeting) = &action.meeting {
+            self.require(RecordKind::Meeting, meeting)?;
+        }
+        let actions = self.root_map("actions")?;
+        let id = new_record_id();
+        let obj = self.doc.put_object(&actions, id.as_str(), ObjType::Map)?;
+        self.doc.put(&obj, "title", title)?;
+        let owners = self.doc.put_object(&obj, "owners", ObjType::Map)?;
+        for owner in &action.owners {
+            self.doc.put(&owners, owner.as_str(), true)?;
+        }
+        self.put_optional(&obj, "due", action.due.map(date_text))?;
+        self.doc.put(&obj, "status", "open")?;
+        self.put_optional(&obj, "decision", action.decision)?;
+        self.put_optional(&obj, "meeting", action.meeting)?;
+        Ok(id)
+    }
+
+    /// Changes an action item's title, due date or owners.
+    pub fn update_action(&mut self, action: &str, patch: ActionPatch) -> Result<(), ModelError> {
+        let title = patch.title.as_deref().map(|t| required_line("action", t, MAX_TITLE_LEN)).transpose()?;
+        for owner in &patch.add_owners {
+            self.require(RecordKind::Member, owner)?;
+        }
+        let obj = self.record(RecordKind::Action, action)?;
+        if let Some(title) = title {
+            self.doc.put(&obj, "title", title)?;
+        }
+        if let Some(due) = patch.due {
+            self.put_optional(&obj, "due", due.map(date_text))?;
+        }
+        let owners = match child(&self.doc, &obj, "owners", ObjType::Map) {
+            Some(owners) => owners,
+            None => self.doc.put_object(&obj, "owners", ObjType::Map)?,
+        };
+        for owner in patch.add_owners {
+            self.doc.put(&owners, owner.as_str(), true)?;
+        }
+        for owner in patch.remove_owners {
+            if self.doc.get(&owners, owner.as_str())?.is_some() {
+                self.doc.delete(&owners, owner.as_str())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks an action item done on `on`, or open again when `on` is `None`.
+    pub fn set_action_done(&mut self, action: &str, on: Option<NaiveDate>) -> Result<(), ModelError> {
+        let obj = self.record(RecordKind::Action, action)?;
+        match on {
+            Some(on) => {
+                self.doc.put(&obj, "status", "done")?;
+                self.doc.put(&obj, "done_on", date_text(on))?;
+            }
+            None => {
+                self.doc.put(&obj, "status", "open")?;
+                self.put_optional(&obj, "done_on", None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Settles a conflict by keeping one of the standing values (`value` as shown in the conflict).
+    pub fn resolve(&mut self, kind: RecordKind, id: &str, field: &str, value: &str) -> Result<(), ModelError> {
+        let obj = self.record(kind, id)?;
+        let standing = self.doc.get_all(&obj, field)?;
+        if standing.len() < 2 {
+            return Err(ModelError::Invalid(format!("the {field} of this {} has no conflict to settle", kind.noun())));
+        }
+        let chosen = standing
+            .iter()
+            .find_map(|(candidate, _)| match candidate {
+                Value::Scalar(scalar) if scalar_text(candidate) == value => Some(scalar.clone().into_owned()),
+                _ => None,
+            })
+            .ok_or_else(|| ModelError::Invalid(format!("\"{value}\" is not one of the values of the {field}")))?;
+        self.doc.put(&obj, field, chosen)?;
+        Ok(())
+    }
+
+    // ---- reading ----
+
+    /// Materializes the whole document.
+    pub fn view(&self) -> GroupView {
+        let mut unreadable = Vec::new();
+        let doc = &self.doc;
+        let (id, name, created, conflicts) = match self.root_map("group") {
+            Ok(group) => {
+                let mut fields = Fields::new(doc, group);
+                let id = fields.string("id").unwrap_or_default();
+                let name = fields.string("name").unwrap_or_default();
+                let created = fields.date("created");
+                (id, name, created, fields.finish())
+            }
+            Err(_) => (String::new(), String::new(), None, Vec::new()),
+        };
+        let charter = self.root_map("charter").map_or_else(
+            |_| CharterView::default(),
+            |charter| {
+                let mut fields = Fields::new(doc, charter);
+                CharterView {
+                    purpose: fields.text("purpose"),
+                    decision_rules: fields.text("decision_rules"),
+                    confidentiality: fields.text("confidentiality"),
+                    cadence: fields.string("cadence"),
+                    conflicts: fields.finish(),
+                }
+            },
+        );
+
+        let mut members: Vec<MemberView> = self.each_record("members", &mut unreadable, |id, mut fields| {
+            Some(MemberView {
+                id: id.to_owned(),
+                name: fields.string("name")?,
+                status: fields.string("status").and_then(|s| MemberStatus::parse(&s)).unwrap_or(MemberStatus::Active),
+                joined: fields.date("joined"),
+                kind: fields.string("kind").unwrap_or_else(|| "local".into()),
+                sponsor: fields.string("sponsor"),
+                conflicts: fields.finish(),
+            })
+        });
+        members.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+
+        let devices: Vec<DeviceView> = self.each_record("devices", &mut unreadable, |id, mut fields| {
+            Some(DeviceView {
+                id: id.to_owned(),
+                member: fields.string("member")?,
+                agreement_key: fields.string("agreement_key").unwrap_or_default(),
+                method: fields.string("method").unwrap_or_default(),
+                added: fields.date("added"),
+            })
+        });
+
+        let mut roles: Vec<RoleGrantView> = self.each_record("roles", &mut unreadable, |id, mut fields| {
+            Some(RoleGrantView {
+                id: id.to_owned(),
+                member: fields.string("member")?,
+                role: fields.string("role")?,
+                from: fields.date("from")?,
+                until: fields.date("until"),
+                conflicts: fields.finish(),
+            })
+        });
+        roles.sort_by(|a, b| a.from.cmp(&b.from).then(a.role.cmp(&b.role)).then(a.id.cmp(&b.id)));
+
+        let mut meetings: Vec<MeetingView> =
+            self.each_record("meetings", &mut unreadable, |id, fields| self.meeting_view(id, fields));
+        meetings.sort_by(|a, b| a.date.cmp(&b.date).then(a.title.cmp(&b.title)).then(a.id.cmp(&b.id)));
+
+        let mut decisions: Vec<DecisionView> = self.each_record("decisions", &mut unreadable, |id, mut fields| {
+            Some(DecisionView {
+                id: id.to_owned(),
+                meeting: fields.string("meeting"),
+                title: fields.string("title")?,
+                method: fields.string("method")?.parse::<DecisionMethod>().ok()?,
+                outcome: fields.string("outcome").unwrap_or_default(),
+                date: fields.date("date")?,
+                review_by: fields.date("review_by"),
+                conflicts: fields.finish(),
+            })
+        });
+        decisions.sort_by(|a, b| a.date.cmp(&b.date).then(a.title.cmp(&b.title)).then(a.id.cmp(&b.id)));
+
+        let mut actions: Vec<ActionView> = self.each_record("actions", &mut unreadable, |id, mut fields| {
+            let mut owners = fields.map_keys("owners");
+            owners.sort();
+            Some(ActionView {
+                id: id.to_owned(),
+                title: fields.string("title")?,
+                owners,
+                due: fields.date("due"),
+                status: match fields.string("status").as_deref() {
+                    Some("done") => ActionStatus::Done,
+                    _ => ActionStatus::Open,
+                },
+                done_on: fields.date("done_on"),
+                decision: fields.string("decision"),
+                meeting: fields.string("meeting"),
+                conflicts: fields.finish(),
+            })
+        });
+        actions.sort_by(|a, b| {
+            (a.due.is_none(), a.due, &a.title, &a.id).cmp(&(b.due.is_none(), b.due, &b.title, &b.id))
+        });
+
+        GroupView {
+            id,
+            name,
+            created,
+            charter,
+            members,
+            devices,
+            roles,
+            meetings,
+            decisions,
+            actions,
+            conflicts,
+            unreadable,
+        }
+    }
+
+    fn each_record<T>(
+        &self,
+        table: &'static str,
+        unreadable: &mut Vec<String>,
+        mut read: impl FnMut(&str, Fields<'_>) -> Option<T>,
+    ) -> Vec<T> {
+        let Ok(table_obj) = self.root_map(table) else { return Vec::new() };
+        let mut out = Vec::new();
+        for key in self.doc.keys(&table_obj) {
+            let record = child(&self.doc, &table_obj, &key, ObjType::Map)
+                .and_then(|obj| read(&key, Fields::new(&self.doc, obj)));
+            match record {
+                Some(record) => out.push(record),
+                None => unreadable.push(format!("{table}/{key}")),
+            }
+        }
+        out
+    }
+
+    fn meeting_view(&self, id: &str, mut fields: Fields<'_>) -> Option<MeetingView> {
+        let doc = &self.doc;
+        let meeting_obj = child(doc, &self.root_map("meetings").ok()?, id, ObjType::Map)?;
+        let mut agenda: Vec<(i64, AgendaItemView)> = child(doc, &meeting_obj, "agenda", ObjType::Map)
+            .map(|agenda| {
+                doc.keys(&agenda)
+                    .filter_map(|item_id| {
+                        let mut item = Fields::new(doc, child(doc, &agenda, &item_id, ObjType::Map)?);
+                        let position = item.int("position").unwrap_or(i64::MAX);
+                        Some((
+                            position,
+                            AgendaItemView {
+                                title: item.string("title")?,
+                                owner: item.string("owner"),
+                                done: item.boolean("done"),
+                                id: item_id,
+                                conflicts: item.finish(),
+                            },
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        agenda.sort_by(|(pa, a), (pb, b)| pa.cmp(pb).then(a.id.cmp(&b.id)));
+
+        // Attendance records are a union: one person may have been recorded by several devices; count them once.
+        let mut attendance: Vec<AttendanceView> = Vec::new();
+        if let Some(records) = child(doc, &meeting_obj, "attendance", ObjType::Map) {
+            for key in doc.keys(&records) {
+                let Some(record) = child(doc, &records, &key, ObjType::Map) else { continue };
+                let mut record = Fields::new(doc, record);
+                let Some(who) = record.string("who").and_then(|who| Attendee::decode(&who)) else { continue };
+                let new_face = record.boolean("new_face");
+                match attendance.iter_mut().find(|seen| seen.who.identity() == who.identity()) {
+                    Some(seen) => seen.new_face |= new_face,
+                    None => attendance.push(AttendanceView { who, new_face }),
+                }
+            }
+        }
+        attendance.sort_by_key(|a| a.who.identity());
+
+        let view = MeetingView {
+            id: id.to_owned(),
+            date: fields.date("date")?,
+            title: fields.string("title")?,
+            kind: fields.string("kind").unwrap_or_else(|| "regular".into()),
+            place: fields.string("place"),
+            facilitator: fields.string("facilitator"),
+            note_taker: fields.string("note_taker"),
+            minutes: fields.text("minutes"),
+            agenda: agenda.into_iter().map(|(_, item)| item).collect(),
+            attendance,
+            conflicts: Vec::new(),
+        };
+        Some(MeetingView { conflicts: fields.finish(), ..view })
+    }
+
+    /// Finds the record a short id prefix (at least 4 characters) or full id names, within one kind.
+    pub fn find_id(&self, kind: RecordKind, prefix: &str) -> Result<RecordId, ModelError> {
+        let prefix = prefix.trim().to_lowercase();
+        if is_record_id(&prefix) {
+            return self.require(kind, &prefix).map(|_| prefix);
+        }
+        if prefix.len() < 4 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ModelError::NotFound { kind: kind.noun(), id: prefix });
+        }
+        let candidates: Vec<String> = match kind {
+            RecordKind::Agenda => {
+                self.view().meetings.iter().flat_map(|m| m.agenda.iter().map(|i| i.id.clone())).collect()
+            }
+            RecordKind::Group | RecordKind::Charter => Vec::new(),
+            _ => {
+                let table = match kind {
+                    RecordKind::Member => "members",
+                    RecordKind::Role => "roles",
+                    RecordKind::Meeting => "meetings",
+                    RecordKind::Decision => "decisions",
+                    _ => "actions",
+                };
+                self.root_map(table).map(|t| self.doc.keys(&t).collect()).unwrap_or_default()
+            }
+        };
+        let mut matching = candidates.into_iter().filter(|id| id.starts_with(&prefix));
+        match (matching.next(), matching.next()) {
+            (Some(id), None) => Ok(id),
+            (Some(_), Some(_)) => Err(ModelError::Invalid(format!(
+                "\"{prefix}\" matches more than one {}: give more characters of the id",
+                kind.noun()
+            ))),
+            (None, _) => Err(ModelError::NotFound { kind: kind.noun(), id: prefix }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,330 @@
+//! The group's signs of life and decay, computed from its records on the device.
+//!
+//! Everything here is group-level: counts, averages and shares, never a ranking of people. The figures follow the
+//! pattern card's "signs of life" (consistent and growing attendance, new faces who come back, rotating roles,
+//! follow-through) and "signs of decay" (falling attendance, the same person always facilitating, actions left
+//! undone, meetings skipped).
+//!
+//! Only meetings held on or before `as_of` count. [`compute`] is a pure function of the view and the date, so the
+//! same records always give the same answer.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::view::{ActionStatus, GroupView, MeetingView};
+use crate::Cadence;
+
+/// How many recent meetings make up the "last meetings" window for the attendance trend.
+pub const TREND_WINDOW: usize = 3;
+/// How many recent meetings role rotation looks at: about half a year for a monthly group, long enough for a
+/// healthy rotation to show, short enough that founders facilitating the first year do not count forever.
+pub const ROTATION_WINDOW: usize = 6;
+/// How far back the cadence check looks, in days: one year.
+pub const CADENCE_WINDOW_DAYS: i64 = 365;
+
+/// All the figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vitality {
+    /// The date the figures are computed for.
+    pub as_of: NaiveDate,
+    /// Meetings held up to `as_of`.
+    pub meetings_held: usize,
+    /// Attendance over recent meetings.
+    pub attendance: AttendanceTrend,
+    /// New faces and whether they came back.
+    pub new_faces: NewFaces,
+    /// Rotation of facilitation over recent meetings.
+    pub facilitation: Rotation,
+    /// Rotation of note-taking over recent meetings.
+    pub note_taking: Rotation,
+    /// Follow-through on action items.
+    pub actions: FollowThrough,
+    /// Meetings held against the charter's cadence.
+    pub cadence: CadenceCheck,
+    /// The figures in plain sentences.
+    pub summary: Vec<String>,
+}
+
+/// Attendance of the last meetings against the meetings before them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttendanceTrend {
+    /// People at each of the recent meetings (up to 2 × [`TREND_WINDOW`]), oldest first.
+    pub per_meeting: Vec<MeetingCount>,
+    /// Average attendance over the last [`TREND_WINDOW`] meetings.
+    pub recent_average: Option<f64>,
+    /// Average attendance over the [`TREND_WINDOW`] meetings before those.
+    pub previous_average: Option<f64>,
+    /// Relative change from previous to recent, in percent.
+    pub change_percent: Option<f64>,
+}
+
+/// A count at one meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingCount {
+    /// The meeting's id.
+    pub meeting: String,
+    /// Its date.
+    pub date: NaiveDate,
+    /// The count.
+    pub count: usize,
+}
+
+/// New faces at each meeting and how many of them came to a later meeting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewFaces {
+    /// Per held meeting with at least one new face, oldest first.
+    pub per_meeting: Vec<NewFacesAtMeeting>,
+    /// New faces over all held meetings.
+    pub total: usize,
+    /// Of those, how many attended a later meeting.
+    pub came_back: usize,
+    /// Average new faces per held meeting.
+    pub per_meeting_average: Option<f64>,
+}
+
+/// New faces at one meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewFacesAtMeeting {
+    /// The meeting's id.
+    pub meeting: String,
+    /// Its date.
+    pub date: NaiveDate,
+    /// New faces recorded.
+    pub new_faces: usize,
+    /// Of those, how many attended a later meeting.
+    pub came_back: usize,
+}
+
+/// How a role moved between people over recent meetings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rotation {
+    /// Recent held meetings looked at.
+    pub meetings: usize,
+    /// Of those, meetings where someone was recorded in the role.
+    pub meetings_with_role: usize,
+    /// Different people who held it.
+    pub distinct_people: usize,
+    /// How many of those meetings the most frequent person held it.
+    pub top_count: usize,
+    /// `top_count / meetings_with_role`.
+    pub top_share: Option<f64>,
+}
+
+/// Action items done on time, late, or not yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowThrough {
+    /// All action items.
+    pub total: usize,
+    /// Done by their due date (or done and never had one).
+    pub done_on_time: usize,
+    /// Done after their due date.
+    pub done_late: usize,
+    /// Open and past their due date.
+    pub overdue: usize,
+    /// Open and not yet due (or with no due date).
+    pub open: usize,
+}
+
+/// Meetings held in the last year against what the charter's cadence asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CadenceCheck {
+    /// The cadence as the charter states it, if it does.
+    pub cadence: Option<String>,
+    /// Start of the window looked at (the later of a year ago and the first meeting).
+    pub window_start: Option<NaiveDate>,
+    /// Meetings the cadence asks for in the window.
+    pub expected: Option<usize>,
+    /// Meetings held in the window.
+    pub held: usize,
+}
+
+fn average(counts: &[usize]) -> Option<f64> {
+    (!counts.is_empty()).then(|| counts.iter().sum::<usize>() as f64 / counts.len() as f64)
+}
+
+fn rotation(recent: &[&MeetingView], role: impl Fn(&MeetingView) -> Option<&String>) -> Rotation {
+    let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
+    for meeting in recent {
+        if let Some(person) = role(meeting) {
+            *counts.entry(person).or_default() += 1;
+        }
+    }
+    let meetings_with_role = counts.values().sum();
+    let top_count = counts.values().copied().max().unwrap_or(0);
+    Rotation {
+        meetings: recent.len(),
+        meetings_with_role,
+        distinct_people: counts.len(),
+        top_count,
+        top_share: (meetings_with_role > 0).then(|| top_count as f64 / meetings_with_role as f64),
+    }
+}
+
+/// Computes the figures for the group as of `as_of`.
+pub fn compute(view: &GroupView, as_of: NaiveDate) -> Vitality {
+    let held: Vec<&MeetingView> = view.meetings.iter().filter(|meeting| meeting.date <= as_of).collect();
+
+    // Attendance trend.
+    let window_start = held.len().saturating_sub(2 * TREND_WINDOW);
+    let per_meeting: Vec<MeetingCount> = held[window_start..]
+        .iter()
+        .map(|meeting| MeetingCount { meeting: meeting.id.clone(), date: meeting.date, count: meeting.attendance.len() })
+        .collect();
+    let counts: Vec<usize> = per_meeting.iter().map(|m| m.count).collect();
+    let split = counts.len().saturating_sub(TREND_WINDOW);
+    let recent_average = average(&counts[split..]);
+    let previous_average = if split >= TREND_WINDOW { average(&counts[..split]) } else { None };
+    let change_percent = match (recent_average, previous_average) {
+        (Some(recent), Some(previous)) if previous > 0.0 => Some((recent - previous) / previous * 100.0),
+        _ => None,
+    };
+
+    // New faces, and whether each came to any later held meeting.
+    let mut faces = Vec::new();
+    let (mut total, mut came_back_total) = (0, 0);
+    for (index, meeting) in held.iter().enumerate() {
+        let new: Vec<String> =
+            meeting.attendance.iter().filter(|a| a.new_face).map(|a| a.who.identity()).collect();
+        if new.is_empty() {
+            continue;
+        }
+        let later: BTreeSet<String> =
+            held[index + 1..].iter().flat_map(|m| m.attendance.iter().map(|a| a.who.identity())).collect();
+        let came_back = new.iter().filter(|who| later.contains(*who)).count();
+        total += new.len();
+        came_back_total += came_back;
+        faces.push(NewFacesAtMeeting {
+            meeting: meeting.id.clone(),
+            date: meeting.date,
+            new_faces: new.len(),
+            came_back,
+        });
+    }
+    let new_faces = NewFaces {
+        per_meeting: faces,
+        total,
+        came_back: came_back_total,
+        per_meeting_average: (!held.is_empty()).then(|| total as f64 / held.len() as f64),
+    };
+
+    let recent = &held[held.len().saturating_sub(ROTATION_WINDOW)..];
+    let facilitation = rotation(recent, |m| m.facilitator.as_ref());
+    let note_taking = rotation(recent, |m| m.note_taker.as_ref());
+
+    let mut actions = FollowThrough { total: view.actions.len(), done_on_time: 0, done_late: 0, overdue: 0, open: 0 };
+    for action in &view.actions {
+        match (action.status, action.due, action.done_on) {
+            (ActionStatus::Done, Some(due), Some(done)) if done > due => actions.done_late += 1,
+            (ActionStatus::Done, _, _) => actions.done_on_time += 1,
+            (ActionStatus::Open, Some(due), _) if due < as_of => actions.overdue += 1,
+            (ActionStatus::Open, _, _) => actions.open += 1,
+        }
+    }
+
+    let cadence = cadence_check(view, &held, as_of);
+    let mut vitality = Vitality {
+        as_of,
+        meetings_held: held.len(),
+        attendance: AttendanceTrend { per_meeting, recent_average, previous_average, change_percent },
+        new_faces,
+        facilitation,
+        note_taking,
+        actions,
+        cadence,
+        summary: Vec::new(),
+    };
+    vitality.summary = summarize(&vitality);
+    vitality
+}
+
+fn cadence_check(view: &GroupView, held: &[&MeetingView], as_of: NaiveDate) -> CadenceCheck {
+    let stated = view.charter.cadence.clone();
+    let parsed = stated.as_deref().and_then(|text| text.parse::<Cadence>().ok());
+    let year_ago = as_of - chrono::Duration::days(CADENCE_WINDOW_DAYS);
+    let window_start = held.first().map(|first| first.date.max(year_ago));
+    let held_in_window = window_start.map_or(0, |start| held.iter().filter(|m| m.date >= start).count());
+    let expected = match (parsed, window_start) {
+        // The first meeting itself counts, so a window of one period expects two meetings: the one at its start and
+        // the one at its end.
+        (Some(cadence), Some(start)) => {
+            Some(((as_of - start).num_days() as f64 / cadence.period_days()).floor() as usize + 1)
+        }
+        _ => None,
+    };
+    CadenceCheck { cadence: stated, window_start, expected, held: held_in_window }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn summarize(v: &Vitality) -> Vec<String> {
+    let mut lines = Vec::new();
+    if v.meetings_held == 0 {
+        lines.push("No meetings have been held yet.".to_owned());
+        return lines;
+    }
+    let a = &v.attendance;
+    match (a.recent_average, a.previous_average, a.change_percent) {
+        (Some(recent), Some(previous), Some(change)) => lines.push(format!(
+            "Attendance {}: {recent:.1} people on average at the last {TREND_WINDOW} meetings, against {previous:.1} at the {TREND_WINDOW} before ({change:+.0}%).",
+            if change >= 5.0 { "is growing" } else if change <= -5.0 { "is falling" } else { "is steady" }
+        )),
+        (Some(recent), _, _) => lines.push(format!(
+            "{recent:.1} people on average at the last {} (too few meetings yet for a trend).",
+            plural(a.per_meeting.len(), "meeting", "meetings")
+        )),
+        _ => {}
+    }
+    let f = &v.new_faces;
+    if f.total == 0 {
+        lines.push("No new faces have been recorded.".to_owned());
+    } else {
+        lines.push(format!(
+            "{} came to a meeting; {} of them came back to a later one.",
+            plural(f.total, "new face", "new faces"),
+            f.came_back
+        ));
+    }
+    for (role, r) in [("facilitated", &v.facilitation), ("had notes taken", &v.note_taking)] {
+        if r.meetings_with_role == 0 {
+            continue;
+        }
+        let who = if role == "facilitated" { "facilitator" } else { "note-taker" };
+        if r.distinct_people == 1 && r.meetings_with_role > 1 {
+            lines.push(format!(
+                "The last {} were all {role} by the same person: consider rotating the {who}.",
+                plural(r.meetings_with_role, "meeting", "meetings")
+            ));
+        } else {
+            lines.push(format!(
+                "{} of the last {} were {role} by the same person ({} different {}s).",
+                r.top_count,
+                plural(r.meetings_with_role, "meeting", "meetings"),
+                r.distinct_people,
+                who
+            ));
+        }
+    }
+    let t = &v.actions;
+    if t.total > 0 {
+        lines.push(format!(
+            "Action items: {} done on time, {} done late, {} overdue, {} open.",
+            t.done_on_time, t.done_late, t.overdue, t.open
+        ));
+    }
+    match (&v.cadence.cadence, v.cadence.expected) {
+        (Some(cadence), Some(expected)) => lines.push(format!(
+            "The charter says {cadence}: {} held in the last year, where the cadence asks for {expected}.",
+            plural(v.cadence.held, "meeting", "meetings")
+        )),
+        (Some(cadence), None) => lines.push(format!("The charter's cadence \"{cadence}\" could not be read.")),
+        (None, _) => lines.push("The charter does not say how often the group meets.".to_owned()),
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests;
