@@ -349,6 +349,11 @@ impl LogPosition {
         Self { next: ChainLink { seq: 1, prev_hash: [0; 32] } }
     }
 
+    /// A log whose last accepted entry is number `seq` with hash `hash` (as recorded in a snapshot).
+    pub fn resume(seq: u64, hash: [u8; 32]) -> Self {
+        Self { next: ChainLink { seq: seq + 1, prev_hash: hash } }
+    }
+
     /// The link a new entry at this position must carry.
     pub fn next_header_fields(&self) -> ChainLink {
         self.next

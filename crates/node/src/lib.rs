@@ -1,0 +1,40 @@
+//! The engine on one device.
+//!
+//! A [`Vault`] is an unlocked device: its keys, decrypted from the store with the passphrase key. From it,
+//! [`Vault::open_group`] gives an [`OpenGroup`]: the group document rebuilt from the encrypted snapshot and the
+//! sealed log entries after it. [`OpenGroup::edit`] is the only way to change a document; it runs the edit, turns the
+//! new automerge changes into one sealed, signed entry in this device's log, appends it to the store and flushes
+//! before returning, so an edit that returned `Ok` survives a crash.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use sunspace_crypto::kdf::KdfParams;
+//! use sunspace_model::NewMeeting;
+//! use sunspace_node::{Passphrase, Vault};
+//! use sunspace_store::MemStore;
+//!
+//! let store = Arc::new(MemStore::default());
+//! let passphrase = Passphrase::new("correct horse battery staple".into());
+//! let vault = Vault::create(store.clone(), &passphrase, "Ana", KdfParams::MINIMUM).unwrap();
+//! let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+//! let mut group = vault.create_group("Warehouse Core Group", today).unwrap();
+//! group.edit(|doc| doc.add_meeting(NewMeeting::new(today, "First meeting"))).unwrap();
+//!
+//! let again = Vault::unlock(store, &passphrase).unwrap();
+//! let group = again.open_group(group.id()).unwrap();
+//! assert_eq!(group.view().meetings[0].title, "First meeting");
+//! ```
+//!
+//! See `docs/storage.md` for what is on disk and how each part is sealed.
+
+mod datadir;
+mod error;
+mod group;
+mod records;
+mod vault;
+
+pub use datadir::{open_data_dir, DataDirMode, FORMAT_FILE, FORMAT_LINE, STORE_DIR};
+pub use error::NodeError;
+pub use group::{OpenGroup, SNAPSHOT_EVERY};
+pub use vault::{GroupSummary, Passphrase, Vault, MIN_PASSPHRASE_CHARS};
+pub use sunspace_log::GroupId;

@@ -1,0 +1,223 @@
+//! The sealed records a device keeps besides its log entries, and their plaintext layouts.
+//!
+//! Every record is sealed with XChaCha20-Poly1305; the associated data names the record's purpose (and the group
+//! it belongs to), so a record cannot be swapped into another's place. Layouts are in `docs/storage.md`.
+
+use sunspace_crypto::kdf::{KdfParams, SALT_LEN};
+use sunspace_crypto::{open, seal, DeviceId, Secret32};
+use sunspace_log::GroupId;
+use zeroize::Zeroizing;
+
+use crate::NodeError;
+
+/// Meta name of the plaintext key-derivation parameters and salt.
+pub(crate) const META_KDF: &str = "kdf";
+/// Meta name of the sealed device secrets.
+pub(crate) const META_DEVICE: &str = "device";
+/// Meta name of the sealed settings.
+pub(crate) const META_SETTINGS: &str = "settings";
+
+pub(crate) fn meta_group_keys(group: &GroupId) -> String {
+    format!("group-keys/{}", group.to_hex())
+}
+
+fn damaged(what: &str) -> NodeError {
+    NodeError::Damaged(format!("the {what} record is malformed"))
+}
+
+/// The key-derivation record: parameters and salt, stored in the clear (they are not secret) and bound into the
+/// device record's associated data, so changing them makes unlocking fail rather than weakening it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct KdfRecord {
+    pub(crate) params: KdfParams,
+    pub(crate) salt: String,
+}
+
+impl KdfRecord {
+    pub(crate) fn salt(&self) -> Result<[u8; SALT_LEN], NodeError> {
+        hex::decode(&self.salt).ok().and_then(|s| s.try_into().ok()).ok_or_else(|| damaged("key derivation"))
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        // Serializing a struct of integers and a string cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, NodeError> {
+        serde_json::from_slice(bytes).map_err(|_| damaged("key derivation"))
+    }
+}
+
+/// The device's secrets: two key seeds, the storage key that seals everything else, and the owner's name.
+pub(crate) struct DeviceSecrets {
+    pub(crate) signing_seed: Secret32,
+    pub(crate) agreement_seed: Secret32,
+    pub(crate) storage_key: Secret32,
+    pub(crate) name: String,
+}
+
+const DEVICE_MAGIC: &[u8; 4] = b"SSD1";
+
+fn device_ad(kdf_record: &[u8]) -> Vec<u8> {
+    let mut ad = b"sunspace/device/v1\0".to_vec();
+    ad.extend_from_slice(kdf_record);
+    ad
+}
+
+impl DeviceSecrets {
+    pub(crate) fn seal(&self, passphrase_key: &Secret32, kdf_record: &[u8]) -> Vec<u8> {
+        let mut plain = Zeroizing::new(Vec::with_capacity(100 + self.name.len()));
+        plain.extend_from_slice(DEVICE_MAGIC);
+        plain.extend_from_slice(self.signing_seed.expose());
+        plain.extend_from_slice(self.agreement_seed.expose());
+        plain.extend_from_slice(self.storage_key.expose());
+        plain.extend_from_slice(self.name.as_bytes());
+        seal(passphrase_key, &device_ad(kdf_record), &plain)
+    }
+
+    pub(crate) fn open(passphrase_key: &Secret32, kdf_record: &[u8], sealed: &[u8]) -> Result<Self, NodeError> {
+        let plain = Zeroizing::new(
+            open(passphrase_key, &device_ad(kdf_record), sealed).map_err(|_| NodeError::WrongPassphrase)?,
+        );
+        if plain.len() < 4 + 96 || &plain[..4] != DEVICE_MAGIC {
+            return Err(damaged("device"));
+        }
+        let secret = |at: usize| Secret32::from_slice(&plain[at..at + 32]).ok_or_else(|| damaged("device"));
+        Ok(Self {
+            signing_seed: secret(4)?,
+            agreement_seed: secret(36)?,
+            storage_key: secret(68)?,
+            name: String::from_utf8(plain[100..].to_vec()).map_err(|_| damaged("device"))?,
+        })
+    }
+}
+
+/// A group's keys by epoch, sealed under the storage key.
+pub(crate) struct GroupKeys {
+    pub(crate) epochs: Vec<(u32, Secret32)>,
+}
+
+fn group_keys_ad(group: &GroupId) -> Vec<u8> {
+    let mut ad = b"sunspace/group-keys/v1\0".to_vec();
+    ad.extend_from_slice(&group.0);
+    ad
+}
+
+impl GroupKeys {
+    pub(crate) fn seal(&self, storage_key: &Secret32, group: &GroupId) -> Vec<u8> {
+        let mut plain = Zeroizing::new(Vec::with_capacity(self.epochs.len() * 36));
+        for (epoch, key) in &self.epochs {
+            plain.extend_from_slice(&epoch.to_be_bytes());
+            plain.extend_from_slice(key.expose());
+        }
+        seal(storage_key, &group_keys_ad(group), &plain)
+    }
+
+    pub(crate) fn open(storage_key: &Secret32, group: &GroupId, sealed: &[u8]) -> Result<Self, NodeError> {
+        let plain = Zeroizing::new(open(storage_key, &group_keys_ad(group), sealed).map_err(|_| {
+            NodeError::Damaged(format!("the keys of group {} failed authentication", group.to_hex()))
+        })?);
+        if plain.is_empty() || plain.len() % 36 != 0 {
+            return Err(damaged("group keys"));
+        }
+        let epochs = plain
+            .chunks_exact(36)
+            .map(|chunk| {
+                let epoch = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+                Secret32::from_slice(&chunk[4..]).map(|key| (epoch, key)).ok_or_else(|| damaged("group keys"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { epochs })
+    }
+
+    pub(crate) fn key(&self, epoch: u32) -> Option<&Secret32> {
+        self.epochs.iter().find(|(e, _)| *e == epoch).map(|(_, key)| key)
+    }
+
+    pub(crate) fn current(&self) -> Option<(u32, &Secret32)> {
+        self.epochs.iter().max_by_key(|(epoch, _)| *epoch).map(|(epoch, key)| (*epoch, key))
+    }
+}
+
+/// How far a snapshot covers each log: author, last sequence number included, and that entry's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Covered {
+    pub(crate) author: DeviceId,
+    pub(crate) seq: u64,
+    pub(crate) hash: [u8; 32],
+}
+
+/// A snapshot: the document as of some log positions, sealed under the storage key.
+pub(crate) struct Snapshot {
+    pub(crate) covered: Vec<Covered>,
+    pub(crate) document: Vec<u8>,
+}
+
+const SNAPSHOT_MAGIC: &[u8; 4] = b"SSN1";
+
+fn snapshot_ad(group: &GroupId) -> Vec<u8> {
+    let mut ad = b"sunspace/snapshot/v1\0".to_vec();
+    ad.extend_from_slice(&group.0);
+    ad
+}
+
+impl Snapshot {
+    pub(crate) fn seal(&self, storage_key: &Secret32, group: &GroupId) -> Vec<u8> {
+        let mut plain = Zeroizing::new(Vec::with_capacity(8 + self.covered.len() * 72 + self.document.len()));
+        plain.extend_from_slice(SNAPSHOT_MAGIC);
+        plain.extend_from_slice(&(self.covered.len() as u32).to_be_bytes());
+        for covered in &self.covered {
+            plain.extend_from_slice(&covered.author.0);
+            plain.extend_from_slice(&covered.seq.to_be_bytes());
+            plain.extend_from_slice(&covered.hash);
+        }
+        plain.extend_from_slice(&self.document);
+        seal(storage_key, &snapshot_ad(group), &plain)
+    }
+
+    pub(crate) fn open(storage_key: &Secret32, group: &GroupId, sealed: &[u8]) -> Result<Self, NodeError> {
+        let plain = Zeroizing::new(
+            open(storage_key, &snapshot_ad(group), sealed)
+                .map_err(|_| NodeError::Damaged("the snapshot failed authentication".into()))?,
+        );
+        if plain.len() < 8 || &plain[..4] != SNAPSHOT_MAGIC {
+            return Err(damaged("snapshot"));
+        }
+        let count = u32::from_be_bytes([plain[4], plain[5], plain[6], plain[7]]) as usize;
+        let table_end = count.checked_mul(72).and_then(|n| n.checked_add(8)).filter(|end| *end <= plain.len());
+        let table_end = table_end.ok_or_else(|| damaged("snapshot"))?;
+        let covered = plain[8..table_end]
+            .chunks_exact(72)
+            .map(|chunk| {
+                let mut author = [0u8; 32];
+                author.copy_from_slice(&chunk[..32]);
+                let mut seq = [0u8; 8];
+                seq.copy_from_slice(&chunk[32..40]);
+                let mut hash = [0u8; 32];
+                hash.copy_from_slice(&chunk[40..72]);
+                Covered { author: DeviceId(author), seq: u64::from_be_bytes(seq), hash }
+            })
+            .collect();
+        Ok(Self { covered, document: plain[table_end..].to_vec() })
+    }
+}
+
+/// Device-wide preferences, sealed under the storage key (which group is current reveals which groups exist).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Settings {
+    pub(crate) current_group: Option<String>,
+}
+
+const SETTINGS_AD: &[u8] = b"sunspace/settings/v1";
+
+impl Settings {
+    pub(crate) fn seal(&self, storage_key: &Secret32) -> Vec<u8> {
+        seal(storage_key, SETTINGS_AD, &serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    pub(crate) fn open(storage_key: &Secret32, sealed: &[u8]) -> Result<Self, NodeError> {
+        let plain = open(storage_key, SETTINGS_AD, sealed)
+            .map_err(|_| NodeError::Damaged("the settings failed authentication".into()))?;
+        serde_json::from_slice(&plain).map_err(|_| damaged("settings"))
+    }
+}

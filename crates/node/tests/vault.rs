@@ -1,0 +1,233 @@
+//! The engine on real sled stores in temporary directories (and the in-memory store where the disk is irrelevant).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use sunspace_crypto::kdf::KdfParams;
+use sunspace_model::{CharterPatch, NewMeeting};
+use sunspace_node::{open_data_dir, DataDirMode, NodeError, Passphrase, Vault, FORMAT_FILE, SNAPSHOT_EVERY, STORE_DIR};
+use sunspace_store::{MemStore, SledStore, Store};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+}
+
+fn passphrase() -> Passphrase {
+    Passphrase::new("tenants united never divided".into())
+}
+
+fn create(dir: &Path) -> (Arc<SledStore>, Vault) {
+    let store = Arc::new(open_data_dir(dir, DataDirMode::Create).unwrap());
+    let vault = Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
+    (store, vault)
+}
+
+fn reopen(dir: &Path) -> Vault {
+    let store = Arc::new(open_data_dir(dir, DataDirMode::Existing).unwrap());
+    Vault::unlock(store, &passphrase()).unwrap()
+}
+
+#[test]
+fn a_device_unlocks_with_its_passphrase_and_keeps_its_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, vault) = create(dir.path());
+    let id = vault.device_id();
+    drop(vault);
+    let again = reopen(dir.path());
+    assert_eq!(again.device_id(), id);
+    assert_eq!(again.owner_name(), "Ana");
+}
+
+#[test]
+fn a_wrong_passphrase_is_a_clear_error_and_changes_nothing() {
+    let store = Arc::new(MemStore::default());
+    Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
+    let before = (store.get_meta("device").unwrap(), store.get_meta("kdf").unwrap());
+    let error = Vault::unlock(store.clone(), &Passphrase::new("tenants united never divide".into())).unwrap_err();
+    assert!(matches!(error, NodeError::WrongPassphrase), "{error}");
+    assert_eq!(error.to_string(), "the passphrase is wrong (nothing was changed)");
+    assert_eq!((store.get_meta("device").unwrap(), store.get_meta("kdf").unwrap()), before);
+}
+
+#[test]
+fn short_passphrases_and_second_setups_are_refused() {
+    let store = Arc::new(MemStore::default());
+    let short = Vault::create(store.clone(), &Passphrase::new("short".into()), "Ana", KdfParams::MINIMUM);
+    assert!(matches!(short, Err(NodeError::WeakPassphrase { .. })));
+    Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
+    let again = Vault::create(store, &passphrase(), "Ana", KdfParams::MINIMUM);
+    assert!(matches!(again, Err(NodeError::AlreadyInitialized)));
+}
+
+#[test]
+fn weakened_kdf_parameters_on_disk_are_refused() {
+    let store = Arc::new(MemStore::default());
+    Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
+    let tampered = String::from_utf8(store.get_meta("kdf").unwrap().unwrap()).unwrap().replace("19456", "8");
+    store.put_meta("kdf", tampered.as_bytes()).unwrap();
+    assert!(matches!(Vault::unlock(store, &passphrase()), Err(NodeError::Kdf(_))));
+}
+
+#[test]
+fn edits_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, vault) = create(dir.path());
+    let mut group = vault.create_group("Warehouse Core Group", today()).unwrap();
+    let meeting = group.edit(|doc| doc.add_meeting(NewMeeting::new(today(), "Monthly"))).unwrap();
+    group.edit(|doc| doc.append_minutes(&meeting, "We agreed to meet again.")).unwrap();
+    let id = group.id();
+    drop((group, vault));
+
+    let vault = reopen(dir.path());
+    let group = vault.open_group(id).unwrap();
+    let view = group.view();
+    assert_eq!(view.name, "Warehouse Core Group");
+    assert_eq!(view.meetings[0].minutes, "We agreed to meet again.");
+    assert_eq!(group.own_log_len(), 3);
+    assert_eq!(vault.groups().unwrap()[0].name, "Warehouse Core Group");
+}
+
+#[test]
+fn a_refused_edit_writes_nothing() {
+    let store = Arc::new(MemStore::default());
+    let vault = Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
+    let mut group = vault.create_group("G", today()).unwrap();
+    let before = group.own_log_len();
+    assert!(group.edit(|doc| doc.add_meeting(NewMeeting::new(today(), ""))).is_err());
+    // An edit that fails half-way leaves no trace either.
+    let result = group.edit(|doc| {
+        doc.add_meeting(NewMeeting::new(today(), "Half"))?;
+        doc.add_meeting(NewMeeting::new(today(), " "))
+    });
+    assert!(result.is_err());
+    assert_eq!(group.own_log_len(), before);
+    assert!(group.view().meetings.is_empty());
+    let reopened = vault.open_group(group.id()).unwrap();
+    assert!(reopened.view().meetings.is_empty());
+}
+
+#[test]
+fn an_edit_that_changes_nothing_writes_no_entry() {
+    let store = Arc::new(MemStore::default());
+    let vault = Vault::create(store, &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
+    let mut group = vault.create_group("G", today()).unwrap();
+    let before = group.own_log_len();
+    group.edit(|_| Ok(())).unwrap();
+    assert_eq!(group.own_log_len(), before);
+}
+
+#[test]
+fn many_edits_are_replayed_on_top_of_the_latest_snapshot() {
+    let store = Arc::new(MemStore::default());
+    let vault = Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
+    let mut group = vault.create_group("G", today()).unwrap();
+    let meeting = group.edit(|doc| doc.add_meeting(NewMeeting::new(today(), "Long meeting"))).unwrap();
+    let edits = SNAPSHOT_EVERY * 2 + 5;
+    for i in 0..edits {
+        group.edit(|doc| doc.append_minutes(&meeting, &format!("line {i}"))).unwrap();
+    }
+    let reopened = vault.open_group(group.id()).unwrap();
+    let minutes = &reopened.view().meetings[0].minutes;
+    assert_eq!(minutes.lines().count() as u64, edits);
+    assert!(minutes.ends_with(&format!("line {}", edits - 1)));
+
+    // Writing after reopening continues the same log.
+    let mut reopened = reopened;
+    reopened.edit(|doc| doc.append_minutes(&meeting, "after reopening")).unwrap();
+    assert_eq!(vault.open_group(group.id()).unwrap().own_log_len(), edits + 3);
+}
+
+#[test]
+fn a_damaged_snapshot_is_rebuilt_from_the_logs() {
+    let store = Arc::new(MemStore::default());
+    let vault = Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
+    let mut group = vault.create_group("G", today()).unwrap();
+    group.edit(|doc| doc.add_meeting(NewMeeting::new(today(), "Kept"))).unwrap();
+    let mut snapshot = store.snapshot(&group.id().0).unwrap().unwrap();
+    let middle = snapshot.len() / 2;
+    snapshot[middle] ^= 0xff;
+    store.put_snapshot(&group.id().0, &snapshot).unwrap();
+    let reopened = vault.open_group(group.id()).unwrap();
+    assert_eq!(reopened.view().meetings[0].title, "Kept");
+}
+
+#[test]
+fn a_damaged_entry_is_reported_not_silently_skipped() {
+    let store = Arc::new(MemStore::default());
+    let vault = Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
+    let mut group = vault.create_group("G", today()).unwrap();
+    group.edit(|doc| doc.add_meeting(NewMeeting::new(today(), "One"))).unwrap();
+    // Remove the snapshot so the damaged entry has to be read, then damage entry 2 in a copy of the store.
+    let damaged = Arc::new(MemStore::default());
+    damaged.put_meta("kdf", &store.get_meta("kdf").unwrap().unwrap()).unwrap();
+    damaged.put_meta("device", &store.get_meta("device").unwrap().unwrap()).unwrap();
+    let keys_name = format!("group-keys/{}", group.id().to_hex());
+    damaged.put_meta(&keys_name, &store.get_meta(&keys_name).unwrap().unwrap()).unwrap();
+    let (log, _) = store.log_heads(&group.id().0).unwrap()[0];
+    for (seq, mut bytes) in store.entries(&log, 1, 10).unwrap() {
+        if seq == 2 {
+            let at = bytes.len() - 80;
+            bytes[at] ^= 1;
+        }
+        damaged.append_entry(&log, seq, &bytes).unwrap();
+    }
+    let vault = Vault::unlock(damaged, &passphrase()).unwrap();
+    let error = vault.open_group(group.id()).unwrap_err();
+    assert!(matches!(error, NodeError::Damaged(_)), "{error}");
+    assert!(error.to_string().contains("entry 2"), "{error}");
+}
+
+#[test]
+fn a_data_directory_of_another_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    create(dir.path());
+    std::fs::write(dir.path().join(FORMAT_FILE), "sunspace-data 2\n").unwrap();
+    let error = open_data_dir(dir.path(), DataDirMode::Existing).unwrap_err();
+    assert!(matches!(error, NodeError::UnknownFormat { .. }), "{error}");
+    assert!(error.to_string().contains("sunspace-data 2"), "{error}");
+    // And a store without a marker is not taken over by `init`.
+    std::fs::remove_file(dir.path().join(FORMAT_FILE)).unwrap();
+    assert!(dir.path().join(STORE_DIR).exists());
+    assert!(matches!(open_data_dir(dir.path(), DataDirMode::Create), Err(NodeError::UnknownFormat { .. })));
+    assert!(matches!(open_data_dir(dir.path(), DataDirMode::Existing), Err(NodeError::NotInitialized)));
+}
+
+#[test]
+fn nothing_written_to_disk_contains_the_plaintext() {
+    const CANARY: &str = "CANARY-7f3a-plaintext";
+    let dir = tempfile::tempdir().unwrap();
+    let (_, vault) = create(dir.path());
+    let mut group = vault.create_group(&format!("{CANARY} group"), today()).unwrap();
+    group
+        .edit(|doc| {
+            let meeting = doc.add_meeting(NewMeeting::new(today(), &format!("{CANARY} meeting")))?;
+            doc.append_minutes(&meeting, &format!("{CANARY} minutes"))?;
+            doc.add_local_member(&format!("{CANARY} member"), today(), None)?;
+            doc.edit_charter(&CharterPatch { purpose: Some(format!("{CANARY} purpose")), ..Default::default() })
+        })
+        .unwrap();
+    group.write_snapshot().unwrap();
+    drop((group, vault));
+    for file in walk(dir.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!contains(&bytes, CANARY.as_bytes()), "{} holds the canary in plaintext", file.display());
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
