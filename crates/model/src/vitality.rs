@@ -288,24 +288,21 @@ fn summarize(v: &Vitality) -> Vec<String> {
             f.came_back
         ));
     }
-    for (role, r) in [("facilitated", &v.facilitation), ("had notes taken", &v.note_taking)] {
-        if r.meetings_with_role == 0 {
-            continue;
-        }
-        let who = if role == "facilitated" { "facilitator" } else { "note-taker" };
-        if r.distinct_people == 1 && r.meetings_with_role > 1 {
-            lines.push(format!(
-                "The last {} were all {role} by the same person: consider rotating the {who}.",
-                plural(r.meetings_with_role, "meeting", "meetings")
-            ));
-        } else {
-            lines.push(format!(
-                "{} of the last {} were {role} by the same person ({} different {}s).",
-                r.top_count,
-                plural(r.meetings_with_role, "meeting", "meetings"),
-                r.distinct_people,
-                who
-            ));
+    let roles = [
+        ("facilitator", "were all facilitated by the same person", "were facilitated by the same person", &v.facilitation),
+        ("note-taker", "all had the same note-taker", "had the same note-taker", &v.note_taking),
+    ];
+    for (who, all_same, some_same, r) in roles {
+        match r.meetings_with_role {
+            0 => {}
+            1 => lines.push(format!("Only one recent meeting records a {who}.")),
+            n if r.distinct_people == 1 => {
+                lines.push(format!("The last {n} meetings {all_same}: consider rotating the {who}."))
+            }
+            n => lines.push(format!(
+                "{} of the last {n} meetings {some_same} ({} different people in all).",
+                r.top_count, r.distinct_people
+            )),
         }
     }
     let t = &v.actions;

@@ -100,7 +100,7 @@ fn rotation_counts_distinct_people_and_the_top_share_over_the_last_six_meetings(
     assert_eq!(v.note_taking.distinct_people, 1);
     assert_eq!(v.note_taking.top_share, Some(1.0));
     assert!(v.summary.iter().any(|s| s.contains("4 of the last 6 meetings were facilitated by the same person")), "{:?}", v.summary);
-    assert!(v.summary.iter().any(|s| s.contains("all had notes taken by the same person")), "{:?}", v.summary);
+    assert!(v.summary.iter().any(|s| s.contains("The last 6 meetings all had the same note-taker")), "{:?}", v.summary);
 }
 
 #[test]

@@ -1,0 +1,469 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sunspace_model::DecisionMethod;
+
+use crate::dates::parse_date;
+
+fn date(text: &str) -> Result<NaiveDate, String> {
+    parse_date(text)
+}
+
+fn method(text: &str) -> Result<DecisionMethod, String> {
+    text.parse()
+}
+
+/// Sunspace keeps your organizing group's records — meetings, minutes, attendance, decisions, action items — on
+/// your own devices, encrypted with your passphrase. No server holds them.
+#[derive(Debug, Parser)]
+#[command(name = "sunspace", version, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Where this device keeps its data (default: your platform's data folder).
+    #[arg(long, global = true, env = "SUNSPACE_HOME", value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+
+    /// Which group to work on: a name or the start of its id (default: the one chosen with `group use`, or the
+    /// only one).
+    #[arg(long, short = 'g', global = true, env = "SUNSPACE_GROUP", value_name = "GROUP")]
+    pub(crate) group: Option<String>,
+
+    /// Print machine-readable JSON instead of tables (list and show commands).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Set up this device: create its keys and protect them with a passphrase.
+    Init {
+        /// Your name, as your group knows you.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Create, list, show and choose groups.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// The group's charter: purpose, how decisions are made, how often you meet, confidentiality.
+    #[command(subcommand)]
+    Charter(CharterCommand),
+    /// Members of the group, including people who do not use the app.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Roles held by members for a term (facilitator, note-taker, steward, …).
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Meetings.
+    #[command(subcommand)]
+    Meeting(MeetingCommand),
+    /// A meeting's agenda.
+    #[command(subcommand)]
+    Agenda(AgendaCommand),
+    /// A meeting's minutes.
+    #[command(subcommand)]
+    Minutes(MinutesCommand),
+    /// Who came to a meeting.
+    #[command(subcommand)]
+    Attendance(AttendanceCommand),
+    /// Decisions and how they were made.
+    #[command(subcommand)]
+    Decision(DecisionCommand),
+    /// Action items: who does what by when.
+    #[command(subcommand)]
+    Action(ActionCommand),
+    /// Settle a conflict: keep one of the values two devices wrote to the same field at the same time.
+    Resolve {
+        /// The record (the start of its id, as shown).
+        record: String,
+        /// The field with the conflict (as shown, e.g. "outcome").
+        field: String,
+        /// Which value to keep: its number as listed, or the value itself.
+        keep: String,
+    },
+    /// The group's signs of life and decay, computed on this device from the records.
+    Vitality {
+        /// Compute as of this date instead of today.
+        #[arg(long, value_parser = date)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Export the group's records.
+    Export {
+        /// markdown: readable minutes and decisions; json: every record; automerge: the raw document.
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: ExportFormat,
+        /// Write to this file instead of the terminal.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    Markdown,
+    Json,
+    Automerge,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GroupCommand {
+    /// Create a group; you become its first member and steward.
+    Create {
+        /// The group's name.
+        name: String,
+        /// Your name in this group, if not the one you gave at `init`.
+        #[arg(long = "as", value_name = "NAME")]
+        display_name: Option<String>,
+    },
+    /// List the groups on this device.
+    List,
+    /// Show a group: members, meetings, decisions, open actions.
+    Show,
+    /// Make a group the one commands work on by default.
+    Use {
+        /// A name or the start of the group's id.
+        group: String,
+    },
+    /// Rename the group.
+    Rename {
+        /// The new name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CharterCommand {
+    /// Show the charter.
+    Show,
+    /// Edit the charter; with no options, opens it in your editor ($EDITOR).
+    Edit {
+        /// Why the group exists.
+        #[arg(long)]
+        purpose: Option<String>,
+        /// How the group makes decisions.
+        #[arg(long)]
+        decision_rules: Option<String>,
+        /// How often the group meets: weekly, every 2 weeks, monthly, quarterly, …
+        #[arg(long)]
+        cadence: Option<String>,
+        /// What members promise about what is said in the group.
+        #[arg(long)]
+        confidentiality: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MemberCommand {
+    /// Add someone who does not use the app (yet), so attendance and roles can name them.
+    AddLocal {
+        /// Their name.
+        name: String,
+        /// The member who brought them in.
+        #[arg(long)]
+        sponsor: Option<String>,
+        /// When they joined (default today).
+        #[arg(long, value_parser = date)]
+        joined: Option<NaiveDate>,
+    },
+    /// List members.
+    List,
+    /// Show a member, their roles and attendance.
+    Show {
+        /// A name or the start of the member's id.
+        member: String,
+    },
+    /// Change a member's name.
+    Rename {
+        /// A name or the start of the member's id.
+        member: String,
+        /// The new name.
+        name: String,
+    },
+    /// Change a member's standing.
+    Status {
+        /// A name or the start of the member's id.
+        member: String,
+        /// active, inactive or left.
+        #[arg(value_enum)]
+        status: StatusArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StatusArg {
+    Active,
+    Inactive,
+    Left,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RoleCommand {
+    /// Give a member a role for a term.
+    Grant {
+        /// A name or the start of the member's id.
+        member: String,
+        /// The role: facilitator, note-taker, steward, treasurer, …
+        role: String,
+        /// Start of the term (default today).
+        #[arg(long, value_parser = date)]
+        from: Option<NaiveDate>,
+        /// End of the term.
+        #[arg(long, value_parser = date)]
+        until: Option<NaiveDate>,
+    },
+    /// List roles (current ones unless --all).
+    List {
+        /// Include terms that have ended or not started.
+        #[arg(long)]
+        all: bool,
+    },
+    /// End a role's term.
+    End {
+        /// The start of the grant's id, as shown by `role list`.
+        grant: String,
+        /// Last day of the term (default today).
+        #[arg(long, value_parser = date)]
+        on: Option<NaiveDate>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MeetingFields {
+    /// When (YYYY-MM-DD, today, tomorrow).
+    #[arg(long, value_parser = date)]
+    pub(crate) date: Option<NaiveDate>,
+    /// The meeting's title.
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    /// The meeting's type: regular, special, planning, action, …
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) kind: Option<String>,
+    /// Where.
+    #[arg(long)]
+    pub(crate) place: Option<String>,
+    /// Who facilitates (a member's name or id).
+    #[arg(long)]
+    pub(crate) facilitator: Option<String>,
+    /// Who takes notes (a member's name or id).
+    #[arg(long)]
+    pub(crate) note_taker: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MeetingCommand {
+    /// Add a meeting.
+    Add {
+        #[command(flatten)]
+        fields: MeetingFields,
+    },
+    /// List meetings by date.
+    List,
+    /// Show a meeting: agenda, attendance, minutes, decisions, actions.
+    Show {
+        /// The start of the meeting's id, or `last` for the most recent.
+        meeting: String,
+    },
+    /// Change a meeting's details.
+    Edit {
+        /// The start of the meeting's id, or `last`.
+        meeting: String,
+        #[command(flatten)]
+        fields: MeetingFields,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AgendaCommand {
+    /// Add an item to a meeting's agenda.
+    Add {
+        /// The start of the meeting's id, or `last`.
+        meeting: String,
+        /// The item.
+        title: String,
+        /// Who brings it.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Mark an agenda item as covered.
+    Done {
+        /// The start of the item's id, as shown by `meeting show`.
+        item: String,
+        /// Mark it as not covered instead.
+        #[arg(long)]
+        undo: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MinutesCommand {
+    /// Print a meeting's minutes.
+    Show {
+        /// The start of the meeting's id, or `last`.
+        meeting: String,
+    },
+    /// Edit a meeting's minutes in your editor ($EDITOR).
+    Edit {
+        /// The start of the meeting's id, or `last`.
+        meeting: String,
+    },
+    /// Replace a meeting's minutes with a file's text (`-` reads standard input).
+    Set {
+        /// The start of the meeting's id, or `last`.
+        meeting: String,
+        /// The file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Add text at the end of a meeting's minutes.
+    Append {
+        /// The start of the meeting's id, or `last`.
+        meeting: String,
+        /// The text.
+        text: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AttendanceCommand {
+    /// Record that someone came: a member (name or id) or a guest.
+    Add {
+        /// The start of the meeting's id, or `last`.
+        meeting: String,
+        /// A member's name or id; anyone else is recorded as a guest.
+        who: String,
+        /// This was their first time.
+        #[arg(long)]
+        new_face: bool,
+        /// Record as a guest even if a member has this name.
+        #[arg(long)]
+        guest: bool,
+    },
+    /// Remove someone from a meeting's attendance (a correction).
+    Remove {
+        /// The start of the meeting's id, or `last`.
+        meeting: String,
+        /// A member's name or id, or a guest's name.
+        who: String,
+    },
+    /// List who came to a meeting.
+    List {
+        /// The start of the meeting's id, or `last`.
+        meeting: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DecisionCommand {
+    /// Record a decision.
+    Add {
+        /// What was decided, in a line.
+        title: String,
+        /// How: consent, consensus, majority, supermajority or advice.
+        #[arg(long, value_parser = method)]
+        method: DecisionMethod,
+        /// The outcome: what was agreed, the count, objections.
+        #[arg(long)]
+        outcome: String,
+        /// When (default: the meeting's date, or today).
+        #[arg(long, value_parser = date)]
+        date: Option<NaiveDate>,
+        /// When the group should look at it again.
+        #[arg(long, value_parser = date)]
+        review_by: Option<NaiveDate>,
+        /// The meeting where it was made (start of its id, or `last`).
+        #[arg(long)]
+        meeting: Option<String>,
+    },
+    /// List decisions.
+    List,
+    /// Show a decision and its action items.
+    Show {
+        /// The start of the decision's id.
+        decision: String,
+    },
+    /// Change a decision.
+    Edit {
+        /// The start of the decision's id.
+        decision: String,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// New method.
+        #[arg(long, value_parser = method)]
+        method: Option<DecisionMethod>,
+        /// New outcome.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// New date.
+        #[arg(long, value_parser = date)]
+        date: Option<NaiveDate>,
+        /// New review date.
+        #[arg(long, value_parser = date)]
+        review_by: Option<NaiveDate>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ActionCommand {
+    /// Add an action item.
+    Add {
+        /// What is to be done.
+        title: String,
+        /// Who does it (repeat for several people).
+        #[arg(long = "owner")]
+        owners: Vec<String>,
+        /// By when.
+        #[arg(long, value_parser = date)]
+        due: Option<NaiveDate>,
+        /// The decision it follows from (start of its id).
+        #[arg(long)]
+        decision: Option<String>,
+        /// The meeting where it was agreed (start of its id, or `last`).
+        #[arg(long)]
+        meeting: Option<String>,
+    },
+    /// Mark an action item done.
+    Done {
+        /// The start of the item's id.
+        action: String,
+        /// When it was done (default today).
+        #[arg(long, value_parser = date)]
+        on: Option<NaiveDate>,
+        /// Mark it open again instead.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// List action items.
+    List {
+        /// Only those past their due date and not done.
+        #[arg(long)]
+        overdue: bool,
+        /// Only those not done.
+        #[arg(long)]
+        open: bool,
+        /// Judge "overdue" as of this date instead of today.
+        #[arg(long, value_parser = date)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Change an action item.
+    Edit {
+        /// The start of the item's id.
+        action: String,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// New due date.
+        #[arg(long, value_parser = date)]
+        due: Option<NaiveDate>,
+        /// Add an owner (repeatable).
+        #[arg(long = "add-owner")]
+        add_owners: Vec<String>,
+        /// Remove an owner (repeatable).
+        #[arg(long = "remove-owner")]
+        remove_owners: Vec<String>,
+    },
+}

@@ -1,0 +1,33 @@
+//! Dates as people type them.
+
+use chrono::{Duration, NaiveDate};
+
+/// Today's date on this machine.
+pub(crate) fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// Parses `YYYY-MM-DD`, `today`, `yesterday` or `tomorrow`.
+pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    match text.trim().to_lowercase().as_str() {
+        "today" => Ok(today()),
+        "yesterday" => Ok(today() - Duration::days(1)),
+        "tomorrow" => Ok(today() + Duration::days(1)),
+        other => NaiveDate::parse_from_str(other, "%Y-%m-%d").map_err(|_| {
+            format!("\"{text}\" is not a date: write it as YYYY-MM-DD (for example 2026-11-20), or today/yesterday/tomorrow")
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates_and_relative_words_parse() {
+        assert_eq!(parse_date("2026-11-20"), Ok(NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()));
+        assert_eq!(parse_date(" Today "), Ok(today()));
+        assert!(parse_date("2026-13-01").unwrap_err().contains("YYYY-MM-DD"));
+        assert!(parse_date("20/11/2026").is_err());
+    }
+}
