@@ -13,9 +13,11 @@ use clap::Parser;
 
 fn main() {
     let cli = args::Cli::parse();
+    // sled reports damage through its own log lines as well as through its errors; the error is what the user
+    // needs, as one sentence, so sled's lines are off unless asked for with SUNSPACE_LOG.
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SUNSPACE_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SUNSPACE_LOG").unwrap_or_else(|_| "warn,sled=off".into()),
         )
         .with_writer(std::io::stderr)
         .without_time()

@@ -234,3 +234,49 @@ pub(crate) fn members_table(view: &GroupView, today: chrono::NaiveDate) -> Strin
         .collect();
     table(&["id", "name", "status", "", "joined", "roles"], rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use sunspace_model::{DecisionMethod, DecisionPatch, Founder, GroupDoc, NewDecision};
+
+    use super::*;
+
+    /// Two devices set a decision's outcome at the same time; the merged document is what any member would hold.
+    fn conflicted() -> (GroupView, String) {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let founder = Founder { device_id: "aa".repeat(32), agreement_key: "bb".repeat(32), display_name: "Ana".into() };
+        let (mut laptop, _) = GroupDoc::create(&"cc".repeat(16), "Tenants", &founder, day).unwrap();
+        let id = laptop
+            .add_decision(NewDecision {
+                title: "Rent strike".into(),
+                method: DecisionMethod::Majority,
+                outcome: "pending".into(),
+                date: day,
+                review_by: None,
+                meeting: None,
+            })
+            .unwrap();
+        laptop.commit(0);
+        let mut phone = GroupDoc::load(&laptop.save()).unwrap();
+        phone.set_author(&"dd".repeat(32)).unwrap();
+        laptop.update_decision(&id, DecisionPatch { outcome: Some("Passed 9 to 2".into()), ..Default::default() }).unwrap();
+        phone.update_decision(&id, DecisionPatch { outcome: Some("Passed 9 to 3".into()), ..Default::default() }).unwrap();
+        laptop.commit(0);
+        phone.commit(0);
+        laptop.automerge().merge(phone.automerge()).unwrap();
+        (laptop.view(), id)
+    }
+
+    #[test]
+    fn a_conflicting_field_is_shown_with_every_value_its_author_and_how_to_settle_it() {
+        let (view, id) = conflicted();
+        let decision = view.decisions.iter().find(|d| d.id == id).unwrap();
+        let shown = super::decision(&view, decision);
+        assert!(shown.contains("! outcome: 2 conflicting values"), "{shown}");
+        assert!(shown.contains("\"Passed 9 to 2\"  — written by Ana's device aaaaaaaa"), "{shown}");
+        assert!(shown.contains("\"Passed 9 to 3\"  — written by device dddddddd"), "{shown}");
+        assert!(shown.contains(&format!("keep one with: sunspace resolve {} outcome <number>", short(&id))), "{shown}");
+        assert!(decisions_table(&view).contains("Rent strike (!)"), "the list flags the conflict");
+    }
+}

@@ -45,7 +45,7 @@ pub enum StoreError {
     #[error("the data directory is in use by another Sunspace process")]
     Locked,
     /// The files on disk are damaged.
-    #[error("the store is damaged: {0}")]
+    #[error("the store's files are damaged ({0}); restore the data folder from a backup")]
     Corrupted(String),
     /// An append would leave a gap or overwrite an entry.
     #[error("entry {seq} cannot be appended: the log expects entry {expected}")]

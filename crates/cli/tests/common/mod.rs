@@ -1,0 +1,113 @@
+//! Running the real `sunspace` binary in a temporary data directory.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const PASSPHRASE: &str = "tenants united never divided";
+
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sunspace"));
+        command
+            .args(args)
+            .env("SUNSPACE_HOME", self.data())
+            .env("SUNSPACE_PASSPHRASE", PASSPHRASE)
+            .env_remove("SUNSPACE_GROUP")
+            .env_remove("SUNSPACE_LOG");
+        command
+    }
+
+    /// Runs a command and returns what it printed, whatever its exit code.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().unwrap())
+    }
+
+    /// Runs a command that must succeed and returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert_eq!(run.code, 0, "`sunspace {}` failed:\n{}{}", args.join(" "), run.stdout, run.stderr);
+        run.stdout
+    }
+
+    /// Runs a command that must fail, and returns its one-line error.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert_ne!(run.code, 0, "`sunspace {}` should have failed:\n{}", args.join(" "), run.stdout);
+        let stderr = run.stderr.trim().to_owned();
+        assert_eq!(stderr.lines().count(), 1, "the error should be one line:\n{stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
+        stderr
+    }
+
+    /// The id printed in parentheses by an `add` command, e.g. "Added … (3f2a9c1e)."
+    pub fn id_in(output: &str) -> String {
+        let start = output.find('(').expect("an id in parentheses") + 1;
+        output[start..start + 8].to_owned()
+    }
+
+    /// A set-up device with one group.
+    pub fn with_group(name: &str) -> Self {
+        let home = Self::new();
+        home.ok(&["init", "--name", "Ana Ruiz"]);
+        home.ok(&["group", "create", name]);
+        home
+    }
+
+    /// Every file under the data directory.
+    pub fn files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(&self.data(), &mut files);
+        files.sort();
+        files
+    }
+
+    /// Every file under the data directory with its bytes.
+    pub fn contents(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        self.files().into_iter().map(|path| { let bytes = std::fs::read(&path).unwrap(); (path, bytes) }).collect()
+    }
+}
