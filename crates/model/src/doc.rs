@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 
 use crate::ids::{is_record_id, new_record_id};
 use crate::input::{check_len, optional_line, required_line};
-use crate::read::{child, scalar_text, Fields};
+use crate::read::{child, entries, scalar_text, Fields};
 use crate::view::{
     ActionStatus, ActionView, AgendaItemView, AttendanceView, Attendee, CharterView, DecisionView, DeviceView,
     GroupView, MeetingView, MemberStatus, MemberView, RoleGrantView,
@@ -764,9 +764,11 @@ impl GroupDoc {
     ) -> Vec<T> {
         let Ok(table_obj) = self.root_map(table) else { return Vec::new() };
         let mut out = Vec::new();
-        for key in self.doc.keys(&table_obj) {
-            let record = child(&self.doc, &table_obj, &key, ObjType::Map)
-                .and_then(|obj| read(&key, Fields::new(&self.doc, obj)));
+        for (key, value, obj) in entries(&self.doc, &table_obj) {
+            let record = match value {
+                Value::Object(ObjType::Map) => read(&key, Fields::new(&self.doc, obj)),
+                _ => None,
+            };
             match record {
                 Some(record) => out.push(record),
                 None => unreadable.push(format!("{table}/{key}")),
@@ -777,12 +779,13 @@ impl GroupDoc {
 
     fn meeting_view(&self, id: &str, mut fields: Fields<'_>) -> Option<MeetingView> {
         let doc = &self.doc;
-        let meeting_obj = child(doc, &self.root_map("meetings").ok()?, id, ObjType::Map)?;
-        let mut agenda: Vec<(i64, AgendaItemView)> = child(doc, &meeting_obj, "agenda", ObjType::Map)
+        let mut agenda: Vec<(i64, AgendaItemView)> = fields
+            .object("agenda", ObjType::Map)
             .map(|agenda| {
-                doc.keys(&agenda)
-                    .filter_map(|item_id| {
-                        let mut item = Fields::new(doc, child(doc, &agenda, &item_id, ObjType::Map)?);
+                entries(doc, &agenda)
+                    .into_iter()
+                    .filter_map(|(item_id, _, obj)| {
+                        let mut item = Fields::new(doc, obj);
                         let position = item.int("position").unwrap_or(i64::MAX);
                         Some((
                             position,
@@ -802,15 +805,18 @@ impl GroupDoc {
 
         // Attendance records are a union: one person may have been recorded by several devices; count them once.
         let mut attendance: Vec<AttendanceView> = Vec::new();
-        if let Some(records) = child(doc, &meeting_obj, "attendance", ObjType::Map) {
-            for key in doc.keys(&records) {
-                let Some(record) = child(doc, &records, &key, ObjType::Map) else { continue };
+        let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        if let Some(records) = fields.object("attendance", ObjType::Map) {
+            for (_, _, record) in entries(doc, &records) {
                 let mut record = Fields::new(doc, record);
                 let Some(who) = record.string("who").and_then(|who| Attendee::decode(&who)) else { continue };
                 let new_face = record.boolean("new_face");
-                match attendance.iter_mut().find(|seen| seen.who.identity() == who.identity()) {
-                    Some(seen) => seen.new_face |= new_face,
-                    None => attendance.push(AttendanceView { who, new_face }),
+                match seen.get(&who.identity()) {
+                    Some(&index) => attendance[index].new_face |= new_face,
+                    None => {
+                        seen.insert(who.identity(), attendance.len());
+                        attendance.push(AttendanceView { who, new_face });
+                    }
                 }
             }
         }

@@ -1,4 +1,10 @@
-//! Reading single-value fields out of automerge maps, noting conflicts on the way.
+//! Reading records out of automerge maps in one pass each, noting conflicts on the way.
+//!
+//! Looking a key up in a large automerge map costs a search of the map's operations; a group with thousands of
+//! action items would pay it for every field of every record. Instead each record's map is read once with
+//! `map_range`, and only fields that automerge flags as conflicted are looked up again for all their values.
+
+use std::collections::BTreeMap;
 
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
 use chrono::NaiveDate;
@@ -30,33 +36,58 @@ pub(crate) fn author_of(id: &ObjId) -> String {
     }
 }
 
-/// Reads the fields of one record (one automerge map), collecting its conflicts.
+/// Every key of a map with the object id of its (winning) value, for maps whose values are records.
+pub(crate) fn entries(doc: &AutoCommit, map: &ObjId) -> Vec<(String, Value<'static>, ObjId)> {
+    doc.map_range(map, ..)
+        .map(|item| {
+            let id = item.id();
+            (item.key.into_owned(), item.value.into_value(), id)
+        })
+        .collect()
+}
+
+/// The fields of one record (one automerge map), read in one pass, collecting its conflicts.
 pub(crate) struct Fields<'a> {
     doc: &'a AutoCommit,
-    obj: ObjId,
+    values: BTreeMap<String, (Value<'static>, ObjId)>,
     conflicts: Vec<Conflict>,
 }
 
 impl<'a> Fields<'a> {
     pub(crate) fn new(doc: &'a AutoCommit, obj: ObjId) -> Self {
-        Self { doc, obj, conflicts: Vec::new() }
+        let mut values = BTreeMap::new();
+        let mut conflicts = Vec::new();
+        for item in doc.map_range(&obj, ..) {
+            let id = item.id();
+            let key = item.key.into_owned();
+            if item.conflict {
+                if let Ok(all) = doc.get_all(&obj, key.as_str()) {
+                    conflicts.push(Conflict {
+                        field: key.clone(),
+                        values: all
+                            .iter()
+                            .map(|(value, id)| ConflictValue { value: scalar_text(value), author: author_of(id) })
+                            .collect(),
+                    });
+                }
+            }
+            values.insert(key, (item.value.into_value(), id));
+        }
+        Self { doc, values, conflicts }
     }
 
-    /// The winning value of a field, recording a conflict when several stand.
-    fn scalar(&mut self, key: &str) -> Option<ScalarValue> {
-        let all = self.doc.get_all(&self.obj, key).ok()?;
-        if all.len() > 1 {
-            self.conflicts.push(Conflict {
-                field: key.to_owned(),
-                values: all
-                    .iter()
-                    .map(|(value, id)| ConflictValue { value: scalar_text(value), author: author_of(id) })
-                    .collect(),
-            });
-        }
-        match self.doc.get(&self.obj, key).ok()?? {
-            (Value::Scalar(scalar), _) => Some(scalar.into_owned()),
+    fn scalar(&self, key: &str) -> Option<&ScalarValue> {
+        match self.values.get(key)? {
+            (Value::Scalar(scalar), _) => Some(scalar.as_ref()),
             (Value::Object(_), _) => None,
+        }
+    }
+
+    /// The nested object at `key` if it has the expected type.
+    pub(crate) fn object(&self, key: &str, kind: ObjType) -> Option<ObjId> {
+        match self.values.get(key)? {
+            (Value::Object(found), id) if *found == kind => Some(id.clone()),
+            _ => None,
         }
     }
 
@@ -77,22 +108,20 @@ impl<'a> Fields<'a> {
 
     pub(crate) fn int(&mut self, key: &str) -> Option<i64> {
         match self.scalar(key)? {
-            ScalarValue::Int(n) => Some(n),
-            ScalarValue::Uint(n) => i64::try_from(n).ok(),
+            ScalarValue::Int(n) => Some(*n),
+            ScalarValue::Uint(n) => i64::try_from(*n).ok(),
             _ => None,
         }
     }
 
     /// A collaborative text field's content ("" when missing).
     pub(crate) fn text(&self, key: &str) -> String {
-        child(self.doc, &self.obj, key, ObjType::Text)
-            .and_then(|text| self.doc.text(&text).ok())
-            .unwrap_or_default()
+        self.object(key, ObjType::Text).and_then(|text| self.doc.text(&text).ok()).unwrap_or_default()
     }
 
     /// The keys of a nested map field.
     pub(crate) fn map_keys(&self, key: &str) -> Vec<String> {
-        child(self.doc, &self.obj, key, ObjType::Map).map(|map| self.doc.keys(&map).collect()).unwrap_or_default()
+        self.object(key, ObjType::Map).map(|map| self.doc.keys(&map).collect()).unwrap_or_default()
     }
 
     pub(crate) fn finish(self) -> Vec<Conflict> {
