@@ -1,6 +1,8 @@
 //! Durability of the real store: a writer killed with SIGKILL at random moments loses no acknowledged edit, and a
 //! full disk gives a clear error and loses nothing.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -23,7 +25,13 @@ impl Rng {
 }
 
 /// Runs the writer until it exits or `kill_after` passes; returns the acknowledged line numbers and its last line.
-fn run_writer(dir: &Path, group: GroupId, prefix: &str, line_bytes: usize, kill_after: Option<Duration>) -> (Vec<u64>, String) {
+fn run_writer(
+    dir: &Path,
+    group: GroupId,
+    prefix: &str,
+    line_bytes: usize,
+    kill_after: Option<Duration>,
+) -> (Vec<u64>, String) {
     let mut child = Command::new(WRITER)
         .args([dir.to_str().unwrap(), &group.to_hex(), prefix, &line_bytes.to_string()])
         .stdout(Stdio::piped())
@@ -63,12 +71,8 @@ fn run_writer(dir: &Path, group: GroupId, prefix: &str, line_bytes: usize, kill_
 fn assert_all_present(dir: &Path, group: GroupId, expected: &[String]) -> usize {
     let open = sunspace_tests::open(dir, group).expect("the store reopens after a crash");
     let view = open.view();
-    let lines: std::collections::HashSet<&str> = view
-        .meetings
-        .iter()
-        .flat_map(|m| m.minutes.lines())
-        .map(|l| l.split(' ').next().unwrap_or(""))
-        .collect();
+    let lines: std::collections::HashSet<&str> =
+        view.meetings.iter().flat_map(|m| m.minutes.lines()).map(|l| l.split(' ').next().unwrap_or("")).collect();
     for line in expected {
         assert!(lines.contains(line.as_str()), "acknowledged edit {line} was lost");
     }
@@ -79,7 +83,7 @@ fn assert_all_present(dir: &Path, group: GroupId, expected: &[String]) -> usize 
 fn every_acknowledged_edit_survives_kill_9_at_random_moments() {
     let dir = tempfile::tempdir().unwrap();
     let (group, _) = sunspace_tests::set_up(dir.path());
-    let mut rng = Rng(0x5eed_5u64);
+    let mut rng = Rng(0x0005_eed5_u64);
     let mut expected = Vec::new();
     let mut total_acked = 0;
     for round in 0..12 {
@@ -120,7 +124,7 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     let mount = tempfile::tempdir().unwrap();
     if !mount_tmpfs(mount.path(), "3m") {
         // CI runs as root and always gets here; a developer's unprivileged run cannot simulate a full disk.
-        assert_ne!(unsafe_free_is_root(), true, "running as root but could not mount a tmpfs");
+        assert!(!running_as_root(), "running as root but could not mount a tmpfs");
         eprintln!("skipped: mounting a small tmpfs needs root");
         return;
     }
@@ -133,7 +137,11 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     assert!(!acked.is_empty(), "nothing fit on the disk at all");
     assert!(last.contains("disk is full"), "the writer's last words were {last:?}");
     // Make room, as a user would, and check every acknowledged edit is there.
-    assert!(Command::new("mount").args(["-o", "remount,size=64m", mount.path().to_str().unwrap()]).status().unwrap().success());
+    assert!(Command::new("mount")
+        .args(["-o", "remount,size=64m", mount.path().to_str().unwrap()])
+        .status()
+        .unwrap()
+        .success());
     let expected: Vec<String> = acked.iter().map(|n| format!("full-{n}")).collect();
     assert_all_present(&dir, group, &expected);
     eprintln!("verified at {:?}", started.elapsed());
@@ -142,6 +150,6 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     open.edit(|doc| doc.append_minutes(&meeting, "after-space-was-freed")).unwrap();
 }
 
-fn unsafe_free_is_root() -> bool {
+fn running_as_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }

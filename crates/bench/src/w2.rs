@@ -45,10 +45,54 @@ pub(crate) struct Options {
 
 /// Words for minutes: varied enough that the text compresses like prose, not like repetition.
 const WORDS: &[&str] = &[
-    "schedule", "notice", "shift", "survey", "manager", "break", "room", "we", "agreed", "to", "ask", "for", "two",
-    "weeks", "the", "members", "said", "overtime", "pay", "letter", "meeting", "next", "steps", "Rosa", "will",
-    "call", "contact", "list", "new", "hires", "safety", "report", "floor", "heat", "water", "rest", "union",
-    "petition", "signatures", "delegation", "Tuesday", "answer", "pattern", "grievance", "and", "of", "in", "on",
+    "schedule",
+    "notice",
+    "shift",
+    "survey",
+    "manager",
+    "break",
+    "room",
+    "we",
+    "agreed",
+    "to",
+    "ask",
+    "for",
+    "two",
+    "weeks",
+    "the",
+    "members",
+    "said",
+    "overtime",
+    "pay",
+    "letter",
+    "meeting",
+    "next",
+    "steps",
+    "Rosa",
+    "will",
+    "call",
+    "contact",
+    "list",
+    "new",
+    "hires",
+    "safety",
+    "report",
+    "floor",
+    "heat",
+    "water",
+    "rest",
+    "union",
+    "petition",
+    "signatures",
+    "delegation",
+    "Tuesday",
+    "answer",
+    "pattern",
+    "grievance",
+    "and",
+    "of",
+    "in",
+    "on",
 ];
 
 struct Rng(u64);
@@ -190,7 +234,11 @@ fn dir_bytes(dir: &Path) -> u64 {
                 .filter_map(Result::ok)
                 .map(|e| {
                     let path = e.path();
-                    if path.is_dir() { dir_bytes(&path) } else { e.metadata().map_or(0, |m| m.len()) }
+                    if path.is_dir() {
+                        dir_bytes(&path)
+                    } else {
+                        e.metadata().map_or(0, |m| m.len())
+                    }
                 })
                 .sum()
         })
@@ -291,14 +339,22 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
     println!("| history | {} members, {} meetings, {:.0} KB of minutes, {} attendance records, {} decisions, {} action items |",
         view.members.len(), view.meetings.len(), minutes as f64 / 1000.0, attendance, view.decisions.len(), view.actions.len());
     println!("| sealed entries written | {} (one per edit) in {:.0} s |", generated.entries, generated.seconds);
-    println!("| cold open: `sunspace meeting list` start to first output (median of {}) | {:.0} ms |", options.runs, median_ms(&mut first_output));
+    println!(
+        "| cold open: `sunspace meeting list` start to first output (median of {}) | {:.0} ms |",
+        options.runs,
+        median_ms(&mut first_output)
+    );
     println!("| of which passphrase key derivation (Argon2id 64 MiB, t=3; median) | {:.0} ms |", median_ms(&mut kdf));
     println!("| `sunspace meeting list` start to exit (median) | {:.0} ms |", median_ms(&mut exit));
     println!("| engine open: snapshot + replay, in process (median) | {:.0} ms |", median_ms(&mut opens));
     println!("| materialize the view, in process (median) | {:.0} ms |", median_ms(&mut views));
     println!("| peak resident memory of `sunspace meeting list` | {:.1} MiB |", rss as f64 / 1024.0);
     println!("| bytes on disk (data directory) | {:.1} MB |", on_disk as f64 / 1e6);
-    println!("| of which live: sealed entries {:.1} MB, sealed snapshot {:.1} MB | |", entry_bytes as f64 / 1e6, snapshot_bytes as f64 / 1e6);
+    println!(
+        "| of which live: sealed entries {:.1} MB, sealed snapshot {:.1} MB | |",
+        entry_bytes as f64 / 1e6,
+        snapshot_bytes as f64 / 1e6
+    );
     println!("| `automerge::save()` of the same document | {:.1} MB |", saved as f64 / 1e6);
     println!("| disk / save() | {:.1}× |", on_disk as f64 / saved as f64);
     Ok(())

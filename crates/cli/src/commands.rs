@@ -74,7 +74,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
                 .iter()
                 .map(|g| {
                     let marker = if current.as_deref() == Some(g.id.as_str()) || groups.len() == 1 { "*" } else { "" };
-                    vec![marker.to_owned(), short(&g.id).to_owned(), g.name.clone(), g.members.to_string(), g.meetings.to_string()]
+                    vec![
+                        marker.to_owned(),
+                        short(&g.id).to_owned(),
+                        g.name.clone(),
+                        g.members.to_string(),
+                        g.meetings.to_string(),
+                    ]
                 })
                 .collect();
             emit(&render::table(&["", "id", "name", "members", "meetings"], rows))
@@ -144,7 +150,11 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             let mut out = vec![format!(
                 "Signs of life and decay, as of {} ({} held)",
                 figures.as_of,
-                if figures.meetings_held == 1 { "1 meeting".to_owned() } else { format!("{} meetings", figures.meetings_held) }
+                if figures.meetings_held == 1 {
+                    "1 meeting".to_owned()
+                } else {
+                    format!("{} meetings", figures.meetings_held)
+                }
             )];
             out.extend(figures.summary.iter().map(|line| format!("  • {line}")));
             out.push("  (Computed on this device from the group's records; never sent anywhere.)".to_owned());
@@ -160,7 +170,11 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             match output {
                 Some(path) => {
                     write_private_file(&path, &bytes)?;
-                    emit(&format!("Wrote {} bytes to {}. This file is NOT encrypted: keep it somewhere safe.", bytes.len(), path.display()))
+                    emit(&format!(
+                        "Wrote {} bytes to {}. This file is NOT encrypted: keep it somewhere safe.",
+                        bytes.len(),
+                        path.display()
+                    ))
                 }
                 None if format == ExportFormat::Automerge && std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
                     bail!("the automerge export is binary: write it to a file with --output FILE")
@@ -190,7 +204,9 @@ fn overview(dir: Option<std::path::PathBuf>) -> anyhow::Result<()> {
         }
         Ok(dir) => {
             out.push_str(&format!("This device is not set up yet (data would go in {}).\n", dir.display()));
-            out.push_str("Start with `sunspace init --name \"Your name\"`, then `sunspace group create \"Group name\"`.\n\n");
+            out.push_str(
+                "Start with `sunspace init --name \"Your name\"`, then `sunspace group create \"Group name\"`.\n\n",
+            );
         }
         Err(_) => {}
     }
@@ -213,7 +229,10 @@ fn init(dir: &Path, name: Option<String>) -> anyhow::Result<()> {
     if Vault::is_initialized(store.as_ref())? {
         bail!(sunspace_node::NodeError::AlreadyInitialized);
     }
-    eprintln!("Choose a passphrase of at least {} characters. It protects everything Sunspace keeps on this device.", sunspace_node::MIN_PASSPHRASE_CHARS);
+    eprintln!(
+        "Choose a passphrase of at least {} characters. It protects everything Sunspace keeps on this device.",
+        sunspace_node::MIN_PASSPHRASE_CHARS
+    );
     eprintln!("If you forget it, nobody can recover your data: not us, not your group. Write it down somewhere safe.");
     let vault = Vault::create(store, &passphrase(true)?, &name, KdfParams::RECOMMENDED)?;
     emit(&format!(
@@ -277,7 +296,9 @@ fn charter(mut group: OpenGroup, command: CharterCommand, json: bool) -> anyhow:
             }
             let c = &view.charter;
             let mut out = vec![format!("Charter of {}", view.name), String::new()];
-            for (heading, text) in [("Purpose", &c.purpose), ("How we decide", &c.decision_rules), ("Confidentiality", &c.confidentiality)] {
+            for (heading, text) in
+                [("Purpose", &c.purpose), ("How we decide", &c.decision_rules), ("Confidentiality", &c.confidentiality)]
+            {
                 out.push(heading.to_owned());
                 out.push(if text.trim().is_empty() { "  (not written yet)".to_owned() } else { indent(text) });
                 out.push(String::new());
@@ -288,11 +309,12 @@ fn charter(mut group: OpenGroup, command: CharterCommand, json: bool) -> anyhow:
         }
         CharterCommand::Edit { purpose, decision_rules, cadence, confidentiality } => {
             let cadence = cadence.map(|c| c.parse::<Cadence>().map_err(|e| anyhow!(e))).transpose()?;
-            let patch = if purpose.is_none() && decision_rules.is_none() && cadence.is_none() && confidentiality.is_none() {
-                charter_in_editor(&group)?
-            } else {
-                CharterPatch { purpose, decision_rules, cadence, confidentiality }
-            };
+            let patch =
+                if purpose.is_none() && decision_rules.is_none() && cadence.is_none() && confidentiality.is_none() {
+                    charter_in_editor(&group)?
+                } else {
+                    CharterPatch { purpose, decision_rules, cadence, confidentiality }
+                };
             group.edit(|doc| doc.edit_charter(&patch))?;
             emit("Charter saved.")
         }
@@ -305,10 +327,14 @@ fn charter_in_editor(group: &OpenGroup) -> anyhow::Result<CharterPatch> {
     let c = group.view().charter;
     let template = format!(
         "{}\n{}\n\n{}\n{}\n\n{}\n{}\n\n{}\n{}\n",
-        CHARTER_HEADINGS[0], c.purpose.trim(),
-        CHARTER_HEADINGS[1], c.decision_rules.trim(),
-        CHARTER_HEADINGS[2], c.cadence.clone().unwrap_or_else(|| "monthly".into()),
-        CHARTER_HEADINGS[3], c.confidentiality.trim(),
+        CHARTER_HEADINGS[0],
+        c.purpose.trim(),
+        CHARTER_HEADINGS[1],
+        c.decision_rules.trim(),
+        CHARTER_HEADINGS[2],
+        c.cadence.clone().unwrap_or_else(|| "monthly".into()),
+        CHARTER_HEADINGS[3],
+        c.confidentiality.trim(),
     );
     let edited = crate::editor::edit(&template, ".md")?;
     let mut sections: Vec<String> = vec![String::new(); 4];
@@ -374,7 +400,11 @@ fn member(mut group: OpenGroup, command: MemberCommand, json: bool) -> anyhow::R
                 let until = grant.until.map(|u| format!(" until {u}")).unwrap_or_default();
                 out.push(format!("  role     {} from {}{until}  ({})", grant.role, grant.from, short(&grant.id)));
             }
-            let attended = view.meetings.iter().filter(|mt| mt.attendance.iter().any(|a| a.who == Attendee::Member(m.id.clone()))).count();
+            let attended = view
+                .meetings
+                .iter()
+                .filter(|mt| mt.attendance.iter().any(|a| a.who == Attendee::Member(m.id.clone())))
+                .count();
             out.push(format!("  came to  {attended} of {} meetings", view.meetings.len()));
             out.extend(render::conflicts(&view, short(&m.id), &m.conflicts));
             emit(&out.join("\n"))
@@ -630,7 +660,10 @@ fn decision(mut group: OpenGroup, command: DecisionCommand, json: bool) -> anyho
                 meeting,
             };
             let id = group.edit(|doc| doc.add_decision(new))?;
-            emit(&format!("Decision recorded ({}). Add what follows from it with `sunspace action add \"…\" --decision {0}`.", short(&id)))
+            emit(&format!(
+                "Decision recorded ({}). Add what follows from it with `sunspace action add \"…\" --decision {0}`.",
+                short(&id)
+            ))
         }
         DecisionCommand::List => {
             if json {
@@ -695,8 +728,15 @@ fn action(mut group: OpenGroup, command: ActionCommand, json: bool) -> anyhow::R
         }
         ActionCommand::Edit { action, title, due, add_owners, remove_owners } => {
             let id = group.doc().find_id(RecordKind::Action, &action)?;
-            let to_ids = |names: &[String]| names.iter().map(|o| find_member(&group, &view, o)).collect::<anyhow::Result<Vec<_>>>();
-            let patch = ActionPatch { title, due: due.map(Some), add_owners: to_ids(&add_owners)?, remove_owners: to_ids(&remove_owners)? };
+            let to_ids = |names: &[String]| {
+                names.iter().map(|o| find_member(&group, &view, o)).collect::<anyhow::Result<Vec<_>>>()
+            };
+            let patch = ActionPatch {
+                title,
+                due: due.map(Some),
+                add_owners: to_ids(&add_owners)?,
+                remove_owners: to_ids(&remove_owners)?,
+            };
             if patch == ActionPatch::default() {
                 bail!("nothing to change: give --title, --due, --add-owner or --remove-owner");
             }
@@ -714,7 +754,9 @@ fn resolve(mut group: OpenGroup, record: &str, field: &str, keep: &str) -> anyho
         RecordKind::Group => view.conflicts.clone(),
         RecordKind::Charter => view.charter.conflicts.clone(),
         RecordKind::Meeting => view.meeting(&id).map(|m| m.conflicts.clone()).unwrap_or_default(),
-        RecordKind::Decision => view.decisions.iter().find(|d| d.id == id).map(|d| d.conflicts.clone()).unwrap_or_default(),
+        RecordKind::Decision => {
+            view.decisions.iter().find(|d| d.id == id).map(|d| d.conflicts.clone()).unwrap_or_default()
+        }
         RecordKind::Action => view.actions.iter().find(|a| a.id == id).map(|a| a.conflicts.clone()).unwrap_or_default(),
         RecordKind::Member => view.member(&id).map(|m| m.conflicts.clone()).unwrap_or_default(),
         RecordKind::Role => view.roles.iter().find(|r| r.id == id).map(|r| r.conflicts.clone()).unwrap_or_default(),

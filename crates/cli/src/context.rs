@@ -30,7 +30,8 @@ pub(crate) fn passphrase(confirm: bool) -> anyhow::Result<Passphrase> {
     }
     let first = rpassword::prompt_password("Passphrase: ").context("could not read the passphrase")?;
     if confirm {
-        let second = rpassword::prompt_password("The same passphrase again: ").context("could not read the passphrase")?;
+        let second =
+            rpassword::prompt_password("The same passphrase again: ").context("could not read the passphrase")?;
         if first != second {
             bail!("the two passphrases differ; nothing was set up");
         }
@@ -94,7 +95,9 @@ fn try_find_member(group: &OpenGroup, view: &GroupView, wanted: &str) -> anyhow:
         view.members.iter().filter(|m| m.name.to_lowercase() == lower).map(|m| m.id.as_str()).collect();
     match exact.as_slice() {
         [one] => return Ok(Some((*one).to_owned())),
-        [_, _, ..] => bail!("several members are called \"{wanted}\": use the start of their id (see `sunspace member list`)"),
+        [_, _, ..] => {
+            bail!("several members are called \"{wanted}\": use the start of their id (see `sunspace member list`)")
+        }
         [] => {}
     }
     let starts: Vec<&str> =

@@ -20,6 +20,7 @@ pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -11,9 +11,7 @@ use std::process::Command;
 use anyhow::{bail, Context as _};
 
 pub(crate) fn edit(initial: &str, suffix: &str) -> anyhow::Result<String> {
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "nano".to_owned());
+    let editor = std::env::var("VISUAL").or_else(|_| std::env::var("EDITOR")).unwrap_or_else(|_| "nano".to_owned());
     let shm = Path::new("/dev/shm");
     let mut builder = tempfile::Builder::new();
     builder.prefix("sunspace-").suffix(suffix);

@@ -2,6 +2,8 @@
 //! the passphrase, does one thing through the engine (`sunspace-node`), and prints the result for people, or as
 //! JSON with `--json`. Errors are one sentence on standard error and a non-zero exit.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod args;
 mod commands;
 mod context;

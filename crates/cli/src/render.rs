@@ -42,7 +42,11 @@ pub(crate) fn conflicts(view: &GroupView, record: &str, conflicts: &[Conflict]) 
                 Some(name) => format!("{name}'s device {}", short(&value.author)),
                 None => format!("device {}", short(&value.author)),
             };
-            lines.push(format!("    ({}) {}  — written by {author}", n + 1, conflict_value(view, &conflict.field, &value.value)));
+            lines.push(format!(
+                "    ({}) {}  — written by {author}",
+                n + 1,
+                conflict_value(view, &conflict.field, &value.value)
+            ));
         }
         lines.push(format!("  keep one with: sunspace resolve {record} {} <number>", conflict.field));
     }
@@ -206,7 +210,8 @@ pub(crate) fn decision(view: &GroupView, d: &DecisionView) -> String {
         out.push(format!("  meeting    {} — {} ({})", meeting.title, meeting.date, short(&meeting.id)));
     }
     out.extend(conflicts(view, short(&d.id), &d.conflicts));
-    let actions: Vec<&ActionView> = view.actions.iter().filter(|a| a.decision.as_deref() == Some(d.id.as_str())).collect();
+    let actions: Vec<&ActionView> =
+        view.actions.iter().filter(|a| a.decision.as_deref() == Some(d.id.as_str())).collect();
     if !actions.is_empty() {
         out.push(String::new());
         out.push("Action items".to_owned());
@@ -236,6 +241,7 @@ pub(crate) fn members_table(view: &GroupView, today: chrono::NaiveDate) -> Strin
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use chrono::NaiveDate;
     use sunspace_model::{DecisionMethod, DecisionPatch, Founder, GroupDoc, NewDecision};
@@ -245,7 +251,8 @@ mod tests {
     /// Two devices set a decision's outcome at the same time; the merged document is what any member would hold.
     fn conflicted() -> (GroupView, String) {
         let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-        let founder = Founder { device_id: "aa".repeat(32), agreement_key: "bb".repeat(32), display_name: "Ana".into() };
+        let founder =
+            Founder { device_id: "aa".repeat(32), agreement_key: "bb".repeat(32), display_name: "Ana".into() };
         let (mut laptop, _) = GroupDoc::create(&"cc".repeat(16), "Tenants", &founder, day).unwrap();
         let id = laptop
             .add_decision(NewDecision {
@@ -260,8 +267,12 @@ mod tests {
         laptop.commit(0);
         let mut phone = GroupDoc::load(&laptop.save()).unwrap();
         phone.set_author(&"dd".repeat(32)).unwrap();
-        laptop.update_decision(&id, DecisionPatch { outcome: Some("Passed 9 to 2".into()), ..Default::default() }).unwrap();
-        phone.update_decision(&id, DecisionPatch { outcome: Some("Passed 9 to 3".into()), ..Default::default() }).unwrap();
+        laptop
+            .update_decision(&id, DecisionPatch { outcome: Some("Passed 9 to 2".into()), ..Default::default() })
+            .unwrap();
+        phone
+            .update_decision(&id, DecisionPatch { outcome: Some("Passed 9 to 3".into()), ..Default::default() })
+            .unwrap();
         laptop.commit(0);
         phone.commit(0);
         laptop.automerge().merge(phone.automerge()).unwrap();

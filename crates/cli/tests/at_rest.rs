@@ -1,6 +1,8 @@
 //! At rest nothing is plaintext: canary strings written into minutes, member names, the charter, titles and
 //! decisions are nowhere in the bytes under the data directory.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::Home;
@@ -14,11 +16,18 @@ fn no_byte_under_the_data_directory_holds_any_canary() {
     home.ok(&["init", "--name", &canary("owner")]);
     home.ok(&["group", "create", &canary("group")]);
     home.ok(&[
-        "charter", "edit", "--purpose", &canary("purpose"), "--decision-rules", &canary("rules"),
-        "--confidentiality", &canary("confidentiality"),
+        "charter",
+        "edit",
+        "--purpose",
+        &canary("purpose"),
+        "--decision-rules",
+        &canary("rules"),
+        "--confidentiality",
+        &canary("confidentiality"),
     ]);
     home.ok(&["member", "add-local", &canary("member")]);
-    let meeting = Home::id_in(&home.ok(&["meeting", "add", "--title", &canary("meeting"), "--place", &canary("place")]));
+    let meeting =
+        Home::id_in(&home.ok(&["meeting", "add", "--title", &canary("meeting"), "--place", &canary("place")]));
     home.ok(&["minutes", "append", &meeting, &canary("minutes")]);
     home.ok(&["attendance", "add", &meeting, &canary("guest"), "--new-face"]);
     home.ok(&["decision", "add", &canary("decision"), "--method", "consent", "--outcome", &canary("outcome")]);
@@ -36,7 +45,11 @@ fn no_byte_under_the_data_directory_holds_any_canary() {
     for (path, bytes) in &files {
         scanned += bytes.len();
         for needle in [CANARY.as_bytes(), b"4e1d-unreadable"] {
-            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{} holds a canary in plaintext", path.display());
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} holds a canary in plaintext",
+                path.display()
+            );
         }
     }
     assert!(scanned > 10_000, "only {scanned} bytes scanned");

@@ -1,5 +1,7 @@
 //! Bad input gets a one-line error naming the problem, a non-zero exit, and loses nothing already stored.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::Home;
@@ -38,9 +40,33 @@ fn bad_dates_unknown_ids_and_empty_titles_are_refused_with_a_sentence() {
     refused(&home, &["action", "add", "Call", "--owner", "Nobody Here"], "no member called \"Nobody Here\"");
     refused(&home, &["action", "done", "abcd1234"], "no action item with id abcd1234");
     refused(&home, &["charter", "edit", "--cadence", "whenever"], "\"whenever\" is not a meeting cadence");
-    refused(&home, &["role", "grant", "Ana", "facilitator", "--from", "2026-05-01", "--until", "2026-04-01"], "cannot end before it starts");
-    refused(&home, &["decision", "add", "D", "--method", "consent", "--outcome", "o", "--date", "2026-05-01", "--review-by", "2026-04-01"], "review date is before the decision date");
-    refused(&home, &["minutes", "set", &meeting, "--file", "/nonexistent/minutes.txt"], "cannot read /nonexistent/minutes.txt");
+    refused(
+        &home,
+        &["role", "grant", "Ana", "facilitator", "--from", "2026-05-01", "--until", "2026-04-01"],
+        "cannot end before it starts",
+    );
+    refused(
+        &home,
+        &[
+            "decision",
+            "add",
+            "D",
+            "--method",
+            "consent",
+            "--outcome",
+            "o",
+            "--date",
+            "2026-05-01",
+            "--review-by",
+            "2026-04-01",
+        ],
+        "review date is before the decision date",
+    );
+    refused(
+        &home,
+        &["minutes", "set", &meeting, "--file", "/nonexistent/minutes.txt"],
+        "cannot read /nonexistent/minutes.txt",
+    );
     refused(&home, &["resolve", &meeting, "title", "1"], "has no conflict to settle");
 
     assert_eq!(home.ok(&["minutes", "show", &meeting]).trim(), "Kept.");
@@ -51,7 +77,11 @@ fn a_wrong_passphrase_is_refused_and_changes_nothing() {
     let home = Home::with_group("Tenants");
     home.ok(&["meeting", "add", "--title", "March"]);
     let before = everything(&home);
-    let run = home.command(&["meeting", "add", "--title", "Sneaky"]).env("SUNSPACE_PASSPHRASE", "guess guess guess").output().unwrap();
+    let run = home
+        .command(&["meeting", "add", "--title", "Sneaky"])
+        .env("SUNSPACE_PASSPHRASE", "guess guess guess")
+        .output()
+        .unwrap();
     assert_eq!(run.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&run.stderr).trim(), "error: the passphrase is wrong (nothing was changed)");
     assert_eq!(everything(&home), before);

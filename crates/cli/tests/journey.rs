@@ -1,6 +1,8 @@
 //! A whole meeting through the real binary: set up, group, charter, members, meeting, agenda, minutes, attendance,
 //! decision, action, vitality, export.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::Home;
@@ -16,11 +18,16 @@ fn a_whole_meeting_from_founding_to_export() {
     assert!(home.ok(&["group", "list"]).contains("Warehouse Core Group"));
 
     home.ok(&[
-        "charter", "edit",
-        "--purpose", "Predictable schedules for everyone on the floor.",
-        "--decision-rules", "Consent; a two-thirds vote if we are stuck.",
-        "--cadence", "monthly",
-        "--confidentiality", "Names said here do not leave the room.",
+        "charter",
+        "edit",
+        "--purpose",
+        "Predictable schedules for everyone on the floor.",
+        "--decision-rules",
+        "Consent; a two-thirds vote if we are stuck.",
+        "--cadence",
+        "monthly",
+        "--confidentiality",
+        "Names said here do not leave the room.",
     ]);
     let charter = home.ok(&["charter", "show"]);
     assert!(charter.contains("Predictable schedules") && charter.contains("Meeting cadence: monthly"), "{charter}");
@@ -34,8 +41,20 @@ fn a_whole_meeting_from_founding_to_export() {
     }
 
     let added = home.ok(&[
-        "meeting", "add", "--title", "November meeting", "--date", "2026-11-20", "--type", "regular",
-        "--place", "Break room", "--facilitator", "Rosa", "--note-taker", "Ana Ruiz",
+        "meeting",
+        "add",
+        "--title",
+        "November meeting",
+        "--date",
+        "2026-11-20",
+        "--type",
+        "regular",
+        "--place",
+        "Break room",
+        "--facilitator",
+        "Rosa",
+        "--note-taker",
+        "Ana Ruiz",
     ]);
     let meeting = Home::id_in(&added);
     home.ok(&["agenda", "add", &meeting, "Survey results", "--owner", "Sam"]);
@@ -43,7 +62,8 @@ fn a_whole_meeting_from_founding_to_export() {
     home.ok(&["agenda", "done", &item]);
     home.ok(&["minutes", "append", &meeting, "Survey: 23 of 30 want two weeks' notice of schedules."]);
     let file = home.path().join("more.txt");
-    std::fs::write(&file, "Survey: 23 of 30 want two weeks' notice of schedules.\nWe will write to management.\n").unwrap();
+    std::fs::write(&file, "Survey: 23 of 30 want two weeks' notice of schedules.\nWe will write to management.\n")
+        .unwrap();
     home.ok(&["minutes", "set", &meeting, "--file", file.to_str().unwrap()]);
     home.ok(&["attendance", "add", &meeting, "Ana Ruiz"]);
     home.ok(&["attendance", "add", &meeting, "sam okafor"]);
@@ -51,12 +71,32 @@ fn a_whole_meeting_from_founding_to_export() {
     let guest = home.ok(&["attendance", "add", &meeting, "Lee Chen", "--new-face"]);
     assert!(guest.contains("recorded as a guest"), "{guest}");
     let decision = Home::id_in(&home.ok(&[
-        "decision", "add", "Ask for schedules 14 days ahead", "--method", "consent",
-        "--outcome", "Agreed, no objections", "--meeting", &meeting, "--review-by", "2027-01-15",
+        "decision",
+        "add",
+        "Ask for schedules 14 days ahead",
+        "--method",
+        "consent",
+        "--outcome",
+        "Agreed, no objections",
+        "--meeting",
+        &meeting,
+        "--review-by",
+        "2027-01-15",
     ]));
     let action = Home::id_in(&home.ok(&[
-        "action", "add", "Draft the letter to management", "--owner", "Rosa", "--owner", "Sam",
-        "--due", "2026-11-27", "--decision", &decision, "--meeting", &meeting,
+        "action",
+        "add",
+        "Draft the letter to management",
+        "--owner",
+        "Rosa",
+        "--owner",
+        "Sam",
+        "--due",
+        "2026-11-27",
+        "--decision",
+        &decision,
+        "--meeting",
+        &meeting,
     ]));
     let other = Home::id_in(&home.ok(&["action", "add", "Book the room", "--owner", "Ana", "--due", "2026-11-25"]));
     home.ok(&["action", "done", &other, "--on", "2026-11-24"]);
@@ -134,11 +174,27 @@ fn every_command_has_help() {
     let overview = home.ok(&[]);
     assert!(overview.contains("not set up yet") && overview.contains("sunspace init"), "{overview}");
     for command in [
-        vec!["init"], vec!["group", "create"], vec!["group", "list"], vec!["group", "show"], vec!["charter", "edit"],
-        vec!["member", "add-local"], vec!["role", "grant"], vec!["meeting", "add"], vec!["meeting", "list"],
-        vec!["agenda", "add"], vec!["minutes", "edit"], vec!["minutes", "set"], vec!["minutes", "append"],
-        vec!["attendance", "add"], vec!["decision", "add"], vec!["action", "add"], vec!["action", "done"],
-        vec!["action", "list"], vec!["resolve"], vec!["vitality"], vec!["export"],
+        vec!["init"],
+        vec!["group", "create"],
+        vec!["group", "list"],
+        vec!["group", "show"],
+        vec!["charter", "edit"],
+        vec!["member", "add-local"],
+        vec!["role", "grant"],
+        vec!["meeting", "add"],
+        vec!["meeting", "list"],
+        vec!["agenda", "add"],
+        vec!["minutes", "edit"],
+        vec!["minutes", "set"],
+        vec!["minutes", "append"],
+        vec!["attendance", "add"],
+        vec!["decision", "add"],
+        vec!["action", "add"],
+        vec!["action", "done"],
+        vec!["action", "list"],
+        vec!["resolve"],
+        vec!["vitality"],
+        vec!["export"],
     ] {
         let mut args = command.clone();
         args.push("--help");
@@ -156,7 +212,8 @@ fn minutes_edit_opens_the_editor_and_saves_what_it_wrote() {
     let editor = home.path().join("editor.sh");
     std::fs::write(&editor, "#!/bin/sh\nprintf '\\nAdded in the editor.' >> \"$1\"\n").unwrap();
     std::process::Command::new("chmod").arg("+x").arg(&editor).status().unwrap();
-    let output = home.command(&["minutes", "edit", &meeting]).env("EDITOR", &editor).env_remove("VISUAL").output().unwrap();
+    let output =
+        home.command(&["minutes", "edit", &meeting]).env("EDITOR", &editor).env_remove("VISUAL").output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(home.ok(&["minutes", "show", &meeting]).trim_end(), "First line.\nAdded in the editor.");
 }

@@ -59,7 +59,11 @@ pub enum KdfError {
 }
 
 /// Derives the 32-byte passphrase key.
-pub fn derive_passphrase_key(passphrase: &[u8], salt: &[u8; SALT_LEN], params: KdfParams) -> Result<Secret32, KdfError> {
+pub fn derive_passphrase_key(
+    passphrase: &[u8],
+    salt: &[u8; SALT_LEN],
+    params: KdfParams,
+) -> Result<Secret32, KdfError> {
     let unacceptable = || KdfError::UnacceptableParams {
         memory_kib: params.memory_kib,
         iterations: params.iterations,
@@ -95,10 +99,7 @@ mod tests {
     #[test]
     fn parameters_below_the_minimum_are_refused() {
         let weak = KdfParams { memory_kib: 8, iterations: 1, lanes: 1 };
-        assert!(matches!(
-            derive_passphrase_key(b"x", &[0; SALT_LEN], weak),
-            Err(KdfError::UnacceptableParams { .. })
-        ));
+        assert!(matches!(derive_passphrase_key(b"x", &[0; SALT_LEN], weak), Err(KdfError::UnacceptableParams { .. })));
     }
 
     #[test]

@@ -14,14 +14,16 @@
 //! assert!(open(&key, b"another header", &sealed).is_err());
 //! ```
 
-mod keys;
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod kdf;
-mod secret;
+mod keys;
 mod sealing;
+mod secret;
 
 pub use keys::{verify_signature, DeviceId, DeviceKeys, Signature, SIGNATURE_LEN};
-pub use secret::{random_array, Secret32};
 pub use sealing::{open, seal, seal_with_nonce, OpenError, NONCE_LEN, SEAL_OVERHEAD, TAG_LEN};
+pub use secret::{random_array, Secret32};
 
 /// SHA-256 of `data`.
 pub fn hash(data: &[u8]) -> [u8; 32] {

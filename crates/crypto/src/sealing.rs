@@ -37,12 +37,7 @@ pub fn seal(key: &Secret32, associated_data: &[u8], plaintext: &[u8]) -> Vec<u8>
 
 /// Sealing with a given nonce: only for test vectors, where output must be reproducible.
 #[doc(hidden)]
-pub fn seal_with_nonce(
-    key: &Secret32,
-    nonce: [u8; NONCE_LEN],
-    associated_data: &[u8],
-    plaintext: &[u8],
-) -> Vec<u8> {
+pub fn seal_with_nonce(key: &Secret32, nonce: [u8; NONCE_LEN], associated_data: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let cipher = XChaCha20Poly1305::new(key.expose().into());
     let xnonce = XNonce::from(nonce);
     #[allow(clippy::expect_used)]

@@ -23,11 +23,14 @@
 //! assert_eq!(received.open(&group_key).unwrap(), b"change");
 //! ```
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use sunspace_crypto::{hash, open, seal, verify_signature, DeviceId, DeviceKeys, Secret32, Signature, SEAL_OVERHEAD,
-    SIGNATURE_LEN};
+use sunspace_crypto::{
+    hash, open, seal, verify_signature, DeviceId, DeviceKeys, Secret32, Signature, SEAL_OVERHEAD, SIGNATURE_LEN,
+};
 
 /// The four bytes every encoded entry starts with: "SSE" and the format version.
 pub const MAGIC: [u8; 4] = *b"SSE\x01";
@@ -237,6 +240,7 @@ impl Entry {
 
     /// Test-vector constructor with a fixed nonce. Never use it for real entries.
     #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
     pub fn seal_with_nonce(
         device: &DeviceKeys,
         kind: EntryKind,
@@ -302,14 +306,7 @@ impl Entry {
         let (body, signature) = rest.split_at(actual);
         let signature: Signature = signature.try_into().map_err(|_| DecodeError::Truncated { len: bytes.len() })?;
         Ok(Self {
-            header: Header {
-                kind,
-                group: GroupId(group),
-                author,
-                link: ChainLink { seq, prev_hash },
-                epoch,
-                body_len,
-            },
+            header: Header { kind, group: GroupId(group), author, link: ChainLink { seq, prev_hash }, epoch, body_len },
             body: body.to_vec(),
             signature,
         })

@@ -58,7 +58,9 @@ impl FromStr for Cadence {
             _ => None,
         };
         parsed.ok_or_else(|| {
-            format!("\"{text}\" is not a meeting cadence (try \"weekly\", \"every 2 weeks\", \"monthly\", \"quarterly\")")
+            format!(
+                "\"{text}\" is not a meeting cadence (try \"weekly\", \"every 2 weeks\", \"monthly\", \"quarterly\")"
+            )
         })
     }
 }
@@ -80,7 +82,9 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for cadence in [Cadence::Weeks(1), Cadence::Weeks(3), Cadence::Months(1), Cadence::Months(3), Cadence::Months(6)] {
+        for cadence in
+            [Cadence::Weeks(1), Cadence::Weeks(3), Cadence::Months(1), Cadence::Months(3), Cadence::Months(6)]
+        {
             assert_eq!(cadence.to_string().parse(), Ok(cadence));
         }
     }

@@ -26,6 +26,8 @@
 //! assert_eq!(view.meetings[0].minutes, "We named the scheduling pattern.");
 //! ```
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod cadence;
 mod doc;
 mod error;

@@ -170,7 +170,11 @@ pub fn compute(view: &GroupView, as_of: NaiveDate) -> Vitality {
     let window_start = held.len().saturating_sub(2 * TREND_WINDOW);
     let per_meeting: Vec<MeetingCount> = held[window_start..]
         .iter()
-        .map(|meeting| MeetingCount { meeting: meeting.id.clone(), date: meeting.date, count: meeting.attendance.len() })
+        .map(|meeting| MeetingCount {
+            meeting: meeting.id.clone(),
+            date: meeting.date,
+            count: meeting.attendance.len(),
+        })
         .collect();
     let counts: Vec<usize> = per_meeting.iter().map(|m| m.count).collect();
     let split = counts.len().saturating_sub(TREND_WINDOW);
@@ -185,8 +189,7 @@ pub fn compute(view: &GroupView, as_of: NaiveDate) -> Vitality {
     let mut faces = Vec::new();
     let (mut total, mut came_back_total) = (0, 0);
     for (index, meeting) in held.iter().enumerate() {
-        let new: Vec<String> =
-            meeting.attendance.iter().filter(|a| a.new_face).map(|a| a.who.identity()).collect();
+        let new: Vec<String> = meeting.attendance.iter().filter(|a| a.new_face).map(|a| a.who.identity()).collect();
         if new.is_empty() {
             continue;
         }
@@ -289,7 +292,12 @@ fn summarize(v: &Vitality) -> Vec<String> {
         ));
     }
     let roles = [
-        ("facilitator", "were all facilitated by the same person", "were facilitated by the same person", &v.facilitation),
+        (
+            "facilitator",
+            "were all facilitated by the same person",
+            "were facilitated by the same person",
+            &v.facilitation,
+        ),
         ("note-taker", "all had the same note-taker", "had the same note-taker", &v.note_taking),
     ];
     for (who, all_same, some_same, r) in roles {

@@ -1,6 +1,8 @@
 //! Random domain edits on two or three replicas, merged in random orders, always converge to the same view, and
 //! concurrent edits of one single-value field always surface as a conflict.
 
+#![allow(clippy::unwrap_used)]
+
 use chrono::NaiveDate;
 use proptest::prelude::*;
 use sunspace_model::{
@@ -73,7 +75,11 @@ fn apply(doc: &mut GroupDoc, op: &Op) {
                 let current = view.meeting(&m).map(|m| m.minutes.clone()).unwrap_or_default();
                 let chars: Vec<char> = current.chars().collect();
                 let at = at % (chars.len() + 1);
-                let edited: String = chars[..at].iter().chain(text.chars().collect::<Vec<_>>().iter()).chain(chars[at..].iter()).collect();
+                let edited: String = chars[..at]
+                    .iter()
+                    .chain(text.chars().collect::<Vec<_>>().iter())
+                    .chain(chars[at..].iter())
+                    .collect();
                 doc.set_minutes(&m, &edited)
             }
             None => Ok(()),
@@ -101,7 +107,13 @@ fn apply(doc: &mut GroupDoc, op: &Op) {
             None => Ok(()),
         },
         Op::AddAction(p, title) => doc
-            .add_action(NewAction { title: title.clone(), owners: pick(&members, *p).into_iter().collect(), due: Some(day(5)), decision: None, meeting: None })
+            .add_action(NewAction {
+                title: title.clone(),
+                owners: pick(&members, *p).into_iter().collect(),
+                due: Some(day(5)),
+                decision: None,
+                meeting: None,
+            })
             .map(drop),
         Op::CompleteAction(a, d) => match pick(&actions, *a) {
             Some(a) => doc.set_action_done(&a, Some(day(*d))),

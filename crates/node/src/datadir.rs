@@ -47,7 +47,10 @@ pub fn open_data_dir(path: &Path, mode: DataDirMode) -> Result<SledStore, NodeEr
             DataDirMode::Create => {
                 create_private_dir(path)?;
                 if path.join(STORE_DIR).exists() {
-                    return Err(NodeError::UnknownFormat { found: "(no format marker)".into(), expected: FORMAT_LINE.into() });
+                    return Err(NodeError::UnknownFormat {
+                        found: "(no format marker)".into(),
+                        expected: FORMAT_LINE.into(),
+                    });
                 }
                 write_marker(&marker)?;
             }

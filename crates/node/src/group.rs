@@ -76,7 +76,7 @@ impl OpenGroup {
         let mut doc = None;
         if let Some(sealed) = store.snapshot(&id.0)? {
             match Snapshot::open(&vault.storage_key, &id, &sealed).and_then(|snapshot| {
-                let doc = GroupDoc::load(&snapshot.document)?;
+                let doc = GroupDoc::load_trusted(&snapshot.document)?;
                 Ok((snapshot.covered, doc))
             }) {
                 Ok((snapshot_covered, snapshot_doc)) => {
@@ -109,8 +109,7 @@ impl OpenGroup {
                 }
                 for (seq, bytes) in page {
                     let entry = Entry::decode(&bytes).map_err(|e| damaged_entry(&author, seq, e))?;
-                    if entry.header().author != author || entry.header().group != id || entry.header().link.seq != seq
-                    {
+                    if entry.header().author != author || entry.header().group != id || entry.header().link.seq != seq {
                         return Err(damaged_entry(&author, seq, "is stored in the wrong place"));
                     }
                     entry.verify_signature().map_err(|e| damaged_entry(&author, seq, e))?;

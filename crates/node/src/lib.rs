@@ -27,6 +27,8 @@
 //!
 //! See `docs/storage.md` for what is on disk and how each part is sealed.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod datadir;
 mod error;
 mod group;
@@ -36,5 +38,5 @@ mod vault;
 pub use datadir::{open_data_dir, DataDirMode, FORMAT_FILE, FORMAT_LINE, STORE_DIR};
 pub use error::NodeError;
 pub use group::{OpenGroup, SNAPSHOT_EVERY};
-pub use vault::{GroupSummary, Passphrase, Vault, MIN_PASSPHRASE_CHARS};
 pub use sunspace_log::GroupId;
+pub use vault::{GroupSummary, Passphrase, Vault, MIN_PASSPHRASE_CHARS};

@@ -114,9 +114,10 @@ impl GroupKeys {
     }
 
     pub(crate) fn open(storage_key: &Secret32, group: &GroupId, sealed: &[u8]) -> Result<Self, NodeError> {
-        let plain = Zeroizing::new(open(storage_key, &group_keys_ad(group), sealed).map_err(|_| {
-            NodeError::Damaged(format!("the keys of group {} failed authentication", group.to_hex()))
-        })?);
+        let plain =
+            Zeroizing::new(open(storage_key, &group_keys_ad(group), sealed).map_err(|_| {
+                NodeError::Damaged(format!("the keys of group {} failed authentication", group.to_hex()))
+            })?);
         if plain.is_empty() || plain.len() % 36 != 0 {
             return Err(damaged("group keys"));
         }

@@ -1,5 +1,7 @@
 //! The engine on real sled stores in temporary directories (and the in-memory store where the disk is irrelevant).
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::sync::Arc;
 

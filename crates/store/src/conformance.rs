@@ -68,10 +68,7 @@ fn entries_are_read_back_in_order_from_any_start(store: &dyn Store) {
 fn appends_must_be_consecutive(store: &dyn Store) {
     assert!(matches!(store.append_entry(&log(1), 2, b"gap"), Err(StoreError::NotNext { seq: 2, expected: 1 })));
     store.append_entry(&log(1), 1, b"first").unwrap();
-    assert!(matches!(
-        store.append_entry(&log(1), 1, b"overwrite"),
-        Err(StoreError::NotNext { seq: 1, expected: 2 })
-    ));
+    assert!(matches!(store.append_entry(&log(1), 1, b"overwrite"), Err(StoreError::NotNext { seq: 1, expected: 2 })));
     assert_eq!(store.entries(&log(1), 1, 10).unwrap(), vec![(1, b"first".to_vec())], "nothing was overwritten");
 }
 

@@ -19,6 +19,8 @@
 //! assert_eq!(store.log_heads(&[1; 16]).unwrap(), vec![(log, 1)]);
 //! ```
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod mem;
 mod sled_store;
 

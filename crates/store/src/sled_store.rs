@@ -149,10 +149,10 @@ impl Store for SledStore {
         for tree in [&self.heads, &self.snapshots] {
             for key in tree.iter().keys() {
                 let key = key.map_err(map_sled_error)?;
-                let group: [u8; 16] =
-                    key.get(..16).and_then(|g| g.try_into().ok()).ok_or_else(|| {
-                        StoreError::Corrupted("a group key is malformed".into())
-                    })?;
+                let group: [u8; 16] = key
+                    .get(..16)
+                    .and_then(|g| g.try_into().ok())
+                    .ok_or_else(|| StoreError::Corrupted("a group key is malformed".into()))?;
                 groups.push(group);
             }
         }

@@ -31,7 +31,9 @@ fn main() {
     for n in 0u64.. {
         if n % LINES_PER_MEETING == 0 {
             let title = format!("{prefix}meeting-{}", n / LINES_PER_MEETING);
-            meeting = open.edit(|doc| doc.add_meeting(NewMeeting::new(today, &title))).unwrap_or_else(|e| exit_with(&e.to_string()));
+            meeting = open
+                .edit(|doc| doc.add_meeting(NewMeeting::new(today, &title)))
+                .unwrap_or_else(|e| exit_with(&e.to_string()));
         }
         let padding: String = (0..line_bytes)
             .map(|_| {

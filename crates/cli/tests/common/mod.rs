@@ -1,5 +1,6 @@
 //! Running the real `sunspace` binary in a temporary data directory.
 
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
@@ -108,6 +109,12 @@ impl Home {
 
     /// Every file under the data directory with its bytes.
     pub fn contents(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        self.files().into_iter().map(|path| { let bytes = std::fs::read(&path).unwrap(); (path, bytes) }).collect()
+        self.files()
+            .into_iter()
+            .map(|path| {
+                let bytes = std::fs::read(&path).unwrap();
+                (path, bytes)
+            })
+            .collect()
     }
 }

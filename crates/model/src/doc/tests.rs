@@ -70,7 +70,8 @@ fn references_to_unknown_records_are_refused() {
     meeting.facilitator = Some("f".repeat(32));
     assert!(matches!(doc.add_meeting(meeting), Err(ModelError::NotFound { kind: "member", .. })));
     assert!(matches!(doc.append_minutes(&"e".repeat(32), "x"), Err(ModelError::NotFound { kind: "meeting", .. })));
-    let action = NewAction { title: "Call".into(), owners: vec!["0".repeat(32)], due: None, decision: None, meeting: None };
+    let action =
+        NewAction { title: "Call".into(), owners: vec!["0".repeat(32)], due: None, decision: None, meeting: None };
     assert!(matches!(doc.add_action(action), Err(ModelError::NotFound { kind: "member", .. })));
 }
 
@@ -105,9 +106,16 @@ fn concurrent_edits_of_one_field_keep_both_values_as_a_conflict() {
     laptop.commit(0);
     let mut phone = replica(&mut laptop, "d4");
 
-    laptop.update_decision(&decision, DecisionPatch { outcome: Some("Agreed by all".into()), ..Default::default() }).unwrap();
+    laptop
+        .update_decision(&decision, DecisionPatch { outcome: Some("Agreed by all".into()), ..Default::default() })
+        .unwrap();
     laptop.commit(0);
-    phone.update_decision(&decision, DecisionPatch { outcome: Some("Agreed, one abstention".into()), ..Default::default() }).unwrap();
+    phone
+        .update_decision(
+            &decision,
+            DecisionPatch { outcome: Some("Agreed, one abstention".into()), ..Default::default() },
+        )
+        .unwrap();
     phone.commit(0);
     merge(&mut laptop, &mut phone);
     merge(&mut phone, &mut laptop);
@@ -217,7 +225,13 @@ fn charter_prose_and_cadence_are_stored() {
 fn actions_are_completed_and_reopened() {
     let (mut doc, ana) = new_group();
     let action = doc
-        .add_action(NewAction { title: "Call the steward".into(), owners: vec![ana.clone()], due: Some(day(10)), decision: None, meeting: None })
+        .add_action(NewAction {
+            title: "Call the steward".into(),
+            owners: vec![ana.clone()],
+            due: Some(day(10)),
+            decision: None,
+            meeting: None,
+        })
         .unwrap();
     assert!(doc.view().actions[0].is_overdue(day(11)));
     doc.set_action_done(&action, Some(day(9))).unwrap();

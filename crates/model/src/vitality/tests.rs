@@ -27,7 +27,13 @@ fn history(n: usize) -> History {
 
 impl History {
     /// A meeting on `day` attended by the first `present` people, facilitated by person `facilitator`.
-    fn meeting(&mut self, day: NaiveDate, present: usize, facilitator: Option<usize>, note_taker: Option<usize>) -> RecordId {
+    fn meeting(
+        &mut self,
+        day: NaiveDate,
+        present: usize,
+        facilitator: Option<usize>,
+        note_taker: Option<usize>,
+    ) -> RecordId {
         let mut meeting = NewMeeting::new(day, "Monthly meeting");
         meeting.facilitator = facilitator.map(|i| self.people[i].clone());
         meeting.note_taker = note_taker.map(|i| self.people[i].clone());
@@ -99,7 +105,11 @@ fn rotation_counts_distinct_people_and_the_top_share_over_the_last_six_meetings(
     assert!((v.facilitation.top_share.unwrap() - 4.0 / 6.0).abs() < 1e-9);
     assert_eq!(v.note_taking.distinct_people, 1);
     assert_eq!(v.note_taking.top_share, Some(1.0));
-    assert!(v.summary.iter().any(|s| s.contains("4 of the last 6 meetings were facilitated by the same person")), "{:?}", v.summary);
+    assert!(
+        v.summary.iter().any(|s| s.contains("4 of the last 6 meetings were facilitated by the same person")),
+        "{:?}",
+        v.summary
+    );
     assert!(v.summary.iter().any(|s| s.contains("The last 6 meetings all had the same note-taker")), "{:?}", v.summary);
 }
 
@@ -124,10 +134,7 @@ fn action_follow_through_sorts_items_into_on_time_late_overdue_and_open() {
     add("due today is not overdue", Some(date(2025, 4, 1)), None);
     add("no due date", None, None);
     let v = compute(&h.doc.view(), date(2025, 4, 1));
-    assert_eq!(
-        v.actions,
-        FollowThrough { total: 7, done_on_time: 3, done_late: 1, overdue: 1, open: 2 }
-    );
+    assert_eq!(v.actions, FollowThrough { total: 7, done_on_time: 3, done_late: 1, overdue: 1, open: 2 });
 }
 
 #[test]
