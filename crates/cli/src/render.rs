@@ -107,7 +107,9 @@ pub(crate) fn meeting(view: &GroupView, meeting: &MeetingView) -> String {
     }
     out.push(String::new());
     out.push(format!("Attendance ({})", meeting.attendance.len()));
-    for attendee in &meeting.attendance {
+    let mut attendance: Vec<_> = meeting.attendance.iter().collect();
+    attendance.sort_by_key(|a| view.attendee_name(&a.who).to_lowercase());
+    for attendee in attendance {
         let new = if attendee.new_face { " — new face" } else { "" };
         out.push(format!("  {}{new}", view.attendee_name(&attendee.who)));
     }
@@ -140,8 +142,15 @@ pub(crate) fn meeting(view: &GroupView, meeting: &MeetingView) -> String {
     out.join("\n")
 }
 
+/// Owners' names in alphabetical order (ids are random, so their order means nothing to people).
+fn owner_names(view: &GroupView, owners: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = owners.iter().map(|o| view.member_name(o)).collect();
+    names.sort_by_key(|name| name.to_lowercase());
+    names
+}
+
 pub(crate) fn action_line(view: &GroupView, action: &ActionView) -> String {
-    let owners: Vec<String> = action.owners.iter().map(|o| view.member_name(o)).collect();
+    let owners = owner_names(view, &action.owners);
     let status = match (action.status, action.done_on) {
         (ActionStatus::Done, Some(on)) => format!("done {on}"),
         (ActionStatus::Done, None) => "done".to_owned(),
@@ -160,7 +169,7 @@ pub(crate) fn actions_table(view: &GroupView, actions: &[&ActionView], today: ch
     let rows = actions
         .iter()
         .map(|a| {
-            let owners: Vec<String> = a.owners.iter().map(|o| view.member_name(o)).collect();
+            let owners = owner_names(view, &a.owners);
             let status = match (a.status, a.done_on) {
                 (ActionStatus::Done, Some(on)) => format!("done {on}"),
                 (ActionStatus::Done, None) => "done".to_owned(),

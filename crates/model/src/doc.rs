@@ -474,7 +474,8 @@ impl GroupDoc {
         Ok(())
     }
 
-    /// Records that someone attended a meeting. Records are only ever added, so concurrent additions are a union.
+    /// Records that someone attended a meeting and returns the record's id. Records are only ever added, so
+    /// concurrent additions are a union; recording the same person again returns their existing record.
     pub fn add_attendance(&mut self, meeting: &str, who: Attendee, new_face: bool) -> Result<RecordId, ModelError> {
         let who = match who {
             Attendee::Member(id) => {
@@ -488,6 +489,18 @@ impl GroupDoc {
             Some(attendance) => attendance,
             None => self.doc.put_object(&obj, "attendance", ObjType::Map)?,
         };
+        // Recording someone twice on one device adds nothing; only marking them a new face afterwards changes the
+        // record. (Concurrent records from two devices are still merged in the view.)
+        let identity = who.identity();
+        for (key, _, obj) in entries(&self.doc, &attendance) {
+            let mut fields = Fields::new(&self.doc, obj.clone());
+            if fields.string("who").and_then(|w| Attendee::decode(&w)).is_some_and(|w| w.identity() == identity) {
+                if new_face && !fields.boolean("new_face") {
+                    self.doc.put(&obj, "new_face", true)?;
+                }
+                return Ok(key);
+            }
+        }
         let id = new_record_id();
         let record = self.doc.put_object(&attendance, id.as_str(), ObjType::Map)?;
         self.doc.put(&record, "who", who.encode())?;

@@ -84,11 +84,12 @@ pub fn markdown(view: &GroupView) -> String {
             let _ = writeln!(out);
         }
         if !meeting.attendance.is_empty() {
-            let names: Vec<String> = meeting
+            let mut names: Vec<String> = meeting
                 .attendance
                 .iter()
                 .map(|a| format!("{}{}", view.attendee_name(&a.who), if a.new_face { " (new)" } else { "" }))
                 .collect();
+            names.sort_by_key(|name| name.to_lowercase());
             let _ = writeln!(out, "**Present ({}):** {}\n", names.len(), names.join(", "));
         }
         if !meeting.minutes.trim().is_empty() {
@@ -117,7 +118,8 @@ pub fn markdown(view: &GroupView) -> String {
 
     let _ = writeln!(out, "## Action items\n");
     for action in &view.actions {
-        let owners: Vec<String> = action.owners.iter().map(|id| view.member_name(id)).collect();
+        let mut owners: Vec<String> = action.owners.iter().map(|id| view.member_name(id)).collect();
+        owners.sort_by_key(|name| name.to_lowercase());
         let status = match (action.status, action.done_on) {
             (ActionStatus::Done, Some(on)) => format!("done {on}"),
             (ActionStatus::Done, None) => "done".to_owned(),

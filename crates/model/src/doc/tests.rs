@@ -189,11 +189,25 @@ fn concurrent_attendance_is_a_union_counting_each_person_once() {
 fn removing_attendance_removes_every_record_of_that_person() {
     let (mut doc, ana) = new_group();
     let meeting = doc.add_meeting(NewMeeting::new(day(5), "Monthly")).unwrap();
+    let mut phone = replica(&mut doc, "d4");
     doc.add_attendance(&meeting, Attendee::Member(ana.clone()), false).unwrap();
-    doc.add_attendance(&meeting, Attendee::Member(ana.clone()), false).unwrap();
+    phone.add_attendance(&meeting, Attendee::Member(ana.clone()), false).unwrap();
+    merge(&mut doc, &mut phone);
     doc.add_attendance(&meeting, Attendee::Guest("Lee".into()), true).unwrap();
-    assert_eq!(doc.remove_attendance(&meeting, &Attendee::Member(ana)).unwrap(), 2);
+    assert_eq!(doc.remove_attendance(&meeting, &Attendee::Member(ana)).unwrap(), 2, "both devices' records");
     assert_eq!(doc.view().meetings[0].attendance.len(), 1);
+}
+
+#[test]
+fn recording_the_same_person_twice_keeps_one_record_and_can_mark_a_new_face() {
+    let (mut doc, _) = new_group();
+    let meeting = doc.add_meeting(NewMeeting::new(day(5), "Monthly")).unwrap();
+    let first = doc.add_attendance(&meeting, Attendee::Guest("Lee Chen".into()), false).unwrap();
+    let again = doc.add_attendance(&meeting, Attendee::Guest("lee  chen".into()), true).unwrap();
+    assert_eq!(first, again);
+    let attendance = &doc.view().meetings[0].attendance;
+    assert_eq!(attendance.len(), 1);
+    assert!(attendance[0].new_face);
 }
 
 #[test]
