@@ -92,6 +92,12 @@ impl DeviceKeys {
         x25519_dalek::PublicKey::from(&self.agreement).to_bytes()
     }
 
+    /// The X25519 shared secret with `public`, or `None` if `public` is a low-order point (no secret agreed).
+    pub fn agree(&self, public: &[u8; 32]) -> Option<Secret32> {
+        let shared = self.agreement.diffie_hellman(&x25519_dalek::PublicKey::from(*public));
+        shared.was_contributory().then(|| Secret32::from_bytes(*shared.as_bytes()))
+    }
+
     /// Signs `message` with the device's ed25519 key.
     pub fn sign(&self, message: &[u8]) -> Signature {
         self.signing.sign(message).to_bytes()

@@ -5,6 +5,8 @@
 //! - [`kdf`]: Argon2id derivation of the passphrase key that protects everything a device stores.
 //! - [`seal`] / [`open`]: XChaCha20-Poly1305 with a random 192-bit nonce and associated data.
 //! - [`hash`]: SHA-256, used for entry hashes and hash chains.
+//! - [`wrap_key`] / [`unwrap_key`]: a group key sealed to one device (X25519 + HKDF + AEAD).
+//! - [`short_authentication_string`]: words two people compare aloud to verify a handshake.
 //!
 //! ```
 //! use sunspace_crypto::{open, seal, Secret32};
@@ -18,12 +20,16 @@
 
 pub mod kdf;
 mod keys;
+mod sas;
 mod sealing;
 mod secret;
+mod wrap;
 
 pub use keys::{verify_signature, DeviceId, DeviceKeys, Signature, SIGNATURE_LEN};
+pub use sas::{short_authentication_string, ShortAuthString, SAS_WORDS, WORDLIST};
 pub use sealing::{open, seal, seal_with_nonce, OpenError, NONCE_LEN, SEAL_OVERHEAD, TAG_LEN};
 pub use secret::{random_array, Secret32};
+pub use wrap::{unwrap_key, wrap_key, UnwrapError, WrappedKey, WRAPPED_KEY_LEN};
 
 /// SHA-256 of `data`.
 pub fn hash(data: &[u8]) -> [u8; 32] {
