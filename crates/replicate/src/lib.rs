@@ -1,0 +1,35 @@
+//! The sync state machine over sealed entries, with no I/O.
+//!
+//! Every device appends to its own log of sealed entries (`sunspace-log`). Two devices that share a group sync by
+//! telling each other how far they hold each log ([`Message::Heads`]) and sending what the other lacks, in order
+//! and in bounded batches ([`Message::Entries`]). New local entries are pushed at once to peers known to be
+//! caught up. Lost messages are repaired by the next heads exchange, which the engine sends on a timer and after
+//! receiving entries; duplicates are harmless because a receiver only ever accepts the next entry of each log.
+//!
+//! The engine owns the store and the network; this crate only decides:
+//! - [`Session`]: per peer and group, which ranges of which logs to send, and when;
+//! - [`check_entry`]: whether a received entry is the next valid entry of a log by an admitted device;
+//! - [`Message`]: the wire format, with every size bounded before anything is allocated.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use sunspace_crypto::DeviceId;
+//! use sunspace_log::GroupId;
+//! use sunspace_replicate::{Range, Session};
+//!
+//! let group = GroupId([1; 16]);
+//! let author = DeviceId([2; 32]);
+//! let mine = BTreeMap::from([(author, 5)]);
+//! let mut session = Session::new(group);
+//! // The peer says it holds entries 1..=3 of that log: send 4 and 5.
+//! let ranges = session.on_peer_heads(&BTreeMap::from([(author, 3)]), &mine);
+//! assert_eq!(ranges, vec![Range { author, first: 4, last: 5 }]);
+//! ```
+
+mod check;
+mod message;
+mod session;
+
+pub use check::{check_entry, Rejection, Verdict};
+pub use message::{DecodeError, Message, MAX_ENTRIES_PER_BATCH, MAX_HEADS, MAX_MESSAGE_LEN};
+pub use session::{batches, Range, Session, MAX_BATCH_BYTES};

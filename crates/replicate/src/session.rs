@@ -1,0 +1,109 @@
+//! What to send one peer about one group.
+
+use std::collections::BTreeMap;
+
+use sunspace_crypto::DeviceId;
+use sunspace_log::GroupId;
+
+/// Entries are sent in batches of at most this many bytes (a single larger entry travels alone), so one peer
+/// catching up on years of history never holds up a connection or a peer's memory with one giant message.
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// Entries `first ..= last` of `author`'s log, to be read from the store and sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    /// The log's author.
+    pub author: DeviceId,
+    /// First sequence number to send.
+    pub first: u64,
+    /// Last sequence number to send.
+    pub last: u64,
+}
+
+/// Sync state for one peer and one group.
+#[derive(Debug, Clone)]
+pub struct Session {
+    group: GroupId,
+    /// How far we believe the peer holds each log: what it last told us, plus what we have sent since.
+    peer: Option<BTreeMap<DeviceId, u64>>,
+}
+
+impl Session {
+    /// A session with a peer we have heard nothing from yet.
+    pub fn new(group: GroupId) -> Self {
+        Self { group, peer: None }
+    }
+
+    /// The group.
+    pub fn group(&self) -> GroupId {
+        self.group
+    }
+
+    /// Whether the peer has told us its heads.
+    pub fn is_established(&self) -> bool {
+        self.peer.is_some()
+    }
+
+    /// The peer reported its heads. Its word replaces what we believed (it may have lost what we sent); returns
+    /// the ranges it lacks.
+    pub fn on_peer_heads(&mut self, heads: &BTreeMap<DeviceId, u64>, ours: &BTreeMap<DeviceId, u64>) -> Vec<Range> {
+        let mut believed = heads.clone();
+        let ranges = missing(&believed, ours);
+        for range in &ranges {
+            believed.insert(range.author, range.last);
+        }
+        self.peer = Some(believed);
+        ranges
+    }
+
+    /// We appended entry `seq` to `author`'s log (our own, or one received from another peer). Returns the
+    /// entry's range if the peer is known to hold everything before it, so it can be pushed at once.
+    pub fn on_local_append(&mut self, author: DeviceId, seq: u64) -> Option<Range> {
+        let peer = self.peer.as_mut()?;
+        let held = peer.get(&author).copied().unwrap_or(0);
+        if held + 1 != seq {
+            return None;
+        }
+        peer.insert(author, seq);
+        Some(Range { author, first: seq, last: seq })
+    }
+
+    /// The peer sent us an entry, so it holds it: no need to send it back.
+    pub fn on_peer_has(&mut self, author: DeviceId, seq: u64) {
+        if let Some(peer) = self.peer.as_mut() {
+            let held = peer.entry(author).or_insert(0);
+            *held = (*held).max(seq);
+        }
+    }
+}
+
+/// The ranges of `ours` that `theirs` lacks.
+fn missing(theirs: &BTreeMap<DeviceId, u64>, ours: &BTreeMap<DeviceId, u64>) -> Vec<Range> {
+    ours.iter()
+        .filter_map(|(author, &last)| {
+            let held = theirs.get(author).copied().unwrap_or(0);
+            (last > held).then_some(Range { author: *author, first: held + 1, last })
+        })
+        .collect()
+}
+
+/// Splits encoded entries into batches of at most [`MAX_BATCH_BYTES`] and [`crate::MAX_ENTRIES_PER_BATCH`]
+/// entries, keeping their order. An entry larger than the byte limit travels alone.
+pub fn batches(entries: Vec<Vec<u8>>) -> Vec<Vec<Vec<u8>>> {
+    let mut out: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut current: Vec<Vec<u8>> = Vec::new();
+    let mut bytes = 0;
+    for entry in entries {
+        let full = current.len() >= crate::MAX_ENTRIES_PER_BATCH || bytes + entry.len() > MAX_BATCH_BYTES;
+        if full && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        bytes += entry.len();
+        current.push(entry);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
