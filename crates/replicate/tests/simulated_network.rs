@@ -192,9 +192,9 @@ proptest! {
         }
         // The network heals: every replica announces its heads, and everything is delivered.
         for _round in 0..4 {
-            for r in 0..n {
+            for (r, replica) in replicas.iter().enumerate() {
                 let mut out = Vec::new();
-                replicas[r].tick(&mut out);
+                replica.tick(&mut out);
                 enqueue(&mut network, r, out);
             }
             let mut delivered = 0;
