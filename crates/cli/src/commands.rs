@@ -74,16 +74,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
                 .iter()
                 .map(|g| {
                     let marker = if current.as_deref() == Some(g.id.as_str()) || groups.len() == 1 { "*" } else { "" };
-                    vec![
-                        marker.to_owned(),
-                        short(&g.id).to_owned(),
-                        g.name.clone(),
-                        g.members.to_string(),
-                        g.meetings.to_string(),
-                    ]
+                    vec![marker.to_owned(), short(&g.id).to_owned(), g.name.clone()]
                 })
                 .collect();
-            emit(&render::table(&["", "id", "name", "members", "meetings"], rows))
+            emit(&render::table(&["", "id", "name"], rows))
         }
         Command::Group(GroupCommand::Use { group }) => {
             let vault = unlock(&dir)?;

@@ -667,6 +667,11 @@ impl GroupDoc {
 
     // ---- reading ----
 
+    /// The group's name (the deterministic pick if it is in conflict), without materializing the whole view.
+    pub fn name(&self) -> String {
+        self.root_map("group").ok().and_then(|group| Fields::new(&self.doc, group).string("name")).unwrap_or_default()
+    }
+
     /// Materializes the whole document.
     pub fn view(&self) -> GroupView {
         let mut unreadable = Vec::new();

@@ -10,7 +10,7 @@ use sunspace_log::{Entry, EntryKind, GroupId, LogPosition};
 use sunspace_model::{GroupDoc, GroupView, ModelError};
 use sunspace_store::{LogId, Store};
 
-use crate::records::{meta_group_keys, Covered, GroupKeys, Snapshot};
+use crate::records::{meta_group_keys, Covered, GroupIndex, GroupKeys, Snapshot};
 use crate::vault::Vault;
 use crate::NodeError;
 
@@ -135,7 +135,7 @@ impl OpenGroup {
         let own = vault.keys.device_id();
         let own_log = covered.get(&own).map_or_else(LogPosition::start, |c| LogPosition::resume(c.seq, c.hash));
         let sealed_heads = doc.heads();
-        Ok(Self {
+        let group = Self {
             store,
             device: vault.keys.clone(),
             storage_key: vault.storage_key.clone(),
@@ -146,7 +146,17 @@ impl OpenGroup {
             covered,
             sealed_heads,
             since_snapshot,
-        })
+        };
+        // Keeping the index right costs one small read here; it is written (and flushed) only when the name changed.
+        if group.remember_name()? {
+            group.store.flush()?;
+        }
+        Ok(group)
+    }
+
+    /// Records the group's current name in the sealed group index; true if it had to be written.
+    fn remember_name(&self) -> Result<bool, NodeError> {
+        GroupIndex::remember(self.store.as_ref(), &self.storage_key, &self.id, &self.doc.name())
     }
 
     /// The group's id.
@@ -221,6 +231,8 @@ impl OpenGroup {
         if self.since_snapshot >= SNAPSHOT_EVERY || link.seq == 1 {
             self.write_snapshot()?;
         }
+        // A rename (here or, later, from a peer) reaches the index with the entry that made it.
+        self.remember_name()?;
         self.store.flush()?;
         self.sealed_heads = heads;
         tracing::debug!(seq = link.seq, bytes = changes.len(), "sealed entry stored");

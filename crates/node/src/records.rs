@@ -16,6 +16,8 @@ pub(crate) const META_KDF: &str = "kdf";
 pub(crate) const META_DEVICE: &str = "device";
 /// Meta name of the sealed settings.
 pub(crate) const META_SETTINGS: &str = "settings";
+/// Meta name of the sealed index of group names.
+pub(crate) const META_GROUP_INDEX: &str = "group-index";
 
 pub(crate) fn meta_group_keys(group: &GroupId) -> String {
     format!("group-keys/{}", group.to_hex())
@@ -220,5 +222,52 @@ impl Settings {
         let plain = open(storage_key, SETTINGS_AD, sealed)
             .map_err(|_| NodeError::Damaged("the settings failed authentication".into()))?;
         serde_json::from_slice(&plain).map_err(|_| damaged("settings"))
+    }
+}
+
+/// The names of the groups on this device, so listing or choosing a group by name does not load every group's
+/// document. A cache: a group missing from it is opened once and added.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct GroupIndex {
+    pub(crate) names: std::collections::BTreeMap<String, String>,
+}
+
+const GROUP_INDEX_AD: &[u8] = b"sunspace/group-index/v1";
+
+impl GroupIndex {
+    pub(crate) fn seal(&self, storage_key: &Secret32) -> Vec<u8> {
+        seal(storage_key, GROUP_INDEX_AD, &serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    pub(crate) fn open(storage_key: &Secret32, sealed: &[u8]) -> Result<Self, NodeError> {
+        let plain = Zeroizing::new(
+            open(storage_key, GROUP_INDEX_AD, sealed)
+                .map_err(|_| NodeError::Damaged("the group index failed authentication".into()))?,
+        );
+        serde_json::from_slice(&plain).map_err(|_| damaged("group index"))
+    }
+
+    /// Reads the index from the store (empty if there is none yet).
+    pub(crate) fn load(store: &dyn sunspace_store::Store, storage_key: &Secret32) -> Result<Self, NodeError> {
+        match store.get_meta(META_GROUP_INDEX)? {
+            Some(sealed) => Self::open(storage_key, &sealed),
+            None => Ok(Self::default()),
+        }
+    }
+
+    /// Records `name` for `group`, writing only if it changed (the caller flushes); true if it wrote.
+    pub(crate) fn remember(
+        store: &dyn sunspace_store::Store,
+        storage_key: &Secret32,
+        group: &GroupId,
+        name: &str,
+    ) -> Result<bool, NodeError> {
+        let mut index = Self::load(store, storage_key)?;
+        if index.names.get(&group.to_hex()).map(String::as_str) == Some(name) {
+            return Ok(false);
+        }
+        index.names.insert(group.to_hex(), name.to_owned());
+        store.put_meta(META_GROUP_INDEX, &index.seal(storage_key))?;
+        Ok(true)
     }
 }

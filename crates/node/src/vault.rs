@@ -12,7 +12,7 @@ use sunspace_store::Store;
 use zeroize::Zeroizing;
 
 use crate::group::OpenGroup;
-use crate::records::{DeviceSecrets, GroupKeys, KdfRecord, Settings, META_DEVICE, META_KDF, META_SETTINGS};
+use crate::records::{DeviceSecrets, GroupIndex, GroupKeys, KdfRecord, Settings, META_DEVICE, META_KDF, META_SETTINGS};
 use crate::NodeError;
 
 /// Shortest passphrase accepted for a new device. Argon2id makes each guess expensive, but a short passphrase
@@ -46,10 +46,6 @@ pub struct GroupSummary {
     pub id: String,
     /// Its name.
     pub name: String,
-    /// Members.
-    pub members: usize,
-    /// Meetings.
-    pub meetings: usize,
 }
 
 /// An unlocked device.
@@ -163,18 +159,17 @@ impl Vault {
         Ok(group)
     }
 
-    /// Every group on this device, by name.
+    /// Every group on this device, by name. Names come from the sealed group index; a group missing from it is
+    /// opened once to learn its name.
     pub fn groups(&self) -> Result<Vec<GroupSummary>, NodeError> {
+        let index = GroupIndex::load(self.store.as_ref(), &self.storage_key)?;
         let mut groups = Vec::new();
-        for id in self.store.groups()? {
-            let group = self.open_group(GroupId(id))?;
-            let view = group.view();
-            groups.push(GroupSummary {
-                id: view.id.clone(),
-                name: view.name.clone(),
-                members: view.members.len(),
-                meetings: view.meetings.len(),
-            });
+        for id in self.group_ids()? {
+            let name = match index.names.get(&id.to_hex()) {
+                Some(name) => name.clone(),
+                None => self.open_group(id)?.view().name,
+            };
+            groups.push(GroupSummary { id: id.to_hex(), name });
         }
         groups.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
         Ok(groups)

@@ -233,3 +233,33 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle)
 }
+
+#[test]
+fn groups_are_listed_by_name_from_the_index_and_renames_reach_it() {
+    let store = Arc::new(MemStore::default());
+    let vault = Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
+    let mut tenants = vault.create_group("Tenants", today()).unwrap();
+    vault.create_group("Congregation network", today()).unwrap();
+    let names: Vec<String> = vault.groups().unwrap().into_iter().map(|g| g.name).collect();
+    assert_eq!(names, ["Congregation network", "Tenants"]);
+    tenants.edit(|doc| doc.rename_group("Tenants' association")).unwrap();
+    let names: Vec<String> = vault.groups().unwrap().into_iter().map(|g| g.name).collect();
+    assert_eq!(names, ["Congregation network", "Tenants' association"]);
+    // Without the index (an older directory, or a damaged cache), names are read from the groups themselves.
+    let copy = Arc::new(MemStore::default());
+    for name in ["kdf", "device"] {
+        copy.put_meta(name, &store.get_meta(name).unwrap().unwrap()).unwrap();
+    }
+    for id in vault.group_ids().unwrap() {
+        let keys = format!("group-keys/{}", id.to_hex());
+        copy.put_meta(&keys, &store.get_meta(&keys).unwrap().unwrap()).unwrap();
+        for (log, head) in store.log_heads(&id.0).unwrap() {
+            for (seq, bytes) in store.entries(&log, 1, head as usize).unwrap() {
+                copy.append_entry(&log, seq, &bytes).unwrap();
+            }
+        }
+    }
+    let again = Vault::unlock(copy, &passphrase()).unwrap();
+    let names: Vec<String> = again.groups().unwrap().into_iter().map(|g| g.name).collect();
+    assert_eq!(names, ["Congregation network", "Tenants' association"]);
+}
