@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/sunspace-target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/sunspace
 
-.PHONY: run test deps build bench bench-w2 lint fmt clean-data
+.PHONY: run test deps build bench lint fmt fuzz
 
 # Debian packages the build and the tests use. Installed only when missing, so repeated runs stay quick.
 DEB_PACKAGES := build-essential pkg-config util-linux
@@ -44,3 +44,13 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+# Coverage-guided fuzzing of every decoder (not part of `make test`: it runs as long as you let it).
+# cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain provide them.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for target in entry_decode sync_message_decode group_document_load; do \
+	  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(HOME)/.cache/sunspace-fuzz-target cargo fuzz run $$target -- \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=8192 || exit 1; \
+	done

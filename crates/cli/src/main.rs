@@ -11,7 +11,12 @@ mod dates;
 mod editor;
 mod render;
 
+use std::sync::Mutex;
+
 use clap::Parser;
+
+/// The message of the last panic, for the one-line report in `main`.
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 
 fn main() {
     let cli = args::Cli::parse();
@@ -24,9 +29,32 @@ fn main() {
         .with_writer(std::io::stderr)
         .without_time()
         .init();
-    if let Err(error) = commands::run(cli) {
-        // One line: the outermost context first, then its causes.
-        eprintln!("error: {error:#}");
-        std::process::exit(1);
+    // A library may catch a panic of its own (automerge panics on some malformed input, and the model turns that
+    // into an error); the default hook would still print it. Keep the message instead, and print one line only if
+    // the panic reaches here.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::debug!(%message, "panic");
+        if let Ok(mut last) = LAST_PANIC.lock() {
+            *last = Some(message);
+        }
+    }));
+    match std::panic::catch_unwind(|| commands::run(cli)) {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            // One line: the outermost context first, then its causes.
+            eprintln!("error: {error:#}");
+            std::process::exit(1);
+        }
+        Err(_) => {
+            let message = LAST_PANIC.lock().ok().and_then(|mut last| last.take()).unwrap_or_default();
+            eprintln!("error: Sunspace hit an internal error ({message}); please report it");
+            std::process::exit(101);
+        }
     }
 }

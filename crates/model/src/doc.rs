@@ -53,6 +53,19 @@ pub struct GroupDoc {
     doc: AutoCommit,
 }
 
+/// Runs an automerge parse, turning both its errors and its panics into [`ModelError::Unreadable`].
+///
+/// automerge panics on some malformed inputs instead of returning an error (found by fuzzing, kept in
+/// `fuzz/regressions/`). Bytes that reach a parser may come from a damaged disk or, later, from a peer, and must
+/// never crash the app.
+fn guarded<T>(parse: impl FnOnce() -> Result<T, automerge::AutomergeError>) -> Result<T, ModelError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(ModelError::Unreadable(error.to_string())),
+        Err(_) => Err(ModelError::Unreadable("the data is malformed".into())),
+    }
+}
+
 fn date_text(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }
@@ -98,7 +111,7 @@ impl GroupDoc {
 
     /// Loads a document saved with [`GroupDoc::save`] (or any automerge document with this layout).
     pub fn load(bytes: &[u8]) -> Result<Self, ModelError> {
-        let doc = AutoCommit::load(bytes).map_err(|error| ModelError::Unreadable(error.to_string()))?;
+        let doc = guarded(|| AutoCommit::load(bytes))?;
         let this = Self { doc };
         this.check_schema()?;
         Ok(this)
@@ -107,11 +120,13 @@ impl GroupDoc {
     /// Loads a document whose bytes are already known to be intact and this device's own (a sealed snapshot,
     /// authenticated by its AEAD tag), skipping automerge's re-hashing of every change, which dominates loading.
     pub fn load_trusted(bytes: &[u8]) -> Result<Self, ModelError> {
-        let doc =
-            AutoCommit::load_unverified_heads(bytes).map_err(|error| ModelError::Unreadable(error.to_string()))?;
-        let this = Self { doc };
-        this.check_schema()?;
-        Ok(this)
+        // Without verification automerge may hand back a document that panics when read; the schema check runs
+        // inside the guard so such bytes are an error here, not a crash later.
+        let this = Self { doc: guarded(|| AutoCommit::load_unverified_heads(bytes))? };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| this.check_schema())) {
+            Ok(checked) => checked.map(|()| this),
+            Err(_) => Err(ModelError::Unreadable("the data is malformed".into())),
+        }
     }
 
     /// An empty document, to be filled by [`GroupDoc::load_incremental`] from a device's logs.
@@ -120,8 +135,10 @@ impl GroupDoc {
     }
 
     /// Applies changes in automerge's incremental encoding (as made by [`GroupDoc::save_after`]).
+    ///
+    /// If the bytes are malformed the document may hold part of them; callers discard it on error.
     pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), ModelError> {
-        self.doc.load_incremental(bytes).map_err(|error| ModelError::Unreadable(error.to_string()))?;
+        guarded(|| self.doc.load_incremental(bytes))?;
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! u8 version (1) ‖ u8 type ‖ group id (16)
-//! type 1, Heads:   u32 count ‖ count × (author (32) ‖ seq u64)
+//! type 1, Heads:   u32 count ‖ count × (author (32) ‖ seq u64), authors strictly increasing
 //! type 2, Entries: u32 count ‖ count × (u32 length ‖ encoded entry)
 //! ```
 
@@ -62,9 +62,10 @@ pub enum DecodeError {
     /// Bytes after the declared contents.
     #[error("sync message has {0} trailing bytes")]
     Trailing(usize),
-    /// The same log listed twice in a heads message.
-    #[error("sync message lists a log twice")]
-    DuplicateLog,
+    /// A heads message must list logs in increasing author order, each once, so that every message has exactly
+    /// one encoding.
+    #[error("sync message lists logs out of order or twice")]
+    NotCanonical,
 }
 
 impl Message {
@@ -120,12 +121,15 @@ impl Message {
                     return Err(DecodeError::TooMany(count));
                 }
                 let mut heads = BTreeMap::new();
+                let mut previous: Option<DeviceId> = None;
                 for _ in 0..count {
                     let author = DeviceId(reader.array()?);
                     let seq = u64::from_be_bytes(reader.array()?);
-                    if heads.insert(author, seq).is_some() {
-                        return Err(DecodeError::DuplicateLog);
+                    if previous.is_some_and(|previous| previous >= author) {
+                        return Err(DecodeError::NotCanonical);
                     }
+                    previous = Some(author);
+                    heads.insert(author, seq);
                 }
                 Message::Heads { group, heads }
             }

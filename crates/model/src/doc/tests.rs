@@ -290,3 +290,15 @@ fn saved_documents_load_and_foreign_bytes_are_refused() {
     other.put(automerge::ROOT, "hello", "world").unwrap();
     assert!(matches!(GroupDoc::load(&other.save()), Err(ModelError::Unreadable(_))));
 }
+
+#[test]
+fn malformed_bytes_that_make_automerge_panic_are_an_error_not_a_crash() {
+    // Found by `cargo fuzz run group_document_load`; automerge 0.12 panics on it instead of returning an error.
+    let crash = include_bytes!(
+        "../../../../fuzz/regressions/group_document_load/crash-7645e36bd36cbcf71ced0817f6eb488704df64c2"
+    );
+    assert!(matches!(GroupDoc::load(crash), Err(ModelError::Unreadable(_))));
+    assert!(matches!(GroupDoc::load_trusted(crash), Err(ModelError::Unreadable(_))));
+    let mut doc = GroupDoc::empty();
+    assert!(doc.load_incremental(crash).is_err());
+}
