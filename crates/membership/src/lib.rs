@@ -1,0 +1,35 @@
+//! The signed membership log of a group: who is in, with which devices and roles.
+//!
+//! Every change to the membership is an [`Op`] signed by the device that makes it ([`SignedOp`]). Each op names
+//! the ops its author had seen ([`Op::deps`]), so the ops form a DAG, and [`Log::state`] replays them in a
+//! deterministic topological order (causal order, ties broken by op id) checking at each step that the author
+//! had the authority: any two devices that hold the same ops compute the same [`State`], whatever order the ops
+//! arrived in.
+//!
+//! Authority in this version:
+//! - [`Action::Create`]: the founding device, and only as bound by the group id (see [`group_id_for`]);
+//! - [`Action::AddMember`], [`Action::GrantRole`]: a device of a steward;
+//! - [`Action::LinkDevice`]: a device of the same member ("a member links only their own devices").
+//!
+//! Removal, revocation and key rotation plug into the same replay (next issue); ops that fail a check are kept
+//! and listed in [`State::rejected`] with the reason, never silently applied.
+//!
+//! ```
+//! use sunspace_crypto::DeviceKeys;
+//! use sunspace_membership::{Log, Role};
+//!
+//! let founder = DeviceKeys::generate();
+//! let (mut log, group) = Log::found(&founder, "ana-member-id", [7; 16]);
+//! let state = log.state();
+//! assert!(state.is_active_device(&founder.device_id()));
+//! assert!(state.has_role("ana-member-id", Role::Steward));
+//! assert_eq!(state.group, group);
+//! ```
+
+mod log;
+mod op;
+mod state;
+
+pub use log::{InsertError, Log};
+pub use op::{group_id_for, Action, DeviceKey, Method, Op, OpId, Role, SignedOp, Verification};
+pub use state::{DeviceState, MemberState, Rejection, State};

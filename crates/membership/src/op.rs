@@ -1,0 +1,221 @@
+//! Membership operations and their signed encoding.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sunspace_crypto::{hash, hash_parts, verify_signature, DeviceId, DeviceKeys, Signature, SIGNATURE_LEN};
+use sunspace_log::GroupId;
+
+/// An op's id: SHA-256 of its signed encoding.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OpId(#[serde(with = "hex_array")] pub [u8; 32]);
+
+impl fmt::Debug for OpId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OpId({})", hex::encode(&self.0[..4]))
+    }
+}
+
+/// The group id a founder's `Create` must carry: it binds the group to the founding device, so nobody else can
+/// sign a `Create` for an existing group id.
+pub fn group_id_for(founder: &DeviceId, nonce: &[u8; 16]) -> GroupId {
+    let digest = hash_parts("sunspace/group-id/v1", &[&founder.0, nonce]);
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    GroupId(id)
+}
+
+/// A role that carries authority in the membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Admits members and grants roles.
+    Steward,
+}
+
+/// A device's public keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceKey {
+    /// Its ed25519 signing key (its id).
+    pub id: DeviceId,
+    /// Its X25519 agreement key.
+    #[serde(with = "hex_array")]
+    pub agreement: [u8; 32],
+}
+
+impl DeviceKey {
+    /// The public keys of `keys`.
+    pub fn of(keys: &DeviceKeys) -> Self {
+        Self { id: keys.device_id(), agreement: keys.agreement_public() }
+    }
+}
+
+/// How a device was verified before it was admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Invitation scanned as a QR code, short authentication string compared aloud.
+    InPersonQr,
+    /// Invitation typed in, short authentication string compared aloud.
+    InPersonCode,
+}
+
+/// The record of an in-person verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// How.
+    pub method: Method,
+    /// The device on the other side of the verification.
+    pub verified_by: DeviceId,
+    /// When, in seconds since the epoch.
+    pub at: i64,
+}
+
+/// What an op does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    /// Founds the group: the founder's member record, device and the steward role.
+    Create {
+        /// The founder's member record id (the group document's record).
+        member: String,
+        /// The founding device.
+        device: DeviceKey,
+        /// The nonce that, with the founding device, makes the group id.
+        #[serde(with = "hex_array")]
+        nonce: [u8; 16],
+    },
+    /// Admits a new member with their first device.
+    AddMember {
+        /// The member record id (possibly an existing record from the document, so their history stays theirs).
+        member: String,
+        /// Their first device.
+        device: DeviceKey,
+        /// How it was verified.
+        verification: Verification,
+    },
+    /// Links another device of an existing member.
+    LinkDevice {
+        /// The member.
+        member: String,
+        /// The new device.
+        device: DeviceKey,
+        /// How it was verified.
+        verification: Verification,
+    },
+    /// Grants a role to a member.
+    GrantRole {
+        /// The member.
+        member: String,
+        /// The role.
+        role: Role,
+    },
+}
+
+/// A membership operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Op {
+    /// The group.
+    pub group: GroupId,
+    /// Ops the author had seen when making this one (the DAG's edges).
+    pub deps: Vec<OpId>,
+    /// What it does.
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// An op as signed and carried: the op's bytes, the author device, and its signature over both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedOp {
+    body: Vec<u8>,
+    author: DeviceId,
+    signature: Signature,
+}
+
+/// A signed op could not be read or verified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    /// Too short or too long.
+    #[error("membership op has a bad length")]
+    Length,
+    /// The signature is not the author's.
+    #[error("membership op signature is invalid")]
+    Signature,
+    /// The body is not an op.
+    #[error("membership op is malformed: {0}")]
+    Malformed(String),
+}
+
+/// Largest op body: far larger than any op needs.
+const MAX_BODY: usize = 64 * 1024;
+
+fn signed_message(body: &[u8], author: &DeviceId) -> Vec<u8> {
+    let mut message = b"sunspace/membership-op/v1\0".to_vec();
+    message.extend_from_slice(&author.0);
+    message.extend_from_slice(body);
+    message
+}
+
+impl SignedOp {
+    /// Signs `op` with `keys`.
+    pub fn sign(keys: &DeviceKeys, op: &Op) -> Self {
+        // Serializing plain data to JSON cannot fail; field order is the declaration order, so it is stable.
+        let body = serde_json::to_vec(op).unwrap_or_default();
+        let author = keys.device_id();
+        let signature = keys.sign(&signed_message(&body, &author));
+        Self { body, author, signature }
+    }
+
+    /// The signing device.
+    pub fn author(&self) -> DeviceId {
+        self.author
+    }
+
+    /// Checks the signature and reads the op.
+    pub fn verify(&self) -> Result<Op, OpError> {
+        if !verify_signature(&self.author, &signed_message(&self.body, &self.author), &self.signature) {
+            return Err(OpError::Signature);
+        }
+        serde_json::from_slice(&self.body).map_err(|e| OpError::Malformed(e.to_string()))
+    }
+
+    /// The op's id.
+    pub fn id(&self) -> OpId {
+        OpId(hash(&self.encode()))
+    }
+
+    /// `author (32) ‖ signature (64) ‖ body`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(32 + SIGNATURE_LEN + self.body.len());
+        out.extend_from_slice(&self.author.0);
+        out.extend_from_slice(&self.signature);
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    /// Reads the encoding made by [`SignedOp::encode`] (structure only; see [`SignedOp::verify`]).
+    pub fn decode(bytes: &[u8]) -> Result<Self, OpError> {
+        if bytes.len() < 32 + SIGNATURE_LEN || bytes.len() > 32 + SIGNATURE_LEN + MAX_BODY {
+            return Err(OpError::Length);
+        }
+        let mut author = [0u8; 32];
+        author.copy_from_slice(&bytes[..32]);
+        let mut signature = [0u8; SIGNATURE_LEN];
+        signature.copy_from_slice(&bytes[32..32 + SIGNATURE_LEN]);
+        Ok(Self { body: bytes[32 + SIGNATURE_LEN..].to_vec(), author: DeviceId(author), signature })
+    }
+}
+
+mod hex_array {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer, const N: usize>(bytes: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = hex::decode(&text).map_err(serde::de::Error::custom)?;
+        bytes.try_into().map_err(|_| serde::de::Error::custom("wrong length"))
+    }
+}
