@@ -566,7 +566,11 @@ fn minutes(mut group: OpenGroup, command: MinutesCommand) -> anyhow::Result<()> 
             let id = find_meeting(&group, &view, &meeting)?;
             let text = if file.as_os_str() == "-" {
                 let mut text = String::new();
-                std::io::Read::take(std::io::stdin(), MAX_MINUTES_FILE + 1).read_to_string_checked(&mut text)?;
+                std::io::Read::read_to_string(
+                    &mut std::io::Read::take(std::io::stdin(), MAX_MINUTES_FILE + 1),
+                    &mut text,
+                )
+                .context("the minutes must be text (UTF-8)")?;
                 text
             } else {
                 let size = std::fs::metadata(&file).with_context(|| format!("cannot read {}", file.display()))?.len();
@@ -586,17 +590,6 @@ fn minutes(mut group: OpenGroup, command: MinutesCommand) -> anyhow::Result<()> 
             group.edit(|doc| doc.append_minutes(&id, &text))?;
             emit("Added to the minutes.")
         }
-    }
-}
-
-trait ReadToStringChecked {
-    fn read_to_string_checked(&mut self, out: &mut String) -> anyhow::Result<()>;
-}
-
-impl<R: std::io::Read> ReadToStringChecked for R {
-    fn read_to_string_checked(&mut self, out: &mut String) -> anyhow::Result<()> {
-        self.read_to_string(out).context("the minutes must be text (UTF-8)")?;
-        Ok(())
     }
 }
 

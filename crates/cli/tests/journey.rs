@@ -230,3 +230,19 @@ fn several_groups_are_chosen_by_name_or_by_group_use() {
     let error = home.fails(&["--group", "Nope", "meeting", "list"]);
     assert!(error.contains("no group called \"Nope\""), "{error}");
 }
+
+#[test]
+fn minutes_can_be_set_from_standard_input() {
+    use std::io::Write;
+    let home = Home::with_group("Tenants");
+    let meeting = Home::id_in(&home.ok(&["meeting", "add", "--title", "April"]));
+    let mut child = home
+        .command(&["minutes", "set", &meeting, "--file", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all("Typed elsewhere, piped in.\nSecond line.\n".as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(home.ok(&["minutes", "show", &meeting]), "Typed elsewhere, piped in.\nSecond line.\n\n");
+}
