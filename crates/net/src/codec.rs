@@ -1,0 +1,71 @@
+//! Length-prefixed frames for the sync protocol, bounded before anything is allocated.
+
+use std::io;
+
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use libp2p::{request_response, StreamProtocol};
+
+/// The sync protocol's name and version.
+pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/sunspace/sync/1");
+
+/// Largest frame: the largest sync message (`sunspace_replicate::MAX_MESSAGE_LEN`, 8 MiB + 64 KiB).
+pub const MAX_MESSAGE_LEN: usize = 8 * 1024 * 1024 + 64 * 1024;
+
+/// Raw-bytes codec: `u32 length ‖ bytes`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SyncCodec;
+
+async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    io.read_exact(&mut len).await?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_MESSAGE_LEN {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "sync frame larger than the limit"));
+    }
+    let mut buffer = vec![0u8; len];
+    io.read_exact(&mut buffer).await?;
+    Ok(buffer)
+}
+
+async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, data: &[u8]) -> io::Result<()> {
+    if data.len() > MAX_MESSAGE_LEN {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "sync frame larger than the limit"));
+    }
+    io.write_all(&(data.len() as u32).to_be_bytes()).await?;
+    io.write_all(data).await?;
+    io.flush().await
+}
+
+impl request_response::Codec for SyncCodec {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = Vec<u8>;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_frame(io).await
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_frame(io).await
+    }
+
+    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, request: Vec<u8>) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_frame(io, &request).await
+    }
+
+    async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, response: Vec<u8>) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_frame(io, &response).await
+    }
+}

@@ -1,0 +1,32 @@
+//! Sunspace's network layer: one task owns the libp2p swarm; the engine talks to it through a [`NetHandle`]
+//! (bounded commands) and a bounded stream of [`NetEvent`]s.
+//!
+//! Transports are TCP and QUIC, both authenticated with the device's own ed25519 key (Noise for TCP, TLS inside
+//! QUIC), so a connection's peer id *is* a member device's key. Connections from any peer that is not on the
+//! allow-list (the member devices of the groups this device shares, as the engine sets it) are closed right after
+//! the handshake, before identify, ping or the sync protocol see them: a stranger learns this device's public key
+//! and nothing about any group. Sync messages travel over a request-response protocol, `/sunspace/sync/1`, as
+//! length-prefixed frames of at most [`MAX_MESSAGE_LEN`] bytes, each answered with an acknowledgement.
+//!
+//! ```no_run
+//! # async fn example(seed: sunspace_crypto::Secret32, peer: sunspace_crypto::DeviceId) -> Result<(), sunspace_net::NetError> {
+//! use sunspace_net::{NetConfig, NetEvent};
+//! let (net, mut events) = sunspace_net::start(NetConfig::loopback(seed))?;
+//! net.allow(peer).await?;
+//! while let Some(event) = events.recv().await {
+//!     if let NetEvent::Received { from, message } = event {
+//!         net.send(from, message).await?; // echo it back
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+mod behaviour;
+mod codec;
+mod identity;
+mod task;
+
+pub use codec::MAX_MESSAGE_LEN;
+pub use identity::{device_of_peer, peer_of_device};
+pub use libp2p::{Multiaddr, PeerId};
+pub use task::{start, NetConfig, NetError, NetEvent, NetHandle, COMMAND_CAPACITY, EVENT_CAPACITY};

@@ -1,0 +1,341 @@
+//! The task that owns the swarm, and the handle that talks to it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{mdns, noise, tcp, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder};
+use sunspace_crypto::{DeviceId, Secret32};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::behaviour::{Behaviour, BehaviourEvent};
+use crate::identity::{device_of_peer, keypair, peer_of_device};
+
+/// Commands queued to the swarm task at most; callers wait (asynchronously) when it is full.
+pub const COMMAND_CAPACITY: usize = 64;
+/// Events queued to the engine at most. When it is full, an incoming sync message is answered "busy" and dropped:
+/// the sender keeps it and the next heads exchange repairs the gap, so a slow engine slows peers down instead of
+/// growing memory.
+pub const EVENT_CAPACITY: usize = 256;
+/// An idle connection is kept this long, so pushes between members who are both online need no new handshake.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+const ACK: &[u8] = &[];
+const BUSY: &[u8] = &[1];
+
+/// How the network starts.
+#[derive(Debug)]
+pub struct NetConfig {
+    /// The device's signing seed: its libp2p identity.
+    pub signing_seed: Secret32,
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Whether to discover peers on the local network with mDNS (on for users; off in tests outside namespaces,
+    /// because mDNS ignores loopback and would multicast on the real interface).
+    pub mdns: bool,
+}
+
+impl NetConfig {
+    /// TCP and QUIC on 127.0.0.1 with ports chosen by the system, mDNS off: for tests and local use.
+    pub fn loopback(signing_seed: Secret32) -> Self {
+        Self { signing_seed, listen: listen_addresses("127.0.0.1"), mdns: false }
+    }
+
+    /// TCP and QUIC on every interface, mDNS on: for a device on a LAN.
+    pub fn lan(signing_seed: Secret32) -> Self {
+        Self { signing_seed, listen: listen_addresses("0.0.0.0"), mdns: true }
+    }
+}
+
+fn listen_addresses(ip: &str) -> Vec<Multiaddr> {
+    [format!("/ip4/{ip}/tcp/0"), format!("/ip4/{ip}/udp/0/quic-v1")]
+        .into_iter()
+        .filter_map(|text| text.parse().ok())
+        .collect()
+}
+
+/// Something the network tells the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetEvent {
+    /// Listening on an address (with this device's `/p2p/` suffix, ready to give to peers).
+    Listening(Multiaddr),
+    /// A connection to an allowed device is up.
+    Connected(DeviceId),
+    /// The last connection to a device closed.
+    Disconnected(DeviceId),
+    /// An allowed device sent a sync message (already acknowledged; not yet decoded).
+    Received {
+        /// The sender.
+        from: DeviceId,
+        /// The message bytes.
+        message: Vec<u8>,
+    },
+    /// mDNS found a device on the local network (it may or may not be a member).
+    Discovered {
+        /// The device.
+        device: DeviceId,
+        /// Where.
+        address: Multiaddr,
+    },
+    /// A connection from a device that is not allowed was closed after the handshake.
+    Refused(PeerId),
+}
+
+/// A network operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// The swarm could not be built or could not listen.
+    #[error("the network could not start: {0}")]
+    Start(String),
+    /// The network task has stopped.
+    #[error("the network has stopped")]
+    Stopped,
+    /// The device id is not a valid ed25519 key.
+    #[error("not a valid device id")]
+    InvalidDevice,
+    /// The device is not on the allow-list.
+    #[error("that device is not a member device of a shared group")]
+    NotAllowed,
+    /// The message is larger than [`crate::MAX_MESSAGE_LEN`].
+    #[error("the message is too large to send")]
+    TooLarge,
+    /// The peer is busy and dropped the message; try again later.
+    #[error("the peer is busy")]
+    Busy,
+    /// Sending failed: unreachable, timed out, or the connection closed.
+    #[error("could not deliver to the peer: {0}")]
+    Delivery(String),
+    /// Dialing failed to start.
+    #[error("could not dial: {0}")]
+    Dial(String),
+}
+
+#[derive(Debug)]
+enum Command {
+    Allow(PeerId),
+    Disallow(PeerId),
+    AddAddress(PeerId, Multiaddr),
+    Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
+    Send(PeerId, Vec<u8>, oneshot::Sender<Result<(), NetError>>),
+    ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+}
+
+/// A cheap, cloneable handle to the network task. The task stops when every handle is dropped.
+#[derive(Debug, Clone)]
+pub struct NetHandle {
+    commands: mpsc::Sender<Command>,
+    local: DeviceId,
+}
+
+impl NetHandle {
+    /// This device's id (its peer id's key).
+    pub fn local_device(&self) -> DeviceId {
+        self.local
+    }
+
+    async fn command(&self, command: Command) -> Result<(), NetError> {
+        self.commands.send(command).await.map_err(|_| NetError::Stopped)
+    }
+
+    /// Lets `device` connect and exchange sync messages.
+    pub async fn allow(&self, device: DeviceId) -> Result<(), NetError> {
+        self.command(Command::Allow(peer_of_device(&device).ok_or(NetError::InvalidDevice)?)).await
+    }
+
+    /// Stops accepting `device`, closing any connection to it.
+    pub async fn disallow(&self, device: DeviceId) -> Result<(), NetError> {
+        self.command(Command::Disallow(peer_of_device(&device).ok_or(NetError::InvalidDevice)?)).await
+    }
+
+    /// Remembers an address at which `device` can be reached.
+    pub async fn add_address(&self, device: DeviceId, address: Multiaddr) -> Result<(), NetError> {
+        self.command(Command::AddAddress(peer_of_device(&device).ok_or(NetError::InvalidDevice)?, address)).await
+    }
+
+    /// Dials an address (which should end in `/p2p/<peer id>` so the peer is checked against the allow-list).
+    pub async fn dial(&self, address: Multiaddr) -> Result<(), NetError> {
+        let (reply, done) = oneshot::channel();
+        self.command(Command::Dial(address, reply)).await?;
+        done.await.map_err(|_| NetError::Stopped)?
+    }
+
+    /// Sends a sync message to an allowed device, dialing it if needed; returns once the device acknowledged it.
+    pub async fn send(&self, to: DeviceId, message: Vec<u8>) -> Result<(), NetError> {
+        if message.len() > crate::MAX_MESSAGE_LEN {
+            return Err(NetError::TooLarge);
+        }
+        let (reply, done) = oneshot::channel();
+        self.command(Command::Send(peer_of_device(&to).ok_or(NetError::InvalidDevice)?, message, reply)).await?;
+        done.await.map_err(|_| NetError::Stopped)?
+    }
+
+    /// The addresses the swarm listens on, with this device's `/p2p/` suffix.
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NetError> {
+        let (reply, done) = oneshot::channel();
+        self.command(Command::ListenAddrs(reply)).await?;
+        done.await.map_err(|_| NetError::Stopped)
+    }
+}
+
+/// Builds the swarm, starts listening and spawns the task that owns it. Must run inside a tokio runtime.
+pub fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
+    let key = keypair(&config.signing_seed);
+    let local = device_of_peer(&key.public().to_peer_id()).ok_or(NetError::InvalidDevice)?;
+    let mdns = config.mdns;
+    let mut swarm = SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .map_err(|e| NetError::Start(e.to_string()))?
+        .with_quic()
+        .with_behaviour(|key| {
+            Behaviour::new(key, mdns).map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+        })
+        .map_err(|e| NetError::Start(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
+        .build();
+    for address in config.listen {
+        swarm.listen_on(address).map_err(|e| NetError::Start(e.to_string()))?;
+    }
+    let (commands, command_rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (events, event_rx) = mpsc::channel(EVENT_CAPACITY);
+    let task = SwarmTask { swarm, commands: command_rx, events, pending: HashMap::new(), listening: Vec::new() };
+    tokio::spawn(task.run());
+    Ok((NetHandle { commands, local }, event_rx))
+}
+
+/// Forwards an event to the engine; an error means the engine has gone. (A free function, so that awaiting it
+/// borrows only the sender, not the task with its swarm, which is not `Sync`.)
+async fn emit(events: &mpsc::Sender<NetEvent>, event: NetEvent) -> Result<(), ()> {
+    events.send(event).await.map_err(|_| ())
+}
+
+struct SwarmTask {
+    swarm: Swarm<Behaviour>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<NetEvent>,
+    pending: HashMap<OutboundRequestId, oneshot::Sender<Result<(), NetError>>>,
+    listening: Vec<Multiaddr>,
+}
+
+impl SwarmTask {
+    async fn run(mut self) {
+        loop {
+            tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(command) => self.on_command(command),
+                    None => break, // every handle dropped
+                },
+                event = self.swarm.select_next_some() => {
+                    if self.on_swarm_event(event).await.is_err() {
+                        break; // the engine stopped listening
+                    }
+                }
+            }
+        }
+        tracing::debug!("network task stopped");
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Allow(peer) => {
+                self.swarm.behaviour_mut().gate.allow_peer(peer);
+            }
+            Command::Disallow(peer) => {
+                self.swarm.behaviour_mut().gate.disallow_peer(peer);
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Command::AddAddress(peer, address) => {
+                self.swarm.add_peer_address(peer, address);
+            }
+            Command::Dial(address, reply) => {
+                let _ = reply.send(self.swarm.dial(address).map_err(|e| NetError::Dial(e.to_string())));
+            }
+            Command::Send(peer, message, reply) => {
+                if !self.swarm.behaviour().gate.allowed_peers().contains(&peer) {
+                    let _ = reply.send(Err(NetError::NotAllowed));
+                    return;
+                }
+                let id = self.swarm.behaviour_mut().sync.send_request(&peer, message);
+                self.pending.insert(id, reply);
+            }
+            Command::ListenAddrs(reply) => {
+                let _ = reply.send(self.listening.clone());
+            }
+        }
+    }
+
+    async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) -> Result<(), ()> {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                let me = *self.swarm.local_peer_id();
+                let full = address.with(Protocol::P2p(me));
+                tracing::info!(address = %full, "listening");
+                self.listening.push(full.clone());
+                emit(&self.events, NetEvent::Listening(full)).await?;
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } if num_established.get() == 1 => {
+                if let Some(device) = device_of_peer(&peer_id) {
+                    emit(&self.events, NetEvent::Connected(device)).await?;
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                if let Some(device) = device_of_peer(&peer_id) {
+                    if self.swarm.behaviour().gate.allowed_peers().contains(&peer_id) {
+                        emit(&self.events, NetEvent::Disconnected(device)).await?;
+                    }
+                }
+            }
+            SwarmEvent::IncomingConnectionError { peer_id: Some(peer), error, .. } => {
+                tracing::info!(%peer, %error, "refused a connection");
+                emit(&self.events, NetEvent::Refused(peer)).await?;
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync_event(event).await?,
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
+                for (peer, address) in found {
+                    if let Some(device) = device_of_peer(&peer) {
+                        emit(&self.events, NetEvent::Discovered { device, address }).await?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn on_sync_event(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) -> Result<(), ()> {
+        use request_response::{Event, Message};
+        match event {
+            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
+                // The gate already closed connections from strangers; check again before anything is handed on,
+                // in case the allow-list changed while the connection was up.
+                let allowed = self.swarm.behaviour().gate.allowed_peers().contains(&peer);
+                let Some(from) = device_of_peer(&peer).filter(|_| allowed) else {
+                    tracing::warn!(%peer, "sync request from a device that is not allowed; dropped");
+                    return Ok(());
+                };
+                let answer = match self.events.try_send(NetEvent::Received { from, message: request }) {
+                    Ok(()) => ACK,
+                    Err(mpsc::error::TrySendError::Full(_)) => BUSY,
+                    Err(mpsc::error::TrySendError::Closed(_)) => return Err(()),
+                };
+                let _ = self.swarm.behaviour_mut().sync.send_response(channel, answer.to_vec());
+            }
+            Event::Message { message: Message::Response { request_id, response }, .. } => {
+                if let Some(reply) = self.pending.remove(&request_id) {
+                    let _ = reply.send(if response.is_empty() { Ok(()) } else { Err(NetError::Busy) });
+                }
+            }
+            Event::OutboundFailure { request_id, error, .. } => {
+                if let Some(reply) = self.pending.remove(&request_id) {
+                    let _ = reply.send(Err(NetError::Delivery(error.to_string())));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

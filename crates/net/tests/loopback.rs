@@ -1,0 +1,121 @@
+//! Real libp2p nodes on 127.0.0.1 (mDNS off): member devices exchange sync messages over TCP and QUIC; a stranger
+//! is refused after the handshake and nothing it sends reaches the engine.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use sunspace_crypto::{DeviceId, DeviceKeys, Secret32};
+use sunspace_net::{Multiaddr, NetConfig, NetError, NetEvent, NetHandle, MAX_MESSAGE_LEN};
+use tokio::sync::mpsc::Receiver;
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Node {
+    net: NetHandle,
+    events: Receiver<NetEvent>,
+    device: DeviceId,
+    tcp: Multiaddr,
+    quic: Multiaddr,
+}
+
+async fn node() -> Node {
+    let seed = Secret32::random();
+    let device = DeviceKeys::from_seeds(&seed, &Secret32::random()).device_id();
+    let (net, mut events) = sunspace_net::start(NetConfig::loopback(seed)).unwrap();
+    assert_eq!(net.local_device(), device);
+    let (mut tcp, mut quic) = (None, None);
+    while tcp.is_none() || quic.is_none() {
+        match timeout(WAIT, events.recv()).await.expect("listening").expect("events") {
+            NetEvent::Listening(address) if address.to_string().contains("/tcp/") => tcp = Some(address),
+            NetEvent::Listening(address) if address.to_string().contains("/quic-v1") => quic = Some(address),
+            _ => {}
+        }
+    }
+    Node { net, events, device, tcp: tcp.unwrap(), quic: quic.unwrap() }
+}
+
+/// The next `Received` event, skipping connection events.
+async fn next_message(events: &mut Receiver<NetEvent>) -> (DeviceId, Vec<u8>) {
+    loop {
+        match timeout(WAIT, events.recv()).await.expect("a message in time").expect("events") {
+            NetEvent::Received { from, message } => return (from, message),
+            _ => continue,
+        }
+    }
+}
+
+async fn introduce(a: &Node, b: &Node, b_address: &Multiaddr) {
+    a.net.allow(b.device).await.unwrap();
+    b.net.allow(a.device).await.unwrap();
+    a.net.add_address(b.device, b_address.clone()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_devices_exchange_sync_messages_over_tcp() {
+    let mut a = node().await;
+    let mut b = node().await;
+    introduce(&a, &b, &b.tcp).await;
+    a.net.send(b.device, b"heads from a".to_vec()).await.unwrap();
+    assert_eq!(next_message(&mut b.events).await, (a.device, b"heads from a".to_vec()));
+    // The connection is up both ways now: b answers without knowing an address of a.
+    b.net.send(a.device, b"entries from b".to_vec()).await.unwrap();
+    assert_eq!(next_message(&mut a.events).await, (b.device, b"entries from b".to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_devices_exchange_sync_messages_over_quic() {
+    let a = node().await;
+    let mut b = node().await;
+    introduce(&a, &b, &b.quic).await;
+    a.net.send(b.device, b"over quic".to_vec()).await.unwrap();
+    assert_eq!(next_message(&mut b.events).await, (a.device, b"over quic".to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_messages_up_to_the_limit_arrive_whole_and_larger_ones_are_refused() {
+    let a = node().await;
+    let mut b = node().await;
+    introduce(&a, &b, &b.tcp).await;
+    let big: Vec<u8> = (0..4 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    a.net.send(b.device, big.clone()).await.unwrap();
+    assert_eq!(next_message(&mut b.events).await, (a.device, big));
+    assert_eq!(a.net.send(b.device, vec![0; MAX_MESSAGE_LEN + 1]).await, Err(NetError::TooLarge));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_is_refused_and_nothing_it_sends_reaches_the_engine() {
+    let mut member = node().await;
+    let friend = node().await;
+    let stranger = node().await;
+    member.net.allow(friend.device).await.unwrap();
+    // The stranger allows the member (it wants to talk) and knows its address; the member does not allow it.
+    stranger.net.allow(member.device).await.unwrap();
+    stranger.net.add_address(member.device, member.tcp.clone()).await.unwrap();
+    let sent = stranger.net.send(member.device, b"which groups do you have?".to_vec()).await;
+    assert!(matches!(sent, Err(NetError::Delivery(_))), "{sent:?}");
+    // The member saw a refused connection, and no message.
+    let mut refused = false;
+    while let Ok(Some(event)) = timeout(Duration::from_secs(2), member.events.recv()).await {
+        match event {
+            NetEvent::Refused(peer) => refused |= sunspace_net::device_of_peer(&peer) == Some(stranger.device),
+            NetEvent::Received { .. } => panic!("a stranger's message reached the engine"),
+            NetEvent::Connected(device) => assert_ne!(device, stranger.device, "the stranger got a connection"),
+            _ => {}
+        }
+    }
+    assert!(refused, "the member did not report the refused connection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_to_a_device_that_is_not_allowed_is_refused_locally() {
+    let a = node().await;
+    let b = node().await;
+    a.net.add_address(b.device, b.tcp.clone()).await.unwrap();
+    assert_eq!(a.net.send(b.device, b"x".to_vec()).await, Err(NetError::NotAllowed));
+    // After a device is disallowed again, sending to it is refused too.
+    a.net.allow(b.device).await.unwrap();
+    a.net.disallow(b.device).await.unwrap();
+    assert_eq!(a.net.send(b.device, b"x".to_vec()).await, Err(NetError::NotAllowed));
+}
