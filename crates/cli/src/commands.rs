@@ -188,9 +188,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
 /// What `sunspace` alone prints: where things stand and how to start.
 fn overview(dir: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let mut help = Cli::command();
-    let mut out = String::from(
-        "Sunspace keeps your organizing group's records on your own devices, encrypted with your passphrase.\n\n",
-    );
+    let mut out = String::new();
     match data_dir(dir) {
         Ok(dir) if dir.join(sunspace_node::FORMAT_FILE).exists() => {
             out.push_str(&format!("This device is set up (data in {}).\n", dir.display()));
