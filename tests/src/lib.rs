@@ -25,8 +25,20 @@ pub fn set_up(dir: &Path) -> (GroupId, String) {
 }
 
 /// Unlocks the device in `dir` and opens its group.
+///
+/// sled releases its file lock from a background thread shortly after the last handle is dropped, so a process
+/// that starts right after another closed the store may briefly find it locked: wait for it, for up to 10 s.
 pub fn open(dir: &Path, group: GroupId) -> Result<OpenGroup, sunspace_node::NodeError> {
-    let store = Arc::new(open_data_dir(dir, DataDirMode::Existing)?);
+    let mut attempts = 0;
+    let store = loop {
+        match open_data_dir(dir, DataDirMode::Existing) {
+            Err(sunspace_node::NodeError::Store(sunspace_store::StoreError::Locked)) if attempts < 200 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => break Arc::new(other?),
+        }
+    };
     let vault = Vault::unlock(store, &Passphrase::new(PASSPHRASE.into()))?;
     vault.open_group(group)
 }

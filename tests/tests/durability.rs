@@ -134,7 +134,7 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     let started = std::time::Instant::now();
     let (acked, last) = run_writer(&dir, group, "full-", 4_000, None);
     eprintln!("writer: {} acks in {:?}", acked.len(), started.elapsed());
-    assert!(!acked.is_empty(), "nothing fit on the disk at all");
+    assert!(!acked.is_empty(), "nothing fit on the disk at all; the writer said {last:?}");
     assert!(last.contains("disk is full"), "the writer's last words were {last:?}");
     // Make room, as a user would, and check every acknowledged edit is there.
     assert!(Command::new("mount")
