@@ -26,6 +26,7 @@
 //! assert_eq!(state.group, group);
 //! ```
 
+pub mod invite;
 mod log;
 mod op;
 mod state;

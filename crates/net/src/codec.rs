@@ -7,6 +7,8 @@ use libp2p::{request_response, StreamProtocol};
 
 /// The sync protocol's name and version.
 pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/sunspace/sync/1");
+/// The join protocol's name and version: the handshake that admits a device in person (same framing).
+pub(crate) const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/sunspace/join/1");
 
 /// Largest frame: the largest sync message (`sunspace_replicate::MAX_MESSAGE_LEN`, 8 MiB + 64 KiB).
 pub const MAX_MESSAGE_LEN: usize = 8 * 1024 * 1024 + 64 * 1024;

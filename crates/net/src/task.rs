@@ -82,7 +82,21 @@ pub enum NetEvent {
     },
     /// A connection from a device that is not allowed was closed after the handshake.
     Refused(PeerId),
+    /// A device (a member or, while the door is open, anyone) sent a join-protocol request. Answer it with
+    /// [`NetHandle::answer_join`] and the same `ticket`, or drop it.
+    JoinRequest {
+        /// The sender, authenticated by the transport.
+        from: DeviceId,
+        /// The request bytes (at most [`MAX_JOIN_MESSAGE_LEN`]).
+        request: Vec<u8>,
+        /// Names the open request when answering.
+        ticket: u64,
+    },
 }
+
+/// Largest join-protocol message accepted: the handshake's messages are small; a welcome carries a few wrapped
+/// keys. Anything larger is dropped before it reaches the engine.
+pub const MAX_JOIN_MESSAGE_LEN: usize = 64 * 1024;
 
 /// A network operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,6 +136,9 @@ enum Command {
     Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
     Send(PeerId, Vec<u8>, oneshot::Sender<Result<(), NetError>>),
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    SetDoor(bool),
+    Join(PeerId, Vec<u8>, oneshot::Sender<Result<Vec<u8>, NetError>>),
+    AnswerJoin(u64, Vec<u8>),
 }
 
 /// A cheap, cloneable handle to the network task. The task stops when every handle is dropped.
@@ -173,6 +190,31 @@ impl NetHandle {
         done.await.map_err(|_| NetError::Stopped)?
     }
 
+    /// Opens or closes the door: while open, unknown devices may connect, to speak the join protocol only.
+    /// Closing it disconnects every connected device that is not a member.
+    pub async fn set_door(&self, open: bool) -> Result<(), NetError> {
+        self.command(Command::SetDoor(open)).await
+    }
+
+    /// Sends a join-protocol request to `to` (dialing it if needed; the door must be open or `to` allowed) and
+    /// returns its answer.
+    pub async fn join_request(&self, to: DeviceId, request: Vec<u8>) -> Result<Vec<u8>, NetError> {
+        if request.len() > MAX_JOIN_MESSAGE_LEN {
+            return Err(NetError::TooLarge);
+        }
+        let (reply, done) = oneshot::channel();
+        self.command(Command::Join(peer_of_device(&to).ok_or(NetError::InvalidDevice)?, request, reply)).await?;
+        done.await.map_err(|_| NetError::Stopped)?
+    }
+
+    /// Answers the join request named by `ticket`.
+    pub async fn answer_join(&self, ticket: u64, answer: Vec<u8>) -> Result<(), NetError> {
+        if answer.len() > MAX_JOIN_MESSAGE_LEN {
+            return Err(NetError::TooLarge);
+        }
+        self.command(Command::AnswerJoin(ticket, answer)).await
+    }
+
     /// The addresses the swarm listens on, with this device's `/p2p/` suffix.
     pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NetError> {
         let (reply, done) = oneshot::channel();
@@ -202,7 +244,16 @@ pub fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>),
     }
     let (commands, command_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (events, event_rx) = mpsc::channel(EVENT_CAPACITY);
-    let task = SwarmTask { swarm, commands: command_rx, events, pending: HashMap::new(), listening: Vec::new() };
+    let task = SwarmTask {
+        swarm,
+        commands: command_rx,
+        events,
+        pending: HashMap::new(),
+        pending_joins: HashMap::new(),
+        join_channels: HashMap::new(),
+        next_ticket: 0,
+        listening: Vec::new(),
+    };
     tokio::spawn(task.run());
     Ok((NetHandle { commands, local }, event_rx))
 }
@@ -218,6 +269,9 @@ struct SwarmTask {
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<NetEvent>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<(), NetError>>>,
+    pending_joins: HashMap<OutboundRequestId, oneshot::Sender<Result<Vec<u8>, NetError>>>,
+    join_channels: HashMap<u64, request_response::ResponseChannel<Vec<u8>>>,
+    next_ticket: u64,
     listening: Vec<Multiaddr>,
 }
 
@@ -242,11 +296,34 @@ impl SwarmTask {
     fn on_command(&mut self, command: Command) {
         match command {
             Command::Allow(peer) => {
-                self.swarm.behaviour_mut().gate.allow_peer(peer);
+                self.swarm.behaviour_mut().gate.allow(peer);
             }
             Command::Disallow(peer) => {
-                self.swarm.behaviour_mut().gate.disallow_peer(peer);
+                self.swarm.behaviour_mut().gate.disallow(&peer);
                 let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Command::SetDoor(open) => {
+                self.swarm.behaviour_mut().gate.set_door(open);
+                if !open {
+                    let strangers: Vec<PeerId> = self
+                        .swarm
+                        .connected_peers()
+                        .filter(|peer| !self.swarm.behaviour().gate.is_member(peer))
+                        .copied()
+                        .collect();
+                    for peer in strangers {
+                        let _ = self.swarm.disconnect_peer_id(peer);
+                    }
+                }
+            }
+            Command::Join(peer, request, reply) => {
+                let id = self.swarm.behaviour_mut().join.send_request(&peer, request);
+                self.pending_joins.insert(id, reply);
+            }
+            Command::AnswerJoin(ticket, answer) => {
+                if let Some(channel) = self.join_channels.remove(&ticket) {
+                    let _ = self.swarm.behaviour_mut().join.send_response(channel, answer);
+                }
             }
             Command::AddAddress(peer, address) => {
                 self.swarm.add_peer_address(peer, address);
@@ -255,7 +332,7 @@ impl SwarmTask {
                 let _ = reply.send(self.swarm.dial(address).map_err(|e| NetError::Dial(e.to_string())));
             }
             Command::Send(peer, message, reply) => {
-                if !self.swarm.behaviour().gate.allowed_peers().contains(&peer) {
+                if !self.swarm.behaviour().gate.is_member(&peer) {
                     let _ = reply.send(Err(NetError::NotAllowed));
                     return;
                 }
@@ -284,7 +361,7 @@ impl SwarmTask {
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 if let Some(device) = device_of_peer(&peer_id) {
-                    if self.swarm.behaviour().gate.allowed_peers().contains(&peer_id) {
+                    if self.swarm.behaviour().gate.is_member(&peer_id) {
                         emit(&self.events, NetEvent::Disconnected(device)).await?;
                     }
                 }
@@ -294,6 +371,7 @@ impl SwarmTask {
                 emit(&self.events, NetEvent::Refused(peer)).await?;
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync_event(event).await?,
+            SwarmEvent::Behaviour(BehaviourEvent::Join(event)) => self.on_join_event(event).await?,
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 for (peer, address) in found {
                     if let Some(device) = device_of_peer(&peer) {
@@ -312,7 +390,7 @@ impl SwarmTask {
             Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
                 // The gate already closed connections from strangers; check again before anything is handed on,
                 // in case the allow-list changed while the connection was up.
-                let allowed = self.swarm.behaviour().gate.allowed_peers().contains(&peer);
+                let allowed = self.swarm.behaviour().gate.is_member(&peer);
                 let Some(from) = device_of_peer(&peer).filter(|_| allowed) else {
                     tracing::warn!(%peer, "sync request from a device that is not allowed; dropped");
                     return Ok(());
@@ -331,6 +409,40 @@ impl SwarmTask {
             }
             Event::OutboundFailure { request_id, error, .. } => {
                 if let Some(reply) = self.pending.remove(&request_id) {
+                    let _ = reply.send(Err(NetError::Delivery(error.to_string())));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn on_join_event(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) -> Result<(), ()> {
+        use request_response::{Event, Message};
+        match event {
+            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
+                let Some(from) = device_of_peer(&peer).filter(|_| request.len() <= MAX_JOIN_MESSAGE_LEN) else {
+                    tracing::warn!(%peer, "malformed join request; dropped");
+                    return Ok(());
+                };
+                // Open join requests are few (one per invitation); a flood of them is capped, not queued.
+                self.join_channels.retain(|_, channel| channel.is_open());
+                if self.join_channels.len() >= 64 {
+                    tracing::warn!(%peer, "too many open join requests; dropped");
+                    return Ok(());
+                }
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                self.join_channels.insert(ticket, channel);
+                emit(&self.events, NetEvent::JoinRequest { from, request, ticket }).await?;
+            }
+            Event::Message { message: Message::Response { request_id, response }, .. } => {
+                if let Some(reply) = self.pending_joins.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+            }
+            Event::OutboundFailure { request_id, error, .. } => {
+                if let Some(reply) = self.pending_joins.remove(&request_id) {
                     let _ = reply.send(Err(NetError::Delivery(error.to_string())));
                 }
             }

@@ -1,0 +1,93 @@
+//! Which peers may hold a connection: member devices always, anyone while a door is open for joining.
+//!
+//! The gate is the first behaviour of the swarm, so a connection it denies never reaches identify, ping or the
+//! protocols. While this device is inviting or joining (an open "door", a few minutes at most), unknown peers may
+//! connect, but they can speak only the join protocol: sync messages are checked against the member set again
+//! before anything is answered or handed on.
+
+use std::collections::HashSet;
+use std::task::{Context, Poll};
+
+use libp2p::core::transport::PortUse;
+use libp2p::core::Endpoint;
+use libp2p::swarm::{
+    dummy, ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent, THandlerOutEvent,
+    ToSwarm,
+};
+use libp2p::{Multiaddr, PeerId};
+
+/// The peer is not a member device and no door is open.
+#[derive(Debug, thiserror::Error)]
+#[error("peer {0} is not a member device of a shared group")]
+pub(crate) struct NotMember(PeerId);
+
+/// The member set and the door.
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    members: HashSet<PeerId>,
+    door_open: bool,
+}
+
+impl Gate {
+    pub(crate) fn allow(&mut self, peer: PeerId) {
+        self.members.insert(peer);
+    }
+
+    pub(crate) fn disallow(&mut self, peer: &PeerId) {
+        self.members.remove(peer);
+    }
+
+    pub(crate) fn is_member(&self, peer: &PeerId) -> bool {
+        self.members.contains(peer)
+    }
+
+    pub(crate) fn set_door(&mut self, open: bool) {
+        self.door_open = open;
+    }
+
+    fn check(&self, peer: PeerId) -> Result<(), ConnectionDenied> {
+        if self.door_open || self.members.contains(&peer) {
+            Ok(())
+        } else {
+            Err(ConnectionDenied::new(NotMember(peer)))
+        }
+    }
+}
+
+impl NetworkBehaviour for Gate {
+    type ConnectionHandler = dummy::ConnectionHandler;
+    type ToSwarm = std::convert::Infallible;
+
+    fn handle_established_inbound_connection(
+        &mut self,
+        _: ConnectionId,
+        peer: PeerId,
+        _: &Multiaddr,
+        _: &Multiaddr,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.check(peer)?;
+        Ok(dummy::ConnectionHandler)
+    }
+
+    fn handle_established_outbound_connection(
+        &mut self,
+        _: ConnectionId,
+        peer: PeerId,
+        _: &Multiaddr,
+        _: Endpoint,
+        _: PortUse,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.check(peer)?;
+        Ok(dummy::ConnectionHandler)
+    }
+
+    fn on_swarm_event(&mut self, _: FromSwarm) {}
+
+    fn on_connection_handler_event(&mut self, _: PeerId, _: ConnectionId, event: THandlerOutEvent<Self>) {
+        match event {}
+    }
+
+    fn poll(&mut self, _: &mut Context<'_>) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
+        Poll::Pending
+    }
+}
