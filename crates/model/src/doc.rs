@@ -47,6 +47,17 @@ pub struct Founder {
     pub display_name: String,
 }
 
+/// A device as recorded in the document when it is admitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// The device's public signing key, hex.
+    pub device_id: String,
+    /// Its public X25519 key, hex.
+    pub agreement_key: String,
+    /// How it was verified, e.g. "in-person-code".
+    pub method: String,
+}
+
 /// A core group's records: one automerge document with a typed API.
 #[derive(Debug)]
 pub struct GroupDoc {
@@ -315,6 +326,37 @@ impl GroupDoc {
             self.require(RecordKind::Member, sponsor)?;
         }
         self.insert_member(&name, "local", joined, sponsor)
+    }
+
+    /// Records a device verified in person for a member, and marks the member as an app user. With `member`
+    /// `None`, a new member record named `name` is made first. Returns the member's record id. (The group's
+    /// signed membership log is what grants access; this record is what people read.)
+    pub fn record_device(
+        &mut self,
+        member: Option<&str>,
+        name: &str,
+        device: &DeviceRecord,
+        added: NaiveDate,
+    ) -> Result<RecordId, ModelError> {
+        let member = match member {
+            Some(member) => {
+                let id = self.find_id(RecordKind::Member, member)?;
+                let obj = self.record(RecordKind::Member, &id)?;
+                self.doc.put(&obj, "kind", "app")?;
+                id
+            }
+            None => {
+                let name = required_line("member name", name, MAX_NAME_LEN)?;
+                self.insert_member(&name, "app", added, None)?
+            }
+        };
+        let devices = self.root_map("devices")?;
+        let obj = self.doc.put_object(&devices, device.device_id.as_str(), ObjType::Map)?;
+        self.doc.put(&obj, "member", member.as_str())?;
+        self.doc.put(&obj, "agreement_key", device.agreement_key.as_str())?;
+        self.doc.put(&obj, "method", device.method.as_str())?;
+        self.doc.put(&obj, "added", date_text(added))?;
+        Ok(member)
     }
 
     /// Renames a member or changes their standing.

@@ -39,7 +39,7 @@ pub mod view;
 pub mod vitality;
 
 pub use cadence::Cadence;
-pub use doc::{Founder, GroupDoc, SCHEMA_VERSION};
+pub use doc::{DeviceRecord, Founder, GroupDoc, SCHEMA_VERSION};
 pub use error::ModelError;
 pub use ids::{new_record_id, RecordId};
 pub use input::{

@@ -44,4 +44,16 @@ pub enum NodeError {
     /// The edit was refused.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// This device is not (or no longer) a member device of the group.
+    #[error("this device is not a member device of the group")]
+    NotAMember,
+    /// The operation is not allowed, for the reason given.
+    #[error("{0}")]
+    Refused(String),
+    /// The network failed.
+    #[error("the network: {0}")]
+    Net(String),
+    /// The engine has stopped.
+    #[error("Sunspace's engine has stopped")]
+    Stopped,
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use automerge::ChangeHash;
 use sunspace_crypto::{DeviceId, DeviceKeys, Secret32};
 use sunspace_log::{Entry, EntryKind, GroupId, LogPosition};
+use sunspace_membership::{group_id_for, Action, Log as MembershipLog, OpId, SignedOp, State as Membership};
 use sunspace_model::{GroupDoc, GroupView, ModelError};
+use sunspace_replicate::{check_entry, Rejection as EntryRejection, Verdict};
 use sunspace_store::{LogId, Store};
 
 use crate::records::{meta_group_keys, Covered, GroupIndex, GroupKeys, Snapshot};
@@ -20,6 +22,26 @@ pub const SNAPSHOT_EVERY: u64 = 64;
 
 /// Entries are read from the store in pages of this many, so replaying a long log never holds it all in memory.
 const READ_PAGE: usize = 256;
+
+/// Received entries that cannot be applied yet (they follow entries not yet received, or their author's admission
+/// has not arrived) are kept, at most this many, and retried with the next batch; beyond that the oldest are
+/// dropped and come again with the next heads exchange.
+const MAX_WAITING: usize = 4_096;
+
+/// What became of a batch of received entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipt {
+    /// Entries stored and applied, by author and sequence number, in the order they were applied.
+    pub accepted: Vec<(DeviceId, u64)>,
+    /// Entries already held.
+    pub duplicates: usize,
+    /// Entries kept for later: they follow entries not received yet, or their author's admission has not arrived.
+    pub waiting: usize,
+    /// Entries refused, with the reason. None of them was stored.
+    pub rejected: Vec<String>,
+    /// Whether the membership changed (new devices to allow, for instance).
+    pub membership_changed: bool,
+}
 
 /// A group opened on this device.
 pub struct OpenGroup {
@@ -37,6 +59,12 @@ pub struct OpenGroup {
     sealed_heads: Vec<ChangeHash>,
     /// Entries since the last snapshot.
     since_snapshot: u64,
+    /// The group's signed membership operations, from the membership entries of every log.
+    membership: MembershipLog,
+    /// Who is in, computed from `membership`.
+    members: Membership,
+    /// Received entries waiting for what they depend on.
+    waiting: Vec<Entry>,
 }
 
 impl fmt::Debug for OpenGroup {
@@ -45,13 +73,50 @@ impl fmt::Debug for OpenGroup {
     }
 }
 
+/// A device to admit, as learned in the join handshake.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    /// The device's signing key.
+    pub device: DeviceId,
+    /// Its X25519 key.
+    pub agreement: [u8; 32],
+    /// The name its owner gave.
+    pub name: String,
+    /// Another device of this device's own member, rather than a new member.
+    pub own_device: bool,
+    /// An existing member record (id prefix) the newcomer takes over.
+    pub existing_member: Option<String>,
+}
+
+/// Why a checked entry was not taken.
+enum Refusal {
+    /// The entry is invalid: never stored.
+    Invalid(String),
+    /// Storing failed (a full disk): the entry will come again.
+    Store(NodeError),
+}
+
+fn invalid(reason: impl fmt::Display) -> Refusal {
+    Refusal::Invalid(reason.to_string())
+}
+
 fn damaged_entry(author: &DeviceId, seq: u64, why: impl fmt::Display) -> NodeError {
     NodeError::Damaged(format!("entry {seq} of device {}'s log {why}", author.short()))
 }
 
 impl OpenGroup {
-    pub(crate) fn new_founded(vault: &Vault, id: GroupId, keys: GroupKeys, doc: GroupDoc) -> Self {
+    pub(crate) fn new_founded(
+        vault: &Vault,
+        id: GroupId,
+        keys: GroupKeys,
+        doc: GroupDoc,
+        membership: MembershipLog,
+    ) -> Self {
+        let members = membership.state();
         Self {
+            membership,
+            members,
+            waiting: Vec::new(),
             store: vault.store.clone(),
             device: vault.keys.clone(),
             storage_key: vault.storage_key.clone(),
@@ -74,14 +139,21 @@ impl OpenGroup {
         // The snapshot is a cache: if it cannot be read, the logs alone rebuild the document.
         let mut covered = BTreeMap::new();
         let mut doc = None;
+        let mut membership = MembershipLog::new(id);
         if let Some(sealed) = store.snapshot(&id.0)? {
             match Snapshot::open(&vault.storage_key, &id, &sealed).and_then(|snapshot| {
                 let doc = GroupDoc::load_trusted(&snapshot.document)?;
-                Ok((snapshot.covered, doc))
+                let mut log = MembershipLog::new(id);
+                for bytes in &snapshot.membership {
+                    let op = SignedOp::decode(bytes).map_err(|e| NodeError::Damaged(e.to_string()))?;
+                    log.insert(op).map_err(|e| NodeError::Damaged(e.to_string()))?;
+                }
+                Ok((snapshot.covered, doc, log))
             }) {
-                Ok((snapshot_covered, snapshot_doc)) => {
+                Ok((snapshot_covered, snapshot_doc, snapshot_log)) => {
                     covered = snapshot_covered.into_iter().map(|c| (c.author, c)).collect();
                     doc = Some(snapshot_doc);
+                    membership = snapshot_log;
                 }
                 Err(error) => tracing::warn!(%error, "snapshot unreadable; rebuilding the group from its logs"),
             }
@@ -118,8 +190,12 @@ impl OpenGroup {
                         .key(entry.header().epoch)
                         .ok_or_else(|| damaged_entry(&author, seq, "uses a key this device does not hold"))?;
                     let plain = entry.open(key).map_err(|e| damaged_entry(&author, seq, e))?;
-                    if entry.header().kind == EntryKind::Change {
-                        pending.extend_from_slice(&plain);
+                    match entry.header().kind {
+                        EntryKind::Change => pending.extend_from_slice(&plain),
+                        EntryKind::Membership => {
+                            let op = SignedOp::decode(&plain).map_err(|e| damaged_entry(&author, seq, e))?;
+                            membership.insert(op).map_err(|e| damaged_entry(&author, seq, e))?;
+                        }
                     }
                     covered.insert(author, Covered { author, seq, hash: entry.hash() });
                     since_snapshot += 1;
@@ -130,7 +206,10 @@ impl OpenGroup {
         if !pending.is_empty() {
             doc.load_incremental(&pending).map_err(|e| NodeError::Damaged(format!("the group's changes: {e}")))?;
         }
-        doc.check_schema().map_err(|e| NodeError::Damaged(e.to_string()))?;
+        // A group joined a moment ago has no history yet: an empty document until the first entries arrive.
+        if !doc.heads().is_empty() {
+            doc.check_schema().map_err(|e| NodeError::Damaged(e.to_string()))?;
+        }
         doc.set_author(&vault.keys.device_id().to_hex())?;
         let own = vault.keys.device_id();
         let own_log = covered.get(&own).map_or_else(LogPosition::start, |c| LogPosition::resume(c.seq, c.hash));
@@ -146,6 +225,9 @@ impl OpenGroup {
             covered,
             sealed_heads,
             since_snapshot,
+            members: membership.state(),
+            membership,
+            waiting: Vec::new(),
         };
         // Keeping the index right costs one small read here; it is written (and flushed) only when the name changed.
         if group.remember_name()? {
@@ -156,7 +238,12 @@ impl OpenGroup {
 
     /// Records the group's current name in the sealed group index; true if it had to be written.
     fn remember_name(&self) -> Result<bool, NodeError> {
-        GroupIndex::remember(self.store.as_ref(), &self.storage_key, &self.id, &self.doc.name())
+        let name = self.doc.name();
+        // A group joined a moment ago has no name in its (empty) document yet; the index has it from the welcome.
+        if name.is_empty() {
+            return Ok(false);
+        }
+        GroupIndex::remember(self.store.as_ref(), &self.storage_key, &self.id, &name)
     }
 
     /// The group's id.
@@ -172,6 +259,10 @@ impl OpenGroup {
     /// The document, for reads that need more than the view.
     pub fn doc(&self) -> &GroupDoc {
         &self.doc
+    }
+
+    pub(crate) fn doc_mut(&mut self) -> &mut GroupDoc {
+        &mut self.doc
     }
 
     /// The member record of this device's owner in this group, if the group lists this device.
@@ -217,9 +308,17 @@ impl OpenGroup {
             return Ok(());
         }
         let changes = self.doc.save_after(&self.sealed_heads);
+        self.append_own(EntryKind::Change, &changes)?;
+        self.sealed_heads = heads;
+        tracing::debug!(bytes = changes.len(), "sealed entry stored");
+        Ok(())
+    }
+
+    /// Seals `plain` into the next entry of this device's log, stores it and flushes.
+    fn append_own(&mut self, kind: EntryKind, plain: &[u8]) -> Result<(), NodeError> {
         let (epoch, key) = self.keys.current().ok_or_else(|| NodeError::Damaged("the group has no key".into()))?;
         let link = self.own_log.next_header_fields();
-        let entry = Entry::seal(&self.device, EntryKind::Change, self.id, link, epoch, key, &changes);
+        let entry = Entry::seal(&self.device, kind, self.id, link, epoch, key, plain);
         let author = self.device.device_id();
         let log = LogId { group: self.id.0, author: author.0 };
         self.store.append_entry(&log, link.seq, &entry.encode())?;
@@ -231,17 +330,246 @@ impl OpenGroup {
         if self.since_snapshot >= SNAPSHOT_EVERY || link.seq == 1 {
             self.write_snapshot()?;
         }
-        // A rename (here or, later, from a peer) reaches the index with the entry that made it.
+        // A rename (here or from a peer) reaches the index with the entry that made it.
         self.remember_name()?;
         self.store.flush()?;
-        self.sealed_heads = heads;
-        tracing::debug!(seq = link.seq, bytes = changes.len(), "sealed entry stored");
         Ok(())
+    }
+
+    /// Signs a membership operation by this device, on top of every operation held, and stores it as an entry of
+    /// this device's log. Whether it takes effect is decided by the membership rules ([`OpenGroup::members`]).
+    pub fn append_membership(&mut self, action: Action) -> Result<OpId, NodeError> {
+        // Document changes made before stay before: seal them first.
+        self.persist_pending()?;
+        let op = self.membership.append(&self.device, action).map_err(|e| NodeError::Damaged(e.to_string()))?;
+        let signed = self.membership.signed_ops().find(|s| s.id() == op).cloned();
+        let signed = signed.ok_or_else(|| NodeError::Damaged("a membership operation vanished".into()))?;
+        self.append_own(EntryKind::Membership, &signed.encode())?;
+        self.members = self.membership.state();
+        Ok(op)
+    }
+
+    /// Admits a device verified in person: records it in the document and signs the membership operation
+    /// (`AddMember` for a new member, `LinkDevice` for another device of this device's own member). With
+    /// `existing_member`, the newcomer takes over that member record (someone added with `member add-local`),
+    /// so their history stays theirs. Returns the member record id and the group keys wrapped to the device.
+    pub fn admit(&mut self, admission: &Admission) -> Result<(String, Vec<(u32, String)>), NodeError> {
+        use sunspace_membership::{DeviceKey, Method, Role, Verification};
+        let me = self.device.device_id();
+        let my_member = self.members.devices.get(&me).map(|d| d.member.clone()).ok_or(NodeError::NotAMember)?;
+        if self.members.is_active_device(&admission.device) {
+            return Err(NodeError::Refused("that device is already in the group".into()));
+        }
+        let device = DeviceKey { id: admission.device, agreement: admission.agreement };
+        let verification = Verification { method: Method::InPersonCode, verified_by: me, at: chrono::Utc::now().timestamp() };
+        let record = sunspace_model::DeviceRecord {
+            device_id: admission.device.to_hex(),
+            agreement_key: hex::encode(admission.agreement),
+            method: "in-person".into(),
+        };
+        let today = chrono::Utc::now().date_naive();
+        let member = if admission.own_device {
+            let member = my_member.clone();
+            self.edit(|doc| doc.record_device(Some(&member), "", &record, today))?;
+            self.append_membership(Action::LinkDevice { member: member.clone(), device, verification })?;
+            member
+        } else {
+            if !self.members.has_role(&my_member, Role::Steward) {
+                return Err(NodeError::Refused("only a steward can admit new members".into()));
+            }
+            let existing = admission.existing_member.as_deref();
+            if let Some(existing) = existing {
+                let id = self.doc.find_id(sunspace_model::RecordKind::Member, existing)?;
+                if self.members.members.contains_key(&id) {
+                    return Err(NodeError::Refused("that member already has a device in the group".into()));
+                }
+            }
+            let member = self.edit(|doc| doc.record_device(existing, &admission.name, &record, today))?;
+            self.append_membership(Action::AddMember { member: member.clone(), device, verification })?;
+            member
+        };
+        if !self.members.is_active_device(&admission.device) {
+            return Err(NodeError::Refused("the membership rules did not admit the device".into()));
+        }
+        let wrapped = self
+            .keys
+            .epochs
+            .iter()
+            .map(|(epoch, key)| {
+                let context = sunspace_membership::invite::welcome_wrap_context(&self.id, *epoch, &admission.device);
+                (*epoch, hex::encode(sunspace_crypto::wrap_key(&admission.agreement, key, &context).encode()))
+            })
+            .collect();
+        Ok((member, wrapped))
+    }
+
+    /// Stores the founding operation, already in the membership log, as this device's first entry.
+    pub(crate) fn store_founding(&mut self) -> Result<(), NodeError> {
+        let signed = self.membership.signed_ops().next().cloned();
+        let signed = signed.ok_or_else(|| NodeError::Damaged("the group has no founding operation".into()))?;
+        self.append_own(EntryKind::Membership, &signed.encode())
+    }
+
+    /// Who is in the group, from the signed membership operations.
+    pub fn members(&self) -> &Membership {
+        &self.members
+    }
+
+    /// How far this device holds each log: what a heads message says.
+    pub fn heads(&self) -> BTreeMap<DeviceId, u64> {
+        self.covered.values().map(|c| (c.author, c.seq)).collect()
+    }
+
+    /// The encoded entries `first ..= last` of `author`'s log (fewer if the log is shorter).
+    pub fn read_entries(&self, author: DeviceId, first: u64, last: u64) -> Result<Vec<Vec<u8>>, NodeError> {
+        let log = LogId { group: self.id.0, author: author.0 };
+        let mut out = Vec::new();
+        let mut next = first;
+        while next <= last {
+            let page = self.store.entries(&log, next, READ_PAGE.min((last - next + 1) as usize))?;
+            let Some(&(seq, _)) = page.last() else { break };
+            out.extend(page.into_iter().map(|(_, bytes)| bytes));
+            next = seq + 1;
+        }
+        Ok(out)
+    }
+
+    fn position(&self, author: &DeviceId) -> LogPosition {
+        self.covered.get(author).map_or_else(LogPosition::start, |c| LogPosition::resume(c.seq, c.hash))
+    }
+
+    /// Takes entries received from a peer. Each is checked (group, author admitted, signature, place in its log,
+    /// hash chain, then decryption) before anything is stored; accepted entries are stored, applied in one batch
+    /// and flushed. Entries that arrive early wait (bounded) for what they depend on; invalid ones are refused
+    /// and never stored.
+    pub fn receive(&mut self, encoded: Vec<Vec<u8>>) -> Result<Receipt, NodeError> {
+        // Our own unsealed changes (only after a failed write) are sealed first, so they are never mixed up with
+        // a peer's changes below.
+        self.persist_pending()?;
+        let mut receipt = Receipt::default();
+        let mut queue = std::mem::take(&mut self.waiting);
+        for bytes in encoded {
+            match Entry::decode(&bytes) {
+                Ok(entry) => queue.push(entry),
+                Err(error) => receipt.rejected.push(format!("an undecodable entry: {error}")),
+            }
+        }
+        let mut changes = Vec::new();
+        // A storage failure (a full disk) stops the batch; what was stored before it is still applied below.
+        let mut failure = None;
+        loop {
+            let mut progress = false;
+            let mut later = Vec::new();
+            for entry in queue {
+                if failure.is_some() {
+                    later.push(entry);
+                    continue;
+                }
+                let author = entry.header().author;
+                let position = self.position(&author);
+                let founding = self.members.devices.is_empty()
+                    && entry.header().link.seq == 1
+                    && entry.header().kind == EntryKind::Membership;
+                let members = &self.members;
+                match check_entry(&entry, self.id, Some(&position), |d| founding || members.is_active_device(d)) {
+                    Verdict::Accept => match self.accept(&entry, founding, &mut changes) {
+                        Ok(membership_changed) => {
+                            progress = true;
+                            receipt.membership_changed |= membership_changed;
+                            receipt.accepted.push((author, entry.header().link.seq));
+                        }
+                        Err(Refusal::Invalid(reason)) => {
+                            tracing::warn!(author = %author.short(), seq = entry.header().link.seq, %reason, "entry refused");
+                            receipt.rejected.push(reason);
+                        }
+                        Err(Refusal::Store(error)) => {
+                            failure = Some(error);
+                            later.push(entry);
+                        }
+                    },
+                    Verdict::Duplicate => receipt.duplicates += 1,
+                    Verdict::Gap { .. } | Verdict::Reject(EntryRejection::NotMember) => later.push(entry),
+                    Verdict::Reject(rejection) => {
+                        tracing::warn!(author = %author.short(), %rejection, "entry refused");
+                        receipt.rejected.push(rejection.to_string());
+                    }
+                }
+            }
+            queue = later;
+            if !progress || queue.is_empty() || failure.is_some() {
+                break;
+            }
+        }
+        if queue.len() > MAX_WAITING {
+            queue.drain(..queue.len() - MAX_WAITING);
+        }
+        receipt.waiting = queue.len();
+        self.waiting = queue;
+        if !changes.is_empty() {
+            self.doc.load_incremental(&changes).map_err(|e| NodeError::Damaged(format!("a peer's changes: {e}")))?;
+            if !self.doc.heads().is_empty() {
+                self.doc.check_schema().map_err(|e| NodeError::Damaged(e.to_string()))?;
+            }
+        }
+        if !receipt.accepted.is_empty() {
+            self.sealed_heads = self.doc.heads();
+            if self.since_snapshot >= SNAPSHOT_EVERY {
+                self.write_snapshot()?;
+            }
+            self.remember_name()?;
+            self.store.flush()?;
+        }
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(receipt),
+        }
+    }
+
+    /// Decrypts, stores and (for membership entries) applies one checked entry; document changes are collected
+    /// into `changes` to be applied in one batch. Returns whether the membership changed, or why it was refused.
+    fn accept(&mut self, entry: &Entry, founding: bool, changes: &mut Vec<u8>) -> Result<bool, Refusal> {
+        let header = entry.header();
+        let key = self.keys.key(header.epoch).ok_or_else(|| invalid("an entry sealed with a key this device does not hold"))?;
+        let plain = entry.open(key).map_err(invalid)?;
+        let mut membership_changed = false;
+        match header.kind {
+            EntryKind::Change => changes.extend_from_slice(&plain),
+            EntryKind::Membership => {
+                let signed = SignedOp::decode(&plain).map_err(invalid)?;
+                if signed.author() != header.author {
+                    return Err(invalid("a membership operation signed by another device than the entry"));
+                }
+                let op = signed.verify().map_err(invalid)?;
+                if founding {
+                    let binds = matches!(&op.action, Action::Create { nonce, .. } if group_id_for(&header.author, nonce) == self.id);
+                    if !binds {
+                        return Err(invalid("an entry from a device that is not in the group"));
+                    }
+                }
+                self.membership.insert(signed).map_err(invalid)?;
+                membership_changed = true;
+            }
+        }
+        let log = LogId { group: self.id.0, author: header.author.0 };
+        self.store.append_entry(&log, header.link.seq, &entry.encode()).map_err(|e| Refusal::Store(e.into()))?;
+        self.covered.insert(header.author, Covered { author: header.author, seq: header.link.seq, hash: entry.hash() });
+        if header.author == self.device.device_id() {
+            self.own_log = self.position(&header.author);
+        }
+        self.since_snapshot += 1;
+        if membership_changed {
+            self.members = self.membership.state();
+        }
+        Ok(membership_changed)
     }
 
     /// Writes a snapshot of the document as of the entries it covers (flushed with the next flush).
     pub fn write_snapshot(&mut self) -> Result<(), NodeError> {
-        let snapshot = Snapshot { covered: self.covered.values().copied().collect(), document: self.doc.save() };
+        let snapshot = Snapshot {
+            covered: self.covered.values().copied().collect(),
+            membership: self.membership.signed_ops().map(SignedOp::encode).collect(),
+            document: self.doc.save(),
+        };
         self.store.put_snapshot(&self.id.0, &snapshot.seal(&self.storage_key, &self.id))?;
         self.since_snapshot = 0;
         Ok(())

@@ -153,10 +153,16 @@ pub(crate) struct Covered {
 /// A snapshot: the document as of some log positions, sealed under the storage key.
 pub(crate) struct Snapshot {
     pub(crate) covered: Vec<Covered>,
+    /// The membership operations in the covered entries (encoded signed ops): membership is not in the document,
+    /// and the entries that carry it are not replayed when a snapshot covers them.
+    pub(crate) membership: Vec<Vec<u8>>,
     pub(crate) document: Vec<u8>,
 }
 
-const SNAPSHOT_MAGIC: &[u8; 4] = b"SSN1";
+/// Version 2 added the membership operations; a version 1 snapshot is not read (the logs rebuild the group).
+const SNAPSHOT_MAGIC: &[u8; 4] = b"SSN2";
+/// Largest membership operation in a snapshot (as in the membership crate).
+const MAX_SNAPSHOT_OP: usize = 64 * 1024 + 96;
 
 fn snapshot_ad(group: &GroupId) -> Vec<u8> {
     let mut ad = b"sunspace/snapshot/v1\0".to_vec();
@@ -173,6 +179,11 @@ impl Snapshot {
             plain.extend_from_slice(&covered.author.0);
             plain.extend_from_slice(&covered.seq.to_be_bytes());
             plain.extend_from_slice(&covered.hash);
+        }
+        plain.extend_from_slice(&(self.membership.len() as u32).to_be_bytes());
+        for op in &self.membership {
+            plain.extend_from_slice(&(op.len() as u32).to_be_bytes());
+            plain.extend_from_slice(op);
         }
         plain.extend_from_slice(&self.document);
         seal(storage_key, &snapshot_ad(group), &plain)
@@ -201,7 +212,24 @@ impl Snapshot {
                 Covered { author: DeviceId(author), seq: u64::from_be_bytes(seq), hash }
             })
             .collect();
-        Ok(Self { covered, document: plain[table_end..].to_vec() })
+        let mut rest = &plain[table_end..];
+        let take_u32 = |rest: &mut &[u8]| -> Result<usize, NodeError> {
+            let (head, tail) = rest.split_at_checked(4).ok_or_else(|| damaged("snapshot"))?;
+            *rest = tail;
+            Ok(u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize)
+        };
+        let ops = take_u32(&mut rest)?;
+        let mut membership = Vec::new();
+        for _ in 0..ops {
+            let len = take_u32(&mut rest)?;
+            if len > MAX_SNAPSHOT_OP || len > rest.len() {
+                return Err(damaged("snapshot"));
+            }
+            let (op, tail) = rest.split_at(len);
+            membership.push(op.to_vec());
+            rest = tail;
+        }
+        Ok(Self { covered, membership, document: rest.to_vec() })
     }
 }
 

@@ -133,6 +133,11 @@ impl Vault {
         self.keys.device_id()
     }
 
+    /// This device's public X25519 key, to which group keys are wrapped.
+    pub fn agreement_public(&self) -> [u8; 32] {
+        self.keys.agreement_public()
+    }
+
     /// The name given at setup.
     pub fn owner_name(&self) -> &str {
         &self.name
@@ -145,17 +150,51 @@ impl Vault {
 
     /// Like [`Vault::create_group`], with a different display name for the founder in this group.
     pub fn create_group_as(&self, name: &str, display_name: &str, today: NaiveDate) -> Result<OpenGroup, NodeError> {
-        let id = GroupId::random();
+        let nonce = random_array::<16>();
+        let id = sunspace_membership::group_id_for(&self.keys.device_id(), &nonce);
         let founder = Founder {
             device_id: self.keys.device_id().to_hex(),
             agreement_key: hex::encode(self.keys.agreement_public()),
             display_name: display_name.to_owned(),
         };
-        let (doc, _) = GroupDoc::create(&id.to_hex(), name, &founder, today)?;
+        let (doc, member) = GroupDoc::create(&id.to_hex(), name, &founder, today)?;
+        let (membership, _) = sunspace_membership::Log::found(&self.keys, &member, nonce);
         let keys = GroupKeys { epochs: vec![(0, Secret32::random())] };
         self.store.put_meta(&crate::records::meta_group_keys(&id), &keys.seal(&self.storage_key, &id))?;
-        let mut group = OpenGroup::new_founded(self, id, keys, doc);
+        let mut group = OpenGroup::new_founded(self, id, keys, doc, membership);
+        // The founding operation comes first in the founder's log, so every device learns who may write before it
+        // reads anything written.
+        group.store_founding()?;
         group.persist_pending()?;
+        Ok(group)
+    }
+
+    /// Takes a group this device was just admitted to: its keys, wrapped to this device in the join handshake
+    /// (epoch, hex of the wrapped key). The group is empty until the first entries arrive from a peer.
+    pub fn accept_group(&self, id: GroupId, wrapped: &[(u32, String)], name: &str) -> Result<OpenGroup, NodeError> {
+        let mut epochs = Vec::new();
+        for (epoch, text) in wrapped {
+            let bad = || NodeError::Refused("the inviter sent a group key this device cannot open".into());
+            let bytes = hex::decode(text).map_err(|_| bad())?;
+            let wrapped = sunspace_crypto::WrappedKey::decode(&bytes).map_err(|_| bad())?;
+            let context = sunspace_membership::invite::welcome_wrap_context(&id, *epoch, &self.keys.device_id());
+            epochs.push((*epoch, sunspace_crypto::unwrap_key(&self.keys, &wrapped, &context).map_err(|_| bad())?));
+        }
+        if epochs.is_empty() {
+            return Err(NodeError::Refused("the inviter sent no group key".into()));
+        }
+        if self.store.get_meta(&crate::records::meta_group_keys(&id))?.is_some() {
+            return Err(NodeError::Refused("this device is already in that group".into()));
+        }
+        let keys = GroupKeys { epochs };
+        self.store.put_meta(&crate::records::meta_group_keys(&id), &keys.seal(&self.storage_key, &id))?;
+        GroupIndex::remember(self.store.as_ref(), &self.storage_key, &id, name)?;
+        let mut group =
+            OpenGroup::new_founded(self, id, keys, GroupDoc::empty(), sunspace_membership::Log::new(id));
+        group.doc_mut().set_author(&self.keys.device_id().to_hex())?;
+        // The empty snapshot makes the group known to the store, so it is listed and opened like any other.
+        group.write_snapshot()?;
+        self.store.flush()?;
         Ok(group)
     }
 

@@ -68,6 +68,23 @@ impl Session {
         Some(Range { author, first: seq, last: seq })
     }
 
+    /// Our heads grew (our own entries or ones received from anyone). Returns what the peer is not yet believed to
+    /// hold, to push at once, and counts it as sent; nothing before the peer has told us its heads.
+    pub fn on_local_heads(&mut self, ours: &BTreeMap<DeviceId, u64>) -> Vec<Range> {
+        let Some(peer) = self.peer.as_mut() else { return Vec::new() };
+        let ranges = missing(peer, ours);
+        for range in &ranges {
+            peer.insert(range.author, range.last);
+        }
+        ranges
+    }
+
+    /// How many entries we hold that the peer is not yet believed to hold (unknown before its heads arrive).
+    pub fn pending_for_peer(&self, ours: &BTreeMap<DeviceId, u64>) -> Option<u64> {
+        let peer = self.peer.as_ref()?;
+        Some(missing(peer, ours).iter().map(|r| r.last - r.first + 1).sum())
+    }
+
     /// The peer sent us an entry, so it holds it: no need to send it back.
     pub fn on_peer_has(&mut self, author: DeviceId, seq: u64) {
         if let Some(peer) = self.peer.as_mut() {

@@ -1,0 +1,187 @@
+//! Two devices replicate a group through `OpenGroup::receive`, with no network: admission, history, edits both
+//! ways, and the entries that must be refused.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use sunspace_crypto::kdf::KdfParams;
+use sunspace_crypto::{DeviceKeys, Secret32};
+use sunspace_log::{Entry, EntryKind, LogPosition};
+use sunspace_model::{NewDecision, NewMeeting};
+use sunspace_node::{Admission, OpenGroup, Passphrase, Vault};
+use sunspace_store::MemStore;
+
+fn device(name: &str) -> Vault {
+    let passphrase = Passphrase::new("correct horse battery staple".into());
+    Vault::create(Arc::new(MemStore::default()), &passphrase, name, KdfParams::MINIMUM).unwrap()
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+}
+
+/// Everything `from` holds that `to` lacks, as a peer would send it.
+fn sync(from: &OpenGroup, to: &mut OpenGroup) -> sunspace_node::Receipt {
+    let theirs = to.heads();
+    let mut entries = Vec::new();
+    for (author, last) in from.heads() {
+        let held = theirs.get(&author).copied().unwrap_or(0);
+        if last > held {
+            entries.extend(from.read_entries(author, held + 1, last).unwrap());
+        }
+    }
+    to.receive(entries).unwrap()
+}
+
+fn admit(inviter: &mut OpenGroup, newcomer: &Vault, name: &str) -> OpenGroup {
+    let keys = DeviceKeysOf::of(newcomer);
+    let admission =
+        Admission { device: newcomer.device_id(), agreement: keys, name: name.into(), own_device: false, existing_member: None };
+    let (_, wrapped) = inviter.admit(&admission).unwrap();
+    let mut joined = newcomer.accept_group(inviter.id(), &wrapped, &inviter.view().name).unwrap();
+    let receipt = sync(inviter, &mut joined);
+    assert!(receipt.rejected.is_empty(), "{receipt:?}");
+    assert_eq!(receipt.waiting, 0);
+    joined
+}
+
+struct DeviceKeysOf;
+impl DeviceKeysOf {
+    fn of(vault: &Vault) -> [u8; 32] {
+        vault.agreement_public()
+    }
+}
+
+#[test]
+fn an_admitted_device_receives_the_history_and_edits_flow_both_ways() {
+    let ana = device("Ana");
+    let bea = device("Bea");
+    let mut a = ana.create_group("Tenants", day()).unwrap();
+    let meeting = a.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "First meeting"))).unwrap();
+    let mut b = admit(&mut a, &bea, "Bea");
+    assert_eq!(b.view().meetings[0].title, "First meeting");
+    assert!(b.members().is_active_device(&bea.device_id()));
+    assert_eq!(bea.groups().unwrap()[0].name, "Tenants");
+
+    // Offline edits on both sides, then both directions.
+    a.edit(|doc| doc.append_minutes(&meeting, "Ana's note.")).unwrap();
+    b.edit(|doc| doc.add_decision(NewDecision { title: "Meet monthly".into(), method: sunspace_model::DecisionMethod::Consensus, outcome: "agreed".into(), date: day(), review_by: None, meeting: None })).unwrap();
+    sync(&a, &mut b);
+    let receipt = sync(&b, &mut a);
+    assert_eq!(receipt.accepted.len(), 1);
+    assert_eq!(a.view().decisions.len(), 1);
+    assert_eq!(serde_json::to_value(a.view()).unwrap(), serde_json::to_value(b.view()).unwrap());
+
+    // Everything again: all duplicates, nothing changes.
+    let again = a.read_entries(bea.device_id(), 1, 10).unwrap();
+    let receipt = a.receive(again).unwrap();
+    assert_eq!(receipt.duplicates, 1);
+    assert!(receipt.accepted.is_empty());
+
+    // Reopening rebuilds the same membership and document from the stored entries.
+    let reopened = bea.open_group(b.id()).unwrap();
+    assert_eq!(serde_json::to_value(reopened.view()).unwrap(), serde_json::to_value(b.view()).unwrap());
+    assert!(reopened.members().is_active_device(&ana.device_id()));
+}
+
+#[test]
+fn entries_out_of_order_wait_and_are_applied_when_the_gap_is_filled() {
+    let ana = device("Ana");
+    let bea = device("Bea");
+    let mut a = ana.create_group("Tenants", day()).unwrap();
+    let mut b = admit(&mut a, &bea, "Bea");
+    for n in 0..3 {
+        a.edit(|doc| doc.add_meeting(NewMeeting::new(day(), &format!("Meeting {n}")))).unwrap();
+    }
+    let start = b.heads()[&ana.device_id()] + 1;
+    let mut entries = a.read_entries(ana.device_id(), start, start + 2).unwrap();
+    entries.reverse();
+    let first = entries.pop().unwrap();
+    let receipt = b.receive(entries).unwrap();
+    assert!(receipt.accepted.is_empty());
+    assert_eq!(receipt.waiting, 2);
+    let receipt = b.receive(vec![first]).unwrap();
+    assert_eq!(receipt.accepted.len(), 3);
+    assert_eq!(b.view().meetings.len(), 3);
+}
+
+#[test]
+fn entries_from_a_device_that_is_not_a_member_are_never_stored() {
+    let ana = device("Ana");
+    let bea = device("Bea");
+    let mut a = ana.create_group("Tenants", day()).unwrap();
+    let b = admit(&mut a, &bea, "Bea");
+    // A stranger who somehow holds the group key (a leaked key) still cannot write: it is not a member device.
+    let stranger = DeviceKeys::generate();
+    let key = Secret32::random();
+    let forged = Entry::seal(&stranger, EntryKind::Change, a.id(), LogPosition::start().next_header_fields(), 0, &key, b"x");
+    let receipt = a.receive(vec![forged.encode()]).unwrap();
+    assert!(receipt.accepted.is_empty());
+    assert_eq!(receipt.waiting, 1, "kept aside in case its admission arrives, never stored");
+    assert!(a.read_entries(stranger.device_id(), 1, 1).unwrap().is_empty());
+    // A stranger's founding entry for this group id cannot bind: the group id is derived from the founder's key.
+    let mut membership = sunspace_membership::Log::new(a.id());
+    let op = sunspace_membership::Op {
+        group: a.id(),
+        deps: Vec::new(),
+        action: sunspace_membership::Action::Create {
+            member: "x".into(),
+            device: sunspace_membership::DeviceKey::of(&stranger),
+            nonce: [0; 16],
+        },
+    };
+    let signed = sunspace_membership::SignedOp::sign(&stranger, &op);
+    let _ = membership.insert(signed.clone());
+    drop(b);
+    let fresh = device("Cal");
+    let mut c = fresh.accept_group(a.id(), &[(0, "00".repeat(72))], "Tenants").err();
+    assert!(c.take().is_some(), "a key that does not unwrap is refused");
+}
+
+#[test]
+fn tampered_and_truncated_entries_are_refused_and_nothing_is_stored() {
+    let ana = device("Ana");
+    let bea = device("Bea");
+    let mut a = ana.create_group("Tenants", day()).unwrap();
+    let mut b = admit(&mut a, &bea, "Bea");
+    b.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Bea's meeting"))).unwrap();
+    let last = b.heads()[&bea.device_id()];
+    let good = b.read_entries(bea.device_id(), last, last).unwrap().remove(0);
+
+    let mut tampered = good.clone();
+    let n = tampered.len();
+    tampered[n - 80] ^= 1; // inside the ciphertext, under the signature
+    let receipt = a.receive(vec![tampered, good[..good.len() / 2].to_vec()]).unwrap();
+    assert_eq!(receipt.rejected.len(), 2, "{receipt:?}");
+    assert!(receipt.accepted.is_empty());
+    assert!(a.read_entries(bea.device_id(), 1, 10).unwrap().is_empty());
+
+    // The genuine entry still goes in afterwards.
+    let receipt = a.receive(vec![good]).unwrap();
+    assert_eq!(receipt.accepted.len(), 1);
+    assert_eq!(a.view().meetings.len(), 1);
+}
+
+#[test]
+fn only_a_steward_admits_members_but_anyone_links_their_own_device() {
+    let ana = device("Ana");
+    let bea = device("Bea");
+    let mut a = ana.create_group("Tenants", day()).unwrap();
+    let mut b = admit(&mut a, &bea, "Bea");
+    let cal = device("Cal");
+    let admission =
+        Admission { device: cal.device_id(), agreement: cal.agreement_public(), name: "Cal".into(), own_device: false, existing_member: None };
+    let error = b.admit(&admission).unwrap_err();
+    assert!(error.to_string().contains("steward"), "{error}");
+    let phone = device("Bea");
+    let link = Admission { own_device: true, name: String::new(), ..admission.clone() };
+    let link = Admission { device: phone.device_id(), agreement: phone.agreement_public(), ..link };
+    let (member, wrapped) = b.admit(&link).unwrap();
+    assert_eq!(b.members().devices[&phone.device_id()].member, member);
+    let mut p = phone.accept_group(b.id(), &wrapped, "Tenants").unwrap();
+    sync(&b, &mut p);
+    sync(&a, &mut p);
+    assert!(p.members().is_active_device(&phone.device_id()));
+    assert_eq!(p.my_member_id(), Some(member));
+}
