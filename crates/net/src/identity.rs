@@ -18,6 +18,14 @@ pub fn peer_of_device(device: &DeviceId) -> Option<PeerId> {
     Some(identity::PublicKey::from(key).to_peer_id())
 }
 
+/// The device named by an address's `/p2p/` part, if it has one.
+pub fn device_of_address(address: &libp2p::Multiaddr) -> Option<DeviceId> {
+    address.iter().find_map(|protocol| match protocol {
+        libp2p::multiaddr::Protocol::P2p(peer) => device_of_peer(&peer),
+        _ => None,
+    })
+}
+
 /// The device behind a peer id, or `None` for a peer id that is not an ed25519 key.
 pub fn device_of_peer(peer: &PeerId) -> Option<DeviceId> {
     let key = identity::PublicKey::try_decode_protobuf(peer.as_ref().digest()).ok()?;

@@ -415,6 +415,11 @@ impl OpenGroup {
         &self.members
     }
 
+    /// How many received entries wait for entries or admissions not received yet.
+    pub fn waiting_len(&self) -> usize {
+        self.waiting.len()
+    }
+
     /// How far this device holds each log: what a heads message says.
     pub fn heads(&self) -> BTreeMap<DeviceId, u64> {
         self.covered.values().map(|c| (c.author, c.seq)).collect()

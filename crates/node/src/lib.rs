@@ -30,11 +30,13 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod datadir;
+pub mod engine;
 mod error;
 mod group;
 mod records;
 mod vault;
 
+pub use engine::{Node, NodeEvent, NodeHandle};
 pub use datadir::{open_data_dir, DataDirMode, FORMAT_FILE, FORMAT_LINE, STORE_DIR};
 pub use error::NodeError;
 pub use group::{Admission, OpenGroup, Receipt, SNAPSHOT_EVERY};

@@ -1,0 +1,1116 @@
+//! The engine: one task that owns the unlocked device, its open groups and store, and one sync session per peer
+//! and group; it talks to the network task (`sunspace-net`) over bounded channels. Everything else (the CLI's
+//! `serve`, the control socket, later the app) reaches it through a [`NodeHandle`] and its [`NodeEvent`]s.
+//!
+//! The flow, for one edit made through the handle while a peer is connected:
+//!
+//! ```text
+//! handle.run(|node| node.group(id)?.edit(..))   the edit becomes a sealed entry, stored and flushed
+//!   → engine sees the group's heads grew        → Session::on_local_heads → entries read from the store
+//!   → per-peer send queue → net task            → peer's engine: OpenGroup::receive → pushes to its own peers
+//! ```
+//!
+//! A peer only ever gets a group's messages if it is a member device of that group (by the signed membership);
+//! a connection from anyone else is closed by the network's gate before any protocol runs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sunspace_crypto::{random_array, DeviceId};
+use sunspace_log::GroupId;
+use sunspace_membership::invite::{Invitation, InviteKind, JoinAnswer, JoinRequest, Transcript};
+use sunspace_net::{device_of_address, Multiaddr, NetConfig, NetEvent, NetHandle};
+use sunspace_replicate::{batches, Message, Session};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::group::{Admission, OpenGroup};
+use crate::vault::Vault;
+use crate::NodeError;
+
+/// Commands queued to the engine at most.
+const COMMAND_CAPACITY: usize = 64;
+/// Messages queued to one peer at most; when full, pushes are dropped and the next heads exchange repairs it.
+const PEER_QUEUE: usize = 64;
+/// Every connected peer is sent our heads this often, which repairs anything a dropped message missed.
+const ANTI_ENTROPY: Duration = Duration::from_secs(15);
+/// A heads message in answer to a peer's is sent at most this often per peer and group, so two peers that are
+/// both behind cannot ping-pong.
+const HEADS_REPLY_INTERVAL: Duration = Duration::from_millis(500);
+/// How long an invitation stays open unless given otherwise.
+pub const DEFAULT_INVITATION_TTL: Duration = Duration::from_secs(10 * 60);
+/// How long an ended invitation is remembered, to tell a joining device why.
+const ENDED_KEPT: Duration = Duration::from_secs(30);
+/// How long a joining device looks for the inviter on the local network when the code has no address.
+const DISCOVERY_WAIT: Duration = Duration::from_secs(20);
+
+/// An unlocked device and its open groups. Owned by the engine task; reached through [`NodeHandle::run`].
+#[derive(Debug)]
+pub struct Node {
+    vault: Vault,
+    groups: BTreeMap<GroupId, OpenGroup>,
+}
+
+impl Node {
+    /// Wraps an unlocked device.
+    pub fn new(vault: Vault) -> Self {
+        Self { vault, groups: BTreeMap::new() }
+    }
+
+    /// The unlocked device.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// An open group, opened on first use.
+    pub fn group(&mut self, id: GroupId) -> Result<&mut OpenGroup, NodeError> {
+        if !self.groups.contains_key(&id) {
+            let group = self.vault.open_group(id)?;
+            self.groups.insert(id, group);
+        }
+        self.groups.get_mut(&id).ok_or_else(|| NodeError::GroupNotFound(id.to_hex()))
+    }
+
+    /// Keeps a group that was just created or joined.
+    pub fn insert_group(&mut self, group: OpenGroup) {
+        self.groups.insert(group.id(), group);
+    }
+
+    fn open_all(&mut self) -> Result<(), NodeError> {
+        for id in self.vault.group_ids()? {
+            self.group(id)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a change came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// Made on this device.
+    Local,
+    /// Received from a peer.
+    Remote,
+}
+
+/// Something the engine reports, for `serve`'s log lines and, later, the app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum NodeEvent {
+    /// Listening at an address.
+    Listening {
+        /// The address, with this device's `/p2p/` part.
+        address: String,
+    },
+    /// A member device connected.
+    PeerConnected {
+        /// Its id (hex).
+        device: String,
+    },
+    /// A member device disconnected.
+    PeerDisconnected {
+        /// Its id (hex).
+        device: String,
+    },
+    /// A connection from a device that is not a member was refused.
+    StrangerRefused {
+        /// Its libp2p peer id.
+        peer: String,
+    },
+    /// Entries were received from a peer.
+    Received {
+        /// The group (hex).
+        group: String,
+        /// The peer (hex).
+        peer: String,
+        /// Entries stored and applied.
+        accepted: usize,
+        /// Entries refused (never stored).
+        rejected: usize,
+        /// Entries waiting for earlier ones.
+        waiting: usize,
+    },
+    /// Entries were queued to a peer.
+    Sent {
+        /// The group (hex).
+        group: String,
+        /// The peer (hex).
+        peer: String,
+        /// How many.
+        entries: usize,
+    },
+    /// A group's document changed.
+    Changed {
+        /// The group (hex).
+        group: String,
+        /// Local or remote.
+        origin: Origin,
+    },
+}
+
+/// How the engine's network starts.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Discover peers on the local network with mDNS.
+    pub mdns: bool,
+}
+
+impl EngineOptions {
+    /// 127.0.0.1 only, mDNS off: tests and a device that should not be reachable from the LAN.
+    pub fn loopback() -> Self {
+        let listen = ["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"];
+        Self { listen: listen.iter().filter_map(|a| a.parse().ok()).collect(), mdns: false }
+    }
+
+    /// Every interface, mDNS on: a device on a LAN.
+    pub fn lan() -> Self {
+        let listen = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"];
+        Self { listen: listen.iter().filter_map(|a| a.parse().ok()).collect(), mdns: true }
+    }
+}
+
+/// The sync state of one peer in one group, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeerStatus {
+    /// The peer device (hex).
+    pub device: String,
+    /// Its member's record id in the group.
+    pub member: String,
+    /// Connected now.
+    pub connected: bool,
+    /// When entries were last exchanged with it (RFC 3339), if ever since the engine started.
+    pub last_synced: Option<String>,
+    /// Entries we hold that it is not known to hold (unknown until it has told us its heads).
+    pub to_send: Option<u64>,
+}
+
+/// One group's sync state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupStatus {
+    /// The group id (hex).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Entries held, across every device's log.
+    pub entries: u64,
+    /// Received entries waiting for earlier ones.
+    pub waiting: usize,
+    /// The other member devices.
+    pub peers: Vec<PeerStatus>,
+}
+
+/// What `status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// This device (hex).
+    pub device: String,
+    /// Where it listens.
+    pub listening: Vec<String>,
+    /// Its groups.
+    pub groups: Vec<GroupStatus>,
+}
+
+/// What to admit with an invitation.
+#[derive(Debug, Clone)]
+pub struct InviteRequest {
+    /// The group.
+    pub group: GroupId,
+    /// A new member, or another device of this device's member.
+    pub kind: InviteKind,
+    /// An existing member record (id prefix) the newcomer takes over.
+    pub existing_member: Option<String>,
+    /// How long the invitation stays open.
+    pub ttl: Duration,
+}
+
+/// Progress of an invitation, on the inviting device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum InviteEvent {
+    /// A device used the code; compare these words with the newcomer, then confirm.
+    Words {
+        /// The words.
+        words: String,
+        /// The newcomer's name.
+        name: String,
+        /// The newcomer's device (hex).
+        device: String,
+    },
+    /// The device was admitted.
+    Admitted {
+        /// Its member record id.
+        member: String,
+    },
+    /// The invitation ended without admitting anyone.
+    Failed {
+        /// Why, for the person.
+        reason: String,
+    },
+}
+
+/// An open invitation, as returned to the caller.
+#[derive(Debug)]
+pub struct Invite {
+    /// The typed code.
+    pub code: String,
+    /// The QR code's text (the code and this device's addresses).
+    pub qr_text: String,
+    /// Names the invitation when confirming.
+    pub tag: [u8; 16],
+    /// Progress.
+    pub events: mpsc::Receiver<InviteEvent>,
+}
+
+/// Progress of a join, on the joining device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum JoinEvent {
+    /// Found the inviting device; compare these words with the inviter, then confirm.
+    Words {
+        /// The words.
+        words: String,
+        /// The group's name.
+        group_name: String,
+        /// The inviter's name.
+        inviter_name: String,
+    },
+    /// Admitted; the history is arriving.
+    Joined {
+        /// The group id (hex).
+        group: String,
+        /// Its name.
+        group_name: String,
+    },
+    /// The join ended without admission.
+    Failed {
+        /// Why, for the person.
+        reason: String,
+    },
+}
+
+/// A join under way, as returned to the caller.
+#[derive(Debug)]
+pub struct Joining {
+    /// Progress.
+    pub events: mpsc::Receiver<JoinEvent>,
+    /// Send `true` once the person confirmed that the words match, `false` if they do not.
+    pub confirm: oneshot::Sender<bool>,
+}
+
+type Job = Box<dyn FnOnce(&mut Node) + Send>;
+
+enum Command {
+    Run(Job),
+    AddPeer(Multiaddr, oneshot::Sender<Result<(), NodeError>>),
+    Status(oneshot::Sender<Status>),
+    Invite(InviteRequest, oneshot::Sender<Result<Invite, NodeError>>),
+    ConfirmInvite([u8; 16], bool),
+    Door(bool),
+    Candidates(oneshot::Sender<Vec<DeviceId>>),
+    Welcomed { group: GroupId, keys: Vec<(u32, String)>, name: String, inviter: DeviceId, reply: oneshot::Sender<Result<(), NodeError>> },
+}
+
+/// A cheap, cloneable handle to the engine. The engine stops when every handle is dropped.
+#[derive(Clone)]
+pub struct NodeHandle {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<NodeEvent>,
+    net: NetHandle,
+    identity: JoinIdentity,
+}
+
+impl std::fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeHandle").field("device", &self.identity.device.short()).finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+struct JoinIdentity {
+    device: DeviceId,
+    agreement: [u8; 32],
+    name: String,
+}
+
+impl NodeHandle {
+    async fn command(&self, command: Command) -> Result<(), NodeError> {
+        self.commands.send(command).await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// Runs `job` on the engine's node (its device and open groups) and returns its result. Any entry the job
+    /// writes is pushed to connected member devices as soon as it returns.
+    pub async fn run<T: Send + 'static>(&self, job: impl FnOnce(&mut Node) -> T + Send + 'static) -> Result<T, NodeError> {
+        let (reply, done) = oneshot::channel();
+        self.command(Command::Run(Box::new(move |node| {
+            let _ = reply.send(job(node));
+        })))
+        .await?;
+        done.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// The engine's events.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
+    }
+
+    /// This device's id.
+    pub fn device(&self) -> DeviceId {
+        self.identity.device
+    }
+
+    /// Connects to a peer at `address` (with its `/p2p/` part). It must be a member device of a shared group.
+    pub async fn add_peer(&self, address: &str) -> Result<(), NodeError> {
+        let address: Multiaddr =
+            address.trim().parse().map_err(|_| NodeError::Refused(format!("\"{address}\" is not a peer address")))?;
+        let (reply, done) = oneshot::channel();
+        self.command(Command::AddPeer(address, reply)).await?;
+        done.await.map_err(|_| NodeError::Stopped)?
+    }
+
+    /// Peers and sync state per group.
+    pub async fn status(&self) -> Result<Status, NodeError> {
+        let (reply, done) = oneshot::channel();
+        self.command(Command::Status(reply)).await?;
+        done.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// Opens an invitation. Follow [`Invite::events`]; confirm with [`NodeHandle::confirm_invite`].
+    pub async fn invite(&self, request: InviteRequest) -> Result<Invite, NodeError> {
+        let (reply, done) = oneshot::channel();
+        self.command(Command::Invite(request, reply)).await?;
+        done.await.map_err(|_| NodeError::Stopped)?
+    }
+
+    /// The person at the inviting device says whether the words match.
+    pub async fn confirm_invite(&self, tag: [u8; 16], matched: bool) -> Result<(), NodeError> {
+        self.command(Command::ConfirmInvite(tag, matched)).await
+    }
+
+    /// Joins a group with an invitation code (typed, or the QR text with addresses). `peers` are extra
+    /// addresses to try; without any, the inviter is looked for on the local network.
+    pub async fn join(&self, code: &str, peers: Vec<String>) -> Result<Joining, NodeError> {
+        let invitation = Invitation::parse(code).map_err(|e| NodeError::Refused(e.to_string()))?;
+        let mut addresses = Vec::new();
+        for text in invitation.addresses.iter().chain(peers.iter()) {
+            let address: Multiaddr =
+                text.parse().map_err(|_| NodeError::Refused(format!("\"{text}\" is not a peer address")))?;
+            addresses.push(address);
+        }
+        let (events_tx, events) = mpsc::channel(8);
+        let (confirm, confirmed) = oneshot::channel();
+        let handle = self.clone();
+        tokio::spawn(async move {
+            handle.command(Command::Door(true)).await.ok();
+            let outcome = join_flow(&handle, &invitation, addresses, &events_tx, confirmed).await;
+            handle.command(Command::Door(false)).await.ok();
+            let event = match outcome {
+                Ok((group, group_name)) => JoinEvent::Joined { group: group.to_hex(), group_name },
+                Err(reason) => JoinEvent::Failed { reason },
+            };
+            let _ = events_tx.send(event).await;
+        });
+        Ok(Joining { events, confirm })
+    }
+}
+
+fn join_error(error: impl std::fmt::Display) -> String {
+    format!(
+        "could not reach the inviting device: the invitation may have expired or been used, or the device is not \
+         reachable from here ({error}); nothing was added"
+    )
+}
+
+/// The joining side of the handshake (see `sunspace_membership::invite`).
+async fn join_flow(
+    handle: &NodeHandle,
+    invitation: &Invitation,
+    addresses: Vec<Multiaddr>,
+    events: &mpsc::Sender<JoinEvent>,
+    confirmed: oneshot::Receiver<bool>,
+) -> Result<(GroupId, String), String> {
+    let me = &handle.identity;
+    let mut candidates = Vec::new();
+    for address in addresses {
+        let Some(device) = device_of_address(&address) else {
+            return Err(format!("the address {address} does not name a device (it needs a /p2p/ part)"));
+        };
+        handle.net.add_address(device, address).await.map_err(join_error)?;
+        candidates.push(device);
+    }
+    if candidates.is_empty() {
+        // Look on the local network (mDNS) for a while.
+        let deadline = Instant::now() + DISCOVERY_WAIT;
+        while candidates.is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let (reply, done) = oneshot::channel();
+            handle.command(Command::Candidates(reply)).await.map_err(|e| e.to_string())?;
+            candidates = done.await.unwrap_or_default();
+        }
+    }
+    let nonce: [u8; 32] = random_array();
+    let hello = JoinRequest::Hello {
+        tag: invitation.tag(),
+        commitment: Invitation::commitment(&me.device, &nonce),
+        agreement: me.agreement,
+        name: me.name.clone(),
+    };
+    let mut found = None;
+    let mut last_error = "no device on this network answered the invitation".to_owned();
+    for candidate in candidates {
+        match handle.net.join_request(candidate, hello.encode()).await.map(|a| JoinAnswer::decode(&a)) {
+            Ok(Ok(JoinAnswer::Challenge { nonce: inviter_nonce, proof, group_name, inviter_name, .. }))
+                if proof == invitation.proof(&candidate, &me.device, &inviter_nonce) =>
+            {
+                found = Some((candidate, inviter_nonce, group_name, inviter_name));
+                break;
+            }
+            Ok(Ok(JoinAnswer::Refused { reason })) => last_error = reason,
+            Ok(_) => last_error = "a device answered but does not hold this invitation".into(),
+            Err(error) => last_error = join_error(error),
+        }
+    }
+    let (inviter, inviter_nonce, group_name, inviter_name) = found.ok_or(last_error)?;
+    let reveal = JoinRequest::Reveal { tag: invitation.tag(), nonce };
+    match handle.net.join_request(inviter, reveal.encode()).await.map(|a| JoinAnswer::decode(&a)) {
+        Ok(Ok(JoinAnswer::Revealed)) => {}
+        Ok(Ok(JoinAnswer::Refused { reason })) => return Err(reason),
+        Ok(_) => return Err("the inviting device answered out of turn".into()),
+        Err(error) => return Err(join_error(error)),
+    }
+    let transcript = Transcript {
+        inviter,
+        joiner: me.device,
+        joiner_agreement: me.agreement,
+        inviter_nonce,
+        joiner_nonce: nonce,
+    };
+    let words = invitation.words(&transcript).to_string();
+    events
+        .send(JoinEvent::Words { words, group_name: group_name.clone(), inviter_name })
+        .await
+        .map_err(|_| "stopped".to_owned())?;
+    let matched = tokio::time::timeout(DEFAULT_INVITATION_TTL, confirmed).await.ok().and_then(Result::ok).unwrap_or(false);
+    let confirm = JoinRequest::Confirm { tag: invitation.tag(), matched };
+    let answer = handle.net.join_request(inviter, confirm.encode()).await.map(|a| JoinAnswer::decode(&a));
+    if !matched {
+        return Err("you said the words did not match, so nothing was added; make a new invitation and try again".into());
+    }
+    let (group, keys) = match answer {
+        Ok(Ok(JoinAnswer::Welcome { group, keys, .. })) => (group, keys),
+        Ok(Ok(JoinAnswer::Refused { reason })) => return Err(reason),
+        Ok(_) => return Err("the inviting device answered out of turn".into()),
+        Err(error) => return Err(join_error(error)),
+    };
+    let group = GroupId::from_hex(&group).ok_or("the inviting device sent a malformed group id")?;
+    let (reply, done) = oneshot::channel();
+    handle
+        .command(Command::Welcomed { group, keys, name: group_name.clone(), inviter, reply })
+        .await
+        .map_err(|e| e.to_string())?;
+    done.await.map_err(|_| "stopped".to_owned())?.map_err(|e| e.to_string())?;
+    Ok((group, group_name))
+}
+
+enum Stage {
+    Open,
+    Challenged { joiner: DeviceId, commitment: [u8; 32], agreement: [u8; 32], name: String, nonce: [u8; 32] },
+    Revealed { joiner: DeviceId, agreement: [u8; 32], name: String },
+}
+
+struct OpenInvite {
+    invitation: Invitation,
+    request: InviteRequest,
+    expires: Instant,
+    events: mpsc::Sender<InviteEvent>,
+    stage: Stage,
+    inviter_confirmed: Option<bool>,
+    joiner_confirmed: Option<u64>,
+}
+
+struct PeerInfo {
+    connected: bool,
+    last_synced: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Starts the network and the engine on an unlocked device. Must run inside a tokio runtime.
+pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, NodeError> {
+    let mut node = Node::new(vault);
+    node.open_all()?;
+    let config = NetConfig { signing_seed: node.vault.keys.signing_seed(), listen: options.listen, mdns: options.mdns };
+    let (net, net_events) = sunspace_net::start(config).map_err(|e| NodeError::Net(e.to_string()))?;
+    let (commands, command_rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (events, _) = broadcast::channel(256);
+    let identity = JoinIdentity {
+        device: node.vault.device_id(),
+        agreement: node.vault.agreement_public(),
+        name: node.vault.owner_name().to_owned(),
+    };
+    let handle = NodeHandle { commands, events: events.clone(), net: net.clone(), identity };
+    let mut engine = Engine {
+        node,
+        net,
+        events,
+        sessions: HashMap::new(),
+        senders: HashMap::new(),
+        peers: BTreeMap::new(),
+        heads_sent: HashMap::new(),
+        last_heads: HashMap::new(),
+        allowed: BTreeSet::new(),
+        bootstrap: HashMap::new(),
+        invites: HashMap::new(),
+        ended: HashMap::new(),
+        doors: 0,
+        discovered: BTreeMap::new(),
+        listening: Vec::new(),
+    };
+    engine.update_allowed().await;
+    for (id, group) in &engine.node.groups {
+        engine.last_heads.insert(*id, group.heads());
+    }
+    tokio::spawn(engine.run(command_rx, net_events));
+    Ok(handle)
+}
+
+struct Engine {
+    node: Node,
+    net: NetHandle,
+    events: broadcast::Sender<NodeEvent>,
+    sessions: HashMap<(DeviceId, GroupId), Session>,
+    senders: HashMap<DeviceId, mpsc::Sender<Vec<u8>>>,
+    peers: BTreeMap<DeviceId, PeerInfo>,
+    heads_sent: HashMap<(DeviceId, GroupId), Instant>,
+    last_heads: HashMap<GroupId, BTreeMap<DeviceId, u64>>,
+    allowed: BTreeSet<DeviceId>,
+    /// Groups joined but not yet holding their membership: the device that welcomed us may send their history.
+    bootstrap: HashMap<GroupId, DeviceId>,
+    invites: HashMap<[u8; 16], OpenInvite>,
+    /// Invitations that ended recently, with the reason, so the joining device hears why rather than finding the
+    /// door shut.
+    ended: HashMap<[u8; 16], (String, Instant)>,
+    doors: usize,
+    discovered: BTreeMap<DeviceId, Multiaddr>,
+    listening: Vec<String>,
+}
+
+impl Engine {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>, mut net_events: mpsc::Receiver<NetEvent>) {
+        let mut anti_entropy = tokio::time::interval(ANTI_ENTROPY);
+        let mut expiry = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.on_command(command).await,
+                    None => break,
+                },
+                event = net_events.recv() => match event {
+                    Some(event) => self.on_net_event(event).await,
+                    None => break,
+                },
+                _ = anti_entropy.tick() => self.send_all_heads(),
+                _ = expiry.tick() => self.expire_invites().await,
+            }
+        }
+        tracing::debug!("engine stopped");
+    }
+
+    fn emit(&self, event: NodeEvent) {
+        let _ = self.events.send(event);
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Run(job) => {
+                job(&mut self.node);
+                self.after_change(Origin::Local, None).await;
+            }
+            Command::AddPeer(address, reply) => {
+                let result = match device_of_address(&address) {
+                    None => Err(NodeError::Refused("the address needs a /p2p/ part naming the device".into())),
+                    Some(device) if !self.allowed.contains(&device) => Err(NodeError::Refused(
+                        "that device is not a member device of any group on this device".into(),
+                    )),
+                    Some(device) => {
+                        let _ = self.net.add_address(device, address.clone()).await;
+                        self.net.dial(address).await.map_err(|e| NodeError::Net(e.to_string()))
+                    }
+                };
+                let _ = reply.send(result);
+            }
+            Command::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+            Command::Invite(request, reply) => {
+                let _ = reply.send(self.open_invite(request).await);
+            }
+            Command::ConfirmInvite(tag, matched) => {
+                if let Some(invite) = self.invites.get_mut(&tag) {
+                    invite.inviter_confirmed = Some(matched);
+                }
+                self.conclude(tag).await;
+            }
+            Command::Door(open) => {
+                self.doors = if open { self.doors + 1 } else { self.doors.saturating_sub(1) };
+                self.set_door().await;
+            }
+            Command::Candidates(reply) => {
+                let _ = reply.send(self.discovered.keys().copied().collect());
+            }
+            Command::Welcomed { group, keys, name, inviter, reply } => {
+                let result = self.node.vault.accept_group(group, &keys, &name);
+                let result = match result {
+                    Ok(open) => {
+                        self.node.insert_group(open);
+                        self.bootstrap.insert(group, inviter);
+                        self.last_heads.insert(group, BTreeMap::new());
+                        self.update_allowed().await;
+                        self.send_heads(inviter, group);
+                        Ok(())
+                    }
+                    Err(error) => Err(error),
+                };
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    async fn set_door(&mut self) {
+        let open = self.doors > 0 || !self.invites.is_empty() || !self.ended.is_empty();
+        let _ = self.net.set_door(open).await;
+    }
+
+    /// Member devices of every group, and the devices that welcomed us into groups still bootstrapping.
+    async fn update_allowed(&mut self) {
+        let me = self.node.vault.device_id();
+        let mut wanted: BTreeSet<DeviceId> = self
+            .node
+            .groups
+            .values()
+            .flat_map(|group| group.members().devices.keys().copied().collect::<Vec<_>>())
+            .collect();
+        wanted.extend(self.bootstrap.values().copied());
+        wanted.remove(&me);
+        for device in wanted.difference(&self.allowed) {
+            let _ = self.net.allow(*device).await;
+            if let Some(address) = self.discovered.get(device) {
+                let _ = self.net.add_address(*device, address.clone()).await;
+                let _ = self.net.dial(address.clone()).await;
+            }
+        }
+        for device in self.allowed.difference(&wanted) {
+            let _ = self.net.disallow(*device).await;
+        }
+        self.allowed = wanted;
+    }
+
+    /// Whether `peer` may exchange `group`'s messages: a member device, or the device that welcomed us while we
+    /// do not yet hold the group's membership.
+    fn shares(&self, peer: &DeviceId, group: &GroupId) -> bool {
+        self.node.groups.get(group).is_some_and(|g| {
+            g.members().is_active_device(peer)
+                || (g.members().devices.is_empty() && self.bootstrap.get(group) == Some(peer))
+        })
+    }
+
+    fn shared_groups(&self, peer: &DeviceId) -> Vec<GroupId> {
+        self.node.groups.keys().filter(|group| self.shares(peer, group)).copied().collect()
+    }
+
+    /// Queues a message to a peer; a full queue drops it (the next heads exchange repairs that).
+    fn send(&mut self, peer: DeviceId, message: Vec<u8>) {
+        let net = self.net.clone();
+        let sender = self.senders.entry(peer).or_insert_with(|| {
+            let (tx, mut rx) = mpsc::channel::<Vec<u8>>(PEER_QUEUE);
+            tokio::spawn(async move {
+                while let Some(message) = rx.recv().await {
+                    if let Err(error) = net.send(peer, message).await {
+                        tracing::debug!(peer = %peer.short(), %error, "send failed");
+                    }
+                }
+            });
+            tx
+        });
+        if sender.try_send(message).is_err() {
+            tracing::debug!(peer = %peer.short(), "send queue full; dropped until the next heads exchange");
+        }
+    }
+
+    fn send_heads(&mut self, peer: DeviceId, group: GroupId) {
+        let Some(open) = self.node.groups.get(&group) else { return };
+        let message = Message::Heads { group, heads: open.heads() };
+        self.heads_sent.insert((peer, group), Instant::now());
+        self.send(peer, message.encode());
+    }
+
+    fn send_all_heads(&mut self) {
+        let connected: Vec<DeviceId> =
+            self.peers.iter().filter(|(_, info)| info.connected).map(|(device, _)| *device).collect();
+        for peer in connected {
+            for group in self.shared_groups(&peer) {
+                self.send_heads(peer, group);
+            }
+        }
+    }
+
+    /// Reads `ranges` from the store and queues them to `peer` in bounded batches.
+    fn send_ranges(&mut self, peer: DeviceId, group: GroupId, ranges: Vec<sunspace_replicate::Range>) {
+        let Some(open) = self.node.groups.get(&group) else { return };
+        let mut entries = Vec::new();
+        for range in ranges {
+            match open.read_entries(range.author, range.first, range.last) {
+                Ok(read) => entries.extend(read),
+                Err(error) => tracing::warn!(%error, "could not read entries to send"),
+            }
+        }
+        if entries.is_empty() {
+            return;
+        }
+        let count = entries.len();
+        for batch in batches(entries) {
+            self.send(peer, Message::Entries { group, entries: batch }.encode());
+        }
+        self.emit(NodeEvent::Sent { group: group.to_hex(), peer: peer.to_hex(), entries: count });
+        self.mark_synced(peer);
+    }
+
+    fn mark_synced(&mut self, peer: DeviceId) {
+        let info = self.peers.entry(peer).or_insert(PeerInfo { connected: true, last_synced: None });
+        info.last_synced = Some(chrono::Utc::now());
+    }
+
+    /// After anything that may have changed groups: push what grew to established sessions, and follow
+    /// membership changes in the allow-list.
+    async fn after_change(&mut self, origin: Origin, from: Option<DeviceId>) {
+        let mut grown = Vec::new();
+        for (id, group) in &self.node.groups {
+            let heads = group.heads();
+            if self.last_heads.get(id) != Some(&heads) {
+                grown.push((*id, heads.clone()));
+                self.last_heads.insert(*id, heads);
+            }
+        }
+        if grown.is_empty() {
+            return;
+        }
+        self.update_allowed().await;
+        for (group, heads) in grown {
+            self.emit(NodeEvent::Changed { group: group.to_hex(), origin });
+            let peers: Vec<DeviceId> = self
+                .sessions
+                .keys()
+                .filter(|(peer, g)| *g == group && Some(*peer) != from)
+                .map(|(peer, _)| *peer)
+                .collect();
+            for peer in peers {
+                let ranges = self.sessions.get_mut(&(peer, group)).map(|s| s.on_local_heads(&heads)).unwrap_or_default();
+                self.send_ranges(peer, group, ranges);
+            }
+        }
+    }
+
+    async fn on_net_event(&mut self, event: NetEvent) {
+        match event {
+            NetEvent::Listening(address) => {
+                self.listening.push(address.to_string());
+                self.emit(NodeEvent::Listening { address: address.to_string() });
+            }
+            NetEvent::Connected(device) => {
+                if !self.allowed.contains(&device) {
+                    return; // a stranger through the open door: only the join protocol
+                }
+                self.peers.entry(device).or_insert(PeerInfo { connected: true, last_synced: None }).connected = true;
+                self.emit(NodeEvent::PeerConnected { device: device.to_hex() });
+                for group in self.shared_groups(&device) {
+                    self.send_heads(device, group);
+                }
+            }
+            NetEvent::Disconnected(device) => {
+                if let Some(info) = self.peers.get_mut(&device) {
+                    info.connected = false;
+                }
+                self.sessions.retain(|(peer, _), _| *peer != device);
+                self.emit(NodeEvent::PeerDisconnected { device: device.to_hex() });
+            }
+            NetEvent::Received { from, message } => self.on_message(from, &message).await,
+            NetEvent::Discovered { device, address } => {
+                self.discovered.insert(device, address.clone());
+                if self.allowed.contains(&device) && !self.peers.get(&device).is_some_and(|p| p.connected) {
+                    let _ = self.net.add_address(device, address.clone()).await;
+                    let _ = self.net.dial(address).await;
+                }
+            }
+            NetEvent::Refused(peer) => self.emit(NodeEvent::StrangerRefused { peer: peer.to_string() }),
+            NetEvent::JoinRequest { from, request, ticket } => self.on_join_request(from, &request, ticket).await,
+        }
+    }
+
+    async fn on_message(&mut self, from: DeviceId, bytes: &[u8]) {
+        let message = match Message::decode(bytes) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::warn!(peer = %from.short(), %error, "malformed sync message; dropped");
+                return;
+            }
+        };
+        let group = message.group();
+        if !self.shares(&from, &group) {
+            tracing::warn!(peer = %from.short(), "sync message about a group the peer does not share; dropped");
+            return;
+        }
+        match message {
+            Message::Heads { heads, .. } => {
+                let Some(open) = self.node.groups.get(&group) else { return };
+                let ours = open.heads();
+                let behind = heads.iter().any(|(author, seq)| ours.get(author).copied().unwrap_or(0) < *seq);
+                let session = self.sessions.entry((from, group)).or_insert_with(|| Session::new(group));
+                let ranges = session.on_peer_heads(&heads, &ours);
+                self.send_ranges(from, group, ranges);
+                let recently = self.heads_sent.get(&(from, group)).is_some_and(|t| t.elapsed() < HEADS_REPLY_INTERVAL);
+                if behind && !recently {
+                    self.send_heads(from, group);
+                }
+            }
+            Message::Entries { entries, .. } => {
+                let Some(open) = self.node.groups.get_mut(&group) else { return };
+                let receipt = match open.receive(entries) {
+                    Ok(receipt) => receipt,
+                    Err(error) => {
+                        tracing::error!(%error, "could not store received entries");
+                        return;
+                    }
+                };
+                if !receipt.rejected.is_empty() {
+                    tracing::warn!(peer = %from.short(), rejected = receipt.rejected.len(), first = %receipt.rejected[0], "refused entries from a peer");
+                }
+                if let Some(session) = self.sessions.get_mut(&(from, group)) {
+                    for (author, seq) in &receipt.accepted {
+                        session.on_peer_has(*author, *seq);
+                    }
+                }
+                if receipt.membership_changed && !open.members().devices.is_empty() {
+                    self.bootstrap.remove(&group);
+                }
+                self.emit(NodeEvent::Received {
+                    group: group.to_hex(),
+                    peer: from.to_hex(),
+                    accepted: receipt.accepted.len(),
+                    rejected: receipt.rejected.len(),
+                    waiting: receipt.waiting,
+                });
+                if !receipt.accepted.is_empty() {
+                    self.mark_synced(from);
+                    self.after_change(Origin::Remote, Some(from)).await;
+                    if receipt.waiting > 0 {
+                        self.send_heads(from, group);
+                    }
+                }
+            }
+        }
+    }
+
+    fn status(&self) -> Status {
+        let me = self.node.vault.device_id();
+        let groups = self
+            .node
+            .groups
+            .values()
+            .map(|group| {
+                let heads = group.heads();
+                let peers = group
+                    .members()
+                    .devices
+                    .iter()
+                    .filter(|(device, _)| **device != me)
+                    .map(|(device, state)| {
+                        let info = self.peers.get(device);
+                        PeerStatus {
+                            device: device.to_hex(),
+                            member: state.member.clone(),
+                            connected: info.is_some_and(|i| i.connected),
+                            last_synced: info.and_then(|i| i.last_synced).map(|t| t.to_rfc3339()),
+                            to_send: self.sessions.get(&(*device, group.id())).and_then(|s| s.pending_for_peer(&heads)),
+                        }
+                    })
+                    .collect();
+                GroupStatus {
+                    id: group.id().to_hex(),
+                    name: group.doc().name(),
+                    entries: heads.values().sum(),
+                    waiting: group.waiting_len(),
+                    peers,
+                }
+            })
+            .collect();
+        Status { device: me.to_hex(), listening: self.listening.clone(), groups }
+    }
+
+    async fn open_invite(&mut self, request: InviteRequest) -> Result<Invite, NodeError> {
+        let me = self.node.vault.device_id();
+        let group = self.node.group(request.group)?;
+        let my_member = group.members().devices.get(&me).map(|d| d.member.clone()).ok_or(NodeError::NotAMember)?;
+        if request.kind == InviteKind::Member && !group.members().has_role(&my_member, sunspace_membership::Role::Steward) {
+            return Err(NodeError::Refused("only a steward can invite new members".into()));
+        }
+        let addresses: Vec<String> = self.listening.iter().filter(|a| !a.contains("/ip6/")).cloned().collect();
+        let invitation = Invitation::random(addresses);
+        let (events_tx, events) = mpsc::channel(8);
+        let tag = invitation.tag();
+        let invite = Invite { code: invitation.code(), qr_text: invitation.qr_text(), tag, events };
+        self.invites.insert(
+            tag,
+            OpenInvite {
+                invitation,
+                expires: Instant::now() + request.ttl,
+                request,
+                events: events_tx,
+                stage: Stage::Open,
+                inviter_confirmed: None,
+                joiner_confirmed: None,
+            },
+        );
+        self.set_door().await;
+        Ok(invite)
+    }
+
+    async fn expire_invites(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<[u8; 16]> =
+            self.invites.iter().filter(|(_, invite)| invite.expires <= now).map(|(tag, _)| *tag).collect();
+        for tag in &expired {
+            self.fail_invite(*tag, "the invitation expired before anyone joined; nothing was added").await;
+        }
+        let before = self.ended.len();
+        self.ended.retain(|_, (_, at)| at.elapsed() < ENDED_KEPT);
+        if self.ended.len() != before {
+            self.set_door().await;
+        }
+    }
+
+    async fn fail_invite(&mut self, tag: [u8; 16], reason: &str) {
+        if let Some(invite) = self.invites.remove(&tag) {
+            if !matches!(invite.stage, Stage::Open) {
+                let told = format!("the other device ended the invitation ({reason})");
+                self.ended.insert(tag, (told, Instant::now()));
+            }
+            if let Some(ticket) = invite.joiner_confirmed {
+                self.answer(ticket, JoinAnswer::Refused { reason: reason.to_owned() }).await;
+            }
+            let _ = invite.events.send(InviteEvent::Failed { reason: reason.to_owned() }).await;
+        }
+        self.set_door().await;
+    }
+
+    async fn answer(&self, ticket: u64, answer: JoinAnswer) {
+        let _ = self.net.answer_join(ticket, answer.encode()).await;
+    }
+
+    async fn on_join_request(&mut self, from: DeviceId, bytes: &[u8], ticket: u64) {
+        let refuse = |reason: &str| JoinAnswer::Refused { reason: reason.to_owned() };
+        let Ok(request) = JoinRequest::decode(bytes) else {
+            self.answer(ticket, refuse("the request was malformed")).await;
+            return;
+        };
+        let tag = request.tag();
+        let me = self.node.vault.device_id();
+        let owner = self.node.vault.owner_name().to_owned();
+        if let Some((reason, _)) = self.ended.get(&tag) {
+            self.answer(ticket, refuse(reason)).await;
+            return;
+        }
+        let Some(invite) = self.invites.get_mut(&tag) else {
+            let reason = "this invitation is not open on that device: it expired, was used, or was never made";
+            self.answer(ticket, refuse(reason)).await;
+            return;
+        };
+        if invite.expires <= Instant::now() {
+            self.fail_invite(tag, "the invitation expired before anyone joined; nothing was added").await;
+            self.answer(ticket, refuse("this invitation has expired; ask for a new one")).await;
+            return;
+        }
+        let answer = match (&invite.stage, request) {
+            (Stage::Open, JoinRequest::Hello { commitment, agreement, name, .. }) => {
+                let nonce: [u8; 32] = random_array();
+                let proof = invite.invitation.proof(&me, &from, &nonce);
+                invite.stage = Stage::Challenged { joiner: from, commitment, agreement, name, nonce };
+                let group_id = invite.request.group;
+                let kind = invite.request.kind;
+                let group_name = self.node.groups.get(&group_id).map(|g| g.doc().name()).unwrap_or_default();
+                JoinAnswer::Challenge { nonce, proof, group_name, inviter_name: owner, kind }
+            }
+            (Stage::Challenged { joiner, commitment, agreement, name, nonce: inviter_nonce }, JoinRequest::Reveal { nonce, .. })
+                if *joiner == from =>
+            {
+                if Invitation::commitment(&from, &nonce) != *commitment {
+                    self.answer(ticket, refuse("the handshake did not check out; nothing was added")).await;
+                    self.fail_invite(tag, "the joining device's handshake did not check out; nothing was added").await;
+                    return;
+                }
+                let transcript = Transcript {
+                    inviter: me,
+                    joiner: from,
+                    joiner_agreement: *agreement,
+                    inviter_nonce: *inviter_nonce,
+                    joiner_nonce: nonce,
+                };
+                let words = invite.invitation.words(&transcript).to_string();
+                let event = InviteEvent::Words { words, name: name.clone(), device: from.to_hex() };
+                invite.stage = Stage::Revealed { joiner: from, agreement: *agreement, name: name.clone() };
+                let _ = invite.events.send(event).await;
+                JoinAnswer::Revealed
+            }
+            (Stage::Revealed { joiner, .. }, JoinRequest::Confirm { matched, .. }) if *joiner == from => {
+                if !matched {
+                    self.answer(ticket, refuse("nothing was added")).await;
+                    self.fail_invite(tag, "the newcomer said the words did not match; nothing was added").await;
+                    return;
+                }
+                invite.joiner_confirmed = Some(ticket);
+                self.conclude(tag).await;
+                return;
+            }
+            (Stage::Open, _) => refuse("the handshake is out of order"),
+            _ => refuse("this invitation is already being used by another device"),
+        };
+        self.answer(ticket, answer).await;
+    }
+
+    /// Admits the joiner once both people confirmed the words.
+    async fn conclude(&mut self, tag: [u8; 16]) {
+        let Some(invite) = self.invites.get(&tag) else { return };
+        match (invite.inviter_confirmed, invite.joiner_confirmed) {
+            (Some(false), _) => {
+                self.fail_invite(tag, "you said the words did not match; nothing was added").await;
+                return;
+            }
+            (Some(true), Some(_)) => {}
+            _ => return,
+        }
+        let Some(invite) = self.invites.remove(&tag) else { return };
+        let Stage::Revealed { joiner, agreement, name } = &invite.stage else { return };
+        let ticket = invite.joiner_confirmed.unwrap_or_default();
+        let admission = Admission {
+            device: *joiner,
+            agreement: *agreement,
+            name: name.clone(),
+            own_device: invite.request.kind == InviteKind::Device,
+            existing_member: invite.request.existing_member.clone(),
+        };
+        let group = invite.request.group;
+        let result = self.node.group(group).and_then(|open| open.admit(&admission));
+        match result {
+            Ok((member, keys)) => {
+                self.answer(ticket, JoinAnswer::Welcome { group: group.to_hex(), member: member.clone(), keys }).await;
+                let _ = invite.events.send(InviteEvent::Admitted { member }).await;
+                self.after_change(Origin::Local, None).await;
+            }
+            Err(error) => {
+                let reason = format!("the device could not be admitted: {error}");
+                self.answer(ticket, JoinAnswer::Refused { reason: reason.clone() }).await;
+                let _ = invite.events.send(InviteEvent::Failed { reason }).await;
+            }
+        }
+        self.set_door().await;
+    }
+}

@@ -1,0 +1,144 @@
+//! Two engines on loopback: an invitation, the handshake with both confirmations, the history, and an edit
+//! pushed at once. Real libp2p nodes on 127.0.0.1 (mDNS off).
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use sunspace_crypto::kdf::KdfParams;
+use sunspace_membership::invite::InviteKind;
+use sunspace_model::NewMeeting;
+use sunspace_node::engine::{start, EngineOptions, InviteEvent, InviteRequest, JoinEvent};
+use sunspace_node::{NodeEvent, NodeHandle, Passphrase, Vault};
+use sunspace_store::MemStore;
+
+fn device(name: &str) -> Vault {
+    let passphrase = Passphrase::new("correct horse battery staple".into());
+    Vault::create(Arc::new(MemStore::default()), &passphrase, name, KdfParams::MINIMUM).unwrap()
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+}
+
+async fn wait_for(handle: &NodeHandle, what: &str, check: impl Fn(&mut sunspace_node::Node) -> bool + Send + Clone + 'static) {
+    for _ in 0..200 {
+        let check = check.clone();
+        if handle.run(move |node| check(node)).await.unwrap() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn listening(handle: &NodeHandle) {
+    for _ in 0..100 {
+        if !handle.status().await.unwrap().listening.is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_invited_in_person_gets_the_history_and_later_edits_at_once() {
+    let ana = start(device("Ana"), EngineOptions::loopback()).await.unwrap();
+    let bea = start(device("Bea"), EngineOptions::loopback()).await.unwrap();
+    let group = ana
+        .run(|node| {
+            let mut group = node.vault().create_group("Tenants", day()).unwrap();
+            group.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "First meeting"))).unwrap();
+            let id = group.id();
+            node.insert_group(group);
+            id
+        })
+        .await
+        .unwrap();
+    listening(&ana).await;
+    let mut invite = ana
+        .invite(InviteRequest { group, kind: InviteKind::Member, existing_member: None, ttl: Duration::from_secs(60) })
+        .await
+        .unwrap();
+    assert!(invite.qr_text.contains("/ip4/127.0.0.1/"));
+
+    let mut joining = bea.join(&invite.qr_text, Vec::new()).await.unwrap();
+    let JoinEvent::Words { words: bea_words, group_name, inviter_name } = joining.events.recv().await.unwrap() else {
+        panic!("expected words")
+    };
+    assert_eq!((group_name.as_str(), inviter_name.as_str()), ("Tenants", "Ana"));
+    let InviteEvent::Words { words: ana_words, name, .. } = invite.events.recv().await.unwrap() else {
+        panic!("expected words")
+    };
+    assert_eq!(name, "Bea");
+    assert_eq!(ana_words, bea_words, "both devices show the same words");
+    joining.confirm.send(true).unwrap();
+    ana.confirm_invite(invite.tag, true).await.unwrap();
+    assert!(matches!(invite.events.recv().await.unwrap(), InviteEvent::Admitted { .. }));
+    assert!(matches!(joining.events.recv().await.unwrap(), JoinEvent::Joined { .. }));
+
+    wait_for(&bea, "the history", move |node| {
+        node.group(group).map(|g| g.view().meetings.len() == 1).unwrap_or(false)
+    })
+    .await;
+
+    // An edit on Ana's device reaches Bea's without any further command.
+    let mut events = bea.subscribe();
+    ana.run(move |node| {
+        node.group(group).unwrap().edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Second meeting"))).unwrap();
+    })
+    .await
+    .unwrap();
+    wait_for(&bea, "the pushed edit", move |node| node.group(group).unwrap().view().meetings.len() == 2).await;
+    let mut saw_remote_change = false;
+    while let Ok(event) = events.try_recv() {
+        saw_remote_change |= matches!(event, NodeEvent::Changed { origin: sunspace_node::engine::Origin::Remote, .. });
+    }
+    assert!(saw_remote_change);
+
+    // The code cannot be used again.
+    let mut again = start(device("Cal"), EngineOptions::loopback()).await.unwrap().join(&invite.qr_text, Vec::new()).await.unwrap();
+    let JoinEvent::Failed { reason } = again.events.recv().await.unwrap() else { panic!("a used code must fail") };
+    assert!(reason.contains("nothing was added"), "{reason}");
+    assert_eq!(ana.run(move |node| node.group(group).unwrap().members().devices.len()).await.unwrap(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn words_that_do_not_match_add_nobody() {
+    let ana = start(device("Ana"), EngineOptions::loopback()).await.unwrap();
+    let bea = start(device("Bea"), EngineOptions::loopback()).await.unwrap();
+    let group = ana
+        .run(|node| {
+            let group = node.vault().create_group("Tenants", day()).unwrap();
+            let id = group.id();
+            node.insert_group(group);
+            id
+        })
+        .await
+        .unwrap();
+    listening(&ana).await;
+    let mut invite = ana
+        .invite(InviteRequest { group, kind: InviteKind::Member, existing_member: None, ttl: Duration::from_secs(60) })
+        .await
+        .unwrap();
+    let mut joining = bea.join(&invite.qr_text, Vec::new()).await.unwrap();
+    assert!(matches!(joining.events.recv().await.unwrap(), JoinEvent::Words { .. }));
+    assert!(matches!(invite.events.recv().await.unwrap(), InviteEvent::Words { .. }));
+    ana.confirm_invite(invite.tag, false).await.unwrap();
+    joining.confirm.send(true).unwrap();
+    let InviteEvent::Failed { reason } = invite.events.recv().await.unwrap() else { panic!("expected failure") };
+    assert!(reason.contains("nothing was added"), "{reason}");
+    let JoinEvent::Failed { reason } = joining.events.recv().await.unwrap() else { panic!("expected failure") };
+    assert!(reason.contains("nothing was added"), "{reason}");
+    let devices = ana.run(move |node| node.group(group).unwrap().members().devices.len()).await.unwrap();
+    assert_eq!(devices, 1);
+    assert!(bea.run(|node| node.vault().group_ids().unwrap().is_empty()).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mistyped_code_is_refused_before_anything_is_sent() {
+    let bea = start(device("Bea"), EngineOptions::loopback()).await.unwrap();
+    let error = bea.join("ABC-DEF-GHJ-KMN-PQR-STV-WXY", Vec::new()).await.unwrap_err();
+    assert!(error.to_string().contains("mistyped") || error.to_string().contains("does not check out"), "{error}");
+}
