@@ -46,6 +46,30 @@ pub(crate) enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Run this device as a peer: sync with the other member devices it can reach (keep it running). Other
+    /// `sunspace` commands keep working meanwhile, through it.
+    Serve(ServeOptions),
+    /// Invite someone in person: shows a QR code and a typed code for their device (`sunspace serve` must run).
+    Invite(InviteOptions),
+    /// Join a group with the code an existing member shows you, in person (`sunspace serve` must run).
+    Join {
+        /// The code (typed, or the text of the QR code).
+        code: String,
+        /// An address of the inviting device to try, if it is not found on the local network.
+        #[arg(long, value_name = "ADDRESS")]
+        peer: Vec<String>,
+        /// Say yes to "do the words match?" without asking (for scripts that compare them themselves).
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// This device and your other devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Other member devices to sync with.
+    #[command(subcommand)]
+    Peer(PeerCommand),
+    /// Peers seen per group, when each last synced, and what is still to send.
+    Status,
     /// Create, list, show and choose groups.
     #[command(subcommand)]
     Group(GroupCommand),
@@ -107,6 +131,49 @@ pub(crate) enum ExportFormat {
     Markdown,
     Json,
     Automerge,
+}
+
+/// How `serve` runs.
+#[derive(Debug, Args)]
+pub(crate) struct ServeOptions {
+    /// Listen on 127.0.0.1 only (not reachable from the local network).
+    #[arg(long)]
+    pub(crate) loopback: bool,
+    /// Do not look for peers on the local network with mDNS.
+    #[arg(long)]
+    pub(crate) no_mdns: bool,
+    /// An address to listen on (repeatable), e.g. /ip4/0.0.0.0/tcp/4001; default: every interface, any port.
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) listen: Vec<String>,
+}
+
+/// How an invitation is made.
+#[derive(Debug, Args)]
+pub(crate) struct InviteOptions {
+    /// The newcomer is someone already in the records (added with `member add-local`): name or id.
+    #[arg(long, value_name = "MEMBER")]
+    pub(crate) member: Option<String>,
+    /// How many minutes the code stays valid.
+    #[arg(long, default_value_t = 10, value_name = "MINUTES")]
+    pub(crate) minutes: u64,
+    /// Say yes to "do the words match?" without asking (for scripts that compare them themselves).
+    #[arg(long)]
+    pub(crate) confirm: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeviceCommand {
+    /// Link another of your own devices (a phone, a second laptop) to the group, in person, like an invitation.
+    Link(InviteOptions),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PeerCommand {
+    /// Connect to a member device at an address (as printed by its `serve`), e.g. when mDNS cannot find it.
+    Add {
+        /// The address, ending in /p2p/<device>.
+        address: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,7 +14,7 @@ use sunspace_model::{
     export, vitality, ActionPatch, Attendee, Cadence, CharterPatch, DecisionPatch, MeetingPatch, MemberStatus,
     NewAction, NewDecision, NewMeeting, RecordKind,
 };
-use sunspace_node::{open_data_dir, DataDirMode, OpenGroup, Vault};
+use sunspace_node::{open_data_dir, DataDirMode, Node, OpenGroup, Vault};
 
 use crate::args::*;
 use crate::context::{
@@ -24,7 +24,10 @@ use crate::dates::today;
 use crate::render;
 
 /// Writes to standard output; a closed pipe (`sunspace export | head`) ends the program quietly, as Unix tools do.
-fn emit(text: &str) -> anyhow::Result<()> {
+pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
+    if crate::remote::capture(text.as_bytes(), true) {
+        return Ok(());
+    }
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{text}").and_then(|_| stdout.flush()) {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
@@ -41,11 +44,38 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         return overview(cli.data_dir);
     };
     let dir = data_dir(cli.data_dir)?;
-    let json = cli.json;
     match command {
         Command::Init { name } => init(&dir, name),
+        Command::Serve(options) => crate::serve::serve(&dir, options),
+        Command::Invite(options) => crate::remote::invite(&dir, cli.group, options, false),
+        Command::Device(DeviceCommand::Link(options)) => crate::remote::invite(&dir, cli.group, options, true),
+        Command::Join { code, peer, confirm } => crate::remote::join(&dir, &code, peer, confirm),
+        Command::Peer(PeerCommand::Add { address }) => crate::remote::peer_add(&dir, &address),
+        Command::Status => crate::remote::status(&dir, cli.json),
+        command => {
+            // While `sunspace serve` runs it holds the store; the command runs inside it, over the control socket.
+            if let Some(client) = crate::remote::Client::connect(&dir)? {
+                return client.run_command(cli.group, cli.json, &command);
+            }
+            let mut node = Node::new(unlock(&dir)?);
+            execute(&mut node, cli.group, cli.json, command)
+        }
+    }
+}
+
+/// Runs one command that works on the device's groups, locally or inside `serve`.
+pub(crate) fn execute(node: &mut Node, group: Option<String>, json: bool, command: Command) -> anyhow::Result<()> {
+    let cli = Cli { data_dir: None, group, json, command: None };
+    match command {
+        Command::Init { .. }
+        | Command::Serve(_)
+        | Command::Invite(_)
+        | Command::Device(_)
+        | Command::Join { .. }
+        | Command::Peer(_)
+        | Command::Status => bail!("this command cannot run here"),
         Command::Group(GroupCommand::Create { name, display_name }) => {
-            let vault = unlock(&dir)?;
+            let vault = node.vault();
             let group = match display_name {
                 Some(display_name) => vault.create_group_as(&name, &display_name, today())?,
                 None => vault.create_group(&name, today())?,
@@ -54,6 +84,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
                 vault.set_current_group(group.id())?;
             }
             let view = group.view();
+            node.insert_group(group);
             emit(&format!(
                 "Created the group \"{}\" ({}). You are its first member and steward.\nNext: write its charter with `sunspace charter edit`, or add a meeting with `sunspace meeting add --title \"…\"`.",
                 view.name,
@@ -61,7 +92,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             ))
         }
         Command::Group(GroupCommand::List) => {
-            let vault = unlock(&dir)?;
+            let vault = node.vault();
             let groups = vault.groups()?;
             if json {
                 return emit_json(&groups);
@@ -80,63 +111,62 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             emit(&render::table(&["", "id", "name"], rows))
         }
         Command::Group(GroupCommand::Use { group }) => {
-            let vault = unlock(&dir)?;
-            let id = find_group(&vault, &group)?;
-            vault.set_current_group(id)?;
-            let name = vault.open_group(id)?.view().name;
+            let id = find_group(node.vault(), &group)?;
+            node.vault().set_current_group(id)?;
+            let name = node.group(id)?.view().name;
             emit(&format!("Commands now work on \"{name}\"."))
         }
         Command::Group(GroupCommand::Show) => {
-            let (_, group) = open(&dir, cli.group.as_deref())?;
-            group_show(&group, json)
+            let group = open(node, cli.group.as_deref())?;
+            group_show(group, json)
         }
         Command::Group(GroupCommand::Rename { name }) => {
-            let (_, mut group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             group.edit(|doc| doc.rename_group(&name))?;
             emit(&format!("The group is now called \"{}\".", group.view().name))
         }
         Command::Charter(command) => {
-            let (_, group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             charter(group, command, json)
         }
         Command::Member(command) => {
-            let (_, group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             member(group, command, json)
         }
         Command::Role(command) => {
-            let (_, group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             role(group, command, json)
         }
         Command::Meeting(command) => {
-            let (_, group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             meeting(group, command, json)
         }
         Command::Agenda(command) => {
-            let (_, group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             agenda(group, command)
         }
         Command::Minutes(command) => {
-            let (_, group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             minutes(group, command)
         }
         Command::Attendance(command) => {
-            let (_, group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             attendance(group, command, json)
         }
         Command::Decision(command) => {
-            let (_, group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             decision(group, command, json)
         }
         Command::Action(command) => {
-            let (_, group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             action(group, command, json)
         }
         Command::Resolve { record, field, keep } => {
-            let (_, group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             resolve(group, &record, &field, &keep)
         }
         Command::Vitality { as_of } => {
-            let (_, group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             let figures = vitality::compute(&group.view(), as_of.unwrap_or_else(today));
             if json {
                 return emit_json(&figures);
@@ -155,7 +185,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             emit(&out.join("\n"))
         }
         Command::Export { format, output } => {
-            let (_, mut group) = open(&dir, cli.group.as_deref())?;
+            let group = open(node, cli.group.as_deref())?;
             let bytes = match format {
                 ExportFormat::Markdown => export::markdown(&group.view()).into_bytes(),
                 ExportFormat::Json => serde_json::to_vec_pretty(&group.view())?,
@@ -174,6 +204,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
                     bail!("the automerge export is binary: write it to a file with --output FILE")
                 }
                 None => {
+                    if crate::remote::capture(&bytes, false) {
+                        return Ok(());
+                    }
                     let mut stdout = std::io::stdout().lock();
                     match stdout.write_all(&bytes).and_then(|_| stdout.flush()) {
                         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -235,10 +268,9 @@ fn init(dir: &Path, name: Option<String>) -> anyhow::Result<()> {
     ))
 }
 
-fn open(dir: &Path, group: Option<&str>) -> anyhow::Result<(Vault, OpenGroup)> {
-    let vault = unlock(dir)?;
-    let group = choose_group(&vault, group)?;
-    Ok((vault, group))
+fn open<'a>(node: &'a mut Node, group: Option<&str>) -> anyhow::Result<&'a mut OpenGroup> {
+    let id = choose_group(node.vault(), group)?;
+    Ok(node.group(id)?)
 }
 
 /// Writes an export readable only by this user: it is plaintext.
@@ -279,7 +311,7 @@ fn group_show(group: &OpenGroup, json: bool) -> anyhow::Result<()> {
     emit(&out.join("\n"))
 }
 
-fn charter(mut group: OpenGroup, command: CharterCommand, json: bool) -> anyhow::Result<()> {
+fn charter(group: &mut OpenGroup, command: CharterCommand, json: bool) -> anyhow::Result<()> {
     match command {
         CharterCommand::Show => {
             let view = group.view();
@@ -358,7 +390,7 @@ fn indent(text: &str) -> String {
     text.trim().lines().map(|line| format!("  {line}")).collect::<Vec<_>>().join("\n")
 }
 
-fn member(mut group: OpenGroup, command: MemberCommand, json: bool) -> anyhow::Result<()> {
+fn member(group: &mut OpenGroup, command: MemberCommand, json: bool) -> anyhow::Result<()> {
     let view = group.view();
     match command {
         MemberCommand::AddLocal { name, sponsor, joined } => {
@@ -419,7 +451,7 @@ fn member(mut group: OpenGroup, command: MemberCommand, json: bool) -> anyhow::R
     }
 }
 
-fn role(mut group: OpenGroup, command: RoleCommand, json: bool) -> anyhow::Result<()> {
+fn role(group: &mut OpenGroup, command: RoleCommand, json: bool) -> anyhow::Result<()> {
     let view = group.view();
     match command {
         RoleCommand::Grant { member, role, from, until } => {
@@ -475,7 +507,7 @@ fn meeting_patch(group: &OpenGroup, fields: MeetingFields) -> anyhow::Result<Mee
     })
 }
 
-fn meeting(mut group: OpenGroup, command: MeetingCommand, json: bool) -> anyhow::Result<()> {
+fn meeting(group: &mut OpenGroup, command: MeetingCommand, json: bool) -> anyhow::Result<()> {
     match command {
         MeetingCommand::Add { fields } => {
             let title = fields.title.clone().ok_or_else(|| anyhow!("give the meeting a title with --title \"…\""))?;
@@ -521,7 +553,7 @@ fn meeting(mut group: OpenGroup, command: MeetingCommand, json: bool) -> anyhow:
     }
 }
 
-fn agenda(mut group: OpenGroup, command: AgendaCommand) -> anyhow::Result<()> {
+fn agenda(group: &mut OpenGroup, command: AgendaCommand) -> anyhow::Result<()> {
     let view = group.view();
     match command {
         AgendaCommand::Add { meeting, title, owner } => {
@@ -542,7 +574,7 @@ fn agenda(mut group: OpenGroup, command: AgendaCommand) -> anyhow::Result<()> {
 /// file, say a video, before it is read into memory).
 const MAX_MINUTES_FILE: u64 = 4 * 1024 * 1024;
 
-fn minutes(mut group: OpenGroup, command: MinutesCommand) -> anyhow::Result<()> {
+fn minutes(group: &mut OpenGroup, command: MinutesCommand) -> anyhow::Result<()> {
     let view = group.view();
     match command {
         MinutesCommand::Show { meeting } => {
@@ -562,7 +594,9 @@ fn minutes(mut group: OpenGroup, command: MinutesCommand) -> anyhow::Result<()> 
         }
         MinutesCommand::Set { meeting, file } => {
             let id = find_meeting(&group, &view, &meeting)?;
-            let text = if file.as_os_str() == "-" {
+            let text = if let (true, Some(text)) = (file.as_os_str() == "-", crate::remote::stdin_text()) {
+                text
+            } else if file.as_os_str() == "-" {
                 let mut text = String::new();
                 std::io::Read::read_to_string(
                     &mut std::io::Read::take(std::io::stdin(), MAX_MINUTES_FILE + 1),
@@ -591,7 +625,7 @@ fn minutes(mut group: OpenGroup, command: MinutesCommand) -> anyhow::Result<()> 
     }
 }
 
-fn attendance(mut group: OpenGroup, command: AttendanceCommand, json: bool) -> anyhow::Result<()> {
+fn attendance(group: &mut OpenGroup, command: AttendanceCommand, json: bool) -> anyhow::Result<()> {
     let view = group.view();
     match command {
         AttendanceCommand::Add { meeting, who, new_face, guest } => {
@@ -630,7 +664,7 @@ fn attendance(mut group: OpenGroup, command: AttendanceCommand, json: bool) -> a
     }
 }
 
-fn decision(mut group: OpenGroup, command: DecisionCommand, json: bool) -> anyhow::Result<()> {
+fn decision(group: &mut OpenGroup, command: DecisionCommand, json: bool) -> anyhow::Result<()> {
     let view = group.view();
     match command {
         DecisionCommand::Add { title, method, outcome, date, review_by, meeting } => {
@@ -676,7 +710,7 @@ fn decision(mut group: OpenGroup, command: DecisionCommand, json: bool) -> anyho
     }
 }
 
-fn action(mut group: OpenGroup, command: ActionCommand, json: bool) -> anyhow::Result<()> {
+fn action(group: &mut OpenGroup, command: ActionCommand, json: bool) -> anyhow::Result<()> {
     let view = group.view();
     match command {
         ActionCommand::Add { title, owners, due, decision, meeting } => {
@@ -731,7 +765,7 @@ fn action(mut group: OpenGroup, command: ActionCommand, json: bool) -> anyhow::R
     }
 }
 
-fn resolve(mut group: OpenGroup, record: &str, field: &str, keep: &str) -> anyhow::Result<()> {
+fn resolve(group: &mut OpenGroup, record: &str, field: &str, keep: &str) -> anyhow::Result<()> {
     let (kind, id) = find_any(&group, record)?;
     let field = field.replace('-', "_");
     let view = group.view();

@@ -46,21 +46,21 @@ pub(crate) fn unlock(dir: &std::path::Path) -> anyhow::Result<Vault> {
 }
 
 /// Picks the group named by `--group`, else the current one, else the only one.
-pub(crate) fn choose_group(vault: &Vault, wanted: Option<&str>) -> anyhow::Result<OpenGroup> {
+pub(crate) fn choose_group(vault: &Vault, wanted: Option<&str>) -> anyhow::Result<GroupId> {
     let ids = vault.group_ids()?;
     if ids.is_empty() {
         bail!("there are no groups on this device yet: create one with `sunspace group create \"Name\"`");
     }
     if let Some(wanted) = wanted {
-        return Ok(vault.open_group(find_group(vault, wanted)?)?);
+        return find_group(vault, wanted);
     }
     if let Some(current) = vault.current_group()? {
         if ids.contains(&current) {
-            return Ok(vault.open_group(current)?);
+            return Ok(current);
         }
     }
     if ids.len() == 1 {
-        return Ok(vault.open_group(ids[0])?);
+        return Ok(ids[0]);
     }
     let names: Vec<String> = vault.groups()?.into_iter().map(|g| format!("\"{}\"", g.name)).collect();
     bail!("this device holds several groups ({}): choose one with --group or `sunspace group use`", names.join(", "))

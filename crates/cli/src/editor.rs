@@ -11,6 +11,12 @@ use std::process::Command;
 use anyhow::{bail, Context as _};
 
 pub(crate) fn edit(initial: &str, suffix: &str) -> anyhow::Result<String> {
+    if crate::remote::is_remote() {
+        bail!(
+            "the editor cannot open while `sunspace serve` runs in another terminal: give the text with flags, \
+             `minutes set --file FILE` or `minutes append`, or stop `serve` first"
+        );
+    }
     let editor = std::env::var("VISUAL").or_else(|_| std::env::var("EDITOR")).unwrap_or_else(|_| "nano".to_owned());
     let shm = Path::new("/dev/shm");
     let mut builder = tempfile::Builder::new();

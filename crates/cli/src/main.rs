@@ -9,7 +9,9 @@ mod commands;
 mod context;
 mod dates;
 mod editor;
+mod remote;
 mod render;
+mod serve;
 
 use std::sync::Mutex;
 

@@ -173,12 +173,14 @@ impl EngineOptions {
 }
 
 /// The sync state of one peer in one group, for `status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PeerStatus {
     /// The peer device (hex).
     pub device: String,
     /// Its member's record id in the group.
     pub member: String,
+    /// The member's name.
+    pub name: String,
     /// Connected now.
     pub connected: bool,
     /// When entries were last exchanged with it (RFC 3339), if ever since the engine started.
@@ -188,7 +190,7 @@ pub struct PeerStatus {
 }
 
 /// One group's sync state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct GroupStatus {
     /// The group id (hex).
     pub id: String,
@@ -203,7 +205,7 @@ pub struct GroupStatus {
 }
 
 /// What `status` shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Status {
     /// This device (hex).
     pub device: String,
@@ -918,6 +920,7 @@ impl Engine {
             .values()
             .map(|group| {
                 let heads = group.heads();
+                let view = group.view();
                 let peers = group
                     .members()
                     .devices
@@ -928,6 +931,7 @@ impl Engine {
                         PeerStatus {
                             device: device.to_hex(),
                             member: state.member.clone(),
+                            name: view.members.iter().find(|m| m.id == state.member).map(|m| m.name.clone()).unwrap_or_default(),
                             connected: info.is_some_and(|i| i.connected),
                             last_synced: info.and_then(|i| i.last_synced).map(|t| t.to_rfc3339()),
                             to_send: self.sessions.get(&(*device, group.id())).and_then(|s| s.pending_for_peer(&heads)),
@@ -936,7 +940,7 @@ impl Engine {
                     .collect();
                 GroupStatus {
                     id: group.id().to_hex(),
-                    name: group.doc().name(),
+                    name: view.name.clone(),
                     entries: heads.values().sum(),
                     waiting: group.waiting_len(),
                     peers,

@@ -1,0 +1,220 @@
+//! `sunspace serve`: the engine and the network in the foreground, with a log line for everything that happens
+//! between peers, and the control socket through which other `sunspace` commands reach the engine meanwhile.
+
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sunspace_membership::invite::InviteKind;
+use sunspace_node::engine::{self, EngineOptions, InviteEvent, InviteRequest, JoinEvent};
+use sunspace_node::{GroupId, NodeEvent, NodeHandle};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::args::ServeOptions;
+use crate::context::unlock;
+use crate::remote::{execute_for_client, socket_path, Reply, Request};
+
+/// Longest request line accepted on the control socket (a `minutes set` with its text fits).
+const MAX_REQUEST_LINE: u64 = 8 * 1024 * 1024;
+
+pub(crate) fn serve(dir: &Path, options: ServeOptions) -> anyhow::Result<()> {
+    let vault = unlock(dir)?;
+    let mut engine_options = if options.loopback { EngineOptions::loopback() } else { EngineOptions::lan() };
+    if options.no_mdns {
+        engine_options.mdns = false;
+    }
+    if !options.listen.is_empty() {
+        engine_options.listen = options
+            .listen
+            .iter()
+            .map(|a| a.parse().map_err(|_| anyhow::anyhow!("\"{a}\" is not a listening address")))
+            .collect::<anyhow::Result<_>>()?;
+    }
+    let name = vault.owner_name().to_owned();
+    let device = vault.device_id();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async move {
+        let handle = engine::start(vault, engine_options).await?;
+        let mut events = handle.subscribe();
+        let path = socket_path(dir);
+        // We hold the store's lock, so no other `serve` runs here: a socket file left behind is stale.
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).with_context(|| format!("could not open {}", path.display()))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        let owner = std::fs::metadata(dir)?.uid();
+        let groups = handle
+            .run(|node| node.vault().groups().map(|g| g.into_iter().map(|g| g.name).collect::<Vec<_>>()))
+            .await??;
+        println!("Sunspace is serving as {name} (device {}). Press Ctrl-C to stop.", device.short());
+        println!("Groups: {}", if groups.is_empty() { "none yet".to_owned() } else { groups.join(", ") });
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Ok(event) => print_event(&handle, event).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => println!("({n} events not shown)"),
+                    Err(_) => break,
+                },
+                connection = listener.accept() => {
+                    if let Ok((stream, _)) = connection {
+                        let allowed = stream.peer_cred().map(|c| c.uid() == owner).unwrap_or(false);
+                        if allowed {
+                            tokio::spawn(client_session(stream, handle.clone()));
+                        }
+                    }
+                }
+                _ = tokio::signal::ctrl_c() => {
+                    println!("Stopping.");
+                    break;
+                }
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+        Ok::<(), anyhow::Error>(())
+    })?;
+    // The engine's tasks end with the runtime; the store is flushed after every write.
+    Ok(())
+}
+
+async fn print_event(handle: &NodeHandle, event: NodeEvent) {
+    let short = |hex: &str| hex.get(..8).unwrap_or(hex).to_owned();
+    let line = match event {
+        NodeEvent::Listening { address } => format!("Listening on {address}"),
+        NodeEvent::PeerConnected { device } => format!("Peer {} connected", short(&device)),
+        NodeEvent::PeerDisconnected { device } => format!("Peer {} disconnected", short(&device)),
+        NodeEvent::StrangerRefused { peer } => format!("Refused a connection from {peer}: not a member device"),
+        NodeEvent::Received { group, peer, accepted, rejected, waiting } => {
+            let mut line = format!("Received {accepted} entries for group {} from {}", short(&group), short(&peer));
+            if rejected > 0 {
+                line.push_str(&format!("; REFUSED {rejected} invalid entries (not stored)"));
+            }
+            if waiting > 0 {
+                line.push_str(&format!("; {waiting} wait for earlier ones"));
+            }
+            line
+        }
+        NodeEvent::Sent { group, peer, entries } => {
+            format!("Sent {entries} entries for group {} to {}", short(&group), short(&peer))
+        }
+        NodeEvent::Changed { .. } => return,
+    };
+    let _ = handle;
+    println!("{line}");
+}
+
+async fn write_reply(writer: &mut OwnedWriteHalf, reply: &Reply) -> anyhow::Result<()> {
+    let mut line = serde_json::to_vec(reply)?;
+    line.push(b'\n');
+    writer.write_all(&line).await?;
+    Ok(())
+}
+
+async fn read_request(reader: &mut tokio::io::Take<BufReader<OwnedReadHalf>>) -> anyhow::Result<Option<Request>> {
+    reader.set_limit(MAX_REQUEST_LINE);
+    let mut line = String::new();
+    if reader.read_line(&mut line).await? == 0 {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::from_str(&line)?))
+}
+
+async fn client_session(stream: UnixStream, handle: NodeHandle) {
+    let (read, mut writer) = stream.into_split();
+    let mut reader = BufReader::new(read).take(MAX_REQUEST_LINE);
+    if let Err(error) = converse(&mut reader, &mut writer, &handle).await {
+        let _ = write_reply(&mut writer, &Reply::Failed { reason: format!("{error:#}") }).await;
+    }
+}
+
+async fn confirmation(reader: &mut tokio::io::Take<BufReader<OwnedReadHalf>>) -> bool {
+    matches!(read_request(reader).await, Ok(Some(Request::Confirm { matched: true })))
+}
+
+async fn converse(
+    reader: &mut tokio::io::Take<BufReader<OwnedReadHalf>>,
+    writer: &mut OwnedWriteHalf,
+    handle: &NodeHandle,
+) -> anyhow::Result<()> {
+    let Some(request) = read_request(reader).await? else { return Ok(()) };
+    match request {
+        Request::Run { args, group, json, stdin } => {
+            let reply = handle.run(move |node| execute_for_client(node, args, group, json, stdin)).await?;
+            write_reply(writer, &reply).await
+        }
+        Request::Status => {
+            let status = handle.status().await?;
+            write_reply(writer, &Reply::Status { status }).await
+        }
+        Request::PeerAdd { address } => {
+            handle.add_peer(&address).await?;
+            write_reply(writer, &Reply::Done { message: "Connecting; `sunspace status` shows when it is synced.".into() })
+                .await
+        }
+        Request::Invite { group, member, minutes, device } => {
+            let group: GroupId = handle
+                .run(move |node| crate::context::choose_group(node.vault(), group.as_deref()).map_err(|e| format!("{e:#}")))
+                .await?
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let kind = if device { InviteKind::Device } else { InviteKind::Member };
+            let request =
+                InviteRequest { group, kind, existing_member: member, ttl: Duration::from_secs(minutes.clamp(1, 60) * 60) };
+            let mut invite = handle.invite(request).await?;
+            write_reply(writer, &Reply::Invitation { code: invite.code.clone(), qr_text: invite.qr_text.clone(), minutes })
+                .await?;
+            while let Some(event) = invite.events.recv().await {
+                match event {
+                    InviteEvent::Words { words, name, .. } => {
+                        write_reply(writer, &Reply::Words { words, who: format!("\"{name}\"'s device") }).await?;
+                        let matched = confirmation(reader).await;
+                        handle.confirm_invite(invite.tag, matched).await?;
+                    }
+                    InviteEvent::Admitted { member } => return write_reply(writer, &Reply::Admitted { member }).await,
+                    InviteEvent::Failed { reason } => return write_reply(writer, &Reply::Failed { reason }).await,
+                }
+            }
+            Ok(())
+        }
+        Request::Join { code, peers } => {
+            let mut joining = handle.join(&code, peers).await?;
+            let mut confirm = Some(joining.confirm);
+            while let Some(event) = joining.events.recv().await {
+                match event {
+                    JoinEvent::Words { words, group_name, inviter_name } => {
+                        let who = format!("{inviter_name}'s device, inviting you to \"{group_name}\"");
+                        write_reply(writer, &Reply::Words { words, who }).await?;
+                        let matched = confirmation(reader).await;
+                        if let Some(confirm) = confirm.take() {
+                            let _ = confirm.send(matched);
+                        }
+                    }
+                    JoinEvent::Joined { group, group_name } => {
+                        wait_for_history(handle, &group).await;
+                        return write_reply(writer, &Reply::Joined { group_name }).await;
+                    }
+                    JoinEvent::Failed { reason } => return write_reply(writer, &Reply::Failed { reason }).await,
+                }
+            }
+            Ok(())
+        }
+        Request::Confirm { .. } => write_reply(writer, &Reply::Failed { reason: "nothing to confirm".into() }).await,
+    }
+}
+
+/// Waits (a minute at most) until a just-joined group's records have arrived: its membership and its name.
+async fn wait_for_history(handle: &NodeHandle, group: &str) {
+    let Some(id) = GroupId::from_hex(group) else { return };
+    for _ in 0..300 {
+        let ready = handle
+            .run(move |node| {
+                node.group(id).map(|g| !g.members().devices.is_empty() && !g.doc().name().is_empty()).unwrap_or(false)
+            })
+            .await
+            .unwrap_or(true);
+        if ready {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
