@@ -112,9 +112,8 @@ pub(crate) fn execute_for_client(
     };
     CAPTURE.with(|capture| *capture.borrow_mut() = Some(Vec::new()));
     STDIN.with(|slot| *slot.borrow_mut() = stdin);
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        crate::commands::execute(node, group, json, command)
-    }));
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::commands::execute(node, group, json, command)));
     let stdout = CAPTURE.with(|capture| capture.borrow_mut().take()).unwrap_or_default();
     STDIN.with(|slot| *slot.borrow_mut() = None);
     let error = match result {
@@ -176,7 +175,10 @@ impl Client {
             matches!(command, Command::Minutes(MinutesCommand::Set { file, .. }) if file.as_os_str() == "-");
         let stdin = if wants_stdin {
             let mut text = String::new();
-            std::io::stdin().take(4 * 1024 * 1024).read_to_string(&mut text).context("the minutes must be text (UTF-8)")?;
+            std::io::stdin()
+                .take(4 * 1024 * 1024)
+                .read_to_string(&mut text)
+                .context("the minutes must be text (UTF-8)")?;
             Some(text)
         } else {
             None
@@ -242,7 +244,10 @@ pub(crate) fn invite(dir: &Path, group: Option<String>, options: InviteOptions, 
                 }
             }
             Reply::Admitted { member } => {
-                println!("Done: the device is in the group (member {}). The history is on its way to it.", &member[..8.min(member.len())]);
+                println!(
+                    "Done: the device is in the group (member {}). The history is on its way to it.",
+                    &member[..8.min(member.len())]
+                );
                 return Ok(());
             }
             Reply::Failed { reason } => bail!("{reason}"),
@@ -321,7 +326,8 @@ pub(crate) fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
         }
         for peer in &group.peers {
             let seen = if peer.connected { "connected" } else { "not connected" };
-            let synced = peer.last_synced.as_deref().map_or("not synced since start".to_owned(), |t| format!("last synced {t}"));
+            let synced =
+                peer.last_synced.as_deref().map_or("not synced since start".to_owned(), |t| format!("last synced {t}"));
             let pending = match peer.to_send {
                 Some(0) => "up to date".to_owned(),
                 Some(n) => format!("{n} entries to send"),

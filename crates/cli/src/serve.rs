@@ -149,20 +149,32 @@ async fn converse(
         }
         Request::PeerAdd { address } => {
             handle.add_peer(&address).await?;
-            write_reply(writer, &Reply::Done { message: "Connecting; `sunspace status` shows when it is synced.".into() })
-                .await
+            write_reply(
+                writer,
+                &Reply::Done { message: "Connecting; `sunspace status` shows when it is synced.".into() },
+            )
+            .await
         }
         Request::Invite { group, member, minutes, device } => {
             let group: GroupId = handle
-                .run(move |node| crate::context::choose_group(node.vault(), group.as_deref()).map_err(|e| format!("{e:#}")))
+                .run(move |node| {
+                    crate::context::choose_group(node.vault(), group.as_deref()).map_err(|e| format!("{e:#}"))
+                })
                 .await?
                 .map_err(|e| anyhow::anyhow!(e))?;
             let kind = if device { InviteKind::Device } else { InviteKind::Member };
-            let request =
-                InviteRequest { group, kind, existing_member: member, ttl: Duration::from_secs(minutes.clamp(1, 60) * 60) };
+            let request = InviteRequest {
+                group,
+                kind,
+                existing_member: member,
+                ttl: Duration::from_secs(minutes.clamp(1, 60) * 60),
+            };
             let mut invite = handle.invite(request).await?;
-            write_reply(writer, &Reply::Invitation { code: invite.code.clone(), qr_text: invite.qr_text.clone(), minutes })
-                .await?;
+            write_reply(
+                writer,
+                &Reply::Invitation { code: invite.code.clone(), qr_text: invite.qr_text.clone(), minutes },
+            )
+            .await?;
             while let Some(event) = invite.events.recv().await {
                 match event {
                     InviteEvent::Words { words, name, .. } => {

@@ -20,7 +20,8 @@ struct Serve {
 
 impl Serve {
     fn start(home: &Home) -> Self {
-        let mut child = home.command(&["serve", "--loopback"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child =
+            home.command(&["serve", "--loopback"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -79,7 +80,8 @@ impl Drop for Serve {
 
 /// Invites from `inviter` (serving) and joins from `newcomer` (serving), both confirming the words.
 fn admit(inviter: &Home, newcomer: &Home, name_check: &str) {
-    let mut invite = inviter.command(&["invite", "--confirm"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut invite =
+        inviter.command(&["invite", "--confirm"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(invite.stdout.take().unwrap()).lines();
     let qr_text = loop {
         let line = lines.next().expect("invite prints the invitation").unwrap();
@@ -114,7 +116,8 @@ fn converge(homes: &[&Home]) -> serde_json::Value {
     }
 }
 
-const CANARIES: [&str; 4] = ["CANARY-minutes-ana-7731", "CANARY-minutes-bea-1187", "CANARY-decision-cal-5521", "CANARY-guest-9902"];
+const CANARIES: [&str; 4] =
+    ["CANARY-minutes-ana-7731", "CANARY-minutes-bea-1187", "CANARY-decision-cal-5521", "CANARY-guest-9902"];
 
 #[test]
 fn three_members_admitted_in_person_converge_after_editing_offline() {

@@ -436,6 +436,18 @@ mod tests {
         assert!(caught >= tried - 1, "caught {caught} of {tried}");
     }
 
+    /// The test vector in `docs/protocol.md`.
+    #[test]
+    fn the_code_for_a_known_secret_matches_the_documented_vector() {
+        let invitation = Invitation { secret: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], addresses: Vec::new() };
+        let code = invitation.code();
+        let tag = hex::encode(invitation.tag());
+        println!("code {code} tag {tag}");
+        let protocol = include_str!("../../../docs/protocol.md");
+        assert!(protocol.contains(&format!("code `{code}`")), "docs/protocol.md lacks the code vector {code}");
+        assert!(protocol.contains(&format!("tag `{tag}`")), "docs/protocol.md lacks the tag vector {tag}");
+    }
+
     #[test]
     fn a_qr_text_carries_the_addresses() {
         let invitation = Invitation::random(vec!["/ip4/127.0.0.1/tcp/1".into(), "/ip4/10.0.0.2/udp/2/quic-v1".into()]);
@@ -478,8 +490,7 @@ mod tests {
 
     #[test]
     fn join_messages_round_trip_and_oversized_ones_are_refused() {
-        let hello =
-            JoinRequest::Hello { tag: [1; 16], commitment: [2; 32], agreement: [3; 32], name: "Bea".into() };
+        let hello = JoinRequest::Hello { tag: [1; 16], commitment: [2; 32], agreement: [3; 32], name: "Bea".into() };
         assert_eq!(JoinRequest::decode(&hello.encode()).unwrap(), hello);
         let welcome = JoinAnswer::Welcome { group: "ab".into(), member: "m".into(), keys: vec![(0, "00".into())] };
         assert_eq!(JoinAnswer::decode(&welcome.encode()).unwrap(), welcome);

@@ -393,6 +393,8 @@ impl SwarmTask {
                 let allowed = self.swarm.behaviour().gate.is_member(&peer);
                 let Some(from) = device_of_peer(&peer).filter(|_| allowed) else {
                     tracing::warn!(%peer, "sync request from a device that is not allowed; dropped");
+                    // Answered "busy" so the sender does not wait for a timeout; the message is not looked at.
+                    let _ = self.swarm.behaviour_mut().sync.send_response(channel, BUSY.to_vec());
                     return Ok(());
                 };
                 let answer = match self.events.try_send(NetEvent::Received { from, message: request }) {

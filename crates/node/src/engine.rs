@@ -312,7 +312,13 @@ enum Command {
     ConfirmInvite([u8; 16], bool),
     Door(bool),
     Candidates(oneshot::Sender<Vec<DeviceId>>),
-    Welcomed { group: GroupId, keys: Vec<(u32, String)>, name: String, inviter: DeviceId, reply: oneshot::Sender<Result<(), NodeError>> },
+    Welcomed {
+        group: GroupId,
+        keys: Vec<(u32, String)>,
+        name: String,
+        inviter: DeviceId,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
 }
 
 /// A cheap, cloneable handle to the engine. The engine stops when every handle is dropped.
@@ -344,7 +350,10 @@ impl NodeHandle {
 
     /// Runs `job` on the engine's node (its device and open groups) and returns its result. Any entry the job
     /// writes is pushed to connected member devices as soon as it returns.
-    pub async fn run<T: Send + 'static>(&self, job: impl FnOnce(&mut Node) -> T + Send + 'static) -> Result<T, NodeError> {
+    pub async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Node) -> T + Send + 'static,
+    ) -> Result<T, NodeError> {
         let (reply, done) = oneshot::channel();
         self.command(Command::Run(Box::new(move |node| {
             let _ = reply.send(job(node));
@@ -482,23 +491,21 @@ async fn join_flow(
         Ok(_) => return Err("the inviting device answered out of turn".into()),
         Err(error) => return Err(join_error(error)),
     }
-    let transcript = Transcript {
-        inviter,
-        joiner: me.device,
-        joiner_agreement: me.agreement,
-        inviter_nonce,
-        joiner_nonce: nonce,
-    };
+    let transcript =
+        Transcript { inviter, joiner: me.device, joiner_agreement: me.agreement, inviter_nonce, joiner_nonce: nonce };
     let words = invitation.words(&transcript).to_string();
     events
         .send(JoinEvent::Words { words, group_name: group_name.clone(), inviter_name })
         .await
         .map_err(|_| "stopped".to_owned())?;
-    let matched = tokio::time::timeout(DEFAULT_INVITATION_TTL, confirmed).await.ok().and_then(Result::ok).unwrap_or(false);
+    let matched =
+        tokio::time::timeout(DEFAULT_INVITATION_TTL, confirmed).await.ok().and_then(Result::ok).unwrap_or(false);
     let confirm = JoinRequest::Confirm { tag: invitation.tag(), matched };
     let answer = handle.net.join_request(inviter, confirm.encode()).await.map(|a| JoinAnswer::decode(&a));
     if !matched {
-        return Err("you said the words did not match, so nothing was added; make a new invitation and try again".into());
+        return Err(
+            "you said the words did not match, so nothing was added; make a new invitation and try again".into()
+        );
     }
     let (group, keys) = match answer {
         Ok(Ok(JoinAnswer::Welcome { group, keys, .. })) => (group, keys),
@@ -631,9 +638,9 @@ impl Engine {
             Command::AddPeer(address, reply) => {
                 let result = match device_of_address(&address) {
                     None => Err(NodeError::Refused("the address needs a /p2p/ part naming the device".into())),
-                    Some(device) if !self.allowed.contains(&device) => Err(NodeError::Refused(
-                        "that device is not a member device of any group on this device".into(),
-                    )),
+                    Some(device) if !self.allowed.contains(&device) => {
+                        Err(NodeError::Refused("that device is not a member device of any group on this device".into()))
+                    }
                     Some(device) => {
                         let _ = self.net.add_address(device, address.clone()).await;
                         self.net.dial(address).await.map_err(|e| NodeError::Net(e.to_string()))
@@ -806,7 +813,8 @@ impl Engine {
                 .map(|(peer, _)| *peer)
                 .collect();
             for peer in peers {
-                let ranges = self.sessions.get_mut(&(peer, group)).map(|s| s.on_local_heads(&heads)).unwrap_or_default();
+                let ranges =
+                    self.sessions.get_mut(&(peer, group)).map(|s| s.on_local_heads(&heads)).unwrap_or_default();
                 self.send_ranges(peer, group, ranges);
             }
         }
@@ -931,7 +939,12 @@ impl Engine {
                         PeerStatus {
                             device: device.to_hex(),
                             member: state.member.clone(),
-                            name: view.members.iter().find(|m| m.id == state.member).map(|m| m.name.clone()).unwrap_or_default(),
+                            name: view
+                                .members
+                                .iter()
+                                .find(|m| m.id == state.member)
+                                .map(|m| m.name.clone())
+                                .unwrap_or_default(),
                             connected: info.is_some_and(|i| i.connected),
                             last_synced: info.and_then(|i| i.last_synced).map(|t| t.to_rfc3339()),
                             to_send: self.sessions.get(&(*device, group.id())).and_then(|s| s.pending_for_peer(&heads)),
@@ -954,7 +967,9 @@ impl Engine {
         let me = self.node.vault.device_id();
         let group = self.node.group(request.group)?;
         let my_member = group.members().devices.get(&me).map(|d| d.member.clone()).ok_or(NodeError::NotAMember)?;
-        if request.kind == InviteKind::Member && !group.members().has_role(&my_member, sunspace_membership::Role::Steward) {
+        if request.kind == InviteKind::Member
+            && !group.members().has_role(&my_member, sunspace_membership::Role::Steward)
+        {
             return Err(NodeError::Refused("only a steward can invite new members".into()));
         }
         let addresses: Vec<String> = self.listening.iter().filter(|a| !a.contains("/ip6/")).cloned().collect();
@@ -1043,9 +1058,10 @@ impl Engine {
                 let group_name = self.node.groups.get(&group_id).map(|g| g.doc().name()).unwrap_or_default();
                 JoinAnswer::Challenge { nonce, proof, group_name, inviter_name: owner, kind }
             }
-            (Stage::Challenged { joiner, commitment, agreement, name, nonce: inviter_nonce }, JoinRequest::Reveal { nonce, .. })
-                if *joiner == from =>
-            {
+            (
+                Stage::Challenged { joiner, commitment, agreement, name, nonce: inviter_nonce },
+                JoinRequest::Reveal { nonce, .. },
+            ) if *joiner == from => {
                 if Invitation::commitment(&from, &nonce) != *commitment {
                     self.answer(ticket, refuse("the handshake did not check out; nothing was added")).await;
                     self.fail_invite(tag, "the joining device's handshake did not check out; nothing was added").await;
@@ -1105,9 +1121,10 @@ impl Engine {
         let result = self.node.group(group).and_then(|open| open.admit(&admission));
         match result {
             Ok((member, keys)) => {
+                // Allow the new device before it hears it is welcome: its first heads message follows at once.
+                self.after_change(Origin::Local, None).await;
                 self.answer(ticket, JoinAnswer::Welcome { group: group.to_hex(), member: member.clone(), keys }).await;
                 let _ = invite.events.send(InviteEvent::Admitted { member }).await;
-                self.after_change(Origin::Local, None).await;
             }
             Err(error) => {
                 let reason = format!("the device could not be admitted: {error}");

@@ -361,7 +361,8 @@ impl OpenGroup {
             return Err(NodeError::Refused("that device is already in the group".into()));
         }
         let device = DeviceKey { id: admission.device, agreement: admission.agreement };
-        let verification = Verification { method: Method::InPersonCode, verified_by: me, at: chrono::Utc::now().timestamp() };
+        let verification =
+            Verification { method: Method::InPersonCode, verified_by: me, at: chrono::Utc::now().timestamp() };
         let record = sunspace_model::DeviceRecord {
             device_id: admission.device.to_hex(),
             agreement_key: hex::encode(admission.agreement),
@@ -534,7 +535,10 @@ impl OpenGroup {
     /// into `changes` to be applied in one batch. Returns whether the membership changed, or why it was refused.
     fn accept(&mut self, entry: &Entry, founding: bool, changes: &mut Vec<u8>) -> Result<bool, Refusal> {
         let header = entry.header();
-        let key = self.keys.key(header.epoch).ok_or_else(|| invalid("an entry sealed with a key this device does not hold"))?;
+        let key = self
+            .keys
+            .key(header.epoch)
+            .ok_or_else(|| invalid("an entry sealed with a key this device does not hold"))?;
         let plain = entry.open(key).map_err(invalid)?;
         let mut membership_changed = false;
         match header.kind {

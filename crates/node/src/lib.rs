@@ -36,8 +36,8 @@ mod group;
 mod records;
 mod vault;
 
-pub use engine::{Node, NodeEvent, NodeHandle};
 pub use datadir::{open_data_dir, DataDirMode, FORMAT_FILE, FORMAT_LINE, STORE_DIR};
+pub use engine::{Node, NodeEvent, NodeHandle};
 pub use error::NodeError;
 pub use group::{Admission, OpenGroup, Receipt, SNAPSHOT_EVERY};
 pub use sunspace_log::GroupId;

@@ -189,8 +189,7 @@ impl Vault {
         let keys = GroupKeys { epochs };
         self.store.put_meta(&crate::records::meta_group_keys(&id), &keys.seal(&self.storage_key, &id))?;
         GroupIndex::remember(self.store.as_ref(), &self.storage_key, &id, name)?;
-        let mut group =
-            OpenGroup::new_founded(self, id, keys, GroupDoc::empty(), sunspace_membership::Log::new(id));
+        let mut group = OpenGroup::new_founded(self, id, keys, GroupDoc::empty(), sunspace_membership::Log::new(id));
         group.doc_mut().set_author(&self.keys.device_id().to_hex())?;
         // The empty snapshot makes the group known to the store, so it is listed and opened like any other.
         group.write_snapshot()?;

@@ -22,7 +22,11 @@ fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
 }
 
-async fn wait_for(handle: &NodeHandle, what: &str, check: impl Fn(&mut sunspace_node::Node) -> bool + Send + Clone + 'static) {
+async fn wait_for(
+    handle: &NodeHandle,
+    what: &str,
+    check: impl Fn(&mut sunspace_node::Node) -> bool + Send + Clone + 'static,
+) {
     for _ in 0..200 {
         let check = check.clone();
         if handle.run(move |node| check(node)).await.unwrap() {
@@ -78,10 +82,8 @@ async fn a_device_invited_in_person_gets_the_history_and_later_edits_at_once() {
     assert!(matches!(invite.events.recv().await.unwrap(), InviteEvent::Admitted { .. }));
     assert!(matches!(joining.events.recv().await.unwrap(), JoinEvent::Joined { .. }));
 
-    wait_for(&bea, "the history", move |node| {
-        node.group(group).map(|g| g.view().meetings.len() == 1).unwrap_or(false)
-    })
-    .await;
+    wait_for(&bea, "the history", move |node| node.group(group).map(|g| g.view().meetings.len() == 1).unwrap_or(false))
+        .await;
 
     // An edit on Ana's device reaches Bea's without any further command.
     let mut events = bea.subscribe();
@@ -98,7 +100,8 @@ async fn a_device_invited_in_person_gets_the_history_and_later_edits_at_once() {
     assert!(saw_remote_change);
 
     // The code cannot be used again.
-    let mut again = start(device("Cal"), EngineOptions::loopback()).await.unwrap().join(&invite.qr_text, Vec::new()).await.unwrap();
+    let mut again =
+        start(device("Cal"), EngineOptions::loopback()).await.unwrap().join(&invite.qr_text, Vec::new()).await.unwrap();
     let JoinEvent::Failed { reason } = again.events.recv().await.unwrap() else { panic!("a used code must fail") };
     assert!(reason.contains("nothing was added"), "{reason}");
     assert_eq!(ana.run(move |node| node.group(group).unwrap().members().devices.len()).await.unwrap(), 2);

@@ -36,8 +36,13 @@ fn sync(from: &OpenGroup, to: &mut OpenGroup) -> sunspace_node::Receipt {
 
 fn admit(inviter: &mut OpenGroup, newcomer: &Vault, name: &str) -> OpenGroup {
     let keys = DeviceKeysOf::of(newcomer);
-    let admission =
-        Admission { device: newcomer.device_id(), agreement: keys, name: name.into(), own_device: false, existing_member: None };
+    let admission = Admission {
+        device: newcomer.device_id(),
+        agreement: keys,
+        name: name.into(),
+        own_device: false,
+        existing_member: None,
+    };
     let (_, wrapped) = inviter.admit(&admission).unwrap();
     let mut joined = newcomer.accept_group(inviter.id(), &wrapped, &inviter.view().name).unwrap();
     let receipt = sync(inviter, &mut joined);
@@ -66,7 +71,17 @@ fn an_admitted_device_receives_the_history_and_edits_flow_both_ways() {
 
     // Offline edits on both sides, then both directions.
     a.edit(|doc| doc.append_minutes(&meeting, "Ana's note.")).unwrap();
-    b.edit(|doc| doc.add_decision(NewDecision { title: "Meet monthly".into(), method: sunspace_model::DecisionMethod::Consensus, outcome: "agreed".into(), date: day(), review_by: None, meeting: None })).unwrap();
+    b.edit(|doc| {
+        doc.add_decision(NewDecision {
+            title: "Meet monthly".into(),
+            method: sunspace_model::DecisionMethod::Consensus,
+            outcome: "agreed".into(),
+            date: day(),
+            review_by: None,
+            meeting: None,
+        })
+    })
+    .unwrap();
     sync(&a, &mut b);
     let receipt = sync(&b, &mut a);
     assert_eq!(receipt.accepted.len(), 1);
@@ -115,7 +130,8 @@ fn entries_from_a_device_that_is_not_a_member_are_never_stored() {
     // A stranger who somehow holds the group key (a leaked key) still cannot write: it is not a member device.
     let stranger = DeviceKeys::generate();
     let key = Secret32::random();
-    let forged = Entry::seal(&stranger, EntryKind::Change, a.id(), LogPosition::start().next_header_fields(), 0, &key, b"x");
+    let forged =
+        Entry::seal(&stranger, EntryKind::Change, a.id(), LogPosition::start().next_header_fields(), 0, &key, b"x");
     let receipt = a.receive(vec![forged.encode()]).unwrap();
     assert!(receipt.accepted.is_empty());
     assert_eq!(receipt.waiting, 1, "kept aside in case its admission arrives, never stored");
@@ -170,8 +186,13 @@ fn only_a_steward_admits_members_but_anyone_links_their_own_device() {
     let mut a = ana.create_group("Tenants", day()).unwrap();
     let mut b = admit(&mut a, &bea, "Bea");
     let cal = device("Cal");
-    let admission =
-        Admission { device: cal.device_id(), agreement: cal.agreement_public(), name: "Cal".into(), own_device: false, existing_member: None };
+    let admission = Admission {
+        device: cal.device_id(),
+        agreement: cal.agreement_public(),
+        name: "Cal".into(),
+        own_device: false,
+        existing_member: None,
+    };
     let error = b.admit(&admission).unwrap_err();
     assert!(error.to_string().contains("steward"), "{error}");
     let phone = device("Bea");
