@@ -144,6 +144,18 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// sled releases its file lock a moment after the last handle is dropped (a background thread holds it), so an
+/// immediate reopen in the same process can find it still locked; a real store waits the same way.
+fn reopen_when_unlocked(path: &std::path::Path) -> SledStore {
+    for _ in 0..200 {
+        match SledStore::open(path) {
+            Err(crate::StoreError::Locked) => std::thread::sleep(std::time::Duration::from_millis(25)),
+            other => return other.unwrap(),
+        }
+    }
+    SledStore::open(path).unwrap()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -172,7 +184,7 @@ proptest! {
                 Op::Reopen => {
                     sled.flush().unwrap();
                     drop(sled);
-                    sled = SledStore::open(dir.path()).unwrap();
+                    sled = reopen_when_unlocked(dir.path());
                 }
             }
             prop_assert_eq!(sled.log_heads(&GROUP).unwrap(), model.log_heads(&GROUP).unwrap());
