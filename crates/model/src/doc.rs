@@ -184,6 +184,21 @@ impl GroupDoc {
         self.doc.save_after(heads)
     }
 
+    /// The changes after `heads` and how many there are, in automerge's compact bundle encoding (the document
+    /// format's column compression applied to a set of changes: 1,000 small edits take ~5 KB instead of
+    /// ~130 KB as individual changes). Falls back to individual changes if bundling fails.
+    pub fn changes_after(&mut self, heads: &[ChangeHash]) -> (Vec<u8>, usize) {
+        let hashes: Vec<ChangeHash> = self.doc.get_changes(heads).iter().map(|c| c.hash()).collect();
+        let count = hashes.len();
+        if count == 0 {
+            return (Vec::new(), 0);
+        }
+        match self.doc.bundle(hashes) {
+            Ok(bundle) => (bundle.bytes().to_vec(), count),
+            Err(_) => (self.doc.save_after(heads), count),
+        }
+    }
+
     /// The document's current heads.
     pub fn heads(&mut self) -> Vec<ChangeHash> {
         self.doc.get_heads()

@@ -747,7 +747,11 @@ impl Engine {
     }
 
     fn send_heads(&mut self, peer: DeviceId, group: GroupId) {
-        let Some(open) = self.node.groups.get(&group) else { return };
+        let Some(open) = self.node.groups.get_mut(&group) else { return };
+        // Edits waiting locally become one entry now that there is someone to send them to.
+        if let Err(error) = open.persist_pending() {
+            tracing::warn!(%error, "could not seal this device's edits");
+        }
         let message = Message::Heads { group, heads: open.heads() };
         self.heads_sent.insert((peer, group), Instant::now());
         self.send(peer, message.encode());
@@ -792,6 +796,18 @@ impl Engine {
     /// After anything that may have changed groups: push what grew to established sessions, and follow
     /// membership changes in the allow-list.
     async fn after_change(&mut self, origin: Origin, from: Option<DeviceId>) {
+        // Edits in a group some connected peer shares are sealed into an entry at once, to be pushed below.
+        let connected: Vec<DeviceId> =
+            self.peers.iter().filter(|(_, info)| info.connected).map(|(device, _)| *device).collect();
+        let shared: Vec<GroupId> =
+            self.node.groups.keys().filter(|g| connected.iter().any(|p| self.shares(p, g))).copied().collect();
+        for group in shared {
+            if let Some(open) = self.node.groups.get_mut(&group) {
+                if let Err(error) = open.persist_pending() {
+                    tracing::warn!(%error, "could not seal this device's edits");
+                }
+            }
+        }
         let mut grown = Vec::new();
         for (id, group) in &self.node.groups {
             let heads = group.heads();
@@ -871,7 +887,10 @@ impl Engine {
         }
         match message {
             Message::Heads { heads, .. } => {
-                let Some(open) = self.node.groups.get(&group) else { return };
+                let Some(open) = self.node.groups.get_mut(&group) else { return };
+                if let Err(error) = open.persist_pending() {
+                    tracing::warn!(%error, "could not seal this device's edits");
+                }
                 let ours = open.heads();
                 let behind = heads.iter().any(|(author, seq)| ours.get(author).copied().unwrap_or(0) < *seq);
                 let session = self.sessions.entry((from, group)).or_insert_with(|| Session::new(group));

@@ -20,6 +20,11 @@ use crate::NodeError;
 /// snapshot, which keeps opening fast; writing a snapshot costs one `save()` of the document, which this keeps rare.
 pub const SNAPSHOT_EVERY: u64 = 64;
 
+/// Local edits wait, sealed under the storage key and flushed, in one "pending" record until a peer is there to
+/// send them to; then they go out as one entry. A pending batch is sealed into an entry anyway once it holds this
+/// many changes, which bounds the cost of rewriting it on every edit and of opening the group.
+pub const PENDING_MAX_CHANGES: usize = 512;
+
 /// Entries are read from the store in pages of this many, so replaying a long log never holds it all in memory.
 const READ_PAGE: usize = 256;
 
@@ -214,6 +219,12 @@ impl OpenGroup {
         let own = vault.keys.device_id();
         let own_log = covered.get(&own).map_or_else(LogPosition::start, |c| LogPosition::resume(c.seq, c.hash));
         let sealed_heads = doc.heads();
+        // Local edits not yet sealed into an entry.
+        if let Some(sealed) = store.get_meta(&crate::records::meta_pending(&id))?.filter(|s| !s.is_empty()) {
+            let changes = crate::records::open_pending(&vault.storage_key, &id, &sealed)?;
+            doc.load_incremental(&changes)
+                .map_err(|e| NodeError::Damaged(format!("this device's unsent edits: {e}")))?;
+        }
         let group = Self {
             store,
             device: vault.keys.clone(),
@@ -286,7 +297,7 @@ impl OpenGroup {
     pub fn edit<R>(&mut self, edit: impl FnOnce(&mut GroupDoc) -> Result<R, ModelError>) -> Result<R, NodeError> {
         match edit(&mut self.doc) {
             Ok(result) => {
-                self.persist_pending()?;
+                self.save_pending()?;
                 Ok(result)
             }
             Err(error) => {
@@ -296,22 +307,55 @@ impl OpenGroup {
         }
     }
 
-    /// Seals every change not yet in a stored entry into one new entry, stores it and flushes.
+    /// Keeps every change not yet in a stored entry in the sealed pending record and flushes: the edit is
+    /// durable, and becomes an entry when there is a peer to send it to ([`OpenGroup::persist_pending`]), or
+    /// once the batch reaches [`PENDING_MAX_CHANGES`].
+    ///
+    /// If storing fails the changes stay in memory, and the next successful call stores them together with
+    /// what came after, so nothing is half-written.
+    pub(crate) fn save_pending(&mut self) -> Result<(), NodeError> {
+        let now = chrono::Utc::now().timestamp();
+        self.doc.commit(now);
+        if self.doc.heads() == self.sealed_heads {
+            return Ok(());
+        }
+        let (changes, count) = self.doc.changes_after(&self.sealed_heads);
+        if count >= PENDING_MAX_CHANGES {
+            return self.persist_pending();
+        }
+        let sealed = crate::records::seal_pending(&self.storage_key, &self.id, &changes);
+        self.store.put_meta(&crate::records::meta_pending(&self.id), &sealed)?;
+        self.remember_name()?;
+        self.store.flush()?;
+        Ok(())
+    }
+
+    /// Seals every change not yet in a stored entry (the pending batch) into one new entry of this device's log,
+    /// stores it and flushes. The engine calls this before telling a peer what this device holds.
     ///
     /// If storing fails the changes stay in memory, and the next successful call seals them together with what
     /// came after, so nothing is half-written and nothing is sealed twice.
-    pub(crate) fn persist_pending(&mut self) -> Result<(), NodeError> {
+    pub fn persist_pending(&mut self) -> Result<(), NodeError> {
         let now = chrono::Utc::now().timestamp();
         self.doc.commit(now);
         let heads = self.doc.heads();
         if heads == self.sealed_heads {
             return Ok(());
         }
-        let changes = self.doc.save_after(&self.sealed_heads);
+        let (changes, count) = self.doc.changes_after(&self.sealed_heads);
         self.append_own(EntryKind::Change, &changes)?;
         self.sealed_heads = heads;
-        tracing::debug!(bytes = changes.len(), "sealed entry stored");
+        // The entry is flushed; only then is the pending record cleared (a crash in between leaves both, and
+        // reopening finds the pending changes already in the entry).
+        self.store.put_meta(&crate::records::meta_pending(&self.id), &[])?;
+        self.store.flush()?;
+        tracing::debug!(bytes = changes.len(), changes = count, "sealed entry stored");
         Ok(())
+    }
+
+    /// Whether local edits wait to be sealed into an entry.
+    pub fn has_pending(&mut self) -> bool {
+        self.doc.heads() != self.sealed_heads
     }
 
     /// Seals `plain` into the next entry of this device's log, stores it and flushes.

@@ -39,6 +39,6 @@ mod vault;
 pub use datadir::{open_data_dir, DataDirMode, FORMAT_FILE, FORMAT_LINE, STORE_DIR};
 pub use engine::{Node, NodeEvent, NodeHandle};
 pub use error::NodeError;
-pub use group::{Admission, OpenGroup, Receipt, SNAPSHOT_EVERY};
+pub use group::{Admission, OpenGroup, Receipt, PENDING_MAX_CHANGES, SNAPSHOT_EVERY};
 pub use sunspace_log::GroupId;
 pub use vault::{GroupSummary, Passphrase, Vault, MIN_PASSPHRASE_CHARS};

@@ -23,6 +23,26 @@ pub(crate) fn meta_group_keys(group: &GroupId) -> String {
     format!("group-keys/{}", group.to_hex())
 }
 
+pub(crate) fn meta_pending(group: &GroupId) -> String {
+    format!("pending/{}", group.to_hex())
+}
+
+fn pending_ad(group: &GroupId) -> Vec<u8> {
+    let mut ad = b"sunspace/pending/v1\0".to_vec();
+    ad.extend_from_slice(&group.0);
+    ad
+}
+
+/// This device's edits not yet sealed into an entry (an automerge bundle), sealed under the storage key.
+pub(crate) fn seal_pending(storage_key: &Secret32, group: &GroupId, changes: &[u8]) -> Vec<u8> {
+    seal(storage_key, &pending_ad(group), changes)
+}
+
+pub(crate) fn open_pending(storage_key: &Secret32, group: &GroupId, sealed: &[u8]) -> Result<Vec<u8>, NodeError> {
+    open(storage_key, &pending_ad(group), sealed)
+        .map_err(|_| NodeError::Damaged("the record of this device's unsent edits failed authentication".into()))
+}
+
 fn damaged(what: &str) -> NodeError {
     NodeError::Damaged(format!("the {what} record is malformed"))
 }

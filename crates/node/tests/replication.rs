@@ -21,8 +21,10 @@ fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
 }
 
-/// Everything `from` holds that `to` lacks, as a peer would send it.
-fn sync(from: &OpenGroup, to: &mut OpenGroup) -> sunspace_node::Receipt {
+/// Everything `from` holds that `to` lacks, as a peer would send it (sealing `from`'s waiting edits first, as
+/// the engine does when a peer is there).
+fn sync(from: &mut OpenGroup, to: &mut OpenGroup) -> sunspace_node::Receipt {
+    from.persist_pending().unwrap();
     let theirs = to.heads();
     let mut entries = Vec::new();
     for (author, last) in from.heads() {
@@ -82,8 +84,8 @@ fn an_admitted_device_receives_the_history_and_edits_flow_both_ways() {
         })
     })
     .unwrap();
-    sync(&a, &mut b);
-    let receipt = sync(&b, &mut a);
+    sync(&mut a, &mut b);
+    let receipt = sync(&mut b, &mut a);
     assert_eq!(receipt.accepted.len(), 1);
     assert_eq!(a.view().decisions.len(), 1);
     assert_eq!(serde_json::to_value(a.view()).unwrap(), serde_json::to_value(b.view()).unwrap());
@@ -91,7 +93,7 @@ fn an_admitted_device_receives_the_history_and_edits_flow_both_ways() {
     // Everything again: all duplicates, nothing changes.
     let again = a.read_entries(bea.device_id(), 1, 10).unwrap();
     let receipt = a.receive(again).unwrap();
-    assert_eq!(receipt.duplicates, 1);
+    assert_eq!(receipt.duplicates, 1, "Bea's one entry, carrying her edit");
     assert!(receipt.accepted.is_empty());
 
     // Reopening rebuilds the same membership and document from the stored entries.
@@ -108,6 +110,7 @@ fn entries_out_of_order_wait_and_are_applied_when_the_gap_is_filled() {
     let mut b = admit(&mut a, &bea, "Bea");
     for n in 0..3 {
         a.edit(|doc| doc.add_meeting(NewMeeting::new(day(), &format!("Meeting {n}")))).unwrap();
+        a.persist_pending().unwrap();
     }
     let start = b.heads()[&ana.device_id()] + 1;
     let mut entries = a.read_entries(ana.device_id(), start, start + 2).unwrap();
@@ -162,6 +165,7 @@ fn tampered_and_truncated_entries_are_refused_and_nothing_is_stored() {
     let mut a = ana.create_group("Tenants", day()).unwrap();
     let mut b = admit(&mut a, &bea, "Bea");
     b.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Bea's meeting"))).unwrap();
+    b.persist_pending().unwrap();
     let last = b.heads()[&bea.device_id()];
     let good = b.read_entries(bea.device_id(), last, last).unwrap().remove(0);
 
@@ -201,8 +205,8 @@ fn only_a_steward_admits_members_but_anyone_links_their_own_device() {
     let (member, wrapped) = b.admit(&link).unwrap();
     assert_eq!(b.members().devices[&phone.device_id()].member, member);
     let mut p = phone.accept_group(b.id(), &wrapped, "Tenants").unwrap();
-    sync(&b, &mut p);
-    sync(&a, &mut p);
+    sync(&mut b, &mut p);
+    sync(&mut a, &mut p);
     assert!(p.members().is_active_device(&phone.device_id()));
     assert_eq!(p.my_member_id(), Some(member));
 }
