@@ -36,6 +36,7 @@ test: deps
 # Benchmarks are not tests: they print figures (see docs/benchmarks.md).
 bench: deps
 	$(CARGO) build --release -p sunspace-cli -p sunspace-bench
+	$(CARGO_TARGET_DIR)/release/sunspace-bench w1
 	$(CARGO_TARGET_DIR)/release/sunspace-bench w2 --sunspace $(BIN)
 
 lint:

@@ -2,9 +2,11 @@
 //! and prints their figures as a Markdown table, with the machine noted, for `docs/benchmarks.md`.
 //!
 //! ```text
+//! sunspace-bench w1                                         # two devices reconnect after 2 × 1,000 edits
 //! sunspace-bench w2 --sunspace target/release/sunspace      # "ten years" of one group
 //! ```
 
+mod w1;
 mod w2;
 
 use clap::{Parser, Subcommand};
@@ -18,12 +20,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Workload {
+    /// W1 / W1h "reconnect": two devices make 1,000 edits each while apart, then sync; beside automerge's own sync.
+    W1(w1::Options),
     /// W2 "ten years": generate a group's decade of records, then measure cold open, memory and bytes on disk.
     W2(w2::Options),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().workload {
+        Workload::W1(options) => w1::run(options),
         Workload::W2(options) => w2::run(options),
     }
 }

@@ -204,6 +204,20 @@ pub struct GroupStatus {
     pub peers: Vec<PeerStatus>,
 }
 
+/// Sync messages this engine has sent and received since it started (message bytes, without the transport's
+/// framing and encryption).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Traffic {
+    /// Messages queued to peers.
+    pub messages_sent: u64,
+    /// Their bytes.
+    pub bytes_sent: u64,
+    /// Messages received from member devices.
+    pub messages_received: u64,
+    /// Their bytes.
+    pub bytes_received: u64,
+}
+
 /// What `status` shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Status {
@@ -211,6 +225,8 @@ pub struct Status {
     pub device: String,
     /// Where it listens.
     pub listening: Vec<String>,
+    /// Sync traffic since start.
+    pub traffic: Traffic,
     /// Its groups.
     pub groups: Vec<GroupStatus>,
 }
@@ -574,6 +590,7 @@ pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, N
         doors: 0,
         discovered: BTreeMap::new(),
         listening: Vec::new(),
+        traffic: Traffic::default(),
     };
     engine.update_allowed().await;
     for (id, group) in &engine.node.groups {
@@ -602,6 +619,7 @@ struct Engine {
     doors: usize,
     discovered: BTreeMap<DeviceId, Multiaddr>,
     listening: Vec<String>,
+    traffic: Traffic,
 }
 
 impl Engine {
@@ -741,8 +759,12 @@ impl Engine {
             });
             tx
         });
+        let bytes = message.len() as u64;
         if sender.try_send(message).is_err() {
             tracing::debug!(peer = %peer.short(), "send queue full; dropped until the next heads exchange");
+        } else {
+            self.traffic.messages_sent += 1;
+            self.traffic.bytes_sent += bytes;
         }
     }
 
@@ -873,6 +895,8 @@ impl Engine {
     }
 
     async fn on_message(&mut self, from: DeviceId, bytes: &[u8]) {
+        self.traffic.messages_received += 1;
+        self.traffic.bytes_received += bytes.len() as u64;
         let message = match Message::decode(bytes) {
             Ok(message) => message,
             Err(error) => {
@@ -979,7 +1003,7 @@ impl Engine {
                 }
             })
             .collect();
-        Status { device: me.to_hex(), listening: self.listening.clone(), groups }
+        Status { device: me.to_hex(), listening: self.listening.clone(), traffic: self.traffic, groups }
     }
 
     async fn open_invite(&mut self, request: InviteRequest) -> Result<Invite, NodeError> {

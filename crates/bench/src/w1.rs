@@ -1,0 +1,268 @@
+//! W1 "reconnect" and W1h: a meeting (title, ~600 characters of minutes, attendance of 12, 3 decisions) on two
+//! devices; each makes 1,000 edits while apart (about 70% ~10-character additions to the minutes, 20% attendance,
+//! 10% decisions); then they reconnect. W1h starts from a meeting that already has 3,581 changes.
+//!
+//! Measured twice, on the same edits:
+//! - the floor: automerge's own sync protocol between two in-process documents, messages encoded and decoded,
+//!   no network, no encryption;
+//! - Sunspace: two real engines (sled data directories, libp2p on 127.0.0.1, sealed and signed entries), from
+//!   `peer add` until both hold the same entries, with the sync messages' bytes counted by the engines (the
+//!   transport's own framing and encryption are not counted).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use automerge::sync::{self, SyncDoc};
+use chrono::NaiveDate;
+use sunspace_crypto::kdf::KdfParams;
+use sunspace_model::{Attendee, DecisionMethod, GroupDoc, ModelError, NewDecision, NewMeeting};
+use sunspace_node::engine::{self, EngineOptions};
+use sunspace_node::{open_data_dir, Admission, DataDirMode, OpenGroup, Passphrase, Vault};
+
+use crate::machine;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Options {
+    /// Edits per device while apart.
+    #[arg(long, default_value_t = 1000)]
+    edits: usize,
+    /// Runs of each measurement; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+}
+
+const PASSPHRASE: &str = "benchmark passphrase, not a secret";
+/// W1h's base: a meeting with this many changes before the devices part.
+const W1H_BASE_CHANGES: usize = 3_581;
+
+/// A small deterministic generator, so both measurements get the same edits.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default()
+}
+
+fn decision(title: String) -> NewDecision {
+    NewDecision {
+        title,
+        method: DecisionMethod::Consent,
+        outcome: "agreed".into(),
+        date: day(),
+        review_by: None,
+        meeting: None,
+    }
+}
+
+/// The meeting every run starts from; `extra` more small changes for W1h.
+fn base(doc: &mut GroupDoc, extra: usize) -> Result<String, ModelError> {
+    let meeting = doc.add_meeting(NewMeeting::new(day(), "Monthly meeting"))?;
+    let minutes = "We went round the room. ".repeat(25);
+    doc.set_minutes(&meeting, &minutes)?;
+    for n in 0..12 {
+        doc.add_attendance(&meeting, Attendee::Guest(format!("Member {n}")), false)?;
+    }
+    for n in 0..3 {
+        doc.add_decision(decision(format!("Decision {n}")))?;
+    }
+    for n in 0..extra {
+        doc.append_minutes(&meeting, &format!("earlier {n}"))?;
+        doc.commit(n as i64);
+    }
+    Ok(meeting)
+}
+
+/// One of the workload's edits.
+fn edit(doc: &mut GroupDoc, meeting: &str, rng: &mut Rng, who: &str, n: usize) -> Result<(), ModelError> {
+    match rng.next() % 10 {
+        0..=6 => doc.append_minutes(meeting, &format!("{who}{n:05} ok")),
+        7 | 8 => doc.add_attendance(meeting, Attendee::Guest(format!("{who} guest {n}")), n % 5 == 0).map(|_| ()),
+        _ => doc.add_decision(decision(format!("{who} decision {n}"))).map(|_| ()),
+    }
+}
+
+struct Figures {
+    millis: f64,
+    a_to_b: u64,
+    b_to_a: u64,
+    messages: u64,
+}
+
+/// automerge's own sync between two in-process documents.
+fn floor(edits: usize, extra: usize) -> anyhow::Result<Figures> {
+    let mut origin = GroupDoc::create(
+        "00",
+        "W1",
+        &sunspace_model::Founder { device_id: "aa".repeat(32), agreement_key: "00".repeat(32), display_name: "A".into() },
+        day(),
+    )?
+    .0;
+    let meeting = base(&mut origin, extra)?;
+    origin.commit(0);
+    let saved = origin.save();
+    let mut a = GroupDoc::load(&saved)?;
+    a.set_author(&"aa".repeat(32))?;
+    let mut b = GroupDoc::load(&saved)?;
+    b.set_author(&"bb".repeat(32))?;
+    let (mut rng_a, mut rng_b) = (Rng(0x9E37_79B9_7F4A_7C15), Rng(0xD1B5_4A32_D192_ED03));
+    for n in 0..edits {
+        edit(&mut a, &meeting, &mut rng_a, "a", n)?;
+        a.commit(n as i64);
+        edit(&mut b, &meeting, &mut rng_b, "b", n)?;
+        b.commit(n as i64);
+    }
+    let started = Instant::now();
+    let (mut state_a, mut state_b) = (sync::State::new(), sync::State::new());
+    let (mut a_to_b, mut b_to_a, mut messages) = (0u64, 0u64, 0u64);
+    loop {
+        let from_a = a.automerge().sync().generate_sync_message(&mut state_a);
+        let from_b = b.automerge().sync().generate_sync_message(&mut state_b);
+        if from_a.is_none() && from_b.is_none() {
+            break;
+        }
+        if let Some(message) = from_a {
+            let bytes = message.encode();
+            a_to_b += bytes.len() as u64;
+            messages += 1;
+            b.automerge().sync().receive_sync_message(&mut state_b, sync::Message::decode(&bytes)?)?;
+        }
+        if let Some(message) = from_b {
+            let bytes = message.encode();
+            b_to_a += bytes.len() as u64;
+            messages += 1;
+            a.automerge().sync().receive_sync_message(&mut state_a, sync::Message::decode(&bytes)?)?;
+        }
+    }
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    anyhow::ensure!(a.heads() == b.heads(), "the floor did not converge");
+    Ok(Figures { millis, a_to_b, b_to_a, messages })
+}
+
+fn device(dir: &std::path::Path, name: &str) -> anyhow::Result<Vault> {
+    let store = Arc::new(open_data_dir(dir, DataDirMode::Create)?);
+    Ok(Vault::create(store, &Passphrase::new(PASSPHRASE.into()), name, KdfParams::MINIMUM)?)
+}
+
+/// Everything `from` holds that `to` lacks, in process (the setup before the devices part).
+fn catch_up(from: &mut OpenGroup, to: &mut OpenGroup) -> anyhow::Result<()> {
+    from.persist_pending()?;
+    let theirs = to.heads();
+    let mut entries = Vec::new();
+    for (author, last) in from.heads() {
+        let held = theirs.get(&author).copied().unwrap_or(0);
+        if last > held {
+            entries.extend(from.read_entries(author, held + 1, last)?);
+        }
+    }
+    to.receive(entries)?;
+    Ok(())
+}
+
+/// Two real engines reconnecting after `edits` edits each.
+async fn sunspace(edits: usize, extra: usize) -> anyhow::Result<Figures> {
+    let dirs = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let ana = device(dirs.0.path(), "Ana")?;
+    let bea = device(dirs.1.path(), "Bea")?;
+    let mut a = ana.create_group("W1", day())?;
+    let meeting = a.edit(|doc| base(doc, 0))?;
+    for n in 0..extra {
+        a.edit(|doc| doc.append_minutes(&meeting, &format!("earlier {n}")))?;
+    }
+    let admission = Admission {
+        device: bea.device_id(),
+        agreement: bea.agreement_public(),
+        name: "Bea".into(),
+        own_device: false,
+        existing_member: None,
+    };
+    let (_, wrapped) = a.admit(&admission)?;
+    let mut b = bea.accept_group(a.id(), &wrapped, "W1")?;
+    catch_up(&mut a, &mut b)?;
+    let (mut rng_a, mut rng_b) = (Rng(0x9E37_79B9_7F4A_7C15), Rng(0xD1B5_4A32_D192_ED03));
+    for n in 0..edits {
+        a.edit(|doc| edit(doc, &meeting, &mut rng_a, "a", n))?;
+        b.edit(|doc| edit(doc, &meeting, &mut rng_b, "b", n))?;
+    }
+    let group = a.id();
+    drop((a, b));
+
+    let node_a = engine::start(ana, EngineOptions::loopback()).await?;
+    let node_b = engine::start(bea, EngineOptions::loopback()).await?;
+    let address = loop {
+        let status = node_a.status().await?;
+        if let Some(address) = status.listening.iter().find(|a| a.contains("/tcp/")) {
+            break address.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let started = Instant::now();
+    node_b.add_peer(&address).await?;
+    let deadline = started + Duration::from_secs(120);
+    loop {
+        let heads_a = node_a.run(move |node| node.group(group).map(|g| (g.heads(), g.has_pending()))).await??;
+        let heads_b = node_b.run(move |node| node.group(group).map(|g| (g.heads(), g.has_pending()))).await??;
+        if heads_a == heads_b && !heads_a.1 && heads_a.0.len() == 2 {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the engines did not converge");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let (traffic_a, traffic_b) = (node_a.status().await?.traffic, node_b.status().await?.traffic);
+    let view_a = node_a.run(move |node| node.group(group).map(|g| serde_json::to_value(g.view()).ok())).await??;
+    let view_b = node_b.run(move |node| node.group(group).map(|g| serde_json::to_value(g.view()).ok())).await??;
+    anyhow::ensure!(view_a == view_b, "the documents differ after sync");
+    Ok(Figures {
+        millis,
+        a_to_b: traffic_a.bytes_sent,
+        b_to_a: traffic_b.bytes_sent,
+        messages: traffic_a.messages_sent + traffic_b.messages_sent,
+    })
+}
+
+fn median(mut runs: Vec<Figures>) -> Figures {
+    runs.sort_by(|x, y| x.millis.total_cmp(&y.millis));
+    runs.swap_remove(runs.len() / 2)
+}
+
+pub(crate) fn run(options: Options) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    println!("W1 / W1h reconnect: 2 × {} edits while apart. Machine: {}", options.edits, machine());
+    println!();
+    println!("| workload | what | time to converge | bytes A→B | bytes B→A | messages |");
+    println!("|---|---|---|---|---|---|");
+    for (name, extra) in [("W1", 0), ("W1h", W1H_BASE_CHANGES)] {
+        let floor = median((0..options.runs).map(|_| floor(options.edits, extra)).collect::<anyhow::Result<_>>()?);
+        let ours = median(
+            (0..options.runs)
+                .map(|_| runtime.block_on(sunspace(options.edits, extra)))
+                .collect::<anyhow::Result<_>>()
+                .context("Sunspace run")?,
+        );
+        for (what, f) in [("automerge sync, in process (floor)", &floor), ("Sunspace, two engines on loopback", &ours)] {
+            println!(
+                "| {name} | {what} | {:.0} ms | {:.1} KB | {:.1} KB | {} |",
+                f.millis,
+                f.a_to_b as f64 / 1000.0,
+                f.b_to_a as f64 / 1000.0,
+                f.messages
+            );
+        }
+        println!(
+            "| {name} | Sunspace ÷ floor | {:.2}× | {:.2}× | {:.2}× | |",
+            ours.millis / floor.millis,
+            ours.a_to_b as f64 / floor.a_to_b.max(1) as f64,
+            ours.b_to_a as f64 / floor.b_to_a.max(1) as f64
+        );
+    }
+    Ok(())
+}
