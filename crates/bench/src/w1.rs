@@ -102,7 +102,11 @@ fn floor(edits: usize, extra: usize) -> anyhow::Result<Figures> {
     let mut origin = GroupDoc::create(
         "00",
         "W1",
-        &sunspace_model::Founder { device_id: "aa".repeat(32), agreement_key: "00".repeat(32), display_name: "A".into() },
+        &sunspace_model::Founder {
+            device_id: "aa".repeat(32),
+            agreement_key: "00".repeat(32),
+            display_name: "A".into(),
+        },
         day(),
     )?
     .0;
@@ -248,7 +252,8 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
                 .collect::<anyhow::Result<_>>()
                 .context("Sunspace run")?,
         );
-        for (what, f) in [("automerge sync, in process (floor)", &floor), ("Sunspace, two engines on loopback", &ours)] {
+        for (what, f) in [("automerge sync, in process (floor)", &floor), ("Sunspace, two engines on loopback", &ours)]
+        {
             println!(
                 "| {name} | {what} | {:.0} ms | {:.1} KB | {:.1} KB | {} |",
                 f.millis,
@@ -265,4 +270,44 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A new device joins with an invitation from `holder` (both confirm the words) and fetches the whole group
+/// over loopback. Returns the time from its admission until it holds every entry, the bytes the holder sent, and
+/// the messages.
+pub(crate) async fn full_sync(
+    holder: Vault,
+    newcomer: Vault,
+    group: sunspace_node::GroupId,
+) -> anyhow::Result<(f64, u64, u64)> {
+    use sunspace_membership::invite::InviteKind;
+    use sunspace_node::engine::{InviteRequest, JoinEvent};
+    let node_a = engine::start(holder, EngineOptions::loopback()).await?;
+    let node_b = engine::start(newcomer, EngineOptions::loopback()).await?;
+    while node_a.status().await?.listening.is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let request =
+        InviteRequest { group, kind: InviteKind::Member, existing_member: None, ttl: Duration::from_secs(600) };
+    let mut invite = node_a.invite(request).await?;
+    let mut joining = node_b.join(&invite.qr_text, Vec::new()).await?;
+    anyhow::ensure!(matches!(joining.events.recv().await, Some(JoinEvent::Words { .. })), "no words");
+    let _ = invite.events.recv().await;
+    node_a.confirm_invite(invite.tag, true).await?;
+    let _ = joining.confirm.send(true);
+    anyhow::ensure!(matches!(joining.events.recv().await, Some(JoinEvent::Joined { .. })), "not admitted");
+    let started = Instant::now();
+    let wanted = node_a.run(move |node| node.group(group).map(|g| g.heads())).await??;
+    let deadline = started + Duration::from_secs(600);
+    loop {
+        let heads = node_b.run(move |node| node.group(group).map(|g| g.heads())).await??;
+        if wanted.iter().all(|(author, seq)| heads.get(author) >= Some(seq)) {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the new device did not get the history");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let traffic = node_a.status().await?.traffic;
+    Ok((millis, traffic.bytes_sent, traffic.messages_sent))
 }

@@ -20,10 +20,13 @@ use crate::NodeError;
 /// snapshot, which keeps opening fast; writing a snapshot costs one `save()` of the document, which this keeps rare.
 pub const SNAPSHOT_EVERY: u64 = 64;
 
-/// Local edits wait, sealed under the storage key and flushed, in one "pending" record until a peer is there to
-/// send them to; then they go out as one entry. A pending batch is sealed into an entry anyway once it holds this
-/// many changes, which bounds the cost of rewriting it on every edit and of opening the group.
+/// Local edits wait, each sealed under the storage key and flushed as a small "pending" chunk, until a peer is
+/// there to send them to; then they all go out as one entry in automerge's compact bundle encoding. A pending
+/// batch is sealed into an entry anyway once it holds this many edits, which bounds the work of opening a group.
 pub const PENDING_MAX_CHANGES: usize = 512;
+
+/// A new snapshot is also written once this many bytes of entry bodies came after the last one.
+const SNAPSHOT_AFTER_BYTES: usize = 64 * 1024;
 
 /// Entries are read from the store in pages of this many, so replaying a long log never holds it all in memory.
 const READ_PAGE: usize = 256;
@@ -62,8 +65,15 @@ pub struct OpenGroup {
     covered: BTreeMap<DeviceId, Covered>,
     /// Document heads that are already in stored entries: changes after these still have to be sealed.
     sealed_heads: Vec<ChangeHash>,
+    /// Document heads already in stored entries or pending chunks.
+    pending_heads: Vec<ChangeHash>,
+    /// Pending chunks stored.
+    pending_count: u32,
     /// Entries since the last snapshot.
     since_snapshot: u64,
+    /// Bytes of entry bodies since the last snapshot: a batched entry can carry hundreds of edits, so snapshots
+    /// also follow the amount of history, not only the number of entries.
+    bytes_since_snapshot: usize,
     /// The group's signed membership operations, from the membership entries of every log.
     membership: MembershipLog,
     /// Who is in, computed from `membership`.
@@ -131,7 +141,10 @@ impl OpenGroup {
             own_log: LogPosition::start(),
             covered: BTreeMap::new(),
             sealed_heads: Vec::new(),
+            pending_heads: Vec::new(),
+            pending_count: 0,
             since_snapshot: 0,
+            bytes_since_snapshot: 0,
         }
     }
 
@@ -220,11 +233,22 @@ impl OpenGroup {
         let own_log = covered.get(&own).map_or_else(LogPosition::start, |c| LogPosition::resume(c.seq, c.hash));
         let sealed_heads = doc.heads();
         // Local edits not yet sealed into an entry.
-        if let Some(sealed) = store.get_meta(&crate::records::meta_pending(&id))?.filter(|s| !s.is_empty()) {
-            let changes = crate::records::open_pending(&vault.storage_key, &id, &sealed)?;
-            doc.load_incremental(&changes)
+        let pending_count = match store.get_meta(&crate::records::meta_pending_count(&id))? {
+            Some(sealed) => crate::records::open_pending_count(&vault.storage_key, &id, &sealed)?,
+            None => 0,
+        };
+        let mut unsent = Vec::new();
+        for index in 0..pending_count {
+            let sealed = store
+                .get_meta(&crate::records::meta_pending_chunk(&id, index))?
+                .ok_or_else(|| NodeError::Damaged("one of this device's unsent edits is missing".into()))?;
+            unsent.extend(crate::records::open_pending_chunk(&vault.storage_key, &id, index, &sealed)?);
+        }
+        if !unsent.is_empty() {
+            doc.load_incremental(&unsent)
                 .map_err(|e| NodeError::Damaged(format!("this device's unsent edits: {e}")))?;
         }
+        let pending_heads = doc.heads();
         let group = Self {
             store,
             device: vault.keys.clone(),
@@ -235,7 +259,10 @@ impl OpenGroup {
             own_log,
             covered,
             sealed_heads,
+            pending_heads,
+            pending_count,
             since_snapshot,
+            bytes_since_snapshot: 0,
             members: membership.state(),
             membership,
             waiting: Vec::new(),
@@ -316,17 +343,23 @@ impl OpenGroup {
     pub(crate) fn save_pending(&mut self) -> Result<(), NodeError> {
         let now = chrono::Utc::now().timestamp();
         self.doc.commit(now);
-        if self.doc.heads() == self.sealed_heads {
+        let heads = self.doc.heads();
+        if heads == self.pending_heads {
             return Ok(());
         }
-        let (changes, count) = self.doc.changes_after(&self.sealed_heads);
-        if count >= PENDING_MAX_CHANGES {
+        if self.pending_count as usize + 1 >= PENDING_MAX_CHANGES {
             return self.persist_pending();
         }
-        let sealed = crate::records::seal_pending(&self.storage_key, &self.id, &changes);
-        self.store.put_meta(&crate::records::meta_pending(&self.id), &sealed)?;
+        let changes = self.doc.save_after(&self.pending_heads);
+        let index = self.pending_count;
+        let chunk = crate::records::seal_pending_chunk(&self.storage_key, &self.id, index, &changes);
+        self.store.put_meta(&crate::records::meta_pending_chunk(&self.id, index), &chunk)?;
+        let count = crate::records::seal_pending_count(&self.storage_key, &self.id, index + 1);
+        self.store.put_meta(&crate::records::meta_pending_count(&self.id), &count)?;
         self.remember_name()?;
         self.store.flush()?;
+        self.pending_count = index + 1;
+        self.pending_heads = heads;
         Ok(())
     }
 
@@ -344,11 +377,16 @@ impl OpenGroup {
         }
         let (changes, count) = self.doc.changes_after(&self.sealed_heads);
         self.append_own(EntryKind::Change, &changes)?;
-        self.sealed_heads = heads;
-        // The entry is flushed; only then is the pending record cleared (a crash in between leaves both, and
-        // reopening finds the pending changes already in the entry).
-        self.store.put_meta(&crate::records::meta_pending(&self.id), &[])?;
-        self.store.flush()?;
+        self.sealed_heads = heads.clone();
+        self.pending_heads = heads;
+        // The entry is flushed; only then are the pending chunks dropped (a crash in between leaves both, and
+        // reopening finds the pending changes already in the entry). Stale chunks are overwritten by later edits.
+        if self.pending_count > 0 {
+            let count = crate::records::seal_pending_count(&self.storage_key, &self.id, 0);
+            self.store.put_meta(&crate::records::meta_pending_count(&self.id), &count)?;
+            self.store.flush()?;
+            self.pending_count = 0;
+        }
         tracing::debug!(bytes = changes.len(), changes = count, "sealed entry stored");
         Ok(())
     }
@@ -371,7 +409,8 @@ impl OpenGroup {
         self.own_log.accept(&entry).map_err(|e| NodeError::Damaged(e.to_string()))?;
         self.covered.insert(author, Covered { author, seq: link.seq, hash: entry.hash() });
         self.since_snapshot += 1;
-        if self.since_snapshot >= SNAPSHOT_EVERY || link.seq == 1 {
+        self.bytes_since_snapshot += plain.len();
+        if self.snapshot_due() || link.seq == 1 {
             self.write_snapshot()?;
         }
         // A rename (here or from a peer) reaches the index with the entry that made it.
@@ -563,7 +602,8 @@ impl OpenGroup {
         }
         if !receipt.accepted.is_empty() {
             self.sealed_heads = self.doc.heads();
-            if self.since_snapshot >= SNAPSHOT_EVERY {
+            self.pending_heads = self.sealed_heads.clone();
+            if self.snapshot_due() {
                 self.write_snapshot()?;
             }
             self.remember_name()?;
@@ -610,10 +650,15 @@ impl OpenGroup {
             self.own_log = self.position(&header.author);
         }
         self.since_snapshot += 1;
+        self.bytes_since_snapshot += plain.len();
         if membership_changed {
             self.members = self.membership.state();
         }
         Ok(membership_changed)
+    }
+
+    fn snapshot_due(&self) -> bool {
+        self.since_snapshot >= SNAPSHOT_EVERY || self.bytes_since_snapshot >= SNAPSHOT_AFTER_BYTES
     }
 
     /// Writes a snapshot of the document as of the entries it covers (flushed with the next flush).
@@ -625,6 +670,7 @@ impl OpenGroup {
         };
         self.store.put_snapshot(&self.id.0, &snapshot.seal(&self.storage_key, &self.id))?;
         self.since_snapshot = 0;
+        self.bytes_since_snapshot = 0;
         Ok(())
     }
 }

@@ -23,24 +23,50 @@ pub(crate) fn meta_group_keys(group: &GroupId) -> String {
     format!("group-keys/{}", group.to_hex())
 }
 
-pub(crate) fn meta_pending(group: &GroupId) -> String {
+/// Meta name of the number of pending chunks of a group.
+pub(crate) fn meta_pending_count(group: &GroupId) -> String {
     format!("pending/{}", group.to_hex())
 }
 
-fn pending_ad(group: &GroupId) -> Vec<u8> {
+/// Meta name of pending chunk `index` of a group.
+pub(crate) fn meta_pending_chunk(group: &GroupId, index: u32) -> String {
+    format!("pending/{}/{index}", group.to_hex())
+}
+
+fn pending_ad(group: &GroupId, what: &[u8]) -> Vec<u8> {
     let mut ad = b"sunspace/pending/v1\0".to_vec();
     ad.extend_from_slice(&group.0);
+    ad.extend_from_slice(what);
     ad
 }
 
-/// This device's edits not yet sealed into an entry (an automerge bundle), sealed under the storage key.
-pub(crate) fn seal_pending(storage_key: &Secret32, group: &GroupId, changes: &[u8]) -> Vec<u8> {
-    seal(storage_key, &pending_ad(group), changes)
+/// One edit's changes not yet sealed into an entry, sealed under the storage key; the index is bound into the
+/// associated data so chunks cannot be swapped.
+pub(crate) fn seal_pending_chunk(storage_key: &Secret32, group: &GroupId, index: u32, changes: &[u8]) -> Vec<u8> {
+    seal(storage_key, &pending_ad(group, &index.to_be_bytes()), changes)
 }
 
-pub(crate) fn open_pending(storage_key: &Secret32, group: &GroupId, sealed: &[u8]) -> Result<Vec<u8>, NodeError> {
-    open(storage_key, &pending_ad(group), sealed)
+pub(crate) fn open_pending_chunk(
+    storage_key: &Secret32,
+    group: &GroupId,
+    index: u32,
+    sealed: &[u8],
+) -> Result<Vec<u8>, NodeError> {
+    open(storage_key, &pending_ad(group, &index.to_be_bytes()), sealed)
         .map_err(|_| NodeError::Damaged("the record of this device's unsent edits failed authentication".into()))
+}
+
+/// How many pending chunks there are, sealed (so that a count cannot be rolled back to drop edits silently
+/// without failing authentication, and is not readable without the passphrase).
+pub(crate) fn seal_pending_count(storage_key: &Secret32, group: &GroupId, count: u32) -> Vec<u8> {
+    seal(storage_key, &pending_ad(group, b"count"), &count.to_be_bytes())
+}
+
+pub(crate) fn open_pending_count(storage_key: &Secret32, group: &GroupId, sealed: &[u8]) -> Result<u32, NodeError> {
+    let plain = open(storage_key, &pending_ad(group, b"count"), sealed)
+        .map_err(|_| NodeError::Damaged("the record of this device's unsent edits failed authentication".into()))?;
+    let bytes: [u8; 4] = plain.as_slice().try_into().map_err(|_| damaged("unsent edits"))?;
+    Ok(u32::from_be_bytes(bytes))
 }
 
 fn damaged(what: &str) -> NodeError {

@@ -259,9 +259,13 @@ fn groups_are_listed_by_name_from_the_index_and_renames_reach_it() {
     for id in vault.group_ids().unwrap() {
         let keys = format!("group-keys/{}", id.to_hex());
         copy.put_meta(&keys, &store.get_meta(&keys).unwrap().unwrap()).unwrap();
+        // This device's unsent edits: their count and one chunk per edit.
         let pending = format!("pending/{}", id.to_hex());
-        if let Some(bytes) = store.get_meta(&pending).unwrap() {
-            copy.put_meta(&pending, &bytes).unwrap();
+        let chunks = (0..64).map(|i| format!("{pending}/{i}"));
+        for name in std::iter::once(pending.clone()).chain(chunks) {
+            if let Some(bytes) = store.get_meta(&name).unwrap() {
+                copy.put_meta(&name, &bytes).unwrap();
+            }
         }
         for (log, head) in store.log_heads(&id.0).unwrap() {
             for (seq, bytes) in store.entries(&log, 1, head as usize).unwrap() {
