@@ -42,3 +42,51 @@ pub fn open(dir: &Path, group: GroupId) -> Result<OpenGroup, sunspace_node::Node
     let vault = Vault::unlock(store, &Passphrase::new(PASSPHRASE.into()))?;
     vault.open_group(group)
 }
+
+fn ip(args: &[&str]) -> bool {
+    std::process::Command::new("ip").args(args).stderr(std::process::Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+/// Two network namespaces joined by a veth pair (10.77.0.1 and 10.77.0.2): a small LAN with no loopback between
+/// the two (mDNS ignores loopback) and no route to the machine's real interface (multicast never leaves it).
+/// Removed on drop, which also removes the veth pair. Needs root.
+#[derive(Debug)]
+pub struct Namespaces {
+    /// The two namespaces' names, for `ip netns exec`.
+    pub names: [String; 2],
+}
+
+impl Namespaces {
+    /// Creates the pair, or `None` if namespaces cannot be created here (not root).
+    pub fn create() -> Option<Self> {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let tag = (std::process::id() % 10_000) * 10 + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10;
+        let names = [format!("ss-a-{tag}"), format!("ss-b-{tag}")];
+        let (veth_a, veth_b) = (format!("ssa{tag}"), format!("ssb{tag}"));
+        if !ip(&["netns", "add", &names[0]]) {
+            return None;
+        }
+        let this = Self { names };
+        let [a, b] = &this.names;
+        let ok = ip(&["netns", "add", b])
+            && ip(&["link", "add", &veth_a, "type", "veth", "peer", "name", &veth_b])
+            && ip(&["link", "set", &veth_a, "netns", a])
+            && ip(&["link", "set", &veth_b, "netns", b])
+            && ip(&["-n", a, "addr", "add", "10.77.0.1/24", "dev", &veth_a])
+            && ip(&["-n", b, "addr", "add", "10.77.0.2/24", "dev", &veth_b])
+            && ip(&["-n", a, "link", "set", &veth_a, "up"])
+            && ip(&["-n", b, "link", "set", &veth_b, "up"])
+            && ip(&["-n", a, "link", "set", "lo", "up"])
+            && ip(&["-n", b, "link", "set", "lo", "up"]);
+        assert!(ok, "could create a namespace but not set up the veth pair");
+        Some(this)
+    }
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for name in &self.names {
+            ip(&["netns", "del", name]);
+        }
+    }
+}

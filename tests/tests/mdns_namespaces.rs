@@ -7,50 +7,9 @@
 use std::process::{Command, Output, Stdio};
 
 use sunspace_crypto::{DeviceKeys, Secret32};
+use sunspace_tests::Namespaces;
 
 const NODE: &str = env!("CARGO_BIN_EXE_sunspace-test-netnode");
-
-fn ip(args: &[&str]) -> bool {
-    Command::new("ip").args(args).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
-}
-
-/// Two namespaces joined by a veth pair; removed on drop (which also removes the veth).
-struct Namespaces {
-    names: [String; 2],
-}
-
-impl Namespaces {
-    fn create() -> Option<Self> {
-        let tag = std::process::id() % 100_000;
-        let names = [format!("ss-a-{tag}"), format!("ss-b-{tag}")];
-        let (veth_a, veth_b) = (format!("ssa{tag}"), format!("ssb{tag}"));
-        if !ip(&["netns", "add", &names[0]]) {
-            return None;
-        }
-        let this = Self { names };
-        let [a, b] = &this.names;
-        let ok = ip(&["netns", "add", b])
-            && ip(&["link", "add", &veth_a, "type", "veth", "peer", "name", &veth_b])
-            && ip(&["link", "set", &veth_a, "netns", a])
-            && ip(&["link", "set", &veth_b, "netns", b])
-            && ip(&["-n", a, "addr", "add", "10.77.0.1/24", "dev", &veth_a])
-            && ip(&["-n", b, "addr", "add", "10.77.0.2/24", "dev", &veth_b])
-            && ip(&["-n", a, "link", "set", &veth_a, "up"])
-            && ip(&["-n", b, "link", "set", &veth_b, "up"])
-            && ip(&["-n", a, "link", "set", "lo", "up"])
-            && ip(&["-n", b, "link", "set", "lo", "up"]);
-        assert!(ok, "could create a namespace but not set up the veth pair");
-        Some(this)
-    }
-}
-
-impl Drop for Namespaces {
-    fn drop(&mut self) {
-        for name in &self.names {
-            ip(&["netns", "del", name]);
-        }
-    }
-}
 
 fn run_node(namespace: &str, seed: &Secret32, peer: &DeviceKeys) -> std::process::Child {
     Command::new("ip")

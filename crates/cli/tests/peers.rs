@@ -6,77 +6,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::Home;
-
-/// A running `sunspace serve`, stopped with Ctrl-C (SIGINT) when dropped.
-struct Serve {
-    child: Child,
-    tcp_address: String,
-}
-
-impl Serve {
-    fn start(home: &Home) -> Self {
-        let mut child =
-            home.command(&["serve", "--loopback"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    // Keep draining so the server never blocks on a full pipe.
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut tcp_address = None;
-        while tcp_address.is_none() && Instant::now() < deadline {
-            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-                if let Some(address) = line.strip_prefix("Listening on ") {
-                    if address.contains("/tcp/") {
-                        tcp_address = Some(address.to_owned());
-                    }
-                }
-            }
-        }
-        let serve = Self { child, tcp_address: tcp_address.expect("serve prints its listening address") };
-        // The control socket is bound right after the engine starts.
-        let socket = home.data().join("control.sock");
-        while !socket.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        serve
-    }
-
-    fn stop(mut self) {
-        self.interrupt();
-    }
-
-    fn interrupt(&mut self) {
-        let _ = std::process::Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.interrupt();
-        }
-    }
-}
+use common::{Home, Serve};
 
 /// Invites from `inviter` (serving) and joins from `newcomer` (serving), both confirming the words.
 fn admit(inviter: &Home, newcomer: &Home, name_check: &str) {

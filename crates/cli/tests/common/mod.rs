@@ -3,8 +3,11 @@
 #![allow(clippy::unwrap_used)]
 #![allow(dead_code, unreachable_pub)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 pub const PASSPHRASE: &str = "tenants united never divided";
 
@@ -42,7 +45,19 @@ impl Home {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sunspace"));
+        self.command_in(None, args)
+    }
+
+    /// A `sunspace` command, run inside a network namespace if one is given.
+    pub fn command_in(&self, namespace: Option<&str>, args: &[&str]) -> Command {
+        let mut command = match namespace {
+            Some(namespace) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", namespace, env!("CARGO_BIN_EXE_sunspace")]);
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_sunspace")),
+        };
         command
             .args(args)
             .env("SUNSPACE_HOME", self.data())
@@ -116,5 +131,75 @@ impl Home {
                 (path, bytes)
             })
             .collect()
+    }
+}
+
+/// A running `sunspace serve`, stopped with Ctrl-C (SIGINT) when dropped.
+pub struct Serve {
+    child: Child,
+    pub tcp_address: String,
+}
+
+impl Serve {
+    pub fn start(home: &Home) -> Self {
+        Self::start_in(home, None, &["serve", "--loopback"])
+    }
+
+    /// Starts `sunspace serve` with `args`, inside a network namespace if one is given.
+    pub fn start_in(home: &Home, namespace: Option<&str>, args: &[&str]) -> Self {
+        let mut child = home.command_in(namespace, args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    // Keep draining so the server never blocks on a full pipe.
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut tcp_address = None;
+        while tcp_address.is_none() && Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+                if let Some(address) = line.strip_prefix("Listening on ") {
+                    if address.contains("/tcp/") {
+                        tcp_address = Some(address.to_owned());
+                    }
+                }
+            }
+        }
+        let serve = Self { child, tcp_address: tcp_address.expect("serve prints its listening address") };
+        // The control socket is bound right after the engine starts.
+        let socket = home.data().join("control.sock");
+        while !socket.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        serve
+    }
+
+    pub fn stop(mut self) {
+        self.interrupt();
+    }
+
+    fn interrupt(&mut self) {
+        let _ = std::process::Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.interrupt();
+        }
     }
 }

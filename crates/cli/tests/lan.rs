@@ -1,0 +1,57 @@
+//! The break-room journey: two devices on a LAN with no internet (two network namespaces joined by a veth pair,
+//! which this test creates), each running `sunspace serve` with its defaults (every interface, mDNS on). The
+//! newcomer types only the short code: its device finds the inviter by mDNS. Needs root; skips loudly without.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Home, Serve};
+use sunspace_tests::Namespaces;
+
+#[test]
+fn a_newcomer_on_the_same_lan_joins_with_the_typed_code_found_by_mdns() {
+    let Some(lan) = Namespaces::create() else {
+        eprintln!("SKIPPED: creating network namespaces needs root");
+        return;
+    };
+    let ana = Home::new();
+    ana.ok(&["init", "--name", "Ana"]);
+    ana.ok(&["group", "create", "Break Room Committee"]);
+    let meeting = Home::id_in(&ana.ok(&["meeting", "add", "--title", "Shift meeting", "--date", "2026-11-20"]));
+    let bea = Home::new();
+    bea.ok(&["init", "--name", "Bea"]);
+    let _a = Serve::start_in(&ana, Some(&lan.names[0]), &["serve"]);
+    let _b = Serve::start_in(&bea, Some(&lan.names[1]), &["serve"]);
+
+    let mut invite =
+        ana.command(&["invite", "--confirm"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(invite.stdout.take().unwrap()).lines();
+    let code = loop {
+        let line = lines.next().expect("invite prints the code").unwrap();
+        if let Some(code) = line.strip_prefix("On that device: sunspace join ") {
+            break code.trim().to_owned();
+        }
+    };
+    assert_eq!(code.len(), 27, "a short typed code, no addresses: {code}");
+    let joined = bea.ok(&["join", &code, "--confirm"]);
+    assert!(joined.contains("You are in \"Break Room Committee\""), "{joined}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(invite.wait().unwrap().success(), "{rest:?}");
+    assert!(bea.ok(&["meeting", "list"]).contains("Shift meeting"));
+
+    // An edit on Ana's device arrives on Bea's over the LAN.
+    ana.ok(&["minutes", "append", &meeting, "Agreed to ask for the break schedule in writing."]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let minutes = bea.ok(&["minutes", "show", &meeting]);
+        if minutes.contains("break schedule in writing") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the edit did not arrive: {minutes}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
