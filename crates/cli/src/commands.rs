@@ -55,7 +55,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         command => {
             // While `sunspace serve` runs it holds the store; the command runs inside it, over the control socket.
             if let Some(client) = crate::remote::Client::connect(&dir)? {
-                return client.run_command(cli.group, cli.json, &command);
+                return client.run_command(&dir, cli.group, cli.json, &command);
             }
             let mut node = Node::new(unlock(&dir)?);
             execute(&mut node, cli.group, cli.json, command)

@@ -13,8 +13,8 @@ use anyhow::{bail, Context as _};
 pub(crate) fn edit(initial: &str, suffix: &str) -> anyhow::Result<String> {
     if crate::remote::is_remote() {
         bail!(
-            "the editor cannot open while `sunspace serve` runs in another terminal: give the text with flags, \
-             `minutes set --file FILE` or `minutes append`, or stop `serve` first"
+            "while `sunspace serve` runs, `charter edit` takes the new text as flags (see `sunspace charter edit \
+             --help`); or stop `serve` first to use the editor"
         );
     }
     let editor = std::env::var("VISUAL").or_else(|_| std::env::var("EDITOR")).unwrap_or_else(|_| "nano".to_owned());

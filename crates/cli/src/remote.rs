@@ -169,33 +169,63 @@ impl Client {
         serde_json::from_str(&line).context("`sunspace serve` answered something this version cannot read")
     }
 
-    /// Runs this process's command inside `serve` and prints its output.
-    pub(crate) fn run_command(mut self, group: Option<String>, json: bool, command: &Command) -> anyhow::Result<()> {
-        let wants_stdin =
-            matches!(command, Command::Minutes(MinutesCommand::Set { file, .. }) if file.as_os_str() == "-");
-        let stdin = if wants_stdin {
-            let mut text = String::new();
-            std::io::stdin()
-                .take(4 * 1024 * 1024)
-                .read_to_string(&mut text)
-                .context("the minutes must be text (UTF-8)")?;
-            Some(text)
-        } else {
-            None
-        };
-        let args = std::env::args().skip(1).collect();
+    /// Runs one command inside `serve` and returns what it printed, or its error.
+    fn output(
+        mut self,
+        args: Vec<String>,
+        group: Option<String>,
+        json: bool,
+        stdin: Option<String>,
+    ) -> anyhow::Result<Vec<u8>> {
         self.send(&Request::Run { args, group, json, stdin })?;
         match self.receive()? {
-            Reply::Output { stdout, error } => {
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(&stdout).and_then(|_| out.flush());
-                match error {
-                    Some(error) => Err(anyhow!(error)),
-                    None => Ok(()),
-                }
-            }
+            Reply::Output { stdout, error: None } => Ok(stdout),
+            Reply::Output { error: Some(error), .. } => Err(anyhow!(error)),
             other => bail!("`sunspace serve` answered out of turn: {other:?}"),
         }
+    }
+
+    /// Runs this process's command inside `serve` and prints its output. `minutes edit` opens the editor here,
+    /// between reading the minutes and saving them through `serve`.
+    pub(crate) fn run_command(
+        self,
+        dir: &Path,
+        group: Option<String>,
+        json: bool,
+        command: &Command,
+    ) -> anyhow::Result<()> {
+        let stdout = if let Command::Minutes(MinutesCommand::Edit { meeting }) = command {
+            let shown =
+                self.output(vec!["minutes".into(), "show".into(), meeting.clone()], group.clone(), false, None)?;
+            let mut current = String::from_utf8(shown).context("the minutes are not text")?;
+            if current.ends_with('\n') {
+                current.pop();
+            }
+            let edited = crate::editor::edit(&current, ".md")?;
+            if edited == current {
+                b"No changes.\n".to_vec()
+            } else {
+                let args = vec!["minutes".into(), "set".into(), meeting.clone(), "--file".into(), "-".into()];
+                Self::require(dir)?.output(args, group, false, Some(edited))?
+            }
+        } else {
+            let wants_stdin =
+                matches!(command, Command::Minutes(MinutesCommand::Set { file, .. }) if file.as_os_str() == "-");
+            let stdin = if wants_stdin {
+                let mut text = String::new();
+                std::io::stdin()
+                    .take(4 * 1024 * 1024)
+                    .read_to_string(&mut text)
+                    .context("the minutes must be text (UTF-8)")?;
+                Some(text)
+            } else {
+                None
+            };
+            self.output(std::env::args().skip(1).collect(), group, json, stdin)?
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(&stdout).and_then(|_| out.flush());
+        Ok(())
     }
 }
 

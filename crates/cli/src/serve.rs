@@ -50,10 +50,22 @@ pub(crate) fn serve(dir: &Path, options: ServeOptions) -> anyhow::Result<()> {
             .await??;
         println!("Sunspace is serving as {name} (device {}). Press Ctrl-C to stop.", device.short());
         println!("Groups: {}", if groups.is_empty() { "none yet".to_owned() } else { groups.join(", ") });
+        // Addresses the engine learned before this subscription began are printed from its status; later ones
+        // arrive as events. Each is printed once.
+        let mut printed = std::collections::HashSet::new();
+        for address in handle.status().await?.listening {
+            println!("Listening on {address}");
+            printed.insert(address);
+        }
         loop {
             tokio::select! {
                 event = events.recv() => match event {
-                    Ok(event) => print_event(&handle, event).await,
+                    Ok(NodeEvent::Listening { address }) => {
+                        if printed.insert(address.clone()) {
+                            println!("Listening on {address}");
+                        }
+                    }
+                    Ok(event) => print_event(event),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => println!("({n} events not shown)"),
                     Err(_) => break,
                 },
@@ -78,10 +90,9 @@ pub(crate) fn serve(dir: &Path, options: ServeOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn print_event(handle: &NodeHandle, event: NodeEvent) {
+fn print_event(event: NodeEvent) {
     let short = |hex: &str| hex.get(..8).unwrap_or(hex).to_owned();
     let line = match event {
-        NodeEvent::Listening { address } => format!("Listening on {address}"),
         NodeEvent::PeerConnected { device } => format!("Peer {} connected", short(&device)),
         NodeEvent::PeerDisconnected { device } => format!("Peer {} disconnected", short(&device)),
         NodeEvent::StrangerRefused { peer } => format!("Refused a connection from {peer}: not a member device"),
@@ -98,9 +109,8 @@ async fn print_event(handle: &NodeHandle, event: NodeEvent) {
         NodeEvent::Sent { group, peer, entries } => {
             format!("Sent {entries} entries for group {} to {}", short(&group), short(&peer))
         }
-        NodeEvent::Changed { .. } => return,
+        NodeEvent::Changed { .. } | NodeEvent::Listening { .. } => return,
     };
-    let _ = handle;
     println!("{line}");
 }
 
@@ -156,12 +166,22 @@ async fn converse(
             .await
         }
         Request::Invite { group, member, minutes, device } => {
-            let group: GroupId = handle
+            // The group, and the recorded member the newcomer takes over (by name or id), resolved as any command.
+            let (group, member): (GroupId, Option<String>) = handle
                 .run(move |node| {
-                    crate::context::choose_group(node.vault(), group.as_deref()).map_err(|e| format!("{e:#}"))
+                    let id = crate::context::choose_group(node.vault(), group.as_deref())?;
+                    let member = match member {
+                        Some(wanted) => {
+                            let open = node.group(id)?;
+                            let view = open.view();
+                            Some(crate::context::find_member(open, &view, &wanted)?)
+                        }
+                        None => None,
+                    };
+                    Ok::<_, anyhow::Error>((id, member))
                 })
                 .await?
-                .map_err(|e| anyhow::anyhow!(e))?;
+                .map_err(|e| anyhow::anyhow!("{e:#}"))?;
             let kind = if device { InviteKind::Device } else { InviteKind::Member };
             let request = InviteRequest {
                 group,

@@ -121,3 +121,112 @@ fn three_members_admitted_in_person_converge_after_editing_offline() {
         }
     }
 }
+
+/// A TCP relay on 127.0.0.1 that forwards to `target` and keeps every byte it carries, both ways.
+fn recording_relay(target: std::net::SocketAddr) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { break };
+            let Ok(server) = std::net::TcpStream::connect(target) else { continue };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server.try_clone().unwrap(), client.try_clone().unwrap()),
+            ] {
+                let record = record.clone();
+                std::thread::spawn(move || {
+                    let mut buffer = [0u8; 16 * 1024];
+                    while let Ok(n) = from.read(&mut buffer) {
+                        if n == 0 || to.write_all(&buffer[..n]).is_err() {
+                            break;
+                        }
+                        record.lock().unwrap().extend_from_slice(&buffer[..n]);
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn a_second_device_is_linked_a_recorded_member_is_matched_and_the_wire_shows_no_plaintext() {
+    let ana = Home::new();
+    ana.ok(&["init", "--name", "Ana"]);
+    ana.ok(&["group", "create", "Food Co-op Core"]);
+    let meeting = Home::id_in(&ana.ok(&["meeting", "add", "--title", "Monthly", "--date", "2026-11-20"]));
+    ana.ok(&["member", "add-local", "Rosa Diaz"]);
+    ana.ok(&["attendance", "add", &meeting, "Rosa Diaz"]);
+    let rosa = Home::new();
+    rosa.ok(&["init", "--name", "Rosa"]);
+    let phone = Home::new();
+    phone.ok(&["init", "--name", "Ana (phone)"]);
+    let a = Serve::start(&ana);
+    let r = Serve::start(&rosa);
+    let p = Serve::start(&phone);
+
+    // Rosa, already in the records, is admitted as that member: her attendance stays hers.
+    let mut invite = ana.command(&["invite", "--member", "Rosa", "--confirm"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(invite.stdout.take().unwrap()).lines();
+    let qr_text = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(at) = line.find("sunspace:") {
+            break line[at..].trim().to_owned();
+        }
+    };
+    rosa.ok(&["join", &qr_text, "--confirm"]);
+    assert!(invite.wait().unwrap().success());
+    let members = ana.ok(&["member", "list"]);
+    assert_eq!(members.matches("Rosa").count(), 1, "one Rosa, not a second record: {members}");
+    let shown = rosa.ok(&["attendance", "list", &meeting]);
+    assert!(shown.contains("Rosa Diaz"), "{shown}");
+
+    // Ana links her phone the same way; it holds the group as Ana's device.
+    let mut link = ana.command(&["device", "link", "--confirm"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(link.stdout.take().unwrap()).lines();
+    let qr_text = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(at) = line.find("sunspace:") {
+            break line[at..].trim().to_owned();
+        }
+    };
+    phone.ok(&["join", &qr_text, "--confirm"]);
+    assert!(link.wait().unwrap().success());
+    let view = export(&phone);
+    let devices = view["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 3);
+    let members = view["members"].as_array().unwrap();
+    assert_eq!(members.len(), 2, "the phone is Ana's, not a new member: {members:?}");
+
+    // Rosa stops, edits offline, and reconnects through a relay that records every byte on the wire.
+    r.stop();
+    let canary = "CANARY-wire-4471-rent-strike-list";
+    let editor = rosa.path().join("editor.sh");
+    std::fs::write(&editor, format!("#!/bin/sh\nprintf '\\n{canary}' >> \"$1\"\n")).unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&editor).status().unwrap();
+    let _r = Serve::start(&rosa);
+    // `minutes edit` while serve runs: the editor opens here, the text is saved through serve.
+    let edited =
+        rosa.command(&["minutes", "edit", &meeting]).env("EDITOR", &editor).env_remove("VISUAL").output().unwrap();
+    assert!(edited.status.success(), "{}", String::from_utf8_lossy(&edited.stderr));
+    let target: std::net::SocketAddr = {
+        let port = a.tcp_address.split("/tcp/").nth(1).unwrap().split('/').next().unwrap();
+        format!("127.0.0.1:{port}").parse().unwrap()
+    };
+    let (relay_port, wire) = recording_relay(target);
+    let peer_id = a.tcp_address.rsplit("/p2p/").next().unwrap();
+    rosa.ok(&["peer", "add", &format!("/ip4/127.0.0.1/tcp/{relay_port}/p2p/{peer_id}")]);
+    let view = converge(&[&ana, &rosa, &phone]);
+    assert!(view.to_string().contains(canary));
+    let wire = wire.lock().unwrap().clone();
+    assert!(wire.len() > 1000, "the relay carried the sync ({} bytes)", wire.len());
+    for needle in [canary, "Rosa Diaz", "Food Co-op Core", "Monthly"] {
+        assert!(!wire.windows(needle.len()).any(|w| w == needle.as_bytes()), "{needle} crossed the wire in plaintext");
+    }
+    drop((a, p));
+}

@@ -253,16 +253,16 @@ pub fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>),
         join_channels: HashMap::new(),
         next_ticket: 0,
         listening: Vec::new(),
+        waiting_events: std::collections::VecDeque::new(),
     };
     tokio::spawn(task.run());
     Ok((NetHandle { commands, local }, event_rx))
 }
 
-/// Forwards an event to the engine; an error means the engine has gone. (A free function, so that awaiting it
-/// borrows only the sender, not the task with its swarm, which is not `Sync`.)
-async fn emit(events: &mpsc::Sender<NetEvent>, event: NetEvent) -> Result<(), ()> {
-    events.send(event).await.map_err(|_| ())
-}
+/// Control events (connections, discoveries, join requests) waiting for room in the engine's queue, at most.
+/// The swarm task never waits for the engine: the engine awaits the swarm task's command queue, so waiting the
+/// other way could deadlock, and a waiting swarm task would stall every connection.
+const MAX_WAITING_EVENTS: usize = 4_096;
 
 struct SwarmTask {
     swarm: Swarm<Behaviour>,
@@ -273,12 +273,41 @@ struct SwarmTask {
     join_channels: HashMap<u64, request_response::ResponseChannel<Vec<u8>>>,
     next_ticket: u64,
     listening: Vec<Multiaddr>,
+    waiting_events: std::collections::VecDeque<NetEvent>,
 }
 
 impl SwarmTask {
+    /// Queues a control event for the engine; an error means the engine has gone.
+    fn emit(&mut self, event: NetEvent) -> Result<(), ()> {
+        if self.waiting_events.is_empty() {
+            match self.events.try_send(event) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::TrySendError::Closed(_)) => return Err(()),
+                Err(mpsc::error::TrySendError::Full(event)) => self.waiting_events.push_back(event),
+            }
+        } else {
+            self.waiting_events.push_back(event);
+        }
+        if self.waiting_events.len() > MAX_WAITING_EVENTS {
+            tracing::warn!("the engine is far behind; dropping the oldest network event");
+            self.waiting_events.pop_front();
+        }
+        Ok(())
+    }
+
     async fn run(mut self) {
         loop {
+            let events = self.events.clone();
+            let has_waiting = !self.waiting_events.is_empty();
             tokio::select! {
+                permit = events.reserve(), if has_waiting => match permit {
+                    Ok(permit) => {
+                        if let Some(event) = self.waiting_events.pop_front() {
+                            permit.send(event);
+                        }
+                    }
+                    Err(_) => break, // the engine stopped listening
+                },
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(command),
                     None => break, // every handle dropped
@@ -352,30 +381,30 @@ impl SwarmTask {
                 let full = address.with(Protocol::P2p(me));
                 tracing::info!(address = %full, "listening");
                 self.listening.push(full.clone());
-                emit(&self.events, NetEvent::Listening(full)).await?;
+                self.emit(NetEvent::Listening(full))?;
             }
             SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } if num_established.get() == 1 => {
                 if let Some(device) = device_of_peer(&peer_id) {
-                    emit(&self.events, NetEvent::Connected(device)).await?;
+                    self.emit(NetEvent::Connected(device))?;
                 }
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 if let Some(device) = device_of_peer(&peer_id) {
                     if self.swarm.behaviour().gate.is_member(&peer_id) {
-                        emit(&self.events, NetEvent::Disconnected(device)).await?;
+                        self.emit(NetEvent::Disconnected(device))?;
                     }
                 }
             }
             SwarmEvent::IncomingConnectionError { peer_id: Some(peer), error, .. } => {
                 tracing::info!(%peer, %error, "refused a connection");
-                emit(&self.events, NetEvent::Refused(peer)).await?;
+                self.emit(NetEvent::Refused(peer))?;
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync_event(event).await?,
             SwarmEvent::Behaviour(BehaviourEvent::Join(event)) => self.on_join_event(event).await?,
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 for (peer, address) in found {
                     if let Some(device) = device_of_peer(&peer) {
-                        emit(&self.events, NetEvent::Discovered { device, address }).await?;
+                        self.emit(NetEvent::Discovered { device, address })?;
                     }
                 }
             }
@@ -436,7 +465,7 @@ impl SwarmTask {
                 let ticket = self.next_ticket;
                 self.next_ticket += 1;
                 self.join_channels.insert(ticket, channel);
-                emit(&self.events, NetEvent::JoinRequest { from, request, ticket }).await?;
+                self.emit(NetEvent::JoinRequest { from, request, ticket })?;
             }
             Event::Message { message: Message::Response { request_id, response }, .. } => {
                 if let Some(reply) = self.pending_joins.remove(&request_id) {

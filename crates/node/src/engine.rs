@@ -1170,7 +1170,9 @@ impl Engine {
                 let _ = invite.events.send(InviteEvent::Admitted { member }).await;
             }
             Err(error) => {
-                let reason = format!("the device could not be admitted: {error}");
+                let reason = format!("the device could not be admitted: {error}; nothing was added");
+                // Keep the door open a moment so the refusal reaches the joining device before it is disconnected.
+                self.ended.insert(tag, (reason.clone(), Instant::now()));
                 self.answer(ticket, JoinAnswer::Refused { reason: reason.clone() }).await;
                 let _ = invite.events.send(InviteEvent::Failed { reason }).await;
             }

@@ -160,7 +160,12 @@ impl OpenGroup {
         let mut membership = MembershipLog::new(id);
         if let Some(sealed) = store.snapshot(&id.0)? {
             match Snapshot::open(&vault.storage_key, &id, &sealed).and_then(|snapshot| {
-                let doc = GroupDoc::load_trusted(&snapshot.document)?;
+                // A group joined a moment ago has an empty snapshot: it only makes the group known to the store.
+                let doc = if snapshot.covered.is_empty() {
+                    GroupDoc::empty()
+                } else {
+                    GroupDoc::load_trusted(&snapshot.document)?
+                };
                 let mut log = MembershipLog::new(id);
                 for bytes in &snapshot.membership {
                     let op = SignedOp::decode(bytes).map_err(|e| NodeError::Damaged(e.to_string()))?;

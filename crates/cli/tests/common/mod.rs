@@ -147,7 +147,9 @@ impl Serve {
 
     /// Starts `sunspace serve` with `args`, inside a network namespace if one is given.
     pub fn start_in(home: &Home, namespace: Option<&str>, args: &[&str]) -> Self {
-        let mut child = home.command_in(namespace, args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let log = home.path().join("serve-stderr.log");
+        let stderr = std::fs::File::create(&log).unwrap();
+        let mut child = home.command_in(namespace, args).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -160,8 +162,10 @@ impl Serve {
         });
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut tcp_address = None;
+        let mut seen = Vec::new();
         while tcp_address.is_none() && Instant::now() < deadline {
             if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+                seen.push(line.clone());
                 if let Some(address) = line.strip_prefix("Listening on ") {
                     if address.contains("/tcp/") {
                         tcp_address = Some(address.to_owned());
@@ -169,7 +173,14 @@ impl Serve {
                 }
             }
         }
-        let serve = Self { child, tcp_address: tcp_address.expect("serve prints its listening address") };
+        let Some(tcp_address) = tcp_address else {
+            panic!(
+                "serve printed no listening address (exited: {:?}); it printed {seen:?}; its errors: {}",
+                child.try_wait(),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        };
+        let serve = Self { child, tcp_address };
         // The control socket is bound right after the engine starts.
         let socket = home.data().join("control.sock");
         while !socket.exists() && Instant::now() < deadline {
