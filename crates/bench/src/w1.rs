@@ -85,7 +85,9 @@ fn base(doc: &mut GroupDoc, extra: usize) -> Result<String, ModelError> {
 fn edit(doc: &mut GroupDoc, meeting: &str, rng: &mut Rng, who: &str, n: usize) -> Result<(), ModelError> {
     match rng.next() % 10 {
         0..=6 => doc.append_minutes(meeting, &format!("{who}{n:05} ok")),
-        7 | 8 => doc.add_attendance(meeting, Attendee::Guest(format!("{who} guest {n}")), n % 5 == 0).map(|_| ()),
+        7 | 8 => {
+            doc.add_attendance(meeting, Attendee::Guest(format!("{who} guest {n}")), n.is_multiple_of(5)).map(|_| ())
+        }
         _ => doc.add_decision(decision(format!("{who} decision {n}"))).map(|_| ()),
     }
 }

@@ -335,7 +335,7 @@ fn charter(group: &mut OpenGroup, command: CharterCommand, json: bool) -> anyhow
             let cadence = cadence.map(|c| c.parse::<Cadence>().map_err(|e| anyhow!(e))).transpose()?;
             let patch =
                 if purpose.is_none() && decision_rules.is_none() && cadence.is_none() && confidentiality.is_none() {
-                    charter_in_editor(&group)?
+                    charter_in_editor(group)?
                 } else {
                     CharterPatch { purpose, decision_rules, cadence, confidentiality }
                 };
@@ -394,7 +394,7 @@ fn member(group: &mut OpenGroup, command: MemberCommand, json: bool) -> anyhow::
     let view = group.view();
     match command {
         MemberCommand::AddLocal { name, sponsor, joined } => {
-            let sponsor = sponsor.map(|s| find_member(&group, &view, &s)).transpose()?;
+            let sponsor = sponsor.map(|s| find_member(group, &view, &s)).transpose()?;
             let id = group.edit(|doc| doc.add_local_member(&name, joined.unwrap_or_else(today), sponsor.as_deref()))?;
             emit(&format!("Added {} ({}) as a member recorded by the group.", name.trim(), short(&id)))
         }
@@ -405,7 +405,7 @@ fn member(group: &mut OpenGroup, command: MemberCommand, json: bool) -> anyhow::
             emit(&render::members_table(&view, today()))
         }
         MemberCommand::Show { member } => {
-            let id = find_member(&group, &view, &member)?;
+            let id = find_member(group, &view, &member)?;
             let m = view.member(&id).ok_or_else(|| anyhow!("member {id} vanished"))?;
             if json {
                 return emit_json(m);
@@ -434,12 +434,12 @@ fn member(group: &mut OpenGroup, command: MemberCommand, json: bool) -> anyhow::
             emit(&out.join("\n"))
         }
         MemberCommand::Rename { member, name } => {
-            let id = find_member(&group, &view, &member)?;
+            let id = find_member(group, &view, &member)?;
             group.edit(|doc| doc.update_member(&id, Some(&name), None))?;
             emit(&format!("Renamed to {}.", name.trim()))
         }
         MemberCommand::Status { member, status } => {
-            let id = find_member(&group, &view, &member)?;
+            let id = find_member(group, &view, &member)?;
             let status = match status {
                 StatusArg::Active => MemberStatus::Active,
                 StatusArg::Inactive => MemberStatus::Inactive,
@@ -455,7 +455,7 @@ fn role(group: &mut OpenGroup, command: RoleCommand, json: bool) -> anyhow::Resu
     let view = group.view();
     match command {
         RoleCommand::Grant { member, role, from, until } => {
-            let id = find_member(&group, &view, &member)?;
+            let id = find_member(group, &view, &member)?;
             let grant = group.edit(|doc| doc.grant_role(&id, &role, from.unwrap_or_else(today), until))?;
             let term = until.map(|u| format!(" until {u}")).unwrap_or_default();
             emit(&format!("{} is {}{term} ({}).", view.member_name(&id), role.trim().to_lowercase(), short(&grant)))
@@ -511,7 +511,7 @@ fn meeting(group: &mut OpenGroup, command: MeetingCommand, json: bool) -> anyhow
     match command {
         MeetingCommand::Add { fields } => {
             let title = fields.title.clone().ok_or_else(|| anyhow!("give the meeting a title with --title \"…\""))?;
-            let patch = meeting_patch(&group, fields)?;
+            let patch = meeting_patch(group, fields)?;
             let new = NewMeeting {
                 date: patch.date.unwrap_or_else(today),
                 title,
@@ -533,7 +533,7 @@ fn meeting(group: &mut OpenGroup, command: MeetingCommand, json: bool) -> anyhow
         }
         MeetingCommand::Show { meeting } => {
             let view = group.view();
-            let id = find_meeting(&group, &view, &meeting)?;
+            let id = find_meeting(group, &view, &meeting)?;
             let meeting = view.meeting(&id).ok_or_else(|| anyhow!("meeting {id} vanished"))?;
             if json {
                 return emit_json(meeting);
@@ -542,8 +542,8 @@ fn meeting(group: &mut OpenGroup, command: MeetingCommand, json: bool) -> anyhow
         }
         MeetingCommand::Edit { meeting, fields } => {
             let view = group.view();
-            let id = find_meeting(&group, &view, &meeting)?;
-            let patch = meeting_patch(&group, fields)?;
+            let id = find_meeting(group, &view, &meeting)?;
+            let patch = meeting_patch(group, fields)?;
             if patch == MeetingPatch::default() {
                 bail!("nothing to change: give --title, --date, --type, --place, --facilitator or --note-taker");
             }
@@ -557,8 +557,8 @@ fn agenda(group: &mut OpenGroup, command: AgendaCommand) -> anyhow::Result<()> {
     let view = group.view();
     match command {
         AgendaCommand::Add { meeting, title, owner } => {
-            let meeting = find_meeting(&group, &view, &meeting)?;
-            let owner = owner.map(|o| find_member(&group, &view, &o)).transpose()?;
+            let meeting = find_meeting(group, &view, &meeting)?;
+            let owner = owner.map(|o| find_member(group, &view, &o)).transpose()?;
             let id = group.edit(|doc| doc.add_agenda_item(&meeting, &title, owner.as_deref()))?;
             emit(&format!("Added to the agenda ({}).", short(&id)))
         }
@@ -578,12 +578,12 @@ fn minutes(group: &mut OpenGroup, command: MinutesCommand) -> anyhow::Result<()>
     let view = group.view();
     match command {
         MinutesCommand::Show { meeting } => {
-            let id = find_meeting(&group, &view, &meeting)?;
+            let id = find_meeting(group, &view, &meeting)?;
             let meeting = view.meeting(&id).ok_or_else(|| anyhow!("meeting {id} vanished"))?;
             emit(&meeting.minutes)
         }
         MinutesCommand::Edit { meeting } => {
-            let id = find_meeting(&group, &view, &meeting)?;
+            let id = find_meeting(group, &view, &meeting)?;
             let current = view.meeting(&id).map(|m| m.minutes.clone()).unwrap_or_default();
             let edited = crate::editor::edit(&current, ".md")?;
             if edited == current {
@@ -593,7 +593,7 @@ fn minutes(group: &mut OpenGroup, command: MinutesCommand) -> anyhow::Result<()>
             emit("Minutes saved.")
         }
         MinutesCommand::Set { meeting, file } => {
-            let id = find_meeting(&group, &view, &meeting)?;
+            let id = find_meeting(group, &view, &meeting)?;
             let text = if let (true, Some(text)) = (file.as_os_str() == "-", crate::remote::stdin_text()) {
                 text
             } else if file.as_os_str() == "-" {
@@ -618,7 +618,7 @@ fn minutes(group: &mut OpenGroup, command: MinutesCommand) -> anyhow::Result<()>
             emit("Minutes saved.")
         }
         MinutesCommand::Append { meeting, text } => {
-            let id = find_meeting(&group, &view, &meeting)?;
+            let id = find_meeting(group, &view, &meeting)?;
             group.edit(|doc| doc.append_minutes(&id, &text))?;
             emit("Added to the minutes.")
         }
@@ -629,8 +629,8 @@ fn attendance(group: &mut OpenGroup, command: AttendanceCommand, json: bool) -> 
     let view = group.view();
     match command {
         AttendanceCommand::Add { meeting, who, new_face, guest } => {
-            let meeting = find_meeting(&group, &view, &meeting)?;
-            let attendee = find_attendee(&group, &view, &who, guest)?;
+            let meeting = find_meeting(group, &view, &meeting)?;
+            let attendee = find_attendee(group, &view, &who, guest)?;
             let name = view.attendee_name(&attendee);
             group.edit(|doc| doc.add_attendance(&meeting, attendee.clone(), new_face))?;
             let note = match (&attendee, guest) {
@@ -640,8 +640,8 @@ fn attendance(group: &mut OpenGroup, command: AttendanceCommand, json: bool) -> 
             emit(&format!("{name} was there{}.{note}", if new_face { " (a new face)" } else { "" }))
         }
         AttendanceCommand::Remove { meeting, who } => {
-            let meeting = find_meeting(&group, &view, &meeting)?;
-            let attendee = find_attendee(&group, &view, &who, false)?;
+            let meeting = find_meeting(group, &view, &meeting)?;
+            let attendee = find_attendee(group, &view, &who, false)?;
             let removed = group.edit(|doc| doc.remove_attendance(&meeting, &attendee))?;
             if removed == 0 {
                 bail!("{} is not in that meeting's attendance", view.attendee_name(&attendee));
@@ -649,7 +649,7 @@ fn attendance(group: &mut OpenGroup, command: AttendanceCommand, json: bool) -> 
             emit(&format!("Removed {} from the attendance.", view.attendee_name(&attendee)))
         }
         AttendanceCommand::List { meeting } => {
-            let id = find_meeting(&group, &view, &meeting)?;
+            let id = find_meeting(group, &view, &meeting)?;
             let meeting = view.meeting(&id).ok_or_else(|| anyhow!("meeting {id} vanished"))?;
             if json {
                 return emit_json(&meeting.attendance);
@@ -668,7 +668,7 @@ fn decision(group: &mut OpenGroup, command: DecisionCommand, json: bool) -> anyh
     let view = group.view();
     match command {
         DecisionCommand::Add { title, method, outcome, date, review_by, meeting } => {
-            let meeting = meeting.map(|m| find_meeting(&group, &view, &m)).transpose()?;
+            let meeting = meeting.map(|m| find_meeting(group, &view, &m)).transpose()?;
             let meeting_date = meeting.as_ref().and_then(|m| view.meeting(m)).map(|m| m.date);
             let new = NewDecision {
                 title,
@@ -714,9 +714,9 @@ fn action(group: &mut OpenGroup, command: ActionCommand, json: bool) -> anyhow::
     let view = group.view();
     match command {
         ActionCommand::Add { title, owners, due, decision, meeting } => {
-            let owners = owners.iter().map(|o| find_member(&group, &view, o)).collect::<anyhow::Result<Vec<_>>>()?;
+            let owners = owners.iter().map(|o| find_member(group, &view, o)).collect::<anyhow::Result<Vec<_>>>()?;
             let decision = decision.map(|d| group.doc().find_id(RecordKind::Decision, &d)).transpose()?;
-            let meeting = meeting.map(|m| find_meeting(&group, &view, &m)).transpose()?;
+            let meeting = meeting.map(|m| find_meeting(group, &view, &m)).transpose()?;
             let id = group.edit(|doc| doc.add_action(NewAction { title, owners, due, decision, meeting }))?;
             emit(&format!("Action item added ({}).", short(&id)))
         }
@@ -748,7 +748,7 @@ fn action(group: &mut OpenGroup, command: ActionCommand, json: bool) -> anyhow::
         ActionCommand::Edit { action, title, due, add_owners, remove_owners } => {
             let id = group.doc().find_id(RecordKind::Action, &action)?;
             let to_ids = |names: &[String]| {
-                names.iter().map(|o| find_member(&group, &view, o)).collect::<anyhow::Result<Vec<_>>>()
+                names.iter().map(|o| find_member(group, &view, o)).collect::<anyhow::Result<Vec<_>>>()
             };
             let patch = ActionPatch {
                 title,
@@ -766,7 +766,7 @@ fn action(group: &mut OpenGroup, command: ActionCommand, json: bool) -> anyhow::
 }
 
 fn resolve(group: &mut OpenGroup, record: &str, field: &str, keep: &str) -> anyhow::Result<()> {
-    let (kind, id) = find_any(&group, record)?;
+    let (kind, id) = find_any(group, record)?;
     let field = field.replace('-', "_");
     let view = group.view();
     let conflicts = match kind {
