@@ -31,6 +31,6 @@ mod log;
 mod op;
 mod state;
 
-pub use log::{InsertError, Log};
+pub use log::{epoch_id, InsertError, Log};
 pub use op::{group_id_for, Action, DeviceKey, Method, Op, OpId, Role, SignedOp, Verification};
-pub use state::{DeviceState, MemberState, Rejection, State};
+pub use state::{DeviceState, Epoch, MemberState, Rejection, RemovedDevice, State};

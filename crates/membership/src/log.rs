@@ -11,7 +11,7 @@ use crate::state::State;
 
 /// Most ops a log accepts: a group of 40 people with a few devices each and years of role changes stays far below
 /// it; the bound keeps a misbehaving member from growing every device's memory without limit.
-const MAX_OPS: usize = 100_000;
+const MAX_OPS: usize = 10_000;
 
 /// An op was not taken into the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,18 +111,95 @@ impl Log {
         self.append(keys, Action::GrantRole { member: member.into(), role })
     }
 
-    /// Replays every op whose dependencies are all held, in causal order with ties broken by op id, applying the
-    /// ones the rules allow. Deterministic: the same ops give the same state on every device.
+    /// Computes who is in the group from the held ops. Deterministic: it depends only on the set of ops, so
+    /// every device holding the same ops computes the same state, whatever order they arrived in.
+    ///
+    /// The rules (`docs/protocol.md`, "Membership rules"):
+    /// 1. Ops are replayed in causal order, ties broken by op id; an op whose dependencies are not all held waits.
+    /// 2. An op is *valid* if its author had the authority in the op's causal past (the state computed from the
+    ///    ops it depends on, directly or not), not in whatever order ops happened to arrive.
+    /// 3. A removal (of a member or a device) takes effect unless a more senior steward (admitted earlier in the
+    ///    replay order) removed its author concurrently: of two stewards removing each other, the senior one stays.
+    /// 4. Any other op made by a device concurrently with that device's effective removal is discarded: an
+    ///    infiltrator's admission, grant or rotation made while being removed does not survive the removal.
+    /// 5. Concurrent removals of the same device keep the highest cut-off.
     pub fn state(&self) -> State {
-        let mut state = State::new(self.group);
-        // Kahn's algorithm over the held ops; an op with a dependency we do not hold waits.
+        let order = self.causal_order();
+        let n = order.len();
+        let position: BTreeMap<OpId, usize> = order.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        // Ancestors of each op as a bitset over replay positions.
+        let words = n.div_ceil(64);
+        let mut ancestors: Vec<Vec<u64>> = Vec::with_capacity(n);
+        for id in &order {
+            let mut set = vec![0u64; words];
+            for dep in &self.ops[id].1.deps {
+                if let Some(&p) = position.get(dep) {
+                    set[p / 64] |= 1 << (p % 64);
+                    for (word, theirs) in set.iter_mut().zip(&ancestors[p]) {
+                        *word |= theirs;
+                    }
+                }
+            }
+            ancestors.push(set);
+        }
+        let has = |set: &[u64], p: usize| set[p / 64] & (1 << (p % 64)) != 0;
+
+        // Validity of each op, judged in its causal past.
+        let mut valid = vec![false; n];
+        let mut targets: Vec<Vec<DeviceId>> = vec![Vec::new(); n];
+        let mut rejected = Vec::new();
+        for i in 0..n {
+            let past = self.fold(&order, &valid, &ancestors, &targets, |p| has(&ancestors[i], p));
+            let (author, op) = &self.ops[&order[i]];
+            // What a removal removes is what its author saw: the member's devices in its causal past.
+            targets[i] = match &op.action {
+                Action::RemoveMember { member, cutoffs, .. } => {
+                    let mut devices: Vec<DeviceId> =
+                        past.members.get(member).map(|m| m.devices.iter().copied().collect()).unwrap_or_default();
+                    devices.extend(cutoffs.iter().map(|(d, _)| *d));
+                    devices
+                }
+                Action::RevokeDevice { device, .. } => vec![*device],
+                _ => Vec::new(),
+            };
+            let mut probe = past;
+            match probe.apply(*author, op) {
+                Ok(()) => valid[i] = true,
+                Err(rejection) => rejected.push((order[i], rejection)),
+            }
+        }
+        let mut state = self.fold(&order, &valid, &ancestors, &targets, |_| true);
+        // Ops discarded by rule 3 or 4 are reported too.
+        let kept = self.kept(&order, &valid, &ancestors, &targets, &|_| true);
+        for i in 0..n {
+            if valid[i] && !kept[i] {
+                rejected.push((order[i], crate::state::Rejection::ConcurrentWithRemoval));
+            }
+        }
+        state.rejected = rejected;
+        state.pending = self.ops.len() - n;
+        // The writable key: the newest generation whose rotation knew of every effective removal.
+        let removals: Vec<usize> = (0..n).filter(|&i| kept[i] && is_removal(&self.ops[&order[i]].1.action)).collect();
+        state.writable_epoch = state
+            .epochs
+            .iter()
+            .rev()
+            .find(|epoch| match epoch.op.and_then(|op| position.get(&op)) {
+                Some(&p) => removals.iter().all(|&r| has(&ancestors[p], r)),
+                None => removals.is_empty(),
+            })
+            .map(|epoch| epoch.id);
+        state
+    }
+
+    /// Held ops whose dependencies are all held (transitively), in causal order with ties broken by op id.
+    fn causal_order(&self) -> Vec<OpId> {
         let mut waiting_on: BTreeMap<OpId, usize> = BTreeMap::new();
         let mut dependents: BTreeMap<OpId, Vec<OpId>> = BTreeMap::new();
         let mut ready: BinaryHeap<Reverse<OpId>> = BinaryHeap::new();
         for (id, (_, op)) in &self.ops {
             let deps: BTreeSet<OpId> = op.deps.iter().copied().collect();
             if deps.iter().any(|dep| !self.ops.contains_key(dep)) {
-                state.pending += 1;
                 continue;
             }
             waiting_on.insert(*id, deps.len());
@@ -133,11 +210,9 @@ impl Log {
                 ready.push(Reverse(*id));
             }
         }
+        let mut order = Vec::new();
         while let Some(Reverse(id)) = ready.pop() {
-            let (author, op) = &self.ops[&id];
-            if let Err(rejection) = state.apply(*author, op) {
-                state.rejected.push((id, rejection));
-            }
+            order.push(id);
             for next in dependents.get(&id).into_iter().flatten() {
                 if let Some(count) = waiting_on.get_mut(next) {
                     *count -= 1;
@@ -147,8 +222,95 @@ impl Log {
                 }
             }
         }
-        // Ops downstream of a missing dependency never became ready.
-        state.pending += waiting_on.values().filter(|count| **count > 0).count();
+        order
+    }
+
+    /// Which valid ops in the set `within` survive rules 3 and 4.
+    fn kept(
+        &self,
+        order: &[OpId],
+        valid: &[bool],
+        ancestors: &[Vec<u64>],
+        targets: &[Vec<DeviceId>],
+        within: &dyn Fn(usize) -> bool,
+    ) -> Vec<bool> {
+        let n = order.len();
+        let has = |set: &[u64], p: usize| set[p / 64] & (1 << (p % 64)) != 0;
+        let concurrent = |a: usize, b: usize| a != b && !has(&ancestors[a], b) && !has(&ancestors[b], a);
+        let members: Vec<&crate::op::Op> = order.iter().map(|id| &self.ops[id].1).collect();
+        let authors: Vec<DeviceId> = order.iter().map(|id| self.ops[id].0).collect();
+        let in_set: Vec<bool> = (0..n).map(|i| valid[i] && within(i)).collect();
+        // Seniority: the replay position of the op that put a device in the group.
+        let mut joined: BTreeMap<DeviceId, usize> = BTreeMap::new();
+        for i in (0..n).filter(|&i| in_set[i]) {
+            if let Action::Create { device, .. }
+            | Action::AddMember { device, .. }
+            | Action::LinkDevice { device, .. } = &members[i].action
+            {
+                joined.entry(device.id).or_insert(i);
+            }
+        }
+        let seniority = |device: &DeviceId| joined.get(device).copied().unwrap_or(usize::MAX);
+        // Rule 3, most senior authors first: a removal stands unless a standing removal of its author by a more
+        // senior device is concurrent with it.
+        let mut removals: Vec<usize> = (0..n).filter(|&i| in_set[i] && is_removal(&members[i].action)).collect();
+        removals.sort_by_key(|&i| (seniority(&authors[i]), i));
+        let mut standing: Vec<usize> = Vec::new();
+        for &r in &removals {
+            let overruled = standing.iter().any(|&s| {
+                seniority(&authors[s]) < seniority(&authors[r]) && concurrent(s, r) && targets[s].contains(&authors[r])
+            });
+            if !overruled {
+                standing.push(r);
+            }
+        }
+        // Rule 4: other ops concurrent with a standing removal of their author are discarded.
+        (0..n)
+            .map(|i| {
+                if !in_set[i] {
+                    return false;
+                }
+                if is_removal(&members[i].action) {
+                    return standing.contains(&i);
+                }
+                !standing.iter().any(|&r| concurrent(r, i) && targets[r].contains(&authors[i]))
+            })
+            .collect()
+    }
+
+    /// The state from the valid ops in the set `within`, after rules 3 and 4, in replay order.
+    fn fold(
+        &self,
+        order: &[OpId],
+        valid: &[bool],
+        ancestors: &[Vec<u64>],
+        targets: &[Vec<DeviceId>],
+        within: impl Fn(usize) -> bool,
+    ) -> State {
+        let kept = self.kept(order, valid, ancestors, targets, &within);
+        let mut state = State::new(self.group);
+        for (i, id) in order.iter().enumerate() {
+            if !kept[i] {
+                continue;
+            }
+            let (author, op) = &self.ops[id];
+            state.fold_apply(*author, op);
+            if matches!(op.action, Action::RotateKey { .. }) {
+                if let Some(epoch) = state.epochs.last_mut().filter(|e| e.id == u32::MAX) {
+                    epoch.id = epoch_id(id);
+                    epoch.op = Some(*id);
+                }
+            }
+        }
         state
     }
+}
+
+fn is_removal(action: &Action) -> bool {
+    matches!(action, Action::RemoveMember { .. } | Action::RevokeDevice { .. })
+}
+
+/// The number entries use for the key made by rotation `op`: never 0, which is the founding key.
+pub fn epoch_id(op: &OpId) -> u32 {
+    u32::from_be_bytes([op.0[0], op.0[1], op.0[2], op.0[3]]).max(1)
 }

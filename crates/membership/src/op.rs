@@ -110,6 +110,28 @@ pub enum Action {
         /// The role.
         role: Role,
     },
+    /// Removes a member and all their devices (stewards only). `cutoffs` says, per removed device, how far the
+    /// remover held its log: entries after that are refused by everyone.
+    RemoveMember {
+        /// The member.
+        member: String,
+        /// Why, in the remover's words (kept in the signed record).
+        reason: String,
+        /// Per device of the member, the last sequence number of its log accepted.
+        cutoffs: Vec<(DeviceId, u64)>,
+    },
+    /// Revokes one device (its own member's other device, or a steward).
+    RevokeDevice {
+        /// The device.
+        device: DeviceId,
+        /// The last sequence number of its log accepted.
+        cutoff: u64,
+    },
+    /// A new group key, wrapped to each device that is in the group as this op's author knows it.
+    RotateKey {
+        /// Per device: the key wrapped to its X25519 key (`WrappedKey` bytes, hex).
+        wraps: Vec<(DeviceId, String)>,
+    },
 }
 
 /// A membership operation.

@@ -56,6 +56,42 @@ pub enum Rejection {
     /// The device already belongs to the group.
     #[error("that device is already in the group")]
     AlreadyDevice,
+    /// The device is not (or no longer) in the group.
+    #[error("that device is not in the group")]
+    NoSuchDevice,
+    /// A device or member that was removed cannot come back under the same id.
+    #[error("that device or member was removed from the group")]
+    WasRemoved,
+    /// A key must never be wrapped to a device that is not in the group.
+    #[error("a key was wrapped to a device that is not in the group")]
+    WrappedToOutsider,
+    /// The op was made concurrently with its author's removal, without knowing of it, and is discarded.
+    #[error("made by a device concurrently with its removal")]
+    ConcurrentWithRemoval,
+}
+
+/// A device that was removed (with its member, or alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedDevice {
+    /// The member it belonged to.
+    pub member: String,
+    /// The last entry of its log anyone may accept: the highest cut-off among the removals that took effect.
+    pub cutoff: u64,
+    /// The device that removed it (the first effective removal in replay order).
+    pub removed_by: DeviceId,
+    /// Why, if a reason was given.
+    pub reason: String,
+}
+
+/// A group key generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Epoch {
+    /// Its number as entries name it: 0 for the founding key, otherwise derived from the rotation's op id.
+    pub id: u32,
+    /// The rotation that made it (none for the founding key).
+    pub op: Option<OpId>,
+    /// The devices it was wrapped to at rotation (devices admitted later receive every key at admission).
+    pub wrapped_to: BTreeSet<DeviceId>,
 }
 
 /// Who is in the group, as computed from the ops.
@@ -71,16 +107,84 @@ pub struct State {
     pub rejected: Vec<(OpId, Rejection)>,
     /// Ops waiting for ops they depend on.
     pub pending: usize,
+    /// Devices removed, with their cut-offs.
+    pub removed: BTreeMap<DeviceId, RemovedDevice>,
+    /// Members removed, with why.
+    pub removed_members: BTreeMap<String, String>,
+    /// Key generations in replay order (the founding key first).
+    pub epochs: Vec<Epoch>,
+    /// The newest key generation made with knowledge of every removal: the one to write with. `None` when a
+    /// removal is known and no rotation after it is: a device must rotate before writing.
+    pub writable_epoch: Option<u32>,
 }
 
 impl State {
     pub(crate) fn new(group: GroupId) -> Self {
-        Self { group, members: BTreeMap::new(), devices: BTreeMap::new(), rejected: Vec::new(), pending: 0 }
+        Self {
+            group,
+            members: BTreeMap::new(),
+            devices: BTreeMap::new(),
+            rejected: Vec::new(),
+            pending: 0,
+            removed: BTreeMap::new(),
+            removed_members: BTreeMap::new(),
+            epochs: vec![Epoch { id: 0, op: None, wrapped_to: BTreeSet::new() }],
+            writable_epoch: Some(0),
+        }
     }
 
     /// Whether `device` belongs to the group.
     pub fn is_active_device(&self, device: &DeviceId) -> bool {
         self.devices.contains_key(device)
+    }
+
+    /// The last entry of `device`'s log that may be accepted, if the device was removed.
+    pub fn cutoff(&self, device: &DeviceId) -> Option<u64> {
+        self.removed.get(device).map(|r| r.cutoff)
+    }
+
+    /// The member a device belongs to, if it is active.
+    pub fn member_of(&self, device: &DeviceId) -> Option<&str> {
+        self.devices.get(device).map(|d| d.member.as_str())
+    }
+
+    /// The group's safety number: 30 digits in six groups of five, for reading aloud. Two devices show the same
+    /// number exactly when they agree on the members, their roles, their devices and keys, who was removed, and
+    /// the key generation to write with. The digits come from SHA-256 over a canonical encoding of those: six
+    /// 40-bit slices, each reduced to five digits, about 99.6 bits in all.
+    pub fn safety_number(&self) -> String {
+        let mut bytes = b"sunspace/safety-number/v1\0".to_vec();
+        bytes.extend_from_slice(&self.group.0);
+        for (id, member) in &self.members {
+            bytes.extend_from_slice(&(id.len() as u32).to_be_bytes());
+            bytes.extend_from_slice(id.as_bytes());
+            for role in &member.roles {
+                bytes.extend_from_slice(format!("role:{role:?};").as_bytes());
+            }
+            for device in &member.devices {
+                bytes.extend_from_slice(&device.0);
+                if let Some(state) = self.devices.get(device) {
+                    bytes.extend_from_slice(&state.key.agreement);
+                }
+            }
+            bytes.push(0xFE);
+        }
+        bytes.push(0xFF);
+        for (device, removed) in &self.removed {
+            bytes.extend_from_slice(&device.0);
+            bytes.extend_from_slice(&removed.cutoff.to_be_bytes());
+        }
+        bytes.extend_from_slice(&self.writable_epoch.unwrap_or(u32::MAX).to_be_bytes());
+        let digest = sunspace_crypto::hash(&bytes);
+        let groups: Vec<String> = digest
+            .chunks(5)
+            .take(6)
+            .map(|chunk| {
+                let value = chunk.iter().fold(0u64, |acc, byte| (acc << 8) | u64::from(*byte));
+                format!("{:05}", value % 100_000)
+            })
+            .collect();
+        groups.join(" ")
     }
 
     /// Whether `member` holds `role`.
@@ -105,6 +209,40 @@ impl State {
         }
     }
 
+    fn remove_device(&mut self, device: DeviceId, cutoff: u64, by: DeviceId, reason: &str) {
+        let member = self.devices.remove(&device).map(|d| d.member).unwrap_or_default();
+        match self.removed.get_mut(&device) {
+            Some(removed) => removed.cutoff = removed.cutoff.max(cutoff),
+            None => {
+                let record = RemovedDevice { member, cutoff, removed_by: by, reason: reason.to_owned() };
+                self.removed.insert(device, record);
+            }
+        }
+    }
+
+    /// Applies a valid op while folding: like [`State::apply`], except that removing what a concurrent removal
+    /// already removed only raises the cut-offs, and any other op that no longer fits is left out.
+    pub(crate) fn fold_apply(&mut self, author: DeviceId, op: &Op) {
+        match &op.action {
+            Action::RemoveMember { member, reason, cutoffs } if !self.members.contains_key(member) => {
+                for (device, cutoff) in cutoffs {
+                    if let Some(removed) = self.removed.get_mut(device) {
+                        removed.cutoff = removed.cutoff.max(*cutoff);
+                    }
+                }
+                self.removed_members.entry(member.clone()).or_insert_with(|| reason.clone());
+            }
+            Action::RevokeDevice { device, cutoff } if !self.devices.contains_key(device) => {
+                if let Some(removed) = self.removed.get_mut(device) {
+                    removed.cutoff = removed.cutoff.max(*cutoff);
+                }
+            }
+            _ => {
+                let _ = self.apply(author, op);
+            }
+        }
+    }
+
     /// Applies one op by `author`, if the rules allow it.
     pub(crate) fn apply(&mut self, author: DeviceId, op: &Op) -> Result<(), Rejection> {
         match &op.action {
@@ -124,6 +262,9 @@ impl State {
             _ if !self.founded() => Err(Rejection::NotFounded),
             Action::AddMember { member, device, verification } => {
                 self.require_steward(&author)?;
+                if self.removed_members.contains_key(member) || self.removed.contains_key(&device.id) {
+                    return Err(Rejection::WasRemoved);
+                }
                 if self.members.contains_key(member) {
                     return Err(Rejection::AlreadyMember);
                 }
@@ -146,6 +287,9 @@ impl State {
                 if self.author_member(&author)? != member {
                     return Err(Rejection::NotOwnMember);
                 }
+                if self.removed.contains_key(&device.id) {
+                    return Err(Rejection::WasRemoved);
+                }
                 if self.devices.contains_key(&device.id) {
                     return Err(Rejection::AlreadyDevice);
                 }
@@ -162,6 +306,36 @@ impl State {
                 self.require_steward(&author)?;
                 let state = self.members.get_mut(member).ok_or(Rejection::NoSuchMember)?;
                 state.roles.insert(*role);
+                Ok(())
+            }
+            Action::RemoveMember { member, reason, cutoffs } => {
+                self.require_steward(&author)?;
+                let state = self.members.remove(member).ok_or(Rejection::NoSuchMember)?;
+                for device in state.devices {
+                    let cutoff = cutoffs.iter().find(|(d, _)| *d == device).map_or(0, |(_, c)| *c);
+                    self.remove_device(device, cutoff, author, reason);
+                }
+                self.removed_members.insert(member.clone(), reason.clone());
+                Ok(())
+            }
+            Action::RevokeDevice { device, cutoff } => {
+                let target = self.devices.get(device).map(|d| d.member.clone()).ok_or(Rejection::NoSuchDevice)?;
+                if self.author_member(&author)? != target {
+                    self.require_steward(&author)?;
+                }
+                if let Some(member) = self.members.get_mut(&target) {
+                    member.devices.remove(device);
+                }
+                self.remove_device(*device, *cutoff, author, "");
+                Ok(())
+            }
+            Action::RotateKey { wraps } => {
+                self.author_member(&author)?;
+                if wraps.iter().any(|(device, _)| !self.devices.contains_key(device)) {
+                    return Err(Rejection::WrappedToOutsider);
+                }
+                // The epoch id is filled in by the replay, which knows the op id.
+                self.epochs.push(Epoch { id: u32::MAX, op: None, wrapped_to: wraps.iter().map(|(d, _)| *d).collect() });
                 Ok(())
             }
         }
