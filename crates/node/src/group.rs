@@ -88,6 +88,15 @@ impl fmt::Debug for OpenGroup {
     }
 }
 
+/// The context a rotated key is wrapped under: the group, the recipient and the rotating device.
+fn rotation_wrap_context(group: &GroupId, recipient: &DeviceId, author: &DeviceId) -> Vec<u8> {
+    let mut context = b"sunspace/rotate/v1\0".to_vec();
+    context.extend_from_slice(&group.0);
+    context.extend_from_slice(&recipient.0);
+    context.extend_from_slice(&author.0);
+    context
+}
+
 /// A device to admit, as learned in the join handshake.
 #[derive(Debug, Clone)]
 pub struct Admission {
@@ -109,6 +118,9 @@ enum Refusal {
     Invalid(String),
     /// Storing failed (a full disk): the entry will come again.
     Store(NodeError),
+    /// Sealed with a key generation this device does not hold (yet: the rotation may still be on its way, or
+    /// never, if this device was removed). It waits, unread.
+    KeyNotHeld,
 }
 
 fn invalid(reason: impl fmt::Display) -> Refusal {
@@ -403,7 +415,20 @@ impl OpenGroup {
 
     /// Seals `plain` into the next entry of this device's log, stores it and flushes.
     fn append_own(&mut self, kind: EntryKind, plain: &[u8]) -> Result<(), NodeError> {
-        let (epoch, key) = self.keys.current().ok_or_else(|| NodeError::Damaged("the group has no key".into()))?;
+        // Records are written with the key every remaining device holds and no removed device does; after a
+        // removal that has no such key yet, this device makes one first. Membership operations (a rotation
+        // among them) use the newest key held, so every device that may read them can.
+        let (epoch, key) = match kind {
+            EntryKind::Change => self.writable_key()?,
+            EntryKind::Membership => {
+                let (epoch, key) = match self.members.writable_epoch.and_then(|e| self.keys.key(e).map(|k| (e, k))) {
+                    Some(found) => found,
+                    None => self.keys.newest().ok_or_else(|| NodeError::Damaged("the group has no key".into()))?,
+                };
+                (epoch, key.clone())
+            }
+        };
+        let key = &key;
         let link = self.own_log.next_header_fields();
         let entry = Entry::seal(&self.device, kind, self.id, link, epoch, key, plain);
         let author = self.device.device_id();
@@ -492,6 +517,135 @@ impl OpenGroup {
         Ok((member, wrapped))
     }
 
+    /// The key to write records with: the membership's writable generation. If a removal left none (or this
+    /// device does not hold it yet and can make a new one), a new key is made and wrapped to every device still in
+    /// the group.
+    fn writable_key(&mut self) -> Result<(u32, Secret32), NodeError> {
+        if let Some(epoch) = self.members.writable_epoch {
+            if let Some(key) = self.keys.key(epoch) {
+                return Ok((epoch, key.clone()));
+            }
+            if epoch == 0 {
+                return Err(NodeError::Damaged("the group's founding key is missing".into()));
+            }
+            // The generation exists but its key was not wrapped to this device: it must not write with an
+            // older one. Make a generation it holds.
+        }
+        self.rotate_key()
+    }
+
+    /// Makes a new group key, wraps it to every device in the group (by the membership this device knows), and
+    /// records the rotation in this device's log. Returns the new generation and key.
+    pub fn rotate_key(&mut self) -> Result<(u32, Secret32), NodeError> {
+        let me = self.device.device_id();
+        if !self.members.is_active_device(&me) {
+            return Err(NodeError::NotAMember);
+        }
+        let key = Secret32::random();
+        let wraps = self
+            .members
+            .devices
+            .iter()
+            .map(|(device, state)| {
+                let context = rotation_wrap_context(&self.id, device, &me);
+                (*device, hex::encode(sunspace_crypto::wrap_key(&state.key.agreement, &key, &context).encode()))
+            })
+            .collect();
+        let op = self
+            .membership
+            .append(&self.device, Action::RotateKey { wraps })
+            .map_err(|e| NodeError::Damaged(e.to_string()))?;
+        let epoch = sunspace_membership::epoch_id(&op);
+        let signed = self.membership.signed_ops().find(|s| s.id() == op).cloned();
+        let signed = signed.ok_or_else(|| NodeError::Damaged("a membership operation vanished".into()))?;
+        // The rotation itself is sealed with a key the other devices already hold (the membership is not yet
+        // recomputed here), so they can read the new key's wraps. Should this device stop right after, the next
+        // write finds a generation it does not hold and simply rotates again.
+        self.append_own(EntryKind::Membership, &signed.encode())?;
+        self.keys.epochs.push((epoch, key.clone()));
+        self.store
+            .put_meta(&crate::records::meta_group_keys(&self.id), &self.keys.seal(&self.storage_key, &self.id))?;
+        self.store.flush()?;
+        self.members = self.membership.state();
+        tracing::info!(epoch, "group key rotated");
+        Ok((epoch, key))
+    }
+
+    /// Removes a member and all their devices (stewards only), then rotates the key so that nothing written from
+    /// now on can be read by them. Returns, per removed device, how far its log was held: everything the member
+    /// could read is everything up to the removal.
+    pub fn remove_member(&mut self, member: &str, reason: &str) -> Result<Vec<(DeviceId, u64)>, NodeError> {
+        let me = self.device.device_id();
+        let my_member = self.members.member_of(&me).ok_or(NodeError::NotAMember)?.to_owned();
+        if !self.members.has_role(&my_member, sunspace_membership::Role::Steward) {
+            return Err(NodeError::Refused("only a steward can remove a member".into()));
+        }
+        let state = self.members.members.get(member).ok_or_else(|| {
+            NodeError::Refused(
+                "that member has no device in the group (nothing to remove from the group's keys)".into(),
+            )
+        })?;
+        let cutoffs: Vec<(DeviceId, u64)> =
+            state.devices.iter().map(|d| (*d, self.covered.get(d).map_or(0, |c| c.seq))).collect();
+        self.append_membership(Action::RemoveMember {
+            member: member.to_owned(),
+            reason: reason.to_owned(),
+            cutoffs: cutoffs.clone(),
+        })?;
+        if self.members.members.contains_key(member) {
+            return Err(NodeError::Refused("the membership rules did not remove the member".into()));
+        }
+        self.rotate_key()?;
+        Ok(cutoffs)
+    }
+
+    /// Revokes one device (one of this device's member's others, or any as a steward), then rotates the key.
+    pub fn revoke_device(&mut self, device: DeviceId) -> Result<u64, NodeError> {
+        if device == self.device.device_id() {
+            return Err(NodeError::Refused("revoke this device from another of your devices".into()));
+        }
+        if !self.members.is_active_device(&device) {
+            return Err(NodeError::Refused("that device is not in the group".into()));
+        }
+        let cutoff = self.covered.get(&device).map_or(0, |c| c.seq);
+        self.append_membership(Action::RevokeDevice { device, cutoff })?;
+        if self.members.is_active_device(&device) {
+            return Err(NodeError::Refused("only the device's own member or a steward can revoke it".into()));
+        }
+        self.rotate_key()?;
+        Ok(cutoff)
+    }
+
+    /// Takes the key of a rotation that wrapped one to this device (an operation just received or replayed).
+    fn take_rotated_key(
+        &mut self,
+        author: DeviceId,
+        op: &sunspace_membership::Op,
+        id: sunspace_membership::OpId,
+    ) -> Result<(), NodeError> {
+        let Action::RotateKey { wraps } = &op.action else { return Ok(()) };
+        let me = self.device.device_id();
+        let epoch = sunspace_membership::epoch_id(&id);
+        if self.keys.key(epoch).is_some() {
+            return Ok(());
+        }
+        let Some((_, wrapped)) = wraps.iter().find(|(device, _)| *device == me) else { return Ok(()) };
+        let bad = || NodeError::Damaged("a rotated group key for this device does not open".into());
+        let wrapped =
+            sunspace_crypto::WrappedKey::decode(&hex::decode(wrapped).map_err(|_| bad())?).map_err(|_| bad())?;
+        let key = sunspace_crypto::unwrap_key(&self.device, &wrapped, &rotation_wrap_context(&self.id, &me, &author))
+            .map_err(|_| bad())?;
+        self.keys.epochs.push((epoch, key));
+        self.store
+            .put_meta(&crate::records::meta_group_keys(&self.id), &self.keys.seal(&self.storage_key, &self.id))?;
+        Ok(())
+    }
+
+    /// The group's safety number (see [`sunspace_membership::State::safety_number`]).
+    pub fn safety_number(&self) -> String {
+        self.members.safety_number()
+    }
+
     /// Stores the founding operation, already in the membership log, as this device's first entry.
     pub(crate) fn store_founding(&mut self) -> Result<(), NodeError> {
         let signed = self.membership.signed_ops().next().cloned();
@@ -564,8 +718,18 @@ impl OpenGroup {
                 let founding = self.members.devices.is_empty()
                     && entry.header().link.seq == 1
                     && entry.header().kind == EntryKind::Membership;
+                // A removed device's entries are accepted up to its cut-off (what the group held when it was
+                // removed) and refused after it, by every device.
+                let seq = entry.header().link.seq;
+                if self.members.cutoff(&author).is_some_and(|cutoff| seq > cutoff)
+                    && !self.members.is_active_device(&author)
+                {
+                    receipt.rejected.push("an entry written by a removed device after its removal".into());
+                    continue;
+                }
                 let members = &self.members;
-                match check_entry(&entry, self.id, Some(&position), |d| founding || members.is_active_device(d)) {
+                let admitted = |d: &DeviceId| founding || members.is_active_device(d) || members.cutoff(d).is_some();
+                match check_entry(&entry, self.id, Some(&position), admitted) {
                     Verdict::Accept => match self.accept(&entry, founding, &mut changes) {
                         Ok(membership_changed) => {
                             progress = true;
@@ -576,6 +740,7 @@ impl OpenGroup {
                             tracing::warn!(author = %author.short(), seq = entry.header().link.seq, %reason, "entry refused");
                             receipt.rejected.push(reason);
                         }
+                        Err(Refusal::KeyNotHeld) => later.push(entry),
                         Err(Refusal::Store(error)) => {
                             failure = Some(error);
                             later.push(entry);
@@ -624,10 +789,7 @@ impl OpenGroup {
     /// into `changes` to be applied in one batch. Returns whether the membership changed, or why it was refused.
     fn accept(&mut self, entry: &Entry, founding: bool, changes: &mut Vec<u8>) -> Result<bool, Refusal> {
         let header = entry.header();
-        let key = self
-            .keys
-            .key(header.epoch)
-            .ok_or_else(|| invalid("an entry sealed with a key this device does not hold"))?;
+        let key = self.keys.key(header.epoch).ok_or(Refusal::KeyNotHeld)?;
         let plain = entry.open(key).map_err(invalid)?;
         let mut membership_changed = false;
         match header.kind {
@@ -644,7 +806,8 @@ impl OpenGroup {
                         return Err(invalid("an entry from a device that is not in the group"));
                     }
                 }
-                self.membership.insert(signed).map_err(invalid)?;
+                let id = self.membership.insert(signed).map_err(invalid)?;
+                self.take_rotated_key(header.author, &op, id).map_err(|e| invalid(e))?;
                 membership_changed = true;
             }
         }

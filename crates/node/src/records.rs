@@ -183,8 +183,9 @@ impl GroupKeys {
         self.epochs.iter().find(|(e, _)| *e == epoch).map(|(_, key)| key)
     }
 
-    pub(crate) fn current(&self) -> Option<(u32, &Secret32)> {
-        self.epochs.iter().max_by_key(|(epoch, _)| *epoch).map(|(epoch, key)| (*epoch, key))
+    /// The newest key this device received (keys are kept in the order they arrived).
+    pub(crate) fn newest(&self) -> Option<(u32, &Secret32)> {
+        self.epochs.last().map(|(epoch, key)| (*epoch, key))
     }
 }
 

@@ -210,3 +210,51 @@ fn only_a_steward_admits_members_but_anyone_links_their_own_device() {
     assert!(p.members().is_active_device(&phone.device_id()));
     assert_eq!(p.my_member_id(), Some(member));
 }
+
+#[test]
+fn a_removed_member_can_read_nothing_written_after_the_removal_and_their_later_entries_are_refused() {
+    let ana = device("Ana");
+    let bea = device("Bea");
+    let cal = device("Cal");
+    let mut a = ana.create_group("Tenants", day()).unwrap();
+    let mut b = admit(&mut a, &bea, "Bea");
+    let mut c = admit(&mut a, &cal, "Cal");
+    sync(&mut a, &mut b);
+    sync(&mut c, &mut a);
+    sync(&mut a, &mut b);
+    let before = a.safety_number();
+    assert_eq!(before, b.safety_number());
+
+    // Ana removes Cal; the key rotates; Ana writes.
+    let cal_member = c.my_member_id().unwrap();
+    let cutoffs = a.remove_member(&cal_member, "passed the minutes to management").unwrap();
+    assert_eq!(cutoffs.len(), 1);
+    a.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "After the removal"))).unwrap();
+    a.persist_pending().unwrap();
+    assert_ne!(a.safety_number(), before);
+
+    // Bea receives it all and can read the new meeting; so will everything Bea writes next.
+    let receipt = sync(&mut a, &mut b);
+    assert!(receipt.rejected.is_empty() && receipt.waiting == 0, "{receipt:?}");
+    assert_eq!(b.view().meetings.len(), 1);
+    assert_eq!(b.safety_number(), a.safety_number());
+    let meeting = b.view().meetings[0].id.clone();
+    b.edit(|doc| doc.append_minutes(&meeting, "Bea's note after the removal")).unwrap();
+    sync(&mut b, &mut a);
+    assert!(a.view().meetings[0].minutes.contains("Bea's note"));
+
+    // Cal, not yet aware, writes with the old key: everyone refuses entries after his cut-off.
+    c.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Cal's fake meeting"))).unwrap();
+    let receipt = sync(&mut c, &mut a);
+    assert!(receipt.rejected.iter().any(|r| r.contains("removed device")), "{receipt:?}");
+    assert_eq!(a.view().meetings.len(), 1);
+
+    // Cal receives everything: he learns he was removed, and can read nothing written after it.
+    let receipt = sync(&mut a, &mut c);
+    assert!(!c.members().is_active_device(&cal.device_id()));
+    assert!(!c.view().meetings.iter().any(|m| m.title == "After the removal"), "the removed member read it");
+    assert!(receipt.waiting > 0, "entries under the new key wait unread: {receipt:?}");
+    let error = c.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Another"))).and_then(|_| c.persist_pending());
+    assert!(matches!(error, Err(sunspace_node::NodeError::NotAMember)), "{error:?}");
+    assert_eq!(a.view().meetings.len(), 1);
+}
