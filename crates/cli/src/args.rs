@@ -70,6 +70,9 @@ pub(crate) enum Command {
     Peer(PeerCommand),
     /// Peers seen per group, when each last synced, and what is still to send.
     Status,
+    /// The group's safety number: read it aloud with another member; if yours match, you agree on who is in
+    /// the group and on their keys.
+    SafetyNumber,
     /// Create, list, show and choose groups.
     #[command(subcommand)]
     Group(GroupCommand),
@@ -165,6 +168,11 @@ pub(crate) struct InviteOptions {
 pub(crate) enum DeviceCommand {
     /// Link another of your own devices (a phone, a second laptop) to the group, in person, like an invitation.
     Link(InviteOptions),
+    /// Revoke a device (a lost or seized phone: your own, from another of your devices; anyone's, as a steward).
+    Revoke {
+        /// The start of the device's id (see `sunspace member show`).
+        device: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -249,6 +257,15 @@ pub(crate) enum MemberCommand {
         member: String,
         /// The new name.
         name: String,
+    },
+    /// Remove a member from the group (stewards): their devices get nothing written from now on, and the group
+    /// key changes. Says plainly what they could already read.
+    Remove {
+        /// A name or the start of the member's id.
+        member: String,
+        /// Why, in a few words (kept in the signed record the group sees).
+        #[arg(long)]
+        reason: String,
     },
     /// Change a member's standing.
     Status {

@@ -70,7 +70,7 @@ pub(crate) fn execute(node: &mut Node, group: Option<String>, json: bool, comman
         Command::Init { .. }
         | Command::Serve(_)
         | Command::Invite(_)
-        | Command::Device(_)
+        | Command::Device(DeviceCommand::Link(_))
         | Command::Join { .. }
         | Command::Peer(_)
         | Command::Status => bail!("this command cannot run here"),
@@ -160,6 +160,38 @@ pub(crate) fn execute(node: &mut Node, group: Option<String>, json: bool, comman
         Command::Action(command) => {
             let group = open(node, cli.group.as_deref())?;
             action(group, command, json)
+        }
+        Command::Device(DeviceCommand::Revoke { device }) => {
+            let group = open(node, cli.group.as_deref())?;
+            let wanted = device.trim().to_lowercase();
+            let matches: Vec<sunspace_crypto::DeviceId> = group
+                .members()
+                .devices
+                .keys()
+                .filter(|d| wanted.len() >= 4 && d.to_hex().starts_with(&wanted))
+                .copied()
+                .collect();
+            let [found] = matches.as_slice() else {
+                bail!(
+                    "no single device in the group has an id starting with \"{device}\" (see `sunspace member show`)"
+                );
+            };
+            let cutoff = group.revoke_device(*found)?;
+            emit(&format!(
+                "Revoked device {}. The group key was changed and given only to the remaining devices: nothing written from now on can be read with that device.\nWhat it could already read: everything in the group up to now. Its own entries up to #{cutoff} are kept; anything it writes from now on is refused.",
+                found.short()
+            ))
+        }
+        Command::SafetyNumber => {
+            let group = open(node, cli.group.as_deref())?;
+            if json {
+                return emit_json(&serde_json::json!({ "safety_number": group.safety_number() }));
+            }
+            emit(&format!(
+                "Safety number of \"{}\":\n\n    {}\n\nRead it aloud with another member. If your numbers match, you agree on who is in the group, on their devices and keys, and on who was removed.",
+                group.view().name,
+                group.safety_number()
+            ))
         }
         Command::Resolve { record, field, keep } => {
             let group = open(node, cli.group.as_deref())?;
@@ -305,6 +337,7 @@ fn group_show(group: &OpenGroup, json: bool) -> anyhow::Result<()> {
     if let Some(next) = view.meetings.iter().find(|m| m.date >= today) {
         out.push(format!("  next meeting {} — {}", next.date, next.title));
     }
+    out.push(format!("  safety number {}", group.safety_number()));
     out.extend(render::conflicts(&view, "group", &view.conflicts));
     out.push(String::new());
     out.push(render::members_table(&view, today));
@@ -437,6 +470,21 @@ fn member(group: &mut OpenGroup, command: MemberCommand, json: bool) -> anyhow::
             let id = find_member(group, &view, &member)?;
             group.edit(|doc| doc.update_member(&id, Some(&name), None))?;
             emit(&format!("Renamed to {}.", name.trim()))
+        }
+        MemberCommand::Remove { member, reason } => {
+            let id = find_member(group, &view, &member)?;
+            let name = view.member_name(&id);
+            let reason = reason.trim();
+            if reason.is_empty() {
+                bail!("say why with --reason \"…\": the group keeps it in the signed record");
+            }
+            let cutoffs = group.remove_member(&id, reason)?;
+            // The records say so too (the signed membership is what cuts access).
+            group.edit(|doc| doc.update_member(&id, None, Some(MemberStatus::Left)))?;
+            let devices = if cutoffs.len() == 1 { "1 device".to_owned() } else { format!("{} devices", cutoffs.len()) };
+            emit(&format!(
+                "Removed {name} from the group ({devices}). The group key was changed and given only to the remaining devices: nothing written from now on can be read by them, and anything their devices write from now on is refused.\n\nWhat {name} could already read: everything the group recorded up to now — the charter, the member list, every meeting's minutes and attendance, every decision and action item. Assume they have it, and act on it as a group.\n\nOther devices learn of the removal when they next sync; check with `sunspace safety-number` that you agree."
+            ))
         }
         MemberCommand::Status { member, status } => {
             let id = find_member(group, &view, &member)?;

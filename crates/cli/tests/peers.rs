@@ -230,3 +230,40 @@ fn a_second_device_is_linked_a_recorded_member_is_matched_and_the_wire_shows_no_
     }
     drop((a, p));
 }
+
+#[test]
+fn a_removed_members_running_device_receives_nothing_it_can_read_after_the_removal() {
+    let ana = Home::new();
+    ana.ok(&["init", "--name", "Ana"]);
+    ana.ok(&["group", "create", "Food Co-op Core"]);
+    let bea = Home::new();
+    bea.ok(&["init", "--name", "Bea"]);
+    let cal = Home::new();
+    cal.ok(&["init", "--name", "Cal"]);
+    let _a = Serve::start(&ana);
+    let _b = Serve::start(&bea);
+    let _c = Serve::start(&cal);
+    admit(&ana, &bea, "Bea");
+    admit(&ana, &cal, "Cal");
+    converge(&[&ana, &bea, &cal]);
+    let number = |home: &Home| home.ok(&["safety-number", "--json"]);
+    assert_eq!(number(&ana), number(&cal));
+
+    let removed = ana.ok(&["member", "remove", "Cal", "--reason", "shared the contact list with the manager"]);
+    assert!(removed.contains("What Cal could already read: everything"), "{removed}");
+    let canary = "CANARY-after-removal-3316";
+    ana.ok(&["meeting", "add", "--title", canary, "--date", "2026-11-27"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !bea.ok(&["meeting", "list"]).contains(canary) {
+        assert!(Instant::now() < deadline, "Bea never received the meeting");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(number(&ana), number(&bea), "Ana and Bea agree on the membership");
+    // Cal's device is still running and was connected; give it time to receive whatever it will.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!export(&cal).to_string().contains(canary), "the removed member read what came after the removal");
+    drop(_c);
+    for (path, bytes) in cal.contents() {
+        assert!(!bytes.windows(canary.len()).any(|w| w == canary.as_bytes()), "{canary} in {}", path.display());
+    }
+}
