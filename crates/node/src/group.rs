@@ -807,7 +807,7 @@ impl OpenGroup {
                     }
                 }
                 let id = self.membership.insert(signed).map_err(invalid)?;
-                self.take_rotated_key(header.author, &op, id).map_err(|e| invalid(e))?;
+                self.take_rotated_key(header.author, &op, id).map_err(invalid)?;
                 membership_changed = true;
             }
         }
