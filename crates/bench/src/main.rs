@@ -8,6 +8,7 @@
 
 mod w1;
 mod w2;
+mod w3w4;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +23,8 @@ struct Cli {
 enum Workload {
     /// W1 / W1h "reconnect": two devices make 1,000 edits each while apart, then sync; beside automerge's own sync.
     W1(w1::Options),
+    /// W3 fan-out to 20 engines on loopback, and W4 removal in a 200-device group.
+    W3w4(w3w4::Options),
     /// W2 "ten years": generate a group's decade of records, then measure cold open, memory and bytes on disk.
     W2(w2::Options),
 }
@@ -30,6 +33,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().workload {
         Workload::W1(options) => w1::run(options),
         Workload::W2(options) => w2::run(options),
+        Workload::W3w4(options) => w3w4::run(options),
     }
 }
 

@@ -1,0 +1,191 @@
+//! W3 "fan-out": 20 real engines on loopback, every pair connected; one device edits; how long until all 20
+//! hold the edit (median and 99th percentile over many edits).
+//!
+//! W4 "removal": a group with 200 devices; a steward removes one member; time and bytes to remove, rotate the
+//! group key and wrap it to the 199 remaining devices.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sunspace_crypto::kdf::KdfParams;
+use sunspace_crypto::DeviceKeys;
+use sunspace_model::NewMeeting;
+use sunspace_node::engine::{self, EngineOptions};
+use sunspace_node::{open_data_dir, Admission, DataDirMode, NodeHandle, OpenGroup, Passphrase, Vault};
+
+use crate::machine;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Options {
+    /// Devices in W3.
+    #[arg(long, default_value_t = 20)]
+    nodes: usize,
+    /// Edits timed in W3.
+    #[arg(long, default_value_t = 50)]
+    edits: usize,
+    /// Devices in W4.
+    #[arg(long, default_value_t = 200)]
+    devices: usize,
+}
+
+fn day() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default()
+}
+
+fn vault(dir: &std::path::Path, name: &str) -> anyhow::Result<Vault> {
+    let store = Arc::new(open_data_dir(dir, DataDirMode::Create)?);
+    Ok(Vault::create(store, &Passphrase::new("benchmark passphrase, not a secret".into()), name, KdfParams::MINIMUM)?)
+}
+
+fn catch_up(from: &mut OpenGroup, to: &mut OpenGroup) -> anyhow::Result<()> {
+    from.persist_pending()?;
+    let theirs = to.heads();
+    let mut entries = Vec::new();
+    for (author, last) in from.heads() {
+        let held = theirs.get(&author).copied().unwrap_or(0);
+        if last > held {
+            entries.extend(from.read_entries(author, held + 1, last)?);
+        }
+    }
+    to.receive(entries)?;
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+async fn w3(nodes: usize, edits: usize) -> anyhow::Result<(f64, f64, f64)> {
+    let dirs: Vec<tempfile::TempDir> = (0..nodes).map(|_| tempfile::tempdir()).collect::<Result<_, _>>()?;
+    let vaults: Vec<Vault> =
+        dirs.iter().enumerate().map(|(i, d)| vault(d.path(), &format!("Member {i}"))).collect::<anyhow::Result<_>>()?;
+    let mut founder = vaults[0].create_group("W3", day())?;
+    let mut groups = Vec::new();
+    for (i, v) in vaults.iter().enumerate().skip(1) {
+        let admission = Admission {
+            device: v.device_id(),
+            agreement: v.agreement_public(),
+            name: format!("Member {i}"),
+            own_device: false,
+            existing_member: None,
+        };
+        let (_, wrapped) = founder.admit(&admission)?;
+        groups.push(v.accept_group(founder.id(), &wrapped, "W3")?);
+    }
+    for group in &mut groups {
+        catch_up(&mut founder, group)?;
+    }
+    let id = founder.id();
+    drop((founder, groups));
+    let mut handles: Vec<NodeHandle> = Vec::new();
+    for v in vaults {
+        handles.push(engine::start(v, EngineOptions::loopback()).await?);
+    }
+    let mut addresses = Vec::new();
+    for handle in &handles {
+        loop {
+            let status = handle.status().await?;
+            if let Some(address) = status.listening.iter().find(|a| a.contains("/tcp/")) {
+                addresses.push(address.clone());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    for (i, handle) in handles.iter().enumerate() {
+        for address in &addresses[..i] {
+            handle.add_peer(address).await?;
+        }
+    }
+    // Wait until every device sees every other one connected.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for handle in &handles {
+        loop {
+            let status = handle.status().await?;
+            if status.groups[0].peers.iter().filter(|p| p.connected).count() == nodes - 1 {
+                break;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the devices did not all connect");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let author = handles[0].device();
+    let mut samples = Vec::new();
+    for n in 0..edits {
+        let started = Instant::now();
+        let seq = handles[0]
+            .run(move |node| -> anyhow::Result<u64> {
+                let group = node.group(id)?;
+                group.edit(|doc| doc.add_meeting(NewMeeting::new(day(), &format!("W3 {n}"))))?;
+                Ok(0)
+            })
+            .await??;
+        let _ = seq;
+        let target =
+            handles[0].run(move |node| node.group(id).map(|g| g.heads().get(&author).copied().unwrap_or(0))).await??;
+        let target = target.max(1);
+        for handle in &handles[1..] {
+            loop {
+                let held = handle
+                    .run(move |node| node.group(id).map(|g| g.heads().get(&author).copied().unwrap_or(0)))
+                    .await??;
+                if held >= target {
+                    break;
+                }
+                anyhow::ensure!(started.elapsed() < Duration::from_secs(60), "an edit did not reach every device");
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+        }
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok((percentile(&samples, 0.5), percentile(&samples, 0.99), samples[samples.len() - 1]))
+}
+
+fn w4(devices: usize) -> anyhow::Result<(f64, u64, usize)> {
+    let dir = tempfile::tempdir()?;
+    let founder = vault(dir.path(), "Founder")?;
+    let mut group = founder.create_group("W4", day())?;
+    let mut members = Vec::new();
+    for i in 1..devices {
+        let keys = DeviceKeys::generate();
+        let admission = Admission {
+            device: keys.device_id(),
+            agreement: keys.agreement_public(),
+            name: format!("Member {i}"),
+            own_device: false,
+            existing_member: None,
+        };
+        members.push(group.admit(&admission)?.0);
+    }
+    group.persist_pending()?;
+    let me = founder.device_id();
+    let before = group.heads().get(&me).copied().unwrap_or(0);
+    let started = Instant::now();
+    group.remove_member(&members[devices / 2], "benchmark")?;
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let after = group.heads().get(&me).copied().unwrap_or(0);
+    let bytes: u64 = group.read_entries(me, before + 1, after)?.iter().map(|e| e.len() as u64).sum();
+    Ok((millis, bytes, group.members().devices.len()))
+}
+
+pub(crate) fn run(options: Options) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    println!("Machine: {}\n", machine());
+    let (median, p99, max) = runtime.block_on(w3(options.nodes, options.edits))?;
+    println!(
+        "| W3 fan-out: {} engines on loopback, every pair connected, {} edits | value |",
+        options.nodes, options.edits
+    );
+    println!("|---|---|");
+    println!("| time until all {} devices hold an edit, median | {median:.1} ms |", options.nodes);
+    println!("| 99th percentile | {p99:.1} ms |");
+    println!("| slowest | {max:.1} ms |\n");
+    let (millis, bytes, remaining) = w4(options.devices)?;
+    println!("| W4 removal in a {}-device group | value |", options.devices);
+    println!("|---|---|");
+    println!("| time to remove one member, rotate the key and wrap it to {remaining} devices (signed, sealed, stored) | {millis:.0} ms |");
+    println!("| bytes of the entries that carry it (removal + rotation) | {:.1} KB |", bytes as f64 / 1000.0);
+    Ok(())
+}
