@@ -374,6 +374,28 @@ impl GroupDoc {
         Ok(member)
     }
 
+    /// Records where a device was last reachable (its own network addresses, written by that device only), so
+    /// the group's other devices can reconnect to it. Kept in the encrypted document, visible to members only.
+    pub fn set_device_addresses(&mut self, device: &str, addresses: &[String]) -> Result<(), ModelError> {
+        let devices = self.root_map("devices")?;
+        let Some((Value::Object(ObjType::Map), obj)) = self.doc.get(&devices, device)? else {
+            return Err(ModelError::Invalid("this device is not recorded in the group".into()));
+        };
+        let text: Vec<&str> = addresses.iter().map(String::as_str).take(16).collect();
+        self.doc.put(&obj, "addresses", text.join("\n"))?;
+        Ok(())
+    }
+
+    /// The addresses a device recorded for itself (see [`GroupDoc::set_device_addresses`]).
+    pub fn device_addresses(&self, device: &str) -> Vec<String> {
+        let Ok(devices) = self.root_map("devices") else { return Vec::new() };
+        let Ok(Some((Value::Object(ObjType::Map), obj))) = self.doc.get(&devices, device) else { return Vec::new() };
+        Fields::new(&self.doc, obj)
+            .string("addresses")
+            .map(|text| text.lines().map(str::to_owned).filter(|a| !a.is_empty()).collect())
+            .unwrap_or_default()
+    }
+
     /// Renames a member or changes their standing.
     pub fn update_member(
         &mut self,
@@ -794,6 +816,10 @@ impl GroupDoc {
                 agreement_key: fields.string("agreement_key").unwrap_or_default(),
                 method: fields.string("method").unwrap_or_default(),
                 added: fields.date("added"),
+                addresses: fields
+                    .string("addresses")
+                    .map(|text| text.lines().map(str::to_owned).filter(|a| !a.is_empty()).collect())
+                    .unwrap_or_default(),
             })
         });
 

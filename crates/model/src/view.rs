@@ -224,6 +224,9 @@ pub struct DeviceView {
     pub method: String,
     /// When it was added.
     pub added: Option<NaiveDate>,
+    /// Where it was last reachable, as it recorded itself (libp2p addresses).
+    #[serde(default)]
+    pub addresses: Vec<String>,
 }
 
 /// A role held by a member for a term.

@@ -29,6 +29,7 @@ mod task;
 
 pub use codec::MAX_MESSAGE_LEN;
 pub use identity::{device_of_address, device_of_peer, peer_of_device};
+pub use libp2p::multiaddr::Protocol;
 pub use libp2p::{Multiaddr, PeerId};
 pub use task::{
     start, NetConfig, NetError, NetEvent, NetHandle, COMMAND_CAPACITY, EVENT_CAPACITY, MAX_JOIN_MESSAGE_LEN,

@@ -41,6 +41,12 @@ const HEADS_REPLY_INTERVAL: Duration = Duration::from_millis(500);
 pub const DEFAULT_INVITATION_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long an ended invitation is remembered, to tell a joining device why.
 const ENDED_KEPT: Duration = Duration::from_secs(30);
+/// How often the engine publishes its own addresses in the roster and redials member devices it is not
+/// connected to.
+const RECONNECT_TICK: Duration = Duration::from_secs(2);
+/// The first wait before redialing a member device that is out of reach; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(2);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// How long a joining device looks for the inviter on the local network when the code has no address.
 const DISCOVERY_WAIT: Duration = Duration::from_secs(20);
 
@@ -591,6 +597,8 @@ pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, N
         discovered: BTreeMap::new(),
         listening: Vec::new(),
         traffic: Traffic::default(),
+        known: BTreeMap::new(),
+        backoff: HashMap::new(),
     };
     engine.update_allowed().await;
     for (id, group) in &engine.node.groups {
@@ -620,12 +628,17 @@ struct Engine {
     discovered: BTreeMap<DeviceId, Multiaddr>,
     listening: Vec<String>,
     traffic: Traffic,
+    /// Where member devices were last reachable: from the roster, `peer add` and mDNS.
+    known: BTreeMap<DeviceId, BTreeSet<Multiaddr>>,
+    /// When to try each unreachable member device next, and the wait after that.
+    backoff: HashMap<DeviceId, (Instant, Duration)>,
 }
 
 impl Engine {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>, mut net_events: mpsc::Receiver<NetEvent>) {
         let mut anti_entropy = tokio::time::interval(ANTI_ENTROPY);
         let mut expiry = tokio::time::interval(Duration::from_secs(1));
+        let mut reconnect = tokio::time::interval(RECONNECT_TICK);
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -638,6 +651,7 @@ impl Engine {
                 },
                 _ = anti_entropy.tick() => self.send_all_heads(),
                 _ = expiry.tick() => self.expire_invites().await,
+                _ = reconnect.tick() => self.keep_in_touch().await,
             }
         }
         tracing::debug!("engine stopped");
@@ -660,6 +674,8 @@ impl Engine {
                         Err(NodeError::Refused("that device is not a member device of any group on this device".into()))
                     }
                     Some(device) => {
+                        self.known.entry(device).or_default().insert(address.clone());
+                        self.backoff.remove(&device);
                         let _ = self.net.add_address(device, address.clone()).await;
                         self.net.dial(address).await.map_err(|e| NodeError::Net(e.to_string()))
                     }
@@ -700,6 +716,65 @@ impl Engine {
                 };
                 let _ = reply.send(result);
             }
+        }
+    }
+
+    /// Publishes this device's addresses in the roster of each group (when they changed), learns the other
+    /// member devices' addresses from it, and redials those out of reach, with backoff.
+    async fn keep_in_touch(&mut self) {
+        let me = self.node.vault.device_id();
+        let mut mine: Vec<String> = self.listening.iter().filter(|a| !a.contains("/p2p-circuit")).cloned().collect();
+        if mine.iter().any(|a| !a.starts_with("/ip4/127.") && !a.starts_with("/ip6/::1")) {
+            mine.retain(|a| !a.starts_with("/ip4/127.") && !a.starts_with("/ip6/::1"));
+        }
+        mine.sort();
+        let ids: Vec<GroupId> = self.node.groups.keys().copied().collect();
+        let mut wrote = false;
+        for id in ids {
+            let Some(group) = self.node.groups.get_mut(&id) else { continue };
+            if !group.members().is_active_device(&me) || group.doc().name().is_empty() {
+                continue;
+            }
+            let mut recorded = group.doc().device_addresses(&me.to_hex());
+            recorded.sort();
+            if !mine.is_empty() && recorded != mine {
+                let addresses = mine.clone();
+                let hex = me.to_hex();
+                match group.edit(|doc| doc.set_device_addresses(&hex, &addresses)) {
+                    Ok(()) => wrote = true,
+                    Err(error) => tracing::debug!(%error, "could not record this device's addresses"),
+                }
+            }
+            for device in group.members().devices.keys().filter(|d| **d != me).copied().collect::<Vec<_>>() {
+                for text in group.doc().device_addresses(&device.to_hex()) {
+                    if let Ok(address) = text.parse::<Multiaddr>() {
+                        if device_of_address(&address) == Some(device) {
+                            self.known.entry(device).or_default().insert(address);
+                        }
+                    }
+                }
+            }
+        }
+        if wrote {
+            self.after_change(Origin::Local, None).await;
+        }
+        let now = Instant::now();
+        let out_of_reach: Vec<DeviceId> = self
+            .allowed
+            .iter()
+            .filter(|d| !self.peers.get(d).is_some_and(|p| p.connected) && self.known.contains_key(d))
+            .copied()
+            .collect();
+        for device in out_of_reach {
+            let (next, wait) = self.backoff.get(&device).copied().unwrap_or((now, FIRST_BACKOFF));
+            if next > now {
+                continue;
+            }
+            for address in self.known.get(&device).cloned().unwrap_or_default() {
+                let _ = self.net.add_address(device, address.clone()).await;
+                let _ = self.net.dial(address).await;
+            }
+            self.backoff.insert(device, (now + wait, (wait * 2).min(MAX_BACKOFF)));
         }
     }
 
@@ -869,6 +944,7 @@ impl Engine {
                     return; // a stranger through the open door: only the join protocol
                 }
                 self.peers.entry(device).or_insert(PeerInfo { connected: true, last_synced: None }).connected = true;
+                self.backoff.remove(&device);
                 self.emit(NodeEvent::PeerConnected { device: device.to_hex() });
                 for group in self.shared_groups(&device) {
                     self.send_heads(device, group);
@@ -884,6 +960,13 @@ impl Engine {
             NetEvent::Received { from, message } => self.on_message(from, &message).await,
             NetEvent::Discovered { device, address } => {
                 self.discovered.insert(device, address.clone());
+                if let Some(peer) = sunspace_net::peer_of_device(&device) {
+                    let full = match device_of_address(&address) {
+                        Some(_) => address.clone(),
+                        None => address.clone().with(sunspace_net::Protocol::P2p(peer)),
+                    };
+                    self.known.entry(device).or_default().insert(full);
+                }
                 if self.allowed.contains(&device) && !self.peers.get(&device).is_some_and(|p| p.connected) {
                     let _ = self.net.add_address(device, address.clone()).await;
                     let _ = self.net.dial(address).await;
