@@ -189,6 +189,7 @@ async fn sunspace(edits: usize, extra: usize) -> anyhow::Result<Figures> {
         name: "Bea".into(),
         own_device: false,
         existing_member: None,
+        via_qr: false,
     };
     let (_, wrapped) = a.admit(&admission)?;
     let mut b = bea.accept_group(a.id(), &wrapped, "W1")?;

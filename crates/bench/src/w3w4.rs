@@ -69,6 +69,7 @@ async fn w3(nodes: usize, edits: usize) -> anyhow::Result<(f64, f64, f64)> {
             name: format!("Member {i}"),
             own_device: false,
             existing_member: None,
+            via_qr: false,
         };
         let (_, wrapped) = founder.admit(&admission)?;
         groups.push(v.accept_group(founder.id(), &wrapped, "W3")?);
@@ -156,6 +157,7 @@ fn w4(devices: usize) -> anyhow::Result<(f64, u64, usize)> {
             name: format!("Member {i}"),
             own_device: false,
             existing_member: None,
+            via_qr: false,
         };
         members.push(group.admit(&admission)?.0);
     }

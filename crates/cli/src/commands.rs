@@ -381,8 +381,13 @@ fn charter(group: &mut OpenGroup, command: CharterCommand, json: bool) -> anyhow
 const CHARTER_HEADINGS: [&str; 4] = ["# Purpose", "# How we decide", "# Meeting cadence", "# Confidentiality"];
 
 fn charter_in_editor(group: &OpenGroup) -> anyhow::Result<CharterPatch> {
-    let c = group.view().charter;
-    let template = format!(
+    let edited = crate::editor::edit(&charter_template(&group.view().charter), ".md")?;
+    parse_charter(&edited)
+}
+
+/// The charter as a Markdown text with one heading per field, for editing.
+pub(crate) fn charter_template(c: &sunspace_model::view::CharterView) -> String {
+    format!(
         "{}\n{}\n\n{}\n{}\n\n{}\n{}\n\n{}\n{}\n",
         CHARTER_HEADINGS[0],
         c.purpose.trim(),
@@ -392,8 +397,11 @@ fn charter_in_editor(group: &OpenGroup) -> anyhow::Result<CharterPatch> {
         c.cadence.clone().unwrap_or_else(|| "monthly".into()),
         CHARTER_HEADINGS[3],
         c.confidentiality.trim(),
-    );
-    let edited = crate::editor::edit(&template, ".md")?;
+    )
+}
+
+/// Reads back an edited [`charter_template`].
+pub(crate) fn parse_charter(edited: &str) -> anyhow::Result<CharterPatch> {
     let mut sections: Vec<String> = vec![String::new(); 4];
     let mut current: Option<usize> = None;
     for line in edited.lines() {

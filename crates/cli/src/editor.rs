@@ -13,8 +13,7 @@ use anyhow::{bail, Context as _};
 pub(crate) fn edit(initial: &str, suffix: &str) -> anyhow::Result<String> {
     if crate::remote::is_remote() {
         bail!(
-            "while `sunspace serve` runs, `charter edit` takes the new text as flags (see `sunspace charter edit \
-             --help`); or stop `serve` first to use the editor"
+            "the editor opens on your side, not inside `sunspace serve`: this command cannot use it while serve runs"
         );
     }
     let editor = std::env::var("VISUAL").or_else(|_| std::env::var("EDITOR")).unwrap_or_else(|_| "nano".to_owned());

@@ -14,7 +14,7 @@ use anyhow::{anyhow, bail, Context as _};
 use serde::{Deserialize, Serialize};
 use sunspace_node::engine::Status;
 
-use crate::args::{Command, InviteOptions, MinutesCommand};
+use crate::args::{CharterCommand, Command, InviteOptions, MinutesCommand};
 
 /// The socket's file name in the data directory.
 pub(crate) const SOCKET: &str = "control.sock";
@@ -194,7 +194,38 @@ impl Client {
         json: bool,
         command: &Command,
     ) -> anyhow::Result<()> {
-        let stdout = if let Command::Minutes(MinutesCommand::Edit { meeting }) = command {
+        let stdout = if let Command::Charter(CharterCommand::Edit {
+            purpose: None,
+            decision_rules: None,
+            cadence: None,
+            confidentiality: None,
+        }) = command
+        {
+            // The charter opens in the editor here; the edited fields go to `serve` as flags.
+            let shown = self.output(vec!["charter".into(), "show".into()], group.clone(), true, None)?;
+            let current: sunspace_model::view::CharterView =
+                serde_json::from_slice(&shown).context("`sunspace serve` sent a charter this version cannot read")?;
+            let template = crate::commands::charter_template(&current);
+            let edited = crate::editor::edit(&template, ".md")?;
+            if edited == template {
+                b"No changes.\n".to_vec()
+            } else {
+                let patch = crate::commands::parse_charter(&edited)?;
+                let mut args: Vec<String> = vec!["charter".into(), "edit".into()];
+                for (flag, value) in [
+                    ("--purpose", patch.purpose),
+                    ("--decision-rules", patch.decision_rules),
+                    ("--cadence", patch.cadence.map(|c| c.to_string())),
+                    ("--confidentiality", patch.confidentiality),
+                ] {
+                    if let Some(value) = value {
+                        args.push(flag.into());
+                        args.push(value);
+                    }
+                }
+                Self::require(dir)?.output(args, group, false, None)?
+            }
+        } else if let Command::Minutes(MinutesCommand::Edit { meeting }) = command {
             let shown =
                 self.output(vec!["minutes".into(), "show".into(), meeting.clone()], group.clone(), false, None)?;
             let mut current = String::from_utf8(shown).context("the minutes are not text")?;

@@ -42,6 +42,9 @@ fn a_newcomer_on_the_same_lan_joins_with_the_typed_code_found_by_mdns() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(invite.wait().unwrap().success(), "{rest:?}");
     assert!(bea.ok(&["meeting", "list"]).contains("Shift meeting"));
+    let view: serde_json::Value = serde_json::from_str(&bea.ok(&["export", "--format", "json"])).unwrap();
+    let devices = view["devices"].as_array().unwrap();
+    assert!(devices.iter().any(|d| d["method"] == "in-person-code"), "a typed code is recorded as such: {devices:?}");
 
     // An edit on Ana's device arrives on Bea's over the LAN.
     ana.ok(&["minutes", "append", &meeting, "Agreed to ask for the break schedule in writing."]);

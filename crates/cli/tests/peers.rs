@@ -217,6 +217,7 @@ fn a_recorded_member_is_matched_over_a_wire_that_shows_no_plaintext_and_a_second
     assert_eq!(devices.len(), 3);
     let members = view["members"].as_array().unwrap();
     assert_eq!(members.len(), 2, "the phone is Ana's, not a new member: {members:?}");
+    assert!(devices.iter().any(|d| d["method"] == "in-person-qr"), "scanned codes are recorded as such: {devices:?}");
 
     // Rosa stops and starts again, and edits her minutes in her editor while serve runs.
     r.stop();
@@ -229,6 +230,15 @@ fn a_recorded_member_is_matched_over_a_wire_that_shows_no_plaintext_and_a_second
     let edited =
         rosa.command(&["minutes", "edit", &meeting]).env("EDITOR", &editor).env_remove("VISUAL").output().unwrap();
     assert!(edited.status.success(), "{}", String::from_utf8_lossy(&edited.stderr));
+    // The charter too: the editor opens on the caller's side, the fields are saved through serve.
+    let charter_editor = rosa.path().join("charter-editor.sh");
+    std::fs::write(&charter_editor, "#!/bin/sh\nsed -i 's/^# Purpose$/# Purpose\\nWin the rent strike./' \"$1\"\n")
+        .unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&charter_editor).status().unwrap();
+    let edited =
+        rosa.command(&["charter", "edit"]).env("EDITOR", &charter_editor).env_remove("VISUAL").output().unwrap();
+    assert!(edited.status.success(), "{}", String::from_utf8_lossy(&edited.stderr));
+    assert!(rosa.ok(&["charter", "show"]).contains("Win the rent strike."));
     let view = converge(&[&ana, &rosa, &phone]);
     assert!(view.to_string().contains(canary));
     drop((a, p));

@@ -304,6 +304,10 @@ pub enum JoinRequest {
         agreement: [u8; 32],
         /// The joiner's name as they gave it when setting up their device.
         name: String,
+        /// Whether the code was scanned from the QR code (with addresses) rather than typed: recorded as how the
+        /// device was verified.
+        #[serde(default)]
+        via_qr: bool,
     },
     /// Second: the nonce committed to.
     Reveal {
@@ -491,12 +495,24 @@ mod tests {
 
     #[test]
     fn join_messages_round_trip_and_oversized_ones_are_refused() {
-        let hello = JoinRequest::Hello { tag: [1; 16], commitment: [2; 32], agreement: [3; 32], name: "Bea".into() };
+        let hello = JoinRequest::Hello {
+            tag: [1; 16],
+            commitment: [2; 32],
+            agreement: [3; 32],
+            name: "Bea".into(),
+            via_qr: true,
+        };
         assert_eq!(JoinRequest::decode(&hello.encode()).unwrap(), hello);
         let welcome = JoinAnswer::Welcome { group: "ab".into(), member: "m".into(), keys: vec![(0, "00".into())] };
         assert_eq!(JoinAnswer::decode(&welcome.encode()).unwrap(), welcome);
         assert!(JoinRequest::decode(&vec![b' '; 70 * 1024]).is_err());
-        let long = JoinRequest::Hello { tag: [1; 16], commitment: [2; 32], agreement: [3; 32], name: "x".repeat(201) };
+        let long = JoinRequest::Hello {
+            tag: [1; 16],
+            commitment: [2; 32],
+            agreement: [3; 32],
+            name: "x".repeat(201),
+            via_qr: false,
+        };
         assert!(JoinRequest::decode(&long.encode()).is_err());
         assert!(JoinRequest::decode(br#"{"type":"hello","tag":"zz"}"#).is_err());
     }

@@ -489,6 +489,7 @@ async fn join_flow(
         commitment: Invitation::commitment(&me.device, &nonce),
         agreement: me.agreement,
         name: me.name.clone(),
+        via_qr: !invitation.addresses.is_empty(),
     };
     let mut found = None;
     let mut last_error = "no device on this network answered the invitation".to_owned();
@@ -559,6 +560,7 @@ struct OpenInvite {
     stage: Stage,
     inviter_confirmed: Option<bool>,
     joiner_confirmed: Option<u64>,
+    via_qr: bool,
 }
 
 struct PeerInfo {
@@ -1113,6 +1115,7 @@ impl Engine {
                 stage: Stage::Open,
                 inviter_confirmed: None,
                 joiner_confirmed: None,
+                via_qr: false,
             },
         );
         self.set_door().await;
@@ -1175,7 +1178,8 @@ impl Engine {
             return;
         }
         let answer = match (&invite.stage, request) {
-            (Stage::Open, JoinRequest::Hello { commitment, agreement, name, .. }) => {
+            (Stage::Open, JoinRequest::Hello { commitment, agreement, name, via_qr, .. }) => {
+                invite.via_qr = via_qr;
                 let nonce: [u8; 32] = random_array();
                 let proof = invite.invitation.proof(&me, &from, &nonce);
                 invite.stage = Stage::Challenged { joiner: from, commitment, agreement, name, nonce };
@@ -1242,6 +1246,7 @@ impl Engine {
             name: name.clone(),
             own_device: invite.request.kind == InviteKind::Device,
             existing_member: invite.request.existing_member.clone(),
+            via_qr: invite.via_qr,
         };
         let group = invite.request.group;
         let result = self.node.group(group).and_then(|open| open.admit(&admission));

@@ -110,6 +110,8 @@ pub struct Admission {
     pub own_device: bool,
     /// An existing member record (id prefix) the newcomer takes over.
     pub existing_member: Option<String>,
+    /// Verified by scanning the QR code (rather than typing the code).
+    pub via_qr: bool,
 }
 
 /// Why a checked entry was not taken.
@@ -474,12 +476,12 @@ impl OpenGroup {
             return Err(NodeError::Refused("that device is already in the group".into()));
         }
         let device = DeviceKey { id: admission.device, agreement: admission.agreement };
-        let verification =
-            Verification { method: Method::InPersonCode, verified_by: me, at: chrono::Utc::now().timestamp() };
+        let method = if admission.via_qr { Method::InPersonQr } else { Method::InPersonCode };
+        let verification = Verification { method, verified_by: me, at: chrono::Utc::now().timestamp() };
         let record = sunspace_model::DeviceRecord {
             device_id: admission.device.to_hex(),
             agreement_key: hex::encode(admission.agreement),
-            method: "in-person".into(),
+            method: if admission.via_qr { "in-person-qr" } else { "in-person-code" }.into(),
         };
         let today = chrono::Utc::now().date_naive();
         let member = if admission.own_device {

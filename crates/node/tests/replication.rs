@@ -44,6 +44,7 @@ fn admit(inviter: &mut OpenGroup, newcomer: &Vault, name: &str) -> OpenGroup {
         name: name.into(),
         own_device: false,
         existing_member: None,
+        via_qr: false,
     };
     let (_, wrapped) = inviter.admit(&admission).unwrap();
     let mut joined = newcomer.accept_group(inviter.id(), &wrapped, &inviter.view().name).unwrap();
@@ -196,6 +197,7 @@ fn only_a_steward_admits_members_but_anyone_links_their_own_device() {
         name: "Cal".into(),
         own_device: false,
         existing_member: None,
+        via_qr: false,
     };
     let error = b.admit(&admission).unwrap_err();
     assert!(error.to_string().contains("steward"), "{error}");
