@@ -159,7 +159,7 @@ fn device(dir: &std::path::Path, name: &str) -> anyhow::Result<Vault> {
 }
 
 /// Everything `from` holds that `to` lacks, in process (the setup before the devices part).
-fn catch_up(from: &mut OpenGroup, to: &mut OpenGroup) -> anyhow::Result<()> {
+pub(crate) fn catch_up(from: &mut OpenGroup, to: &mut OpenGroup) -> anyhow::Result<()> {
     from.persist_pending()?;
     let theirs = to.heads();
     let mut entries = Vec::new();

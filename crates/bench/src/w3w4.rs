@@ -11,7 +11,7 @@ use sunspace_crypto::kdf::KdfParams;
 use sunspace_crypto::DeviceKeys;
 use sunspace_model::NewMeeting;
 use sunspace_node::engine::{self, EngineOptions};
-use sunspace_node::{open_data_dir, Admission, DataDirMode, NodeHandle, OpenGroup, Passphrase, Vault};
+use sunspace_node::{open_data_dir, Admission, DataDirMode, NodeHandle, Passphrase, Vault};
 
 use crate::machine;
 
@@ -35,20 +35,6 @@ fn day() -> chrono::NaiveDate {
 fn vault(dir: &std::path::Path, name: &str) -> anyhow::Result<Vault> {
     let store = Arc::new(open_data_dir(dir, DataDirMode::Create)?);
     Ok(Vault::create(store, &Passphrase::new("benchmark passphrase, not a secret".into()), name, KdfParams::MINIMUM)?)
-}
-
-fn catch_up(from: &mut OpenGroup, to: &mut OpenGroup) -> anyhow::Result<()> {
-    from.persist_pending()?;
-    let theirs = to.heads();
-    let mut entries = Vec::new();
-    for (author, last) in from.heads() {
-        let held = theirs.get(&author).copied().unwrap_or(0);
-        if last > held {
-            entries.extend(from.read_entries(author, held + 1, last)?);
-        }
-    }
-    to.receive(entries)?;
-    Ok(())
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -75,7 +61,7 @@ async fn w3(nodes: usize, edits: usize) -> anyhow::Result<(f64, f64, f64)> {
         groups.push(v.accept_group(founder.id(), &wrapped, "W3")?);
     }
     for group in &mut groups {
-        catch_up(&mut founder, group)?;
+        crate::w1::catch_up(&mut founder, group)?;
     }
     let id = founder.id();
     drop((founder, groups));

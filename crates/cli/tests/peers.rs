@@ -11,22 +11,42 @@ use std::time::{Duration, Instant};
 
 use common::{Home, Serve};
 
+/// An invitation running in the background (`sunspace invite …` or `device link …`): the process, the rest of
+/// what it prints, and the QR text it showed.
+struct Invitation {
+    process: std::process::Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    qr_text: String,
+}
+
+impl Invitation {
+    fn start(inviter: &Home, args: &[&str]) -> Self {
+        let mut process = inviter.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
+        let qr_text = loop {
+            let line = lines.next().expect("the invitation is printed").unwrap();
+            if let Some(at) = line.find("sunspace:") {
+                break line[at..].trim().to_owned();
+            }
+        };
+        Self { process, lines, qr_text }
+    }
+
+    /// Waits for the inviting side to finish; it must succeed.
+    fn finish(mut self) -> Vec<String> {
+        let rest: Vec<String> = self.lines.map_while(Result::ok).collect();
+        assert!(self.process.wait().unwrap().success(), "the invitation failed: {rest:?}");
+        rest
+    }
+}
+
 /// Invites from `inviter` (serving) and joins from `newcomer` (serving), both confirming the words.
 fn admit(inviter: &Home, newcomer: &Home, name_check: &str) {
-    let mut invite =
-        inviter.command(&["invite", "--confirm"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(invite.stdout.take().unwrap()).lines();
-    let qr_text = loop {
-        let line = lines.next().expect("invite prints the invitation").unwrap();
-        if let Some(at) = line.find("sunspace:") {
-            break line[at..].trim().to_owned();
-        }
-    };
+    let invitation = Invitation::start(inviter, &["invite", "--confirm"]);
+    let qr_text = invitation.qr_text.clone();
     let joined = newcomer.ok(&["join", &qr_text, "--confirm"]);
     assert!(joined.contains("You are in \"Food Co-op Core\""), "{joined}");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let status = invite.wait().unwrap();
-    assert!(status.success(), "invite failed: {rest:?}");
+    let rest = invitation.finish();
     let words_line = rest.iter().position(|l| l.contains("same words")).expect("the inviter is shown the words");
     let inviter_words = rest[words_line + 2].trim();
     assert!(joined.contains(inviter_words), "both devices show the same words: {inviter_words} / {joined}");
@@ -171,14 +191,8 @@ fn a_recorded_member_is_matched_over_a_wire_that_shows_no_plaintext_and_a_second
     let p = Serve::start(&phone);
 
     // Rosa, already in the records, is admitted as that member: her attendance stays hers.
-    let mut invite = ana.command(&["invite", "--member", "Rosa", "--confirm"]).stdout(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(invite.stdout.take().unwrap()).lines();
-    let qr_text = loop {
-        let line = lines.next().unwrap().unwrap();
-        if let Some(at) = line.find("sunspace:") {
-            break line[at..].trim().to_owned();
-        }
-    };
+    let invitation = Invitation::start(&ana, &["invite", "--member", "Rosa", "--confirm"]);
+    let qr_text = invitation.qr_text.clone();
     // Rosa's device reaches Ana's through a TCP relay that records every byte: the handshake and the whole
     // history cross it.
     let target: std::net::SocketAddr = {
@@ -190,7 +204,7 @@ fn a_recorded_member_is_matched_over_a_wire_that_shows_no_plaintext_and_a_second
     let code = qr_text.trim_start_matches("sunspace:").split('@').next().unwrap();
     let through_relay = format!("sunspace:{code}@/ip4/127.0.0.1/tcp/{relay_port}/p2p/{peer_id}");
     rosa.ok(&["join", &through_relay, "--confirm"]);
-    assert!(invite.wait().unwrap().success());
+    invitation.finish();
     let wire = wire.lock().unwrap().clone();
     assert!(wire.len() > 1000, "the relay carried the join and the history ({} bytes)", wire.len());
     for needle in ["Rosa Diaz", "Food Co-op Core", "Monthly", "Ana"] {
@@ -202,16 +216,9 @@ fn a_recorded_member_is_matched_over_a_wire_that_shows_no_plaintext_and_a_second
     assert!(shown.contains("Rosa Diaz"), "{shown}");
 
     // Ana links her phone the same way; it holds the group as Ana's device.
-    let mut link = ana.command(&["device", "link", "--confirm"]).stdout(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(link.stdout.take().unwrap()).lines();
-    let qr_text = loop {
-        let line = lines.next().unwrap().unwrap();
-        if let Some(at) = line.find("sunspace:") {
-            break line[at..].trim().to_owned();
-        }
-    };
-    phone.ok(&["join", &qr_text, "--confirm"]);
-    assert!(link.wait().unwrap().success());
+    let link = Invitation::start(&ana, &["device", "link", "--confirm"]);
+    phone.ok(&["join", &link.qr_text, "--confirm"]);
+    link.finish();
     let view = export(&phone);
     let devices = view["devices"].as_array().unwrap();
     assert_eq!(devices.len(), 3);
