@@ -21,6 +21,7 @@ use sunspace_node::engine::{self, EngineOptions};
 use sunspace_node::{open_data_dir, Admission, DataDirMode, OpenGroup, Passphrase, Vault};
 
 use crate::machine;
+use crate::w2::Rng;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Options {
@@ -35,18 +36,6 @@ pub(crate) struct Options {
 const PASSPHRASE: &str = "benchmark passphrase, not a secret";
 /// W1h's base: a meeting with this many changes before the devices part.
 const W1H_BASE_CHANGES: usize = 3_581;
-
-/// A small deterministic generator, so both measurements get the same edits.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default()

@@ -95,10 +95,11 @@ const WORDS: &[&str] = &[
     "on",
 ];
 
-struct Rng(u64);
+/// A small deterministic generator (xorshift), so runs and the measurements within one are comparable.
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

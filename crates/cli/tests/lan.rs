@@ -5,11 +5,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Home, Serve};
+use common::{Home, Invitation, Serve};
 use sunspace_tests::Namespaces;
 
 #[test]
@@ -27,20 +25,12 @@ fn a_newcomer_on_the_same_lan_joins_with_the_typed_code_found_by_mdns() {
     let _a = Serve::start_in(&ana, Some(&lan.names[0]), &["serve"]);
     let _b = Serve::start_in(&bea, Some(&lan.names[1]), &["serve"]);
 
-    let mut invite =
-        ana.command(&["invite", "--confirm"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(invite.stdout.take().unwrap()).lines();
-    let code = loop {
-        let line = lines.next().expect("invite prints the code").unwrap();
-        if let Some(code) = line.strip_prefix("On that device: sunspace join ") {
-            break code.trim().to_owned();
-        }
-    };
+    let invitation = Invitation::start(&ana, &["invite", "--confirm"]);
+    let code = invitation.code.clone();
     assert_eq!(code.len(), 27, "a short typed code, no addresses: {code}");
     let joined = bea.ok(&["join", &code, "--confirm"]);
     assert!(joined.contains("You are in \"Break Room Committee\""), "{joined}");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    assert!(invite.wait().unwrap().success(), "{rest:?}");
+    invitation.finish();
     assert!(bea.ok(&["meeting", "list"]).contains("Shift meeting"));
     let view: serde_json::Value = serde_json::from_str(&bea.ok(&["export", "--format", "json"])).unwrap();
     let devices = view["devices"].as_array().unwrap();

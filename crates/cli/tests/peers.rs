@@ -5,40 +5,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Home, Serve};
-
-/// An invitation running in the background (`sunspace invite …` or `device link …`): the process, the rest of
-/// what it prints, and the QR text it showed.
-struct Invitation {
-    process: std::process::Child,
-    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
-    qr_text: String,
-}
-
-impl Invitation {
-    fn start(inviter: &Home, args: &[&str]) -> Self {
-        let mut process = inviter.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
-        let qr_text = loop {
-            let line = lines.next().expect("the invitation is printed").unwrap();
-            if let Some(at) = line.find("sunspace:") {
-                break line[at..].trim().to_owned();
-            }
-        };
-        Self { process, lines, qr_text }
-    }
-
-    /// Waits for the inviting side to finish; it must succeed.
-    fn finish(mut self) -> Vec<String> {
-        let rest: Vec<String> = self.lines.map_while(Result::ok).collect();
-        assert!(self.process.wait().unwrap().success(), "the invitation failed: {rest:?}");
-        rest
-    }
-}
+use common::{Home, Invitation, Serve};
 
 /// Invites from `inviter` (serving) and joins from `newcomer` (serving), both confirming the words.
 fn admit(inviter: &Home, newcomer: &Home, name_check: &str) {
@@ -69,11 +38,17 @@ fn converge(homes: &[&Home]) -> serde_json::Value {
     }
 }
 
-const CANARIES: [&str; 4] =
-    ["CANARY-minutes-ana-7731", "CANARY-minutes-bea-1187", "CANARY-decision-cal-5521", "CANARY-guest-9902"];
+/// Three members of "Food Co-op Core", each device serving on loopback, Bea and Cal admitted in person by Ana,
+/// all converged; with the id of the meeting Ana added first.
+struct ThreeMembers {
+    ana: Home,
+    bea: Home,
+    cal: Home,
+    meeting: String,
+    serving: (Serve, Serve, Serve),
+}
 
-#[test]
-fn three_members_admitted_in_person_converge_after_editing_offline() {
+fn three_members() -> ThreeMembers {
     let ana = Home::new();
     ana.ok(&["init", "--name", "Ana"]);
     ana.ok(&["group", "create", "Food Co-op Core"]);
@@ -82,13 +57,19 @@ fn three_members_admitted_in_person_converge_after_editing_offline() {
     bea.ok(&["init", "--name", "Bea"]);
     let cal = Home::new();
     cal.ok(&["init", "--name", "Cal"]);
-
-    let a = Serve::start(&ana);
-    let b = Serve::start(&bea);
-    let c = Serve::start(&cal);
+    let serving = (Serve::start(&ana), Serve::start(&bea), Serve::start(&cal));
     admit(&ana, &bea, "Bea");
     admit(&ana, &cal, "Cal");
     converge(&[&ana, &bea, &cal]);
+    ThreeMembers { ana, bea, cal, meeting, serving }
+}
+
+const CANARIES: [&str; 4] =
+    ["CANARY-minutes-ana-7731", "CANARY-minutes-bea-1187", "CANARY-decision-cal-5521", "CANARY-guest-9902"];
+
+#[test]
+fn three_members_admitted_in_person_converge_after_editing_offline() {
+    let ThreeMembers { ana, bea, cal, meeting, serving: (a, b, c) } = three_members();
 
     // An edit through Ana's running serve reaches the others at once (they are connected).
     ana.ok(&["minutes", "append", &meeting, CANARIES[0]]);
@@ -253,19 +234,7 @@ fn a_recorded_member_is_matched_over_a_wire_that_shows_no_plaintext_and_a_second
 
 #[test]
 fn a_removed_members_running_device_receives_nothing_it_can_read_after_the_removal() {
-    let ana = Home::new();
-    ana.ok(&["init", "--name", "Ana"]);
-    ana.ok(&["group", "create", "Food Co-op Core"]);
-    let bea = Home::new();
-    bea.ok(&["init", "--name", "Bea"]);
-    let cal = Home::new();
-    cal.ok(&["init", "--name", "Cal"]);
-    let _a = Serve::start(&ana);
-    let _b = Serve::start(&bea);
-    let _c = Serve::start(&cal);
-    admit(&ana, &bea, "Bea");
-    admit(&ana, &cal, "Cal");
-    converge(&[&ana, &bea, &cal]);
+    let ThreeMembers { ana, bea, cal, serving: (_a, _b, c), .. } = three_members();
     let number = |home: &Home| home.ok(&["safety-number", "--json"]);
     assert_eq!(number(&ana), number(&cal));
 
@@ -282,7 +251,7 @@ fn a_removed_members_running_device_receives_nothing_it_can_read_after_the_remov
     // Cal's device is still running and was connected; give it time to receive whatever it will.
     std::thread::sleep(Duration::from_secs(2));
     assert!(!export(&cal).to_string().contains(canary), "the removed member read what came after the removal");
-    drop(_c);
+    drop(c);
     for (path, bytes) in cal.contents() {
         assert!(!bytes.windows(canary.len()).any(|w| w == canary.as_bytes()), "{canary} in {}", path.display());
     }
@@ -290,20 +259,7 @@ fn a_removed_members_running_device_receives_nothing_it_can_read_after_the_remov
 
 #[test]
 fn members_find_each_other_through_the_roster_and_reconnect_after_a_restart() {
-    let ana = Home::new();
-    ana.ok(&["init", "--name", "Ana"]);
-    ana.ok(&["group", "create", "Food Co-op Core"]);
-    let meeting = Home::id_in(&ana.ok(&["meeting", "add", "--title", "Monthly", "--date", "2026-11-20"]));
-    let bea = Home::new();
-    bea.ok(&["init", "--name", "Bea"]);
-    let cal = Home::new();
-    cal.ok(&["init", "--name", "Cal"]);
-    let a = Serve::start(&ana);
-    let b = Serve::start(&bea);
-    let _c = Serve::start(&cal);
-    admit(&ana, &bea, "Bea");
-    admit(&ana, &cal, "Cal");
-    converge(&[&ana, &bea, &cal]);
+    let ThreeMembers { ana: _ana, bea, cal, meeting, serving: (a, b, _c) } = three_members();
 
     // Bea and Cal were each introduced to Ana only; the addresses every device records in the (encrypted)
     // roster bring them together directly.

@@ -386,6 +386,13 @@ impl GroupDoc {
         Ok(())
     }
 
+    /// A member's name, read directly (without materializing the whole view).
+    pub fn member_name(&self, member: &str) -> Option<String> {
+        let members = self.root_map("members").ok()?;
+        let Ok(Some((Value::Object(ObjType::Map), obj))) = self.doc.get(&members, member) else { return None };
+        Fields::new(&self.doc, obj).string("name")
+    }
+
     /// The addresses a device recorded for itself (see [`GroupDoc::set_device_addresses`]).
     pub fn device_addresses(&self, device: &str) -> Vec<String> {
         let Ok(devices) = self.root_map("devices") else { return Vec::new() };

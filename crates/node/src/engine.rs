@@ -846,20 +846,28 @@ impl Engine {
     }
 
     fn send_heads(&mut self, peer: DeviceId, group: GroupId) {
-        let Some(open) = self.node.groups.get_mut(&group) else { return };
-        // Edits waiting locally become one entry now that there is someone to send them to.
-        if let Err(error) = open.persist_pending() {
-            tracing::warn!(%error, "could not seal this device's edits");
-        }
+        self.seal_pending(&group);
+        let Some(open) = self.node.groups.get(&group) else { return };
         let message = Message::Heads { group, heads: open.heads() };
         self.heads_sent.insert((peer, group), Instant::now());
         self.send(peer, message.encode());
     }
 
+    fn connected_peers(&self) -> Vec<DeviceId> {
+        self.peers.iter().filter(|(_, info)| info.connected).map(|(device, _)| *device).collect()
+    }
+
+    /// Seals the group's waiting edits into an entry: there is someone to send them to.
+    fn seal_pending(&mut self, group: &GroupId) {
+        if let Some(open) = self.node.groups.get_mut(group) {
+            if let Err(error) = open.persist_pending() {
+                tracing::warn!(%error, "could not seal this device's edits");
+            }
+        }
+    }
+
     fn send_all_heads(&mut self) {
-        let connected: Vec<DeviceId> =
-            self.peers.iter().filter(|(_, info)| info.connected).map(|(device, _)| *device).collect();
-        for peer in connected {
+        for peer in self.connected_peers() {
             for group in self.shared_groups(&peer) {
                 self.send_heads(peer, group);
             }
@@ -896,16 +904,11 @@ impl Engine {
     /// membership changes in the allow-list.
     async fn after_change(&mut self, origin: Origin, from: Option<DeviceId>) {
         // Edits in a group some connected peer shares are sealed into an entry at once, to be pushed below.
-        let connected: Vec<DeviceId> =
-            self.peers.iter().filter(|(_, info)| info.connected).map(|(device, _)| *device).collect();
+        let connected = self.connected_peers();
         let shared: Vec<GroupId> =
             self.node.groups.keys().filter(|g| connected.iter().any(|p| self.shares(p, g))).copied().collect();
         for group in shared {
-            if let Some(open) = self.node.groups.get_mut(&group) {
-                if let Err(error) = open.persist_pending() {
-                    tracing::warn!(%error, "could not seal this device's edits");
-                }
-            }
+            self.seal_pending(&group);
         }
         let mut grown = Vec::new();
         for (id, group) in &self.node.groups {
@@ -996,10 +999,8 @@ impl Engine {
         }
         match message {
             Message::Heads { heads, .. } => {
-                let Some(open) = self.node.groups.get_mut(&group) else { return };
-                if let Err(error) = open.persist_pending() {
-                    tracing::warn!(%error, "could not seal this device's edits");
-                }
+                self.seal_pending(&group);
+                let Some(open) = self.node.groups.get(&group) else { return };
                 let ours = open.heads();
                 let behind = heads.iter().any(|(author, seq)| ours.get(author).copied().unwrap_or(0) < *seq);
                 let session = self.sessions.entry((from, group)).or_insert_with(|| Session::new(group));
@@ -1056,7 +1057,8 @@ impl Engine {
             .values()
             .map(|group| {
                 let heads = group.heads();
-                let view = group.view();
+                // Status is asked often: names are read directly, not by materializing the whole view.
+                let doc = group.doc();
                 let peers = group
                     .members()
                     .devices
@@ -1067,12 +1069,7 @@ impl Engine {
                         PeerStatus {
                             device: device.to_hex(),
                             member: state.member.clone(),
-                            name: view
-                                .members
-                                .iter()
-                                .find(|m| m.id == state.member)
-                                .map(|m| m.name.clone())
-                                .unwrap_or_default(),
+                            name: doc.member_name(&state.member).unwrap_or_default(),
                             connected: info.is_some_and(|i| i.connected),
                             last_synced: info.and_then(|i| i.last_synced).map(|t| t.to_rfc3339()),
                             to_send: self.sessions.get(&(*device, group.id())).and_then(|s| s.pending_for_peer(&heads)),
@@ -1081,7 +1078,7 @@ impl Engine {
                     .collect();
                 GroupStatus {
                     id: group.id().to_hex(),
-                    name: view.name.clone(),
+                    name: doc.name(),
                     entries: heads.values().sum(),
                     waiting: group.waiting_len(),
                     peers,

@@ -12,7 +12,7 @@ use sunspace_model::{GroupDoc, GroupView, ModelError};
 use sunspace_replicate::{check_entry, Rejection as EntryRejection, Verdict};
 use sunspace_store::{LogId, Store};
 
-use crate::records::{meta_group_keys, Covered, GroupIndex, GroupKeys, Snapshot};
+use crate::records::{meta_group_keys, unwrap_hex, wrap_hex, Covered, GroupIndex, GroupKeys, Snapshot};
 use crate::vault::Vault;
 use crate::NodeError;
 
@@ -513,7 +513,7 @@ impl OpenGroup {
             .iter()
             .map(|(epoch, key)| {
                 let context = sunspace_membership::invite::welcome_wrap_context(&self.id, *epoch, &admission.device);
-                (*epoch, hex::encode(sunspace_crypto::wrap_key(&admission.agreement, key, &context).encode()))
+                (*epoch, wrap_hex(&admission.agreement, key, &context))
             })
             .collect();
         Ok((member, wrapped))
@@ -550,7 +550,7 @@ impl OpenGroup {
             .iter()
             .map(|(device, state)| {
                 let context = rotation_wrap_context(&self.id, device, &me);
-                (*device, hex::encode(sunspace_crypto::wrap_key(&state.key.agreement, &key, &context).encode()))
+                (*device, wrap_hex(&state.key.agreement, &key, &context))
             })
             .collect();
         let op = self
@@ -565,8 +565,7 @@ impl OpenGroup {
         // write finds a generation it does not hold and simply rotates again.
         self.append_own(EntryKind::Membership, &signed.encode())?;
         self.keys.epochs.push((epoch, key.clone()));
-        self.store
-            .put_meta(&crate::records::meta_group_keys(&self.id), &self.keys.seal(&self.storage_key, &self.id))?;
+        self.keys.save(self.store.as_ref(), &self.storage_key, &self.id)?;
         self.store.flush()?;
         self.members = self.membership.state();
         tracing::info!(epoch, "group key rotated");
@@ -632,14 +631,10 @@ impl OpenGroup {
             return Ok(());
         }
         let Some((_, wrapped)) = wraps.iter().find(|(device, _)| *device == me) else { return Ok(()) };
-        let bad = || NodeError::Damaged("a rotated group key for this device does not open".into());
-        let wrapped =
-            sunspace_crypto::WrappedKey::decode(&hex::decode(wrapped).map_err(|_| bad())?).map_err(|_| bad())?;
-        let key = sunspace_crypto::unwrap_key(&self.device, &wrapped, &rotation_wrap_context(&self.id, &me, &author))
-            .map_err(|_| bad())?;
+        let key = unwrap_hex(&self.device, wrapped, &rotation_wrap_context(&self.id, &me, &author))
+            .ok_or_else(|| NodeError::Damaged("a rotated group key for this device does not open".into()))?;
         self.keys.epochs.push((epoch, key));
-        self.store
-            .put_meta(&crate::records::meta_group_keys(&self.id), &self.keys.seal(&self.storage_key, &self.id))?;
+        self.keys.save(self.store.as_ref(), &self.storage_key, &self.id)?;
         Ok(())
     }
 

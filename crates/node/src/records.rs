@@ -183,10 +183,32 @@ impl GroupKeys {
         self.epochs.iter().find(|(e, _)| *e == epoch).map(|(_, key)| key)
     }
 
+    /// Stores the keys, sealed under the storage key (flushed with the next flush).
+    pub(crate) fn save(
+        &self,
+        store: &dyn sunspace_store::Store,
+        storage_key: &Secret32,
+        group: &GroupId,
+    ) -> Result<(), NodeError> {
+        store.put_meta(&meta_group_keys(group), &self.seal(storage_key, group))?;
+        Ok(())
+    }
+
     /// The newest key this device received (keys are kept in the order they arrived).
     pub(crate) fn newest(&self) -> Option<(u32, &Secret32)> {
         self.epochs.last().map(|(epoch, key)| (*epoch, key))
     }
+}
+
+/// A group key wrapped to a device's X25519 key, as hex: how keys travel in welcomes and rotations.
+pub(crate) fn wrap_hex(recipient_agreement: &[u8; 32], key: &Secret32, context: &[u8]) -> String {
+    hex::encode(sunspace_crypto::wrap_key(recipient_agreement, key, context).encode())
+}
+
+/// Opens a key from [`wrap_hex`] with this device's keys; `None` if it is malformed or not for this device.
+pub(crate) fn unwrap_hex(device: &sunspace_crypto::DeviceKeys, text: &str, context: &[u8]) -> Option<Secret32> {
+    let wrapped = sunspace_crypto::WrappedKey::decode(&hex::decode(text).ok()?).ok()?;
+    sunspace_crypto::unwrap_key(device, &wrapped, context).ok()
 }
 
 /// How far a snapshot covers each log: author, last sequence number included, and that entry's hash.

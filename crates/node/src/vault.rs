@@ -160,7 +160,7 @@ impl Vault {
         let (doc, member) = GroupDoc::create(&id.to_hex(), name, &founder, today)?;
         let (membership, _) = sunspace_membership::Log::found(&self.keys, &member, nonce);
         let keys = GroupKeys { epochs: vec![(0, Secret32::random())] };
-        self.store.put_meta(&crate::records::meta_group_keys(&id), &keys.seal(&self.storage_key, &id))?;
+        keys.save(self.store.as_ref(), &self.storage_key, &id)?;
         let mut group = OpenGroup::new_founded(self, id, keys, doc, membership);
         // The founding operation comes first in the founder's log, so every device learns who may write before it
         // reads anything written.
@@ -174,11 +174,10 @@ impl Vault {
     pub fn accept_group(&self, id: GroupId, wrapped: &[(u32, String)], name: &str) -> Result<OpenGroup, NodeError> {
         let mut epochs = Vec::new();
         for (epoch, text) in wrapped {
-            let bad = || NodeError::Refused("the inviter sent a group key this device cannot open".into());
-            let bytes = hex::decode(text).map_err(|_| bad())?;
-            let wrapped = sunspace_crypto::WrappedKey::decode(&bytes).map_err(|_| bad())?;
             let context = sunspace_membership::invite::welcome_wrap_context(&id, *epoch, &self.keys.device_id());
-            epochs.push((*epoch, sunspace_crypto::unwrap_key(&self.keys, &wrapped, &context).map_err(|_| bad())?));
+            let key = crate::records::unwrap_hex(&self.keys, text, &context)
+                .ok_or_else(|| NodeError::Refused("the inviter sent a group key this device cannot open".into()))?;
+            epochs.push((*epoch, key));
         }
         if epochs.is_empty() {
             return Err(NodeError::Refused("the inviter sent no group key".into()));
@@ -187,7 +186,7 @@ impl Vault {
             return Err(NodeError::Refused("this device is already in that group".into()));
         }
         let keys = GroupKeys { epochs };
-        self.store.put_meta(&crate::records::meta_group_keys(&id), &keys.seal(&self.storage_key, &id))?;
+        keys.save(self.store.as_ref(), &self.storage_key, &id)?;
         GroupIndex::remember(self.store.as_ref(), &self.storage_key, &id, name)?;
         let mut group = OpenGroup::new_founded(self, id, keys, GroupDoc::empty(), sunspace_membership::Log::new(id));
         group.doc_mut().set_author(&self.keys.device_id().to_hex())?;

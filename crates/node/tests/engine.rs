@@ -2,24 +2,36 @@
 //! pushed at once. Real libp2p nodes on 127.0.0.1 (mDNS off).
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use chrono::NaiveDate;
-use sunspace_crypto::kdf::KdfParams;
+use common::{day, device};
+use sunspace_log::GroupId;
 use sunspace_membership::invite::InviteKind;
 use sunspace_model::NewMeeting;
-use sunspace_node::engine::{start, EngineOptions, InviteEvent, InviteRequest, JoinEvent};
-use sunspace_node::{NodeEvent, NodeHandle, Passphrase, Vault};
-use sunspace_store::MemStore;
+use sunspace_node::engine::{start, EngineOptions, Invite, InviteEvent, InviteRequest, JoinEvent};
+use sunspace_node::{NodeEvent, NodeHandle};
 
-fn device(name: &str) -> Vault {
-    let passphrase = Passphrase::new("correct horse battery staple".into());
-    Vault::create(Arc::new(MemStore::default()), &passphrase, name, KdfParams::MINIMUM).unwrap()
+/// Creates a group "Tenants" on `handle`'s device.
+async fn found_group(handle: &NodeHandle) -> GroupId {
+    handle
+        .run(|node| {
+            let group = node.vault().create_group("Tenants", day()).unwrap();
+            let id = group.id();
+            node.insert_group(group);
+            id
+        })
+        .await
+        .unwrap()
 }
 
-fn day() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+/// Opens an invitation for a new member, once `handle`'s device listens (so the QR text has addresses).
+async fn invite_member(handle: &NodeHandle, group: GroupId) -> Invite {
+    listening(handle).await;
+    let request =
+        InviteRequest { group, kind: InviteKind::Member, existing_member: None, ttl: Duration::from_secs(60) };
+    handle.invite(request).await.unwrap()
 }
 
 async fn wait_for(
@@ -50,21 +62,13 @@ async fn listening(handle: &NodeHandle) {
 async fn a_device_invited_in_person_gets_the_history_and_later_edits_at_once() {
     let ana = start(device("Ana"), EngineOptions::loopback()).await.unwrap();
     let bea = start(device("Bea"), EngineOptions::loopback()).await.unwrap();
-    let group = ana
-        .run(|node| {
-            let mut group = node.vault().create_group("Tenants", day()).unwrap();
-            group.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "First meeting"))).unwrap();
-            let id = group.id();
-            node.insert_group(group);
-            id
-        })
-        .await
-        .unwrap();
-    listening(&ana).await;
-    let mut invite = ana
-        .invite(InviteRequest { group, kind: InviteKind::Member, existing_member: None, ttl: Duration::from_secs(60) })
-        .await
-        .unwrap();
+    let group = found_group(&ana).await;
+    ana.run(move |node| {
+        node.group(group).unwrap().edit(|doc| doc.add_meeting(NewMeeting::new(day(), "First meeting"))).unwrap();
+    })
+    .await
+    .unwrap();
+    let mut invite = invite_member(&ana, group).await;
     assert!(invite.qr_text.contains("/ip4/127.0.0.1/"));
 
     let mut joining = bea.join(&invite.qr_text, Vec::new()).await.unwrap();
@@ -111,20 +115,8 @@ async fn a_device_invited_in_person_gets_the_history_and_later_edits_at_once() {
 async fn words_that_do_not_match_add_nobody() {
     let ana = start(device("Ana"), EngineOptions::loopback()).await.unwrap();
     let bea = start(device("Bea"), EngineOptions::loopback()).await.unwrap();
-    let group = ana
-        .run(|node| {
-            let group = node.vault().create_group("Tenants", day()).unwrap();
-            let id = group.id();
-            node.insert_group(group);
-            id
-        })
-        .await
-        .unwrap();
-    listening(&ana).await;
-    let mut invite = ana
-        .invite(InviteRequest { group, kind: InviteKind::Member, existing_member: None, ttl: Duration::from_secs(60) })
-        .await
-        .unwrap();
+    let group = found_group(&ana).await;
+    let mut invite = invite_member(&ana, group).await;
     let mut joining = bea.join(&invite.qr_text, Vec::new()).await.unwrap();
     assert!(matches!(joining.events.recv().await.unwrap(), JoinEvent::Words { .. }));
     assert!(matches!(invite.events.recv().await.unwrap(), InviteEvent::Words { .. }));

@@ -2,24 +2,13 @@
 //! ways, and the entries that must be refused.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
+mod common;
 
-use chrono::NaiveDate;
-use sunspace_crypto::kdf::KdfParams;
+use common::{day, device};
 use sunspace_crypto::{DeviceKeys, Secret32};
 use sunspace_log::{Entry, EntryKind, LogPosition};
 use sunspace_model::{NewDecision, NewMeeting};
-use sunspace_node::{Admission, OpenGroup, Passphrase, Vault};
-use sunspace_store::MemStore;
-
-fn device(name: &str) -> Vault {
-    let passphrase = Passphrase::new("correct horse battery staple".into());
-    Vault::create(Arc::new(MemStore::default()), &passphrase, name, KdfParams::MINIMUM).unwrap()
-}
-
-fn day() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
-}
+use sunspace_node::{Admission, OpenGroup, Vault};
 
 /// Everything `from` holds that `to` lacks, as a peer would send it (sealing `from`'s waiting edits first, as
 /// the engine does when a peer is there).

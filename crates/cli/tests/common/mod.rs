@@ -214,3 +214,39 @@ impl Drop for Serve {
         }
     }
 }
+
+/// An invitation running in the background (`sunspace invite …` or `device link …`): the process, the rest of
+/// what it prints, and the QR text it showed.
+pub struct Invitation {
+    process: std::process::Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    /// The typed code.
+    pub code: String,
+    /// The QR code's text (the code and the inviter's addresses).
+    pub qr_text: String,
+}
+
+impl Invitation {
+    pub fn start(inviter: &Home, args: &[&str]) -> Self {
+        let mut process = inviter.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
+        let mut code = String::new();
+        let qr_text = loop {
+            let line = lines.next().expect("the invitation is printed").unwrap();
+            if let Some(typed) = line.strip_prefix("On that device: sunspace join ") {
+                code = typed.trim().to_owned();
+            }
+            if let Some(at) = line.find("sunspace:") {
+                break line[at..].trim().to_owned();
+            }
+        };
+        Self { process, lines, code, qr_text }
+    }
+
+    /// Waits for the inviting side to finish; it must succeed.
+    pub fn finish(mut self) -> Vec<String> {
+        let rest: Vec<String> = self.lines.map_while(Result::ok).collect();
+        assert!(self.process.wait().unwrap().success(), "the invitation failed: {rest:?}");
+        rest
+    }
+}
