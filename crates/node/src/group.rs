@@ -704,6 +704,7 @@ impl OpenGroup {
         let mut failure = None;
         loop {
             let mut progress = false;
+            let mut pass_changed = false;
             let mut later = Vec::new();
             for entry in queue {
                 if failure.is_some() {
@@ -731,6 +732,7 @@ impl OpenGroup {
                         Ok(membership_changed) => {
                             progress = true;
                             receipt.membership_changed |= membership_changed;
+                            pass_changed |= membership_changed;
                             receipt.accepted.push((author, entry.header().link.seq));
                         }
                         Err(Refusal::Invalid(reason)) => {
@@ -752,6 +754,9 @@ impl OpenGroup {
                 }
             }
             queue = later;
+            if pass_changed {
+                self.members = self.membership.state();
+            }
             if !progress || queue.is_empty() || failure.is_some() {
                 break;
             }
@@ -789,6 +794,7 @@ impl OpenGroup {
         let key = self.keys.key(header.epoch).ok_or(Refusal::KeyNotHeld)?;
         let plain = entry.open(key).map_err(invalid)?;
         let mut membership_changed = false;
+        let mut removal = false;
         match header.kind {
             EntryKind::Change => changes.extend_from_slice(&plain),
             EntryKind::Membership => {
@@ -803,6 +809,7 @@ impl OpenGroup {
                         return Err(invalid("an entry from a device that is not in the group"));
                     }
                 }
+                removal = matches!(op.action, Action::RemoveMember { .. } | Action::RevokeDevice { .. });
                 let id = self.membership.insert(signed).map_err(invalid)?;
                 self.take_rotated_key(header.author, &op, id).map_err(invalid)?;
                 membership_changed = true;
@@ -816,7 +823,9 @@ impl OpenGroup {
         }
         self.since_snapshot += 1;
         self.bytes_since_snapshot += plain.len();
-        if membership_changed {
+        if removal {
+            // A removal changes which of the entries still queued may be accepted: apply it at once. Other
+            // membership changes are applied once per pass (computing the state is quadratic in the operations).
             self.members = self.membership.state();
         }
         Ok(membership_changed)
