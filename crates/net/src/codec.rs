@@ -9,6 +9,9 @@ use libp2p::{request_response, StreamProtocol};
 pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/sunspace/sync/1");
 /// The join protocol's name and version: the handshake that admits a device in person (same framing).
 pub(crate) const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/sunspace/join/1");
+/// The relay-admin protocol: a relay's owner sends it the devices it may serve (same framing; see
+/// [`crate::RelayClients`]).
+pub(crate) const RELAY_ADMIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/sunspace/relay-admin/1");
 
 /// Largest frame: the largest sync message (`sunspace_replicate::MAX_MESSAGE_LEN`, 8 MiB + 64 KiB).
 pub const MAX_MESSAGE_LEN: usize = 8 * 1024 * 1024 + 64 * 1024;

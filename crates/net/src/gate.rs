@@ -1,9 +1,11 @@
-//! Which peers may hold a connection: member devices always, anyone while a door is open for joining.
+//! Which peers may hold a connection: member devices always, the relays this device uses, the devices allowed to
+//! use this device as a relay, and anyone while a door is open for joining.
 //!
-//! The gate is the first behaviour of the swarm, so a connection it denies never reaches identify, ping or the
-//! protocols. While this device is inviting or joining (an open "door", a few minutes at most), unknown peers may
+//! The gate is the first behaviour of the swarm, so a connection it denies never reaches identify, ping, the
+//! relay or the protocols: a stranger can neither reserve a slot on a member-run relay nor open a circuit through
+//! it. While this device is inviting or joining (an open "door", a few minutes at most), unknown peers may
 //! connect, but they can speak only the join protocol: sync messages are checked against the member set again
-//! before anything is answered or handed on.
+//! before anything is answered or handed on, and relays and relay clients are not members.
 
 use std::collections::HashSet;
 use std::task::{Context, Poll};
@@ -21,10 +23,14 @@ use libp2p::{Multiaddr, PeerId};
 #[error("peer {0} is not a member device of a shared group")]
 pub(crate) struct NotMember(PeerId);
 
-/// The member set and the door.
+/// The member set, the relay sets and the door.
 #[derive(Debug, Default)]
 pub(crate) struct Gate {
     members: HashSet<PeerId>,
+    /// Relays this device listens through or dials through (they carry sealed traffic; they may not sync).
+    relays: HashSet<PeerId>,
+    /// Devices that may use this device as a relay (its owner and the owner's list).
+    relay_clients: HashSet<PeerId>,
     door_open: bool,
 }
 
@@ -45,8 +51,28 @@ impl Gate {
         self.door_open = open;
     }
 
+    pub(crate) fn allow_relay(&mut self, peer: PeerId) {
+        self.relays.insert(peer);
+    }
+
+    pub(crate) fn disallow_relay(&mut self, peer: &PeerId) {
+        self.relays.remove(peer);
+    }
+
+    /// Replaces the devices that may use this device as a relay; returns those no longer allowed.
+    pub(crate) fn set_relay_clients(&mut self, clients: HashSet<PeerId>) -> Vec<PeerId> {
+        let dropped = self.relay_clients.difference(&clients).copied().collect();
+        self.relay_clients = clients;
+        dropped
+    }
+
+    /// Whether a connection to `peer` may stay open.
+    pub(crate) fn admits(&self, peer: &PeerId) -> bool {
+        self.door_open || self.members.contains(peer) || self.relays.contains(peer) || self.relay_clients.contains(peer)
+    }
+
     fn check(&self, peer: PeerId) -> Result<(), ConnectionDenied> {
-        if self.door_open || self.members.contains(&peer) {
+        if self.admits(&peer) {
             Ok(())
         } else {
             Err(ConnectionDenied::new(NotMember(peer)))

@@ -8,6 +8,13 @@
 //! and nothing about any group. Sync messages travel over a request-response protocol, `/sunspace/sync/1`, as
 //! length-prefixed frames of at most [`MAX_MESSAGE_LEN`] bytes, each answered with an acknowledgement.
 //!
+//! Members on different networks reach each other through a **member-run relay** (libp2p circuit relay v2): a
+//! device started with [`NetConfig::relay_owner`] relays for the devices its owner lists ([`RelayClients`], on
+//! `/sunspace/relay-admin/1`) and for no one else; member devices listen through it ([`NetHandle::use_relay`]),
+//! DCUtR turns a relayed connection into a direct one where the networks allow, and AutoNAT v2 (served by the
+//! relay) tells a device whether its own addresses are reachable. Inside a circuit the two members run their own
+//! Noise handshake, so the relay carries only ciphertext.
+//!
 //! ```no_run
 //! # async fn example(seed: sunspace_crypto::Secret32, peer: sunspace_crypto::DeviceId) -> Result<(), sunspace_net::NetError> {
 //! use sunspace_net::{NetConfig, NetEvent};
@@ -25,12 +32,14 @@ mod behaviour;
 mod codec;
 mod gate;
 mod identity;
+mod relay_admin;
 mod task;
 
 pub use codec::MAX_MESSAGE_LEN;
 pub use identity::{device_of_address, device_of_peer, peer_of_device};
 pub use libp2p::multiaddr::Protocol;
 pub use libp2p::{Multiaddr, PeerId};
+pub use relay_admin::{RelayClients, RelayClientsError, MAX_RELAY_CLIENTS};
 pub use task::{
     start, NetConfig, NetError, NetEvent, NetHandle, COMMAND_CAPACITY, EVENT_CAPACITY, MAX_JOIN_MESSAGE_LEN,
 };

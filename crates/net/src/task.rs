@@ -1,18 +1,20 @@
 //! The task that owns the swarm, and the handle that talks to it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures::StreamExt;
+use libp2p::core::transport::ListenerId;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{mdns, noise, tcp, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder};
+use libp2p::{autonat, dcutr, mdns, noise, relay, tcp, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder};
 use sunspace_crypto::{DeviceId, Secret32};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::identity::{device_of_peer, keypair, peer_of_device};
+use crate::relay_admin::RelayClients;
 
 /// Commands queued to the swarm task at most; callers wait (asynchronously) when it is full.
 pub const COMMAND_CAPACITY: usize = 64;
@@ -25,6 +27,7 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 const ACK: &[u8] = &[];
 const BUSY: &[u8] = &[1];
+const REFUSED: &[u8] = &[2];
 
 /// How the network starts.
 #[derive(Debug)]
@@ -36,17 +39,20 @@ pub struct NetConfig {
     /// Whether to discover peers on the local network with mDNS (on for users; off in tests outside namespaces,
     /// because mDNS ignores loopback and would multicast on the real interface).
     pub mdns: bool,
+    /// Serve as a relay for the devices this owner device lists (see [`crate::RelayClients`]); `None` for a
+    /// device that is not a relay.
+    pub relay_owner: Option<DeviceId>,
 }
 
 impl NetConfig {
     /// TCP and QUIC on 127.0.0.1 with ports chosen by the system, mDNS off: for tests and local use.
     pub fn loopback(signing_seed: Secret32) -> Self {
-        Self { signing_seed, listen: listen_addresses("127.0.0.1"), mdns: false }
+        Self { signing_seed, listen: listen_addresses("127.0.0.1"), mdns: false, relay_owner: None }
     }
 
     /// TCP and QUIC on every interface, mDNS on: for a device on a LAN.
     pub fn lan(signing_seed: Secret32) -> Self {
-        Self { signing_seed, listen: listen_addresses("0.0.0.0"), mdns: true }
+        Self { signing_seed, listen: listen_addresses("0.0.0.0"), mdns: true, relay_owner: None }
     }
 }
 
@@ -60,8 +66,22 @@ fn listen_addresses(ip: &str) -> Vec<Multiaddr> {
 /// Something the network tells the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetEvent {
-    /// Listening on an address (with this device's `/p2p/` suffix, ready to give to peers).
+    /// Listening on an address (with this device's `/p2p/` suffix, ready to give to peers). Addresses through a
+    /// relay contain `/p2p-circuit`.
     Listening(Multiaddr),
+    /// No longer listening on an address (a relay reservation ended, an interface went away).
+    Unlistened(Multiaddr),
+    /// A relayed connection to a device became a direct one (hole punching succeeded).
+    HolePunched(DeviceId),
+    /// A relay answered whether one of this device's addresses is reachable from outside.
+    Reachability {
+        /// The address tested.
+        address: Multiaddr,
+        /// Whether the relay could dial it.
+        reachable: bool,
+    },
+    /// This device is a relay, and its owner changed the devices it serves.
+    RelayClients(Vec<DeviceId>),
     /// A connection to an allowed device is up.
     Connected(DeviceId),
     /// The last connection to a device closed.
@@ -126,6 +146,9 @@ pub enum NetError {
     /// Dialing failed to start.
     #[error("could not dial: {0}")]
     Dial(String),
+    /// The relay refused the relay-admin message (this device is not its owner, or the message was stale).
+    #[error("the relay refused the list of devices")]
+    RelayRefused,
 }
 
 #[derive(Debug)]
@@ -139,6 +162,9 @@ enum Command {
     SetDoor(bool),
     Join(PeerId, Vec<u8>, oneshot::Sender<Result<Vec<u8>, NetError>>),
     AnswerJoin(u64, Vec<u8>),
+    UseRelay(PeerId, Vec<Multiaddr>),
+    ForgetRelay(PeerId),
+    SendRelayClients(PeerId, Vec<u8>, oneshot::Sender<Result<(), NetError>>),
 }
 
 /// A cheap, cloneable handle to the network task. The task stops when every handle is dropped.
@@ -215,6 +241,26 @@ impl NetHandle {
         self.command(Command::AnswerJoin(ticket, answer)).await
     }
 
+    /// Uses `relay` (reachable at `addresses`): lets it connect, and listens through it, so devices that cannot
+    /// reach this one directly can reach it at `<relay address>/p2p-circuit/p2p/<this device>`. Idempotent: while
+    /// a reservation is held (or being made) nothing changes; after it ended, the next call tries the next address.
+    pub async fn use_relay(&self, relay: DeviceId, addresses: Vec<Multiaddr>) -> Result<(), NetError> {
+        self.command(Command::UseRelay(peer_of_device(&relay).ok_or(NetError::InvalidDevice)?, addresses)).await
+    }
+
+    /// Stops using `relay`: closes the reservation and any connection to it.
+    pub async fn forget_relay(&self, relay: DeviceId) -> Result<(), NetError> {
+        self.command(Command::ForgetRelay(peer_of_device(&relay).ok_or(NetError::InvalidDevice)?)).await
+    }
+
+    /// Tells a relay this device owns which devices it may serve; returns once the relay applied the list.
+    pub async fn send_relay_clients(&self, relay: DeviceId, clients: &RelayClients) -> Result<(), NetError> {
+        let (reply, done) = oneshot::channel();
+        let peer = peer_of_device(&relay).ok_or(NetError::InvalidDevice)?;
+        self.command(Command::SendRelayClients(peer, clients.encode(), reply)).await?;
+        done.await.map_err(|_| NetError::Stopped)?
+    }
+
     /// The addresses the swarm listens on, with this device's `/p2p/` suffix.
     pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NetError> {
         let (reply, done) = oneshot::channel();
@@ -228,19 +274,30 @@ pub fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>),
     let key = keypair(&config.signing_seed);
     let local = device_of_peer(&key.public().to_peer_id()).ok_or(NetError::InvalidDevice)?;
     let mdns = config.mdns;
+    let relay_owner = match config.relay_owner {
+        Some(owner) => Some(peer_of_device(&owner).ok_or(NetError::InvalidDevice)?),
+        None => None,
+    };
     let mut swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
         .map_err(|e| NetError::Start(e.to_string()))?
         .with_quic()
-        .with_behaviour(|key| {
-            Behaviour::new(key, mdns).map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| NetError::Start(e.to_string()))?
+        .with_behaviour(|key, relay_client| {
+            Behaviour::new(key, relay_client, mdns, relay_owner.is_some())
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
         })
         .map_err(|e| NetError::Start(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
         .build();
     for address in config.listen {
         swarm.listen_on(address).map_err(|e| NetError::Start(e.to_string()))?;
+    }
+    if let Some(owner) = relay_owner {
+        // Until the owner sends its list, the owner alone may use the relay.
+        swarm.behaviour_mut().gate.set_relay_clients(HashSet::from([owner]));
     }
     let (commands, command_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (events, event_rx) = mpsc::channel(EVENT_CAPACITY);
@@ -254,6 +311,11 @@ pub fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>),
         next_ticket: 0,
         listening: Vec::new(),
         waiting_events: std::collections::VecDeque::new(),
+        relay_owner,
+        relay_sequence: 0,
+        circuit_listeners: HashMap::new(),
+        relay_attempts: HashMap::new(),
+        pending_admin: HashMap::new(),
     };
     tokio::spawn(task.run());
     Ok((NetHandle { commands, local }, event_rx))
@@ -274,6 +336,14 @@ struct SwarmTask {
     next_ticket: u64,
     listening: Vec<Multiaddr>,
     waiting_events: std::collections::VecDeque<NetEvent>,
+    /// When this device is a relay: the device whose lists it accepts, and the newest list's sequence number.
+    relay_owner: Option<PeerId>,
+    relay_sequence: u64,
+    /// The listener through each relay this device uses (reservation held or being made).
+    circuit_listeners: HashMap<PeerId, ListenerId>,
+    /// How many times each relay was tried, to rotate through its addresses.
+    relay_attempts: HashMap<PeerId, usize>,
+    pending_admin: HashMap<OutboundRequestId, oneshot::Sender<Result<(), NetError>>>,
 }
 
 impl SwarmTask {
@@ -371,17 +441,98 @@ impl SwarmTask {
             Command::ListenAddrs(reply) => {
                 let _ = reply.send(self.listening.clone());
             }
+            Command::UseRelay(relay, addresses) => self.use_relay(relay, addresses),
+            Command::ForgetRelay(relay) => {
+                self.swarm.behaviour_mut().gate.disallow_relay(&relay);
+                if let Some(listener) = self.circuit_listeners.remove(&relay) {
+                    self.swarm.remove_listener(listener);
+                }
+                self.relay_attempts.remove(&relay);
+                if !self.swarm.behaviour().gate.admits(&relay) {
+                    let _ = self.swarm.disconnect_peer_id(relay);
+                }
+            }
+            Command::SendRelayClients(relay, message, reply) => {
+                let id = self.swarm.behaviour_mut().relay_admin.send_request(&relay, message);
+                self.pending_admin.insert(id, reply);
+            }
         }
+    }
+
+    fn use_relay(&mut self, relay: PeerId, addresses: Vec<Multiaddr>) {
+        self.swarm.behaviour_mut().gate.allow_relay(relay);
+        // Only transport addresses: a relay is reached directly, and its own /p2p/ part is added below.
+        let addresses: Vec<Multiaddr> = addresses
+            .into_iter()
+            .map(|address| address.into_iter().filter(|p| !matches!(p, Protocol::P2p(_))).collect())
+            .filter(|address: &Multiaddr| !address.iter().any(|p| p == Protocol::P2pCircuit))
+            .collect();
+        for address in &addresses {
+            self.swarm.add_peer_address(relay, address.clone());
+        }
+        if self.circuit_listeners.contains_key(&relay) || addresses.is_empty() {
+            return;
+        }
+        let attempt = self.relay_attempts.entry(relay).or_default();
+        let address = addresses[*attempt % addresses.len()].clone();
+        *attempt += 1;
+        let circuit = address.with(Protocol::P2p(relay)).with(Protocol::P2pCircuit);
+        match self.swarm.listen_on(circuit.clone()) {
+            Ok(listener) => {
+                tracing::debug!(%circuit, "asking the relay for a reservation");
+                self.circuit_listeners.insert(relay, listener);
+            }
+            Err(error) => tracing::info!(%circuit, %error, "cannot listen through the relay"),
+        }
+    }
+
+    fn forget_listen_address(&mut self, address: &Multiaddr) -> Result<(), ()> {
+        let me = *self.swarm.local_peer_id();
+        let full = if address.iter().any(|p| p == Protocol::P2p(me)) {
+            address.clone()
+        } else {
+            address.clone().with(Protocol::P2p(me))
+        };
+        let before = self.listening.len();
+        self.listening.retain(|known| *known != full);
+        if self.listening.len() != before {
+            tracing::info!(address = %full, "no longer listening");
+            self.emit(NetEvent::Unlistened(full))?;
+        }
+        Ok(())
     }
 
     async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) -> Result<(), ()> {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 let me = *self.swarm.local_peer_id();
-                let full = address.with(Protocol::P2p(me));
-                tracing::info!(address = %full, "listening");
-                self.listening.push(full.clone());
-                self.emit(NetEvent::Listening(full))?;
+                let relayed = address.iter().any(|p| p == Protocol::P2pCircuit);
+                if self.relay_owner.is_some() && !relayed {
+                    // A relay must know its own reachable addresses before it grants reservations: its listen
+                    // addresses are what its owner gives to members.
+                    self.swarm.add_external_address(address.clone());
+                }
+                // A relayed address already ends in this device's /p2p/ part.
+                let full = if relayed { address } else { address.with(Protocol::P2p(me)) };
+                if !self.listening.contains(&full) {
+                    tracing::info!(address = %full, "listening");
+                    self.listening.push(full.clone());
+                    self.emit(NetEvent::Listening(full))?;
+                }
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => self.forget_listen_address(&address)?,
+            SwarmEvent::ListenerClosed { listener_id, addresses, reason } => {
+                let relay = self.circuit_listeners.iter().find(|(_, id)| **id == listener_id).map(|(relay, _)| *relay);
+                if let Some(relay) = relay {
+                    self.circuit_listeners.remove(&relay);
+                    match reason {
+                        Ok(()) => tracing::info!(%relay, "the reservation at the relay ended"),
+                        Err(error) => tracing::info!(%relay, %error, "the relay refused or lost the reservation"),
+                    }
+                }
+                for address in addresses {
+                    self.forget_listen_address(&address)?;
+                }
             }
             SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } if num_established.get() == 1 => {
                 if let Some(device) = device_of_peer(&peer_id) {
@@ -401,6 +552,45 @@ impl SwarmTask {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync_event(event).await?,
             SwarmEvent::Behaviour(BehaviourEvent::Join(event)) => self.on_join_event(event).await?,
+            SwarmEvent::Behaviour(BehaviourEvent::RelayAdmin(event)) => self.on_relay_admin_event(event)?,
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(dcutr::Event { remote_peer_id, result })) => match result {
+                Ok(_) => {
+                    tracing::info!(peer = %remote_peer_id, "a relayed connection became direct");
+                    if let Some(device) = device_of_peer(&remote_peer_id) {
+                        self.emit(NetEvent::HolePunched(device))?;
+                    }
+                }
+                Err(error) => tracing::debug!(peer = %remote_peer_id, %error, "hole punching failed; staying relayed"),
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(autonat::v2::client::Event {
+                tested_addr, result, ..
+            })) => {
+                let reachable = result.is_ok();
+                tracing::info!(address = %tested_addr, reachable, "reachability tested by a relay");
+                self.emit(NetEvent::Reachability { address: tested_addr, reachable })?;
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(event)) => match event {
+                relay::client::Event::ReservationReqAccepted { relay_peer_id, renewal: false, .. } => {
+                    tracing::info!(relay = %relay_peer_id, "the relay granted a reservation");
+                    self.relay_attempts.remove(&relay_peer_id);
+                }
+                other => tracing::debug!(?other, "relay client"),
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::RelayServer(event)) => match event {
+                relay::Event::ReservationReqAccepted { src_peer_id, renewed: false } => {
+                    tracing::info!(peer = %src_peer_id, "granted a relay reservation");
+                }
+                relay::Event::ReservationReqDenied { src_peer_id, .. } => {
+                    tracing::info!(peer = %src_peer_id, "denied a relay reservation");
+                }
+                relay::Event::CircuitReqAccepted { src_peer_id, dst_peer_id } => {
+                    tracing::info!(from = %src_peer_id, to = %dst_peer_id, "relaying a circuit");
+                }
+                relay::Event::CircuitReqDenied { src_peer_id, dst_peer_id, .. } => {
+                    tracing::info!(from = %src_peer_id, to = %dst_peer_id, "denied a relay circuit");
+                }
+                other => tracing::debug!(?other, "relay server"),
+            },
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 for (peer, address) in found {
                     if let Some(device) = device_of_peer(&peer) {
@@ -446,6 +636,69 @@ impl SwarmTask {
             _ => {}
         }
         Ok(())
+    }
+
+    /// The owner's list of devices this relay serves, and the relay's answer (an empty answer means applied).
+    fn on_relay_admin_event(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) -> Result<(), ()> {
+        use request_response::{Event, Message};
+        match event {
+            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
+                let applied = self.apply_relay_clients(peer, &request);
+                let answer = if applied.is_some() { ACK } else { REFUSED };
+                let _ = self.swarm.behaviour_mut().relay_admin.send_response(channel, answer.to_vec());
+                if let Some(devices) = applied {
+                    self.emit(NetEvent::RelayClients(devices))?;
+                }
+            }
+            Event::Message { message: Message::Response { request_id, response }, .. } => {
+                if let Some(reply) = self.pending_admin.remove(&request_id) {
+                    let _ = reply.send(if response.is_empty() { Ok(()) } else { Err(NetError::RelayRefused) });
+                }
+            }
+            Event::OutboundFailure { request_id, error, .. } => {
+                if let Some(reply) = self.pending_admin.remove(&request_id) {
+                    let _ = reply.send(Err(NetError::Delivery(error.to_string())));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Applies a relay-admin list if this device is a relay, `peer` is its owner and the list is newer than the
+    /// last; disconnects the devices it no longer serves. Returns the devices now served.
+    fn apply_relay_clients(&mut self, peer: PeerId, request: &[u8]) -> Option<Vec<DeviceId>> {
+        let owner = self.relay_owner.filter(|owner| *owner == peer);
+        let Some(owner) = owner else {
+            tracing::warn!(%peer, "relay-admin message from a device that is not this relay's owner; refused");
+            return None;
+        };
+        let list = match RelayClients::decode(request) {
+            Ok(list) if list.sequence > self.relay_sequence => list,
+            Ok(list) => {
+                tracing::info!(sequence = list.sequence, "a stale relay-admin list; ignored");
+                return None;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "malformed relay-admin message; refused");
+                return None;
+            }
+        };
+        self.relay_sequence = list.sequence;
+        let mut clients: HashSet<PeerId> = list.devices.iter().filter_map(peer_of_device).collect();
+        clients.insert(owner);
+        let dropped = self.swarm.behaviour_mut().gate.set_relay_clients(clients);
+        for peer in dropped {
+            if !self.swarm.behaviour().gate.admits(&peer) {
+                // Closing its connections ends its reservation and every circuit through it.
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+        }
+        tracing::info!(devices = list.devices.len(), "the owner updated who may use this relay");
+        let mut devices = list.devices;
+        devices.sort();
+        devices.dedup();
+        Some(devices)
     }
 
     async fn on_join_event(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) -> Result<(), ()> {

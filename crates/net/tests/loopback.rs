@@ -3,48 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
-use sunspace_crypto::{DeviceId, DeviceKeys, Secret32};
-use sunspace_net::{Multiaddr, NetConfig, NetError, NetEvent, NetHandle, MAX_MESSAGE_LEN};
-use tokio::sync::mpsc::Receiver;
+use common::{next_message, node, Node};
+use sunspace_net::{Multiaddr, NetError, NetEvent, MAX_MESSAGE_LEN};
 use tokio::time::timeout;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-struct Node {
-    net: NetHandle,
-    events: Receiver<NetEvent>,
-    device: DeviceId,
-    tcp: Multiaddr,
-    quic: Multiaddr,
-}
-
-async fn node() -> Node {
-    let seed = Secret32::random();
-    let device = DeviceKeys::from_seeds(&seed, &Secret32::random()).device_id();
-    let (net, mut events) = sunspace_net::start(NetConfig::loopback(seed)).unwrap();
-    assert_eq!(net.local_device(), device);
-    let (mut tcp, mut quic) = (None, None);
-    while tcp.is_none() || quic.is_none() {
-        match timeout(WAIT, events.recv()).await.expect("listening").expect("events") {
-            NetEvent::Listening(address) if address.to_string().contains("/tcp/") => tcp = Some(address),
-            NetEvent::Listening(address) if address.to_string().contains("/quic-v1") => quic = Some(address),
-            _ => {}
-        }
-    }
-    Node { net, events, device, tcp: tcp.unwrap(), quic: quic.unwrap() }
-}
-
-/// The next `Received` event, skipping connection events.
-async fn next_message(events: &mut Receiver<NetEvent>) -> (DeviceId, Vec<u8>) {
-    loop {
-        match timeout(WAIT, events.recv()).await.expect("a message in time").expect("events") {
-            NetEvent::Received { from, message } => return (from, message),
-            _ => continue,
-        }
-    }
-}
 
 async fn introduce(a: &Node, b: &Node, b_address: &Multiaddr) {
     a.net.allow(b.device).await.unwrap();
