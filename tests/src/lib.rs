@@ -90,3 +90,113 @@ impl Drop for Namespaces {
         }
     }
 }
+
+/// Homes with no route to each other, and a relay every home can reach: a namespace for the relay and one per
+/// home, each home joined to the relay's namespace by its own veth pair (home `i` is 10.78.`i+1`.2, the relay's
+/// end 10.78.`i+1`.1). The relay also answers at [`RelayNetwork::RELAY_IP`] (on its loopback), which every home
+/// routes to through its own link. The relay's namespace does not forward, so no packet passes from one home to
+/// another: members can meet only through the relay. Removed on drop. Needs root.
+#[derive(Debug)]
+pub struct RelayNetwork {
+    /// The relay's namespace.
+    pub relay: String,
+    /// The homes' namespaces.
+    pub homes: Vec<String>,
+    /// Each home's end of its link (inside the home's namespace).
+    links: Vec<String>,
+}
+
+impl RelayNetwork {
+    /// The relay's address, reachable from every home.
+    pub const RELAY_IP: &'static str = "10.78.0.1";
+
+    /// Creates the relay and `homes` homes (at most 9), or `None` if namespaces cannot be created here (not root).
+    pub fn create(homes: usize) -> Option<Self> {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let tag = (std::process::id() % 10_000) * 10 + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10;
+        let relay = format!("ss-r-{tag}");
+        if !ip(&["netns", "add", &relay]) {
+            return None;
+        }
+        let mut this = Self { relay, homes: Vec::new(), links: Vec::new() };
+        let r = this.relay.clone();
+        let mut ok = ip(&["-n", &r, "link", "set", "lo", "up"])
+            && ip(&["-n", &r, "addr", "add", &format!("{}/32", Self::RELAY_IP), "dev", "lo"])
+            && std::process::Command::new("ip")
+                .args(["netns", "exec", &r, "sysctl", "-q", "-w", "net.ipv4.ip_forward=0"])
+                .status()
+                .is_ok_and(|s| s.success());
+        for i in 0..homes.min(9) {
+            let home = format!("ss-h{i}-{tag}");
+            let (home_end, relay_end) = (format!("ssh{i}{tag}"), format!("ssr{i}{tag}"));
+            ok = ok
+                && ip(&["netns", "add", &home])
+                && ip(&["link", "add", &home_end, "type", "veth", "peer", "name", &relay_end])
+                && ip(&["link", "set", &home_end, "netns", &home])
+                && ip(&["link", "set", &relay_end, "netns", &r])
+                && ip(&["-n", &home, "addr", "add", &format!("10.78.{}.2/24", i + 1), "dev", &home_end])
+                && ip(&["-n", &r, "addr", "add", &format!("10.78.{}.1/24", i + 1), "dev", &relay_end])
+                && ip(&["-n", &home, "link", "set", "lo", "up"])
+                && ip(&["-n", &home, "link", "set", &home_end, "up"])
+                && ip(&["-n", &r, "link", "set", &relay_end, "up"]);
+            this.homes.push(home);
+            this.links.push(home_end);
+            ok = ok && this.route_to_relay(i);
+        }
+        assert!(ok, "could create a namespace but not set up the relay network");
+        Some(this)
+    }
+
+    fn route_to_relay(&self, home: usize) -> bool {
+        let via = format!("10.78.{}.1", home + 1);
+        ip(&["-n", &self.homes[home], "route", "replace", &format!("{}/32", Self::RELAY_IP), "via", &via])
+    }
+
+    /// Cuts a home off (its link goes down): a partition.
+    pub fn cut(&self, home: usize) {
+        assert!(ip(&["-n", &self.homes[home], "link", "set", &self.links[home], "down"]), "could not cut the link");
+    }
+
+    /// Restores a home's link and its route to the relay: the partition heals.
+    pub fn heal(&self, home: usize) {
+        assert!(ip(&["-n", &self.homes[home], "link", "set", &self.links[home], "up"]), "could not restore the link");
+        assert!(self.route_to_relay(home), "could not restore the route to the relay");
+    }
+
+    /// Whether one home has a route to another (it must not: only the relay is reachable).
+    pub fn homes_can_reach_each_other(&self, from: usize, to: usize) -> bool {
+        ip(&["-n", &self.homes[from], "route", "get", &format!("10.78.{}.2", to + 1)])
+    }
+}
+
+impl Drop for RelayNetwork {
+    fn drop(&mut self) {
+        for name in self.homes.iter().chain([&self.relay]) {
+            ip(&["netns", "del", name]);
+        }
+    }
+}
+
+/// Every readable byte of a running process's memory (its heap, stacks, and mapped files), read through
+/// `/proc/<pid>/maps` and `/proc/<pid>/mem`: what someone who seized the running machine could dump. Regions
+/// that cannot be read (guard pages, `[vvar]`) are skipped. Needs root (or ptrace rights over the process).
+pub fn memory_of(pid: u32) -> Vec<u8> {
+    use std::io::{Read, Seek, SeekFrom};
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("the process's memory map");
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).expect("the process's memory");
+    let mut out = Vec::new();
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else { continue };
+        let Some((start, end)) = range.split_once('-') else { continue };
+        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16)) else { continue };
+        if !perms.starts_with('r') || end <= start || end - start > (1 << 30) || line.ends_with("[vvar]") {
+            continue;
+        }
+        let mut region = vec![0u8; (end - start) as usize];
+        if mem.seek(SeekFrom::Start(start)).is_ok() && mem.read_exact(&mut region).is_ok() {
+            out.extend_from_slice(&region);
+        }
+    }
+    out
+}

@@ -68,6 +68,9 @@ pub(crate) enum Command {
     /// Other member devices to sync with.
     #[command(subcommand)]
     Peer(PeerCommand),
+    /// Member-run relays, through which members on different networks reach each other.
+    #[command(subcommand)]
+    Relay(RelayCommand),
     /// Peers seen per group, when each last synced, and what is still to send.
     Status,
     /// The group's safety number: read it aloud with another member; if yours match, you agree on who is in
@@ -148,6 +151,14 @@ pub(crate) struct ServeOptions {
     /// An address to listen on (repeatable), e.g. /ip4/0.0.0.0/tcp/4001; default: every interface, any port.
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) listen: Vec<String>,
+    /// Run as a relay for a group's member devices (on an always-on machine, with its own data folder: the relay
+    /// holds no group keys). Needs --owner.
+    #[arg(long, requires = "owner")]
+    pub(crate) relay: bool,
+    /// The member device that runs this relay (its full id, from `sunspace device show` on that device): only it
+    /// can tell the relay which devices it may serve.
+    #[arg(long, value_name = "DEVICE", requires = "relay")]
+    pub(crate) owner: Option<String>,
 }
 
 /// How an invitation is made.
@@ -165,7 +176,27 @@ pub(crate) struct InviteOptions {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum RelayCommand {
+    /// Let the group's devices use a relay you run (started with `sunspace serve --relay --owner <your device>`):
+    /// give the addresses its `serve` printed.
+    Add {
+        /// The relay's addresses, each ending in /p2p/<relay>.
+        #[arg(required = true)]
+        addresses: Vec<String>,
+    },
+    /// Stop the group's devices from using a relay.
+    Remove {
+        /// The start of the relay's device id (see `sunspace relay list`).
+        relay: String,
+    },
+    /// The relays the group uses.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum DeviceCommand {
+    /// This device's full id and owner name (give the id to a relay you run, with `serve --relay --owner`).
+    Show,
     /// Link another of your own devices (a phone, a second laptop) to the group, in person, like an invitation.
     Link(InviteOptions),
     /// Revoke a device (a lost or seized phone: your own, from another of your devices; anyone's, as a steward).

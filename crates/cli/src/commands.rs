@@ -182,6 +182,20 @@ pub(crate) fn execute(node: &mut Node, group: Option<String>, json: bool, comman
                 found.short()
             ))
         }
+        Command::Device(DeviceCommand::Show) => {
+            let vault = node.vault();
+            if json {
+                return emit_json(
+                    &serde_json::json!({ "device": vault.device_id().to_hex(), "name": vault.owner_name() }),
+                );
+            }
+            emit(&format!("This device belongs to {}.\nIts id: {}", vault.owner_name(), vault.device_id().to_hex()))
+        }
+        Command::Relay(command) => {
+            let me = node.vault().device_id();
+            let group = open(node, cli.group.as_deref())?;
+            relay(group, me, command, json)
+        }
         Command::SafetyNumber => {
             let group = open(node, cli.group.as_deref())?;
             if json {
@@ -315,6 +329,73 @@ fn write_private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.write_all(bytes).with_context(|| format!("could not write {}", path.display()))?;
     file.sync_all()?;
     Ok(())
+}
+
+/// `relay add | remove | list`: the relays recorded in the group's (encrypted) roster.
+fn relay(
+    group: &mut OpenGroup,
+    me: sunspace_crypto::DeviceId,
+    command: RelayCommand,
+    json: bool,
+) -> anyhow::Result<()> {
+    match command {
+        RelayCommand::Add { addresses } => {
+            let mut relay = None;
+            let mut transport = Vec::new();
+            for text in &addresses {
+                let address: sunspace_net::Multiaddr =
+                    text.parse().map_err(|_| anyhow::anyhow!("\"{text}\" is not an address"))?;
+                if address.iter().any(|p| p == sunspace_net::Protocol::P2pCircuit) {
+                    bail!("\"{text}\" goes through another relay; give the relay's own address");
+                }
+                let Some(device) = sunspace_net::device_of_address(&address) else {
+                    bail!("\"{text}\" needs a /p2p/ part naming the relay (copy it from the relay's `serve` output)");
+                };
+                if relay.is_some_and(|r| r != device) {
+                    bail!("these addresses name different devices; add one relay at a time");
+                }
+                if group.members().devices.contains_key(&device) {
+                    bail!("that is a member device, not a relay: a relay runs with its own data folder and holds no group keys");
+                }
+                relay = Some(device);
+                transport.push(text.clone());
+            }
+            let Some(relay) = relay else { bail!("give the relay's address") };
+            group.edit(|doc| doc.set_relay(&relay.to_hex(), &me.to_hex(), &transport))?;
+            emit(&format!(
+                "The group's devices will use relay {} once they have synced with the group; this device keeps its list of member devices up to date while `sunspace serve` runs here.\nThe relay cannot read anything: it learns which devices are members and sees when they talk and how much, never what.",
+                relay.short()
+            ))
+        }
+        RelayCommand::Remove { relay } => {
+            let wanted = relay.trim().to_lowercase();
+            let relays = group.doc().relays();
+            let found: Vec<_> = relays.iter().filter(|r| wanted.len() >= 4 && r.device.starts_with(&wanted)).collect();
+            let [found] = found.as_slice() else {
+                bail!("no single relay has an id starting with \"{relay}\" (see `sunspace relay list`)");
+            };
+            let device = found.device.clone();
+            group.edit(|doc| doc.remove_relay(&device))?;
+            emit(&format!("The group's devices will stop using relay {}.", &device[..8]))
+        }
+        RelayCommand::List => {
+            let relays = group.doc().relays();
+            if json {
+                return emit_json(&relays);
+            }
+            if relays.is_empty() {
+                return emit("The group uses no relay. A member with an always-on machine can run one: see `sunspace serve --help` and `sunspace relay add --help`.");
+            }
+            let rows = relays
+                .iter()
+                .map(|r| {
+                    let owner = if r.owner == me.to_hex() { "this device".to_owned() } else { r.owner[..8].to_owned() };
+                    vec![r.device[..8].to_owned(), owner, r.addresses.join("\n")]
+                })
+                .collect();
+            emit(&render::table(&["relay", "run by", "addresses"], rows))
+        }
+    }
 }
 
 fn group_show(group: &OpenGroup, json: bool) -> anyhow::Result<()> {

@@ -375,7 +375,20 @@ pub(crate) fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
     }
     println!("This device ({}) is serving.", &status.device[..8]);
     for address in &status.listening {
-        println!("  listening on {address}");
+        let reach = match status.reachability.get(address) {
+            Some(true) => " (reachable from outside, a relay checked)",
+            Some(false) => " (not reachable from outside)",
+            None => "",
+        };
+        println!("  listening on {address}{reach}");
+    }
+    if let Some(service) = &status.relay_service {
+        println!("  relaying for {} member devices listed by device {}", service.clients.len(), &service.owner[..8]);
+    }
+    for relay in &status.relays {
+        let through = if relay.listening_through { "reachable through it" } else { "not yet reachable through it" };
+        let owned = if relay.owned { ", run by this device" } else { "" };
+        println!("  relay {}: {through}{owned}", &relay.device[..8]);
     }
     for group in &status.groups {
         println!("\n{} ({}): {} entries held", group.name, &group.id[..8], group.entries);

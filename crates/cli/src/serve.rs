@@ -26,6 +26,12 @@ pub(crate) fn serve(dir: &Path, options: ServeOptions) -> anyhow::Result<()> {
     if options.no_mdns {
         engine_options.mdns = false;
     }
+    if let Some(owner) = &options.owner {
+        let owner = sunspace_crypto::DeviceId::from_hex(owner.trim()).ok_or_else(|| {
+            anyhow::anyhow!("--owner needs the owner's full device id (64 characters, from `sunspace device show`)")
+        })?;
+        engine_options.relay_owner = Some(owner);
+    }
     if !options.listen.is_empty() {
         engine_options.listen = options
             .listen
@@ -50,6 +56,12 @@ pub(crate) fn serve(dir: &Path, options: ServeOptions) -> anyhow::Result<()> {
             .await??;
         println!("Sunspace is serving as {name} (device {}). Press Ctrl-C to stop.", device.short());
         println!("Groups: {}", if groups.is_empty() { "none yet".to_owned() } else { groups.join(", ") });
+        if let Some(owner) = &options.owner {
+            println!(
+                "Serving as a relay for the member devices that device {} lists; everyone else is refused. The relay holds no group keys: it carries sealed traffic only.",
+                owner.get(..8).unwrap_or(owner)
+            );
+        }
         // Addresses the engine learned before this subscription began are printed from its status; later ones
         // arrive as events. Each is printed once.
         let mut printed = std::collections::HashSet::new();
@@ -108,6 +120,9 @@ fn print_event(event: NodeEvent) {
         }
         NodeEvent::Sent { group, peer, entries } => {
             format!("Sent {entries} entries for group {} to {}", short(&group), short(&peer))
+        }
+        NodeEvent::RelayClients { devices } => {
+            format!("The owner updated the relay's list: it now serves {devices} member devices (and the owner)")
         }
         NodeEvent::Changed { .. } | NodeEvent::Listening { .. } => return,
     };

@@ -7,62 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Home, Invitation, Serve};
-
-/// Invites from `inviter` (serving) and joins from `newcomer` (serving), both confirming the words.
-fn admit(inviter: &Home, newcomer: &Home, name_check: &str) {
-    let invitation = Invitation::start(inviter, &["invite", "--confirm"]);
-    let qr_text = invitation.qr_text.clone();
-    let joined = newcomer.ok(&["join", &qr_text, "--confirm"]);
-    assert!(joined.contains("You are in \"Food Co-op Core\""), "{joined}");
-    let rest = invitation.finish();
-    let words_line = rest.iter().position(|l| l.contains("same words")).expect("the inviter is shown the words");
-    let inviter_words = rest[words_line + 2].trim();
-    assert!(joined.contains(inviter_words), "both devices show the same words: {inviter_words} / {joined}");
-    assert!(rest.iter().any(|l| l.contains(name_check)), "{rest:?}");
-}
-
-fn export(home: &Home) -> serde_json::Value {
-    serde_json::from_str(&home.ok(&["export", "--format", "json"])).unwrap()
-}
-
-fn converge(homes: &[&Home]) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let exports: Vec<serde_json::Value> = homes.iter().map(|h| export(h)).collect();
-        if exports.windows(2).all(|w| w[0] == w[1]) {
-            return exports[0].clone();
-        }
-        assert!(Instant::now() < deadline, "no convergence:\n{exports:#?}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-/// Three members of "Food Co-op Core", each device serving on loopback, Bea and Cal admitted in person by Ana,
-/// all converged; with the id of the meeting Ana added first.
-struct ThreeMembers {
-    ana: Home,
-    bea: Home,
-    cal: Home,
-    meeting: String,
-    serving: (Serve, Serve, Serve),
-}
-
-fn three_members() -> ThreeMembers {
-    let ana = Home::new();
-    ana.ok(&["init", "--name", "Ana"]);
-    ana.ok(&["group", "create", "Food Co-op Core"]);
-    let meeting = Home::id_in(&ana.ok(&["meeting", "add", "--title", "Monthly", "--date", "2026-11-20"]));
-    let bea = Home::new();
-    bea.ok(&["init", "--name", "Bea"]);
-    let cal = Home::new();
-    cal.ok(&["init", "--name", "Cal"]);
-    let serving = (Serve::start(&ana), Serve::start(&bea), Serve::start(&cal));
-    admit(&ana, &bea, "Bea");
-    admit(&ana, &cal, "Cal");
-    converge(&[&ana, &bea, &cal]);
-    ThreeMembers { ana, bea, cal, meeting, serving }
-}
+use common::{converge, export, three_members, Home, Invitation, Serve, ThreeMembers};
 
 const CANARIES: [&str; 4] =
     ["CANARY-minutes-ana-7731", "CANARY-minutes-bea-1187", "CANARY-decision-cal-5521", "CANARY-guest-9902"];

@@ -25,7 +25,7 @@ use crate::input::{check_len, optional_line, required_line};
 use crate::read::{child, entries, scalar_text, Fields};
 use crate::view::{
     ActionStatus, ActionView, AgendaItemView, AttendanceView, Attendee, CharterView, DecisionView, DeviceView,
-    GroupView, MeetingView, MemberStatus, MemberView, RoleGrantView,
+    GroupView, MeetingView, MemberStatus, MemberView, RelayView, RoleGrantView,
 };
 use crate::{
     ActionPatch, CharterPatch, DecisionMethod, DecisionPatch, MeetingPatch, ModelError, NewAction, NewDecision,
@@ -35,6 +35,8 @@ use crate::{
 /// The version of the document layout this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
 const SCHEMA_KEY: &str = "sunspace_schema";
+/// Relays a group may list: one or two per group is the expected case.
+const MAX_RELAYS: usize = 8;
 
 /// The member and device that create a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -384,6 +386,65 @@ impl GroupDoc {
         let text: Vec<&str> = addresses.iter().map(String::as_str).take(16).collect();
         self.doc.put(&obj, "addresses", text.join("\n"))?;
         Ok(())
+    }
+
+    /// Records a member-run relay the group's devices listen through (see `docs/design/relay.md`): its device id,
+    /// the member device that runs it (the only one it takes its list of allowed devices from) and the addresses
+    /// at which it is reachable. Kept in the encrypted document; a later call for the same relay replaces it.
+    ///
+    /// Stored as one text value per relay in the group record (`relay:<device>` = owner, then one address per
+    /// line), so devices adding different relays at once never overwrite each other's table.
+    pub fn set_relay(&mut self, relay: &str, owner: &str, addresses: &[String]) -> Result<(), ModelError> {
+        for (what, id) in [("relay", relay), ("owner", owner)] {
+            if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ModelError::Invalid(format!("the {what} is not a device id")));
+            }
+        }
+        if addresses.is_empty() || addresses.iter().any(|a| a.is_empty() || a.contains('\n') || a.len() > 256) {
+            return Err(ModelError::Invalid("a relay needs one or more addresses, one per line".into()));
+        }
+        if self.relays().len() >= MAX_RELAYS && !self.relays().iter().any(|r| r.device == relay) {
+            return Err(ModelError::Invalid(format!("a group uses at most {MAX_RELAYS} relays")));
+        }
+        let group = self.root_map("group")?;
+        let mut text = owner.to_owned();
+        for address in addresses.iter().take(16) {
+            text.push('\n');
+            text.push_str(address);
+        }
+        self.doc.put(&group, format!("relay:{relay}"), text)?;
+        Ok(())
+    }
+
+    /// Stops the group's devices from using a relay.
+    pub fn remove_relay(&mut self, relay: &str) -> Result<(), ModelError> {
+        let group = self.root_map("group")?;
+        let key = format!("relay:{relay}");
+        if self.doc.get(&group, &key)?.is_none() {
+            return Err(ModelError::NotFound { kind: "relay", id: relay.to_owned() });
+        }
+        self.doc.delete(&group, key)?;
+        Ok(())
+    }
+
+    /// The relays the group uses (see [`GroupDoc::set_relay`]), in device-id order.
+    pub fn relays(&self) -> Vec<RelayView> {
+        let Ok(group) = self.root_map("group") else { return Vec::new() };
+        let mut relays: Vec<RelayView> = self
+            .doc
+            .keys(&group)
+            .filter_map(|key| {
+                let device = key.strip_prefix("relay:")?.to_owned();
+                let (value, _) = self.doc.get(&group, &key).ok()??;
+                let text = scalar_text(&value);
+                let mut lines = text.lines();
+                let owner = lines.next()?.to_owned();
+                let addresses = lines.filter(|a| !a.is_empty()).map(str::to_owned).collect();
+                Some(RelayView { device, owner, addresses })
+            })
+            .collect();
+        relays.sort_by(|a, b| a.device.cmp(&b.device));
+        relays
     }
 
     /// A member's name, read directly (without materializing the whole view).

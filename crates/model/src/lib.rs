@@ -46,4 +46,4 @@ pub use input::{
     ActionPatch, CharterPatch, DecisionMethod, DecisionPatch, MeetingPatch, NewAction, NewDecision, NewMeeting,
     RecordKind, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN,
 };
-pub use view::{ActionStatus, Attendee, Conflict, ConflictValue, GroupView, MemberStatus};
+pub use view::{ActionStatus, Attendee, Conflict, ConflictValue, GroupView, MemberStatus, RelayView};

@@ -229,6 +229,17 @@ pub struct DeviceView {
     pub addresses: Vec<String>,
 }
 
+/// A member-run relay the group's devices listen through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayView {
+    /// The relay's device id (hex).
+    pub device: String,
+    /// The member device that runs it and tells it which devices it may serve (hex).
+    pub owner: String,
+    /// Where it is reachable (libp2p addresses).
+    pub addresses: Vec<String>,
+}
+
 /// A role held by a member for a term.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoleGrantView {

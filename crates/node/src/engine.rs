@@ -25,6 +25,7 @@ use sunspace_replicate::{batches, Message, Session};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::group::{Admission, OpenGroup};
+use crate::relays::{is_through, RelayPlan, RelayPushes};
 use crate::vault::Vault;
 use crate::NodeError;
 
@@ -41,9 +42,9 @@ const HEADS_REPLY_INTERVAL: Duration = Duration::from_millis(500);
 pub const DEFAULT_INVITATION_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long an ended invitation is remembered, to tell a joining device why.
 const ENDED_KEPT: Duration = Duration::from_secs(30);
-/// How often the engine publishes its own addresses in the roster and redials member devices it is not
-/// connected to.
-const RECONNECT_TICK: Duration = Duration::from_secs(2);
+/// How often the engine publishes its own addresses in the roster, redials member devices it is not connected
+/// to, and checks its relays.
+const RECONNECT_TICK: Duration = crate::relays::RELAY_TICK;
 /// The first wait before redialing a member device that is out of reach; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -146,6 +147,11 @@ pub enum NodeEvent {
         /// How many.
         entries: usize,
     },
+    /// This device is a relay, and its owner changed the devices it serves.
+    RelayClients {
+        /// How many devices it now serves (besides its owner).
+        devices: usize,
+    },
     /// A group's document changed.
     Changed {
         /// The group (hex).
@@ -162,19 +168,21 @@ pub struct EngineOptions {
     pub listen: Vec<Multiaddr>,
     /// Discover peers on the local network with mDNS.
     pub mdns: bool,
+    /// Serve as a member-run relay for the devices this owner device lists; `None` for an ordinary device.
+    pub relay_owner: Option<DeviceId>,
 }
 
 impl EngineOptions {
     /// 127.0.0.1 only, mDNS off: tests and a device that should not be reachable from the LAN.
     pub fn loopback() -> Self {
         let listen = ["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"];
-        Self { listen: listen.iter().filter_map(|a| a.parse().ok()).collect(), mdns: false }
+        Self { listen: listen.iter().filter_map(|a| a.parse().ok()).collect(), mdns: false, relay_owner: None }
     }
 
     /// Every interface, mDNS on: a device on a LAN.
     pub fn lan() -> Self {
         let listen = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"];
-        Self { listen: listen.iter().filter_map(|a| a.parse().ok()).collect(), mdns: true }
+        Self { listen: listen.iter().filter_map(|a| a.parse().ok()).collect(), mdns: true, relay_owner: None }
     }
 }
 
@@ -224,17 +232,46 @@ pub struct Traffic {
     pub bytes_received: u64,
 }
 
+/// A relay the groups list, as this device uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RelayLink {
+    /// The relay's device id (hex).
+    pub device: String,
+    /// Whether this device holds a reservation there (others can reach it through the relay).
+    pub listening_through: bool,
+    /// Whether this device runs it (and keeps its list of allowed devices).
+    pub owned: bool,
+}
+
+/// When this device is a relay: whom it serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RelayService {
+    /// The owner device (hex), the only one it takes lists from.
+    pub owner: String,
+    /// The devices it may serve, as the owner last listed them (hex); the owner is always served.
+    pub clients: Vec<String>,
+}
+
 /// What `status` shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Status {
     /// This device (hex).
     pub device: String,
-    /// Where it listens.
+    /// Where it listens (addresses through a relay contain `/p2p-circuit`).
     pub listening: Vec<String>,
+    /// Which of this device's addresses a relay found reachable from outside (`true`) or not.
+    #[serde(default)]
+    pub reachability: BTreeMap<String, bool>,
     /// Sync traffic since start.
     pub traffic: Traffic,
     /// Its groups.
     pub groups: Vec<GroupStatus>,
+    /// The relays its groups list.
+    #[serde(default)]
+    pub relays: Vec<RelayLink>,
+    /// When this device runs as a relay.
+    #[serde(default)]
+    pub relay_service: Option<RelayService>,
 }
 
 /// What to admit with an invitation.
@@ -572,7 +609,12 @@ struct PeerInfo {
 pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, NodeError> {
     let mut node = Node::new(vault);
     node.open_all()?;
-    let config = NetConfig { signing_seed: node.vault.keys.signing_seed(), listen: options.listen, mdns: options.mdns };
+    let config = NetConfig {
+        signing_seed: node.vault.keys.signing_seed(),
+        listen: options.listen,
+        mdns: options.mdns,
+        relay_owner: options.relay_owner,
+    };
     let (net, net_events) = sunspace_net::start(config).map_err(|e| NodeError::Net(e.to_string()))?;
     let (commands, command_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (events, _) = broadcast::channel(256);
@@ -601,6 +643,10 @@ pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, N
         traffic: Traffic::default(),
         known: BTreeMap::new(),
         backoff: HashMap::new(),
+        relay_plan: RelayPlan::default(),
+        relay_pushes: RelayPushes::default(),
+        relay_service: options.relay_owner.map(|owner| RelayService { owner: owner.to_hex(), clients: Vec::new() }),
+        reachability: BTreeMap::new(),
     };
     engine.update_allowed().await;
     for (id, group) in &engine.node.groups {
@@ -632,8 +678,15 @@ struct Engine {
     traffic: Traffic,
     /// Where member devices were last reachable: from the roster, `peer add` and mDNS.
     known: BTreeMap<DeviceId, BTreeSet<Multiaddr>>,
-    /// When to try each unreachable member device next, and the wait after that.
+    /// When to try each unreachable member device (or relay) next, and the wait after that.
     backoff: HashMap<DeviceId, (Instant, Duration)>,
+    /// The relays the groups list, as of the last tick.
+    relay_plan: RelayPlan,
+    /// On a relay's owner: the lists sent to it.
+    relay_pushes: RelayPushes,
+    /// When this device is a relay: whom it serves.
+    relay_service: Option<RelayService>,
+    reachability: BTreeMap<String, bool>,
 }
 
 impl Engine {
@@ -725,7 +778,8 @@ impl Engine {
     /// member devices' addresses from it, and redials those out of reach, with backoff.
     async fn keep_in_touch(&mut self) {
         let me = self.node.vault.device_id();
-        let mut mine: Vec<String> = self.listening.iter().filter(|a| !a.contains("/p2p-circuit")).cloned().collect();
+        // Circuit addresses are published too: they are how members on other networks reach this device.
+        let mut mine: Vec<String> = self.listening.clone();
         if mine.iter().any(|a| !a.starts_with("/ip4/127.") && !a.starts_with("/ip6/::1")) {
             mine.retain(|a| !a.starts_with("/ip4/127.") && !a.starts_with("/ip6/::1"));
         }
@@ -760,6 +814,7 @@ impl Engine {
         if wrote {
             self.after_change(Origin::Local, None).await;
         }
+        self.use_relays().await;
         let now = Instant::now();
         let out_of_reach: Vec<DeviceId> = self
             .allowed
@@ -778,6 +833,39 @@ impl Engine {
             }
             self.backoff.insert(device, (now + wait, (wait * 2).min(MAX_BACKOFF)));
         }
+    }
+
+    /// Listens through every relay the groups list (with backoff while a relay is out of reach or refuses),
+    /// stops using relays no longer listed, learns each member device's circuit addresses, and, for relays this
+    /// device owns, sends each its list of member devices when that changed.
+    async fn use_relays(&mut self) {
+        let me = self.node.vault.device_id();
+        let plan = RelayPlan::of(&self.node.groups, me);
+        for gone in self.relay_plan.relays.keys().filter(|r| !plan.relays.contains_key(r)) {
+            tracing::info!(relay = %gone.to_hex(), "the groups no longer list this relay");
+            let _ = self.net.forget_relay(*gone).await;
+        }
+        let now = Instant::now();
+        for (relay, addresses) in &plan.relays {
+            if self.listening.iter().any(|address| is_through(address, relay)) {
+                self.backoff.remove(relay);
+                continue;
+            }
+            let (next, wait) = self.backoff.get(relay).copied().unwrap_or((now, FIRST_BACKOFF));
+            if next > now {
+                continue;
+            }
+            let _ = self.net.use_relay(*relay, addresses.clone()).await;
+            self.backoff.insert(*relay, (now + wait, (wait * 2).min(MAX_BACKOFF)));
+        }
+        for device in &self.allowed {
+            let circuits = plan.circuit_addresses(device);
+            if !circuits.is_empty() {
+                self.known.entry(*device).or_default().extend(circuits);
+            }
+        }
+        self.relay_pushes.push(&self.net, &plan.owned);
+        self.relay_plan = plan;
     }
 
     async fn set_door(&mut self) {
@@ -944,7 +1032,28 @@ impl Engine {
                 self.listening.push(address.to_string());
                 self.emit(NodeEvent::Listening { address: address.to_string() });
             }
+            NetEvent::Unlistened(address) => {
+                let text = address.to_string();
+                self.listening.retain(|known| *known != text);
+                self.reachability.remove(&text);
+            }
+            NetEvent::HolePunched(device) => {
+                tracing::info!(device = %device.to_hex(), "connected directly (hole punching)");
+            }
+            NetEvent::Reachability { address, reachable } => {
+                self.reachability.insert(address.to_string(), reachable);
+            }
+            NetEvent::RelayClients(devices) => {
+                if let Some(service) = &mut self.relay_service {
+                    service.clients = devices.iter().map(DeviceId::to_hex).collect();
+                    let _ = self.events.send(NodeEvent::RelayClients { devices: devices.len() });
+                }
+            }
             NetEvent::Connected(device) => {
+                if self.relay_plan.owned.contains_key(&device) {
+                    // The relay may have restarted and forgotten its list: send it again.
+                    self.relay_pushes.reconnected(&device);
+                }
                 if !self.allowed.contains(&device) {
                     return; // a stranger through the open door: only the join protocol
                 }
@@ -1085,7 +1194,25 @@ impl Engine {
                 }
             })
             .collect();
-        Status { device: me.to_hex(), listening: self.listening.clone(), traffic: self.traffic, groups }
+        let relays = self
+            .relay_plan
+            .relays
+            .keys()
+            .map(|relay| RelayLink {
+                device: relay.to_hex(),
+                listening_through: self.listening.iter().any(|address| is_through(address, relay)),
+                owned: self.relay_plan.owned.contains_key(relay),
+            })
+            .collect();
+        Status {
+            device: me.to_hex(),
+            listening: self.listening.clone(),
+            reachability: self.reachability.clone(),
+            traffic: self.traffic,
+            groups,
+            relays,
+            relay_service: self.relay_service.clone(),
+        }
     }
 
     async fn open_invite(&mut self, request: InviteRequest) -> Result<Invite, NodeError> {

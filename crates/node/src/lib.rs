@@ -34,6 +34,7 @@ pub mod engine;
 mod error;
 mod group;
 mod records;
+mod relays;
 mod vault;
 
 pub use datadir::{open_data_dir, DataDirMode, FORMAT_FILE, FORMAT_LINE, STORE_DIR};

@@ -104,14 +104,15 @@ impl Home {
         home
     }
 
-    /// Every file under the data directory.
+    /// Every regular file under the data directory.
     pub fn files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     walk(&path, out);
-                } else {
+                } else if path.is_file() {
+                    // Regular files only: a running `serve`'s control socket cannot be read.
                     out.push(path);
                 }
             }
@@ -189,6 +190,11 @@ impl Serve {
         serve
     }
 
+    /// The process id of `sunspace serve` (`ip netns exec` runs it in place, so also inside a namespace).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn stop(mut self) {
         self.interrupt();
     }
@@ -249,4 +255,59 @@ impl Invitation {
         assert!(self.process.wait().unwrap().success(), "the invitation failed: {rest:?}");
         rest
     }
+}
+
+/// Invites from `inviter` (serving) and joins from `newcomer` (serving), both confirming the words.
+pub fn admit(inviter: &Home, newcomer: &Home, name_check: &str) {
+    let invitation = Invitation::start(inviter, &["invite", "--confirm"]);
+    let qr_text = invitation.qr_text.clone();
+    let joined = newcomer.ok(&["join", &qr_text, "--confirm"]);
+    assert!(joined.contains("You are in \"Food Co-op Core\""), "{joined}");
+    let rest = invitation.finish();
+    let words_line = rest.iter().position(|l| l.contains("same words")).expect("the inviter is shown the words");
+    let inviter_words = rest[words_line + 2].trim();
+    assert!(joined.contains(inviter_words), "both devices show the same words: {inviter_words} / {joined}");
+    assert!(rest.iter().any(|l| l.contains(name_check)), "{rest:?}");
+}
+
+pub fn export(home: &Home) -> serde_json::Value {
+    serde_json::from_str(&home.ok(&["export", "--format", "json"])).unwrap()
+}
+
+pub fn converge(homes: &[&Home]) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let exports: Vec<serde_json::Value> = homes.iter().map(|h| export(h)).collect();
+        if exports.windows(2).all(|w| w[0] == w[1]) {
+            return exports[0].clone();
+        }
+        assert!(Instant::now() < deadline, "no convergence:\n{exports:#?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Three members of "Food Co-op Core", each device serving on loopback, Bea and Cal admitted in person by Ana,
+/// all converged; with the id of the meeting Ana added first.
+pub struct ThreeMembers {
+    pub ana: Home,
+    pub bea: Home,
+    pub cal: Home,
+    pub meeting: String,
+    pub serving: (Serve, Serve, Serve),
+}
+
+pub fn three_members() -> ThreeMembers {
+    let ana = Home::new();
+    ana.ok(&["init", "--name", "Ana"]);
+    ana.ok(&["group", "create", "Food Co-op Core"]);
+    let meeting = Home::id_in(&ana.ok(&["meeting", "add", "--title", "Monthly", "--date", "2026-11-20"]));
+    let bea = Home::new();
+    bea.ok(&["init", "--name", "Bea"]);
+    let cal = Home::new();
+    cal.ok(&["init", "--name", "Cal"]);
+    let serving = (Serve::start(&ana), Serve::start(&bea), Serve::start(&cal));
+    admit(&ana, &bea, "Bea");
+    admit(&ana, &cal, "Cal");
+    converge(&[&ana, &bea, &cal]);
+    ThreeMembers { ana, bea, cal, meeting, serving }
 }

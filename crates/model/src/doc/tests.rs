@@ -302,3 +302,35 @@ fn malformed_bytes_that_make_automerge_panic_are_an_error_not_a_crash() {
     let mut doc = GroupDoc::empty();
     assert!(doc.load_incremental(crash).is_err());
 }
+
+#[test]
+fn relays_are_recorded_replaced_and_removed_and_two_added_at_once_both_stay() {
+    let (mut doc, _) = new_group();
+    let (relay_a, relay_b, owner) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
+    let addresses = vec!["/ip4/10.0.0.1/tcp/4001".to_owned()];
+    doc.set_relay(&relay_a, &owner, &addresses).unwrap();
+    let mut other = replica(&mut doc, "0b");
+    // Two devices add different relays at the same time: both survive the merge.
+    doc.set_relay(&relay_a, &owner, &["/ip4/10.0.0.2/tcp/4001".to_owned()]).unwrap();
+    other.set_relay(&relay_b, &owner, &addresses).unwrap();
+    merge(&mut doc, &mut other);
+    let relays = doc.relays();
+    assert_eq!(relays.len(), 2);
+    assert_eq!((relays[0].device.as_str(), relays[0].owner.as_str()), (relay_a.as_str(), owner.as_str()));
+    assert_eq!(relays[0].addresses, vec!["/ip4/10.0.0.2/tcp/4001".to_owned()]);
+    doc.remove_relay(&relay_a).unwrap();
+    assert_eq!(doc.relays().len(), 1);
+    assert!(matches!(doc.remove_relay(&relay_a), Err(ModelError::NotFound { .. })));
+}
+
+#[test]
+fn a_relay_without_a_device_id_or_addresses_is_refused_and_changes_nothing() {
+    let (mut doc, _) = new_group();
+    let owner = "c".repeat(64);
+    let addresses = vec!["/ip4/10.0.0.1/tcp/4001".to_owned()];
+    assert!(matches!(doc.set_relay("not hex", &owner, &addresses), Err(ModelError::Invalid(_))));
+    assert!(matches!(doc.set_relay(&"a".repeat(64), &owner, &[]), Err(ModelError::Invalid(_))));
+    let injected = vec!["/ip4/10.0.0.1/tcp/1\nforged".to_owned()];
+    assert!(matches!(doc.set_relay(&"a".repeat(64), &owner, &injected), Err(ModelError::Invalid(_))));
+    assert!(doc.relays().is_empty());
+}
