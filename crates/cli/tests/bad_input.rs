@@ -170,3 +170,16 @@ fn a_truncated_store_file_gives_a_clear_error_not_a_crash() {
         assert!(stderr.starts_with("error: "), "{stderr}");
     }
 }
+
+#[test]
+fn relay_addresses_that_name_no_relay_are_refused_with_a_sentence() {
+    let home = Home::with_group("Tenants");
+    let relay = "12D3KooWK99VoVxNE7XzyBwXEzW7xhK7Gpv85r9F3V3fyKSUKPH5";
+    refused(&home, &["relay", "add", "not an address"], "is not an address");
+    refused(&home, &["relay", "add", "/ip4/10.0.0.1/tcp/4001"], "needs a /p2p/ part");
+    refused(&home, &["relay", "add", &format!("/ip4/10.0.0.1/tcp/4001/p2p/{relay}/p2p-circuit")], "another relay");
+    refused(&home, &["relay", "remove", "abcd"], "no single relay");
+    assert!(home.ok(&["relay", "list"]).contains("uses no relay"));
+    home.ok(&["relay", "add", &format!("/ip4/10.0.0.1/tcp/4001/p2p/{relay}")]);
+    assert!(home.ok(&["relay", "list"]).contains("this device"));
+}
