@@ -18,6 +18,7 @@ pub const MAX_TEXT_LEN: usize = 1_000_000;
 
 /// How a decision was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum DecisionMethod {
     /// No one has a principled objection.
@@ -73,6 +74,7 @@ impl FromStr for DecisionMethod {
 
 /// The kinds of record, for messages and for [`crate::GroupDoc::resolve`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum RecordKind {
     /// The group itself (its name).

@@ -11,6 +11,7 @@ use crate::{DecisionMethod, RecordId};
 
 /// A single-value field with more than one concurrent value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Conflict {
     /// The field's name, as used by `resolve`.
     pub field: String,
@@ -20,6 +21,7 @@ pub struct Conflict {
 
 /// One of a conflict's values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConflictValue {
     /// The value as stored ("" for a cleared field).
     pub value: String,
@@ -29,6 +31,7 @@ pub struct ConflictValue {
 
 /// Someone who attended: a member, or a guest known only by name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", content = "id", rename_all = "lowercase")]
 pub enum Attendee {
     /// A member's id.
@@ -67,6 +70,7 @@ impl Attendee {
 
 /// A member's standing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum MemberStatus {
     /// Taking part.
@@ -99,6 +103,7 @@ impl MemberStatus {
 
 /// Where an action item stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ActionStatus {
     /// Not done yet.
@@ -109,6 +114,7 @@ pub enum ActionStatus {
 
 /// The whole group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GroupView {
     /// The group's id (hex).
     pub id: String,
@@ -179,6 +185,7 @@ pub fn short(id: &str) -> &str {
 
 /// The charter.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CharterView {
     /// Why the group exists.
     pub purpose: String,
@@ -194,6 +201,7 @@ pub struct CharterView {
 
 /// A member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MemberView {
     /// Record id.
     pub id: RecordId,
@@ -213,6 +221,7 @@ pub struct MemberView {
 
 /// A device that holds the group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeviceView {
     /// The device's public signing key (hex).
     pub id: String,
@@ -231,6 +240,7 @@ pub struct DeviceView {
 
 /// A member-run relay the group's devices listen through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RelayView {
     /// The relay's device id (hex).
     pub device: String,
@@ -242,6 +252,7 @@ pub struct RelayView {
 
 /// A role held by a member for a term.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoleGrantView {
     /// Record id.
     pub id: RecordId,
@@ -259,6 +270,7 @@ pub struct RoleGrantView {
 
 /// A meeting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MeetingView {
     /// Record id.
     pub id: RecordId,
@@ -286,6 +298,7 @@ pub struct MeetingView {
 
 /// An agenda item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgendaItemView {
     /// Record id.
     pub id: RecordId,
@@ -301,6 +314,7 @@ pub struct AgendaItemView {
 
 /// One person's attendance at a meeting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AttendanceView {
     /// Who.
     pub who: Attendee,
@@ -310,6 +324,7 @@ pub struct AttendanceView {
 
 /// A decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DecisionView {
     /// Record id.
     pub id: RecordId,
@@ -331,6 +346,7 @@ pub struct DecisionView {
 
 /// An action item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ActionView {
     /// Record id.
     pub id: RecordId,

@@ -1,0 +1,165 @@
+//! What the UI sends and receives, besides the model's views (`sunspace_model::view`). Each type here has a
+//! generated TypeScript twin in `ui/src/bindings/`.
+
+use serde::{Deserialize, Serialize};
+use sunspace_model::DecisionMethod;
+use ts_rs::TS;
+
+pub use crate::error::ErrorKind;
+pub use crate::passphrase::PassphraseCheck;
+
+/// Whether this device is set up and unlocked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct DeviceState {
+    /// A device exists in the data folder.
+    pub set_up: bool,
+    /// Its keys are unlocked and the engine runs.
+    pub unlocked: bool,
+    /// The owner's name, once unlocked.
+    pub name: Option<String>,
+    /// The device id (hex), once unlocked.
+    pub device: Option<String>,
+}
+
+/// A group on this device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct GroupItem {
+    /// Its id (hex).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// A meeting to add.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct NewMeetingInput {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// What it is called.
+    pub title: String,
+}
+
+/// A decision to record.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct NewDecisionInput {
+    /// What was decided, in a line.
+    pub title: String,
+    /// How.
+    pub method: DecisionMethod,
+    /// The outcome: what was agreed, the count, the objections.
+    pub outcome: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// The meeting where it was made.
+    pub meeting: Option<String>,
+}
+
+/// An action item to add.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct NewActionInput {
+    /// What is to be done.
+    pub title: String,
+    /// The member who does it.
+    pub owner: Option<String>,
+    /// By when (`YYYY-MM-DD`).
+    pub due: Option<String>,
+    /// The meeting where it was agreed.
+    pub meeting: Option<String>,
+}
+
+/// One other member device, as the sync view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PeerView {
+    /// The member's name.
+    pub name: String,
+    /// The device id (hex).
+    pub device: String,
+    /// In reach now.
+    pub connected: bool,
+    /// In plain words: "up to date", "3 changes to send", "not seen since the app started".
+    pub state: String,
+}
+
+/// Sync status in words a non-engineer reads at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SyncView {
+    /// Connected to at least one other member device.
+    pub online: bool,
+    /// One sentence: what is in reach and whether everything is shared.
+    pub summary: String,
+    /// The other member devices of the group asked about.
+    pub peers: Vec<PeerView>,
+    /// Entries received that wait for earlier ones (a new device receiving its history).
+    pub waiting: u64,
+}
+
+/// An open invitation, for the inviter's screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct InviteView {
+    /// Names the invitation in later calls.
+    pub flow: String,
+    /// The code to type, grouped for reading.
+    pub code: String,
+    /// The QR code as an SVG image (it holds the code and this device's addresses).
+    pub qr_svg: String,
+    /// The QR code's text.
+    pub qr_text: String,
+    /// Minutes it stays valid.
+    pub minutes: u64,
+}
+
+/// Where an invitation or a join stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "stage", rename_all = "kebab-case")]
+pub enum FlowStep {
+    /// Waiting for the other device.
+    Waiting,
+    /// Both screens show these words: the people compare them aloud and confirm.
+    Compare {
+        /// The words.
+        words: String,
+        /// Who is on the other side, in a phrase.
+        with: String,
+    },
+    /// It worked.
+    Done {
+        /// What happened, in a sentence.
+        message: String,
+        /// The group joined (on the joining device).
+        group: Option<String>,
+    },
+    /// It ended without admitting anyone.
+    Failed {
+        /// Why, in a sentence.
+        message: String,
+    },
+}
+
+/// What changed, for the UI to refresh. Sent in batches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum AppEvent {
+    /// A group's records changed, here (`remote` false) or from another device.
+    Changed {
+        /// The group (hex).
+        group: String,
+        /// Whether the change came from another device.
+        remote: bool,
+    },
+    /// A member device came into reach or left it.
+    Peers,
+    /// An invitation or join moved on.
+    Flow {
+        /// The flow's id.
+        flow: String,
+    },
+}
+
+/// A saved export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Export {
+    /// The Markdown text (also for printing).
+    pub markdown: String,
+    /// Where it was saved.
+    pub path: String,
+}
