@@ -102,6 +102,10 @@ impl From<NodeError> for ApiError {
                 Storage,
                 "Some stored data on this device is damaged and could not be read; nothing was changed",
             ),
+            NodeError::Store(sunspace_store::StoreError::Locked) => Self::new(
+                Refused,
+                "Sunspace is already open on this device (another window, or `serve` on the command line): close it first",
+            ),
             NodeError::Store(store) => Self::new(Storage, format!("The device's storage failed: {store}")),
             other => Self::new(Storage, other.to_string()),
         }

@@ -1,0 +1,4 @@
+//! Builds the Tauri context (configuration, capabilities, icons) into the app.
+fn main() {
+    tauri_build::build()
+}

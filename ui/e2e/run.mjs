@@ -1,0 +1,182 @@
+// End-to-end: the real app binary in a real window (under Xvfb), driven by WebDriver through tauri-driver and
+// Debian's WebKitWebDriver. One session, always deleted. A second device runs `sunspace serve` on loopback,
+// joins the app's group in person (the words compared on both sides), and its edit appears in the window.
+//
+// Run by `make test` as `xvfb-run -a node e2e/run.mjs`. Writes screenshots and timings to e2e/artifacts/.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { tmpdir, homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { remote } from "webdriverio";
+
+const root = resolve(import.meta.dirname, "../..");
+const target = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache/sunspace-target");
+const appBinary = join(target, "debug/sunspace-app");
+const cli = join(target, "debug/sunspace");
+const driverBinary = process.env.TAURI_DRIVER ?? join(homedir(), ".cargo/bin/tauri-driver");
+const artifacts = join(root, "ui/e2e/artifacts");
+const PASSPHRASE = "tenants united never divided";
+const WAIT = 30_000;
+
+for (const needed of [appBinary, cli, driverBinary, "/usr/bin/WebKitWebDriver"]) {
+  if (!existsSync(needed)) throw new Error(`missing ${needed}: run this through \`make test\``);
+}
+rmSync(artifacts, { recursive: true, force: true });
+mkdirSync(artifacts, { recursive: true });
+const scratch = mkdtempSync(join(tmpdir(), "sunspace-e2e-"));
+const appHome = join(scratch, "app");
+const peerHome = join(scratch, "peer");
+const env = {
+  ...process.env,
+  HOME: scratch, // the export is saved under it
+  SUNSPACE_HOME: appHome,
+  SUNSPACE_NETWORK: "loopback",
+  SUNSPACE_TEST_KDF: "minimum",
+  WEBKIT_DISABLE_COMPOSITING_MODE: "1",
+  WEBKIT_DISABLE_DMABUF_RENDERER: "1",
+};
+const peerEnv = { ...process.env, SUNSPACE_HOME: peerHome, SUNSPACE_PASSPHRASE: PASSPHRASE };
+const children = [];
+const timings = {};
+
+function peer(args) {
+  const run = spawnSync(cli, args, { env: peerEnv, encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`sunspace ${args.join(" ")} failed: ${run.stdout}${run.stderr}`);
+  return run.stdout;
+}
+
+function step(name) {
+  console.log(`e2e: ${name}`);
+}
+
+const driver = spawn(driverBinary, ["--port", "4444", "--native-driver", "/usr/bin/WebKitWebDriver"], {
+  env,
+  stdio: ["ignore", "inherit", "inherit"],
+});
+children.push(driver);
+await new Promise((ok) => setTimeout(ok, 1500));
+
+let browser;
+let failed = false;
+try {
+  const launched = Date.now();
+  browser = await remote({
+    hostname: "127.0.0.1",
+    port: 4444,
+    logLevel: "warn",
+    capabilities: { "tauri:options": { application: appBinary } },
+  });
+  const $ = (id) => browser.$(`[data-testid="${id}"]`);
+  // The X screen as it is (WebKitWebDriver's own screenshot hangs under Xvfb): ImageMagick's `import`.
+  const shot = async (name) => {
+    await new Promise((ok) => setTimeout(ok, 300)); // let the last change paint
+    const run = spawnSync("import", ["-window", "root", join(artifacts, `${name}.png`)], { env: process.env });
+    if (run.status !== 0) throw new Error(`screenshot ${name} failed: ${run.stderr}`);
+  };
+  const type = async (id, text) => {
+    const field = await $(id);
+    await field.waitForDisplayed({ timeout: WAIT });
+    await field.setValue(text);
+  };
+  const click = async (id) => {
+    const button = await $(id);
+    await button.waitForClickable({ timeout: WAIT });
+    await button.click();
+  };
+
+  step("first run: set up the device");
+  await (await $("name")).waitForDisplayed({ timeout: WAIT });
+  timings.start_to_first_screen_ms = Date.now() - launched;
+  await shot("01-welcome");
+  await type("name", "Ana");
+  await type("passphrase", PASSPHRASE);
+  await type("passphrase-again", PASSPHRASE);
+  await (await $("strength")).waitForDisplayed({ timeout: WAIT });
+  await click("setup");
+
+  step("create a group");
+  await type("group-name", "Tenants' Association");
+  await click("create-group");
+  await (await $("group-title")).waitForDisplayed({ timeout: WAIT });
+
+  step("an empty title gets a sentence, not a dump");
+  await click("add-meeting");
+  const error = await $("error");
+  await error.waitForDisplayed({ timeout: WAIT });
+  const sentence = await error.getText();
+  if (!/^[A-Z].*\.$/.test(sentence) || /Error|panick|\{|at /.test(sentence)) throw new Error(`not a sentence: ${sentence}`);
+
+  step("add a meeting, type minutes, tick attendance, record a decision");
+  await type("meeting-title", "General meeting");
+  await click("add-meeting");
+  await (await $("meeting-page")).waitForDisplayed({ timeout: WAIT });
+  await type("minutes", "We will meet the landlord on Monday.");
+  await click("present-Ana");
+  await type("decision-title", "Ask for repairs in writing");
+  await click("add-decision");
+  await browser.waitUntil(async () => (await (await $("decisions")).getText()).includes("Ask for repairs"), { timeout: WAIT });
+  await browser.waitUntil(async () => (await (await $("present-Ana")).isSelected()), { timeout: WAIT });
+  await shot("02-meeting");
+
+  step("export");
+  await click("nav-export");
+  await click("export");
+  await browser.waitUntil(async () => (await (await $("export-text")).getText()).includes("We will meet the landlord"), { timeout: WAIT });
+  await shot("03-export");
+
+  step("members and the safety number");
+  await click("nav-members");
+  await browser.waitUntil(async () => (await (await $("safety-number")).getText()).replace(/\D/g, "").length >= 30, { timeout: WAIT });
+  await shot("04-members");
+
+  step("a second device joins in person");
+  peer(["init", "--name", "Bea"]);
+  const serve = spawn(cli, ["serve", "--loopback"], { env: peerEnv, stdio: ["ignore", "ignore", "inherit"] });
+  children.push(serve);
+  await new Promise((ok) => setTimeout(ok, 1500));
+  await click("nav-invite");
+  await click("invite-member");
+  const qrText = (await (await $("qr-text")).getProperty("textContent")).trim();
+  await shot("05-invite");
+  const joining = spawn(cli, ["join", qrText, "--confirm"], { env: peerEnv, stdio: ["ignore", "pipe", "pipe"] });
+  let joinOutput = "";
+  joining.stdout.on("data", (d) => (joinOutput += d));
+  joining.stderr.on("data", (d) => (joinOutput += d));
+  const joined = new Promise((ok) => joining.on("exit", (code) => ok(code)));
+  await (await $("words")).waitForDisplayed({ timeout: WAIT });
+  const words = await (await $("words")).getText();
+  await shot("06-compare-words");
+  await click("words-match");
+  const code = await joined;
+  if (code !== 0) throw new Error(`the peer could not join: ${joinOutput}`);
+  if (!joinOutput.includes(words)) throw new Error(`the two devices showed different words: ${words} / ${joinOutput}`);
+  await (await $("flow-done")).waitForDisplayed({ timeout: WAIT });
+
+  step("the peer's edit appears in the window");
+  await click("nav-meetings");
+  await (await browser.$("button*=General meeting")).click();
+  await (await $("minutes")).waitForDisplayed({ timeout: WAIT });
+  const meetings = JSON.parse(peer(["meeting", "list", "--json"]));
+  const meeting = meetings[0].id;
+  const edited = Date.now();
+  peer(["minutes", "append", meeting, "Bea: the landlord agreed to meet."]);
+  await browser.waitUntil(async () => (await (await $("minutes")).getValue()).includes("landlord agreed"), {
+    timeout: WAIT,
+    interval: 50,
+  });
+  timings.peer_edit_to_window_ms = Date.now() - edited;
+  await browser.waitUntil(async () => (await (await $("sync-badge")).getText()).startsWith("Online"), { timeout: WAIT });
+  await shot("07-peer-edit");
+  console.log(`e2e: passed; timings ${JSON.stringify(timings)}`);
+  writeFileSync(join(artifacts, "timings.json"), JSON.stringify(timings, null, 2));
+} catch (error) {
+  failed = true;
+  console.error(`e2e: FAILED: ${error?.stack ?? error}`);
+  spawnSync("import", ["-window", "root", join(artifacts, "failure.png")]);
+} finally {
+  if (browser) await browser.deleteSession().catch(() => {});
+  for (const child of children.reverse()) child.kill("SIGINT");
+  await new Promise((ok) => setTimeout(ok, 500));
+  rmSync(scratch, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
