@@ -55,7 +55,7 @@ test: ui
 # The end-to-end test of the real app window (see ui/e2e/run.mjs); screenshots land in ui/e2e/artifacts/.
 e2e: ui
 	@test -x $(TAURI_DRIVER) || $(CARGO) install tauri-driver --version "^2" --locked
-	$(CARGO) build -p sunspace-app -p sunspace-cli
+	$(CARGO) build --workspace --all-targets  # the same build as `test`'s, so nothing is rebuilt
 	cd ui && TAURI_DRIVER=$(TAURI_DRIVER) dbus-run-session -- xvfb-run -a -s "-screen 0 1280x900x24" node e2e/run.mjs
 
 # A Debian package of the desktop app (Tauri's deb bundler works offline), in $(CARGO_TARGET_DIR)/release/bundle/deb/.
