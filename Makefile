@@ -30,8 +30,10 @@ deps:
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing; \
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "Rust (cargo) is needed: see https://rustup.rs"; exit 1; }
+	@# `npm install --no-save` rather than `npm ci`: lock files written where npm omits the registry addresses
+	@# (this machine's npmrc) make `npm ci` refuse the other platforms' optional packages.
 	@test -d ui/node_modules && test ui/node_modules/.package-lock.json -nt ui/package-lock.json || \
-	  (cd ui && npm ci --no-audit --no-fund)
+	  (cd ui && npm install --no-audit --no-fund --no-save)
 
 # The UI, built into ui/dist (which the app binary embeds).
 ui: deps

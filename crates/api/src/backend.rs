@@ -403,12 +403,11 @@ impl Backend {
         let summary = if peers.is_empty() {
             "No other device is in the group yet. Invite someone in person to share the records.".to_owned()
         } else if in_reach.is_empty() {
-            "Offline: no other member device is in reach. Everything is saved here and will be shared when you meet."
-                .to_owned()
+            "No other member device is in reach. Everything is saved here and will be shared when you meet.".to_owned()
         } else if peers.iter().filter(|p| p.connected).all(|p| p.state == "up to date") {
-            format!("Online: up to date with {}.", in_reach.join(", "))
+            format!("Up to date with {}.", in_reach.join(", "))
         } else {
-            format!("Online: sharing changes with {}.", in_reach.join(", "))
+            format!("Sharing changes with {}.", in_reach.join(", "))
         };
         Ok(SyncView { online: !in_reach.is_empty(), summary, peers, waiting: group.waiting as u64 })
     }
