@@ -13,7 +13,7 @@ import type { InviteView } from "./bindings/InviteView";
 import type { MeetingView } from "./bindings/MeetingView";
 import type { PassphraseCheck } from "./bindings/PassphraseCheck";
 import type { SyncView } from "./bindings/SyncView";
-import { actionsByUrgency, groupedDigits, isPresent, keepCaret, meetingsNewestFirst, readableDate, todayText } from "./view";
+import { actionsByUrgency, groupedDigits, isPresent, keepCaret, meetingsNewestFirst, readableDate, rebaseTyping, todayText } from "./view";
 
 type Page =
   | { kind: "meetings" }
@@ -390,31 +390,38 @@ function Conflicts({ view, group, kind, record, conflicts, act, reload }: { view
 function Minutes({ group, meeting, act }: { group: string; meeting: MeetingView; act: Act }) {
   const area = useRef<HTMLTextAreaElement>(null);
   const [text, setText] = useState(meeting.minutes);
+  // What the group holds as far as this box knows, and what the box holds now (typed, maybe not yet saved).
   const saved = useRef(meeting.minutes);
+  const latest = useRef(meeting.minutes);
   const timer = useRef<number | undefined>(undefined);
-  // A peer's edit arrives as a new view: put it in the box without moving the caret off the words it was on.
-  useEffect(() => {
-    const box = area.current;
-    if (meeting.minutes === saved.current || !box) return;
-    const local = box.value;
-    const caret = box.selectionStart ?? local.length;
-    const pending = local !== saved.current;
-    saved.current = meeting.minutes;
-    if (pending) return; // our own unsaved typing wins; it is saved (merged) in a moment
-    setText(meeting.minutes);
-    requestAnimationFrame(() => {
-      const at = keepCaret(local, meeting.minutes, caret);
-      if (document.activeElement === box) box.setSelectionRange(at, at);
-    });
-  }, [meeting.minutes]);
-  const onInput = (value: string) => {
+  const show = (value: string) => {
+    latest.current = value;
     setText(value);
+  };
+  const saveSoon = () => {
     window.clearTimeout(timer.current);
     timer.current = window.setTimeout(async () => {
+      const value = latest.current;
       saved.current = value;
       await act(() => backend.setMinutes(group, meeting.id, value));
     }, 300);
   };
+  // A peer's edit arrives as a new view: show it without moving the caret off the words it was on, and keep any
+  // unsaved typing by re-applying it on top (then saving the result), so no one's words are lost.
+  useEffect(() => {
+    if (meeting.minutes === saved.current) return;
+    const box = area.current;
+    const local = latest.current;
+    const caret = box?.selectionStart ?? local.length;
+    const merged = local === saved.current ? meeting.minutes : rebaseTyping(saved.current, local, meeting.minutes);
+    saved.current = meeting.minutes;
+    show(merged);
+    if (merged !== meeting.minutes) saveSoon();
+    requestAnimationFrame(() => {
+      const at = keepCaret(local, merged, caret);
+      if (box && document.activeElement === box) box.setSelectionRange(at, at);
+    });
+  }, [meeting.minutes]);
   return (
     <textarea
       ref={area}
@@ -422,7 +429,10 @@ function Minutes({ group, meeting, act }: { group: string; meeting: MeetingView;
       aria-label="Minutes"
       rows={10}
       value={text}
-      onInput={(e) => onInput(e.currentTarget.value)}
+      onInput={(e) => {
+        show(e.currentTarget.value);
+        saveSoon();
+      }}
     />
   );
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ActionView } from "./bindings/ActionView";
 import type { MeetingView } from "./bindings/MeetingView";
-import { actionsByUrgency, groupedDigits, isPresent, keepCaret, meetingsNewestFirst, todayText } from "./view";
+import { actionsByUrgency, groupedDigits, isPresent, keepCaret, meetingsNewestFirst, rebaseTyping, todayText } from "./view";
 
 const action = (id: string, due: string | null, status: ActionView["status"] = "open"): ActionView =>
   ({ id, title: id, owners: [], due, status, done_on: null, decision: null, meeting: null, conflicts: [] }) as unknown as ActionView;
@@ -39,5 +39,17 @@ describe("view logic", () => {
 
   it("writes today as year-month-day", () => {
     expect(todayText(new Date(2026, 10, 2))).toBe("2026-11-02");
+  });
+});
+
+describe("typing while a peer's edit arrives", () => {
+  it("keeps both: our words and theirs", () => {
+    expect(rebaseTyping("Agenda.", "Agenda. Rent.", "Intro. Agenda.")).toBe("Intro. Agenda. Rent.");
+    expect(rebaseTyping("a b", "a X b", "a b c")).toBe("a X b c");
+  });
+
+  it("takes theirs when we typed nothing, and ours when they changed nothing", () => {
+    expect(rebaseTyping("same", "same", "changed")).toBe("changed");
+    expect(rebaseTyping("same", "ours", "same")).toBe("ours");
   });
 });
