@@ -395,7 +395,15 @@ impl SwarmTask {
     fn on_command(&mut self, command: Command) {
         match command {
             Command::Allow(peer) => {
+                let newly = !self.swarm.behaviour().gate.is_member(&peer);
                 self.swarm.behaviour_mut().gate.allow(peer);
+                // A device already connected when it becomes a member (it came through the open door to join)
+                // is reported now: its connection was not announced while it was a stranger.
+                if newly && self.swarm.is_connected(&peer) {
+                    if let Some(device) = device_of_peer(&peer) {
+                        let _ = self.emit(NetEvent::Connected(device));
+                    }
+                }
             }
             Command::Disallow(peer) => {
                 self.swarm.behaviour_mut().gate.disallow(&peer);

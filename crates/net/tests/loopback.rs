@@ -84,3 +84,24 @@ async fn sending_to_a_device_that_is_not_allowed_is_refused_locally() {
     a.net.disallow(b.device).await.unwrap();
     assert_eq!(a.net.send(b.device, b"x".to_vec()).await, Err(NetError::NotAllowed));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_joined_through_the_open_door_is_reported_connected_once_it_is_a_member() {
+    let mut inviter = node().await;
+    let newcomer = node().await;
+    inviter.net.set_door(true).await.unwrap();
+    newcomer.net.set_door(true).await.unwrap();
+    newcomer.net.dial(inviter.tcp.clone()).await.unwrap();
+    // While a stranger it is not announced...
+    while let Ok(Some(event)) = timeout(Duration::from_millis(500), inviter.events.recv()).await {
+        assert!(!matches!(event, NetEvent::Connected(d) if d == newcomer.device), "a stranger was announced");
+    }
+    // ...and once admitted, its open connection is, so the engine starts syncing over it at once.
+    inviter.net.allow(newcomer.device).await.unwrap();
+    let announced = common::next(&mut inviter.events, |event| match event {
+        NetEvent::Connected(device) => Some(device),
+        _ => None,
+    })
+    .await;
+    assert_eq!(announced, newcomer.device);
+}
