@@ -349,12 +349,12 @@ impl Backend {
             return Err(ApiError::input("Give a reason: the group's records keep it"));
         }
         let name = self
-            .with_group(&group, {
-                let member = member.clone();
-                move |g| Ok(g.view().member_name(&member))
+            .with_group(&group, move |g| {
+                // Read before the removal, while the roster still names them.
+                let name = g.doc().member_name(&member).unwrap_or_else(|| "The member".to_owned());
+                g.remove_member(&member, &reason).map(|_| name)
             })
             .await?;
-        self.with_group(&group, move |g| g.remove_member(&member, &reason)).await?;
         Ok(format!(
             "{name} was removed. The group key was changed: nothing written from now on can be read on {name}'s devices. What {name} could already read: everything in the group up to now."
         ))
@@ -479,7 +479,9 @@ impl Backend {
                         with: format!("{inviter_name}'s device, inviting you to \"{group_name}\""),
                     },
                     JoinEvent::Joined { group, group_name } => {
-                        wait_for_history(&handle, &group).await;
+                        if let Some(id) = GroupId::from_hex(&group) {
+                            handle.wait_for_history(id).await;
+                        }
                         FlowStep::Done { message: format!("You are in \"{group_name}\"."), group: Some(group) }
                     }
                     JoinEvent::Failed { reason } => FlowStep::Failed { message: ApiError::input(reason).message },
@@ -541,19 +543,3 @@ fn kdf_params() -> KdfParams {
     }
 }
 
-/// Waits (a minute at most) until a just-joined group's membership and name have arrived.
-async fn wait_for_history(handle: &NodeHandle, group: &str) {
-    let Some(id) = GroupId::from_hex(group) else { return };
-    for _ in 0..300 {
-        let ready = handle
-            .run(move |node| {
-                node.group(id).map(|g| !g.members().devices.is_empty() && !g.doc().name().is_empty()).unwrap_or(false)
-            })
-            .await
-            .unwrap_or(true);
-        if ready {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}

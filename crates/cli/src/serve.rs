@@ -237,7 +237,9 @@ async fn converse(
                         }
                     }
                     JoinEvent::Joined { group, group_name } => {
-                        wait_for_history(handle, &group).await;
+                        if let Some(id) = GroupId::from_hex(&group) {
+                            handle.wait_for_history(id).await;
+                        }
                         return write_reply(writer, &Reply::Joined { group_name }).await;
                     }
                     JoinEvent::Failed { reason } => return write_reply(writer, &Reply::Failed { reason }).await,
@@ -249,19 +251,3 @@ async fn converse(
     }
 }
 
-/// Waits (a minute at most) until a just-joined group's records have arrived: its membership and its name.
-async fn wait_for_history(handle: &NodeHandle, group: &str) {
-    let Some(id) = GroupId::from_hex(group) else { return };
-    for _ in 0..300 {
-        let ready = handle
-            .run(move |node| {
-                node.group(id).map(|g| !g.members().devices.is_empty() && !g.doc().name().is_empty()).unwrap_or(false)
-            })
-            .await
-            .unwrap_or(true);
-        if ready {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}

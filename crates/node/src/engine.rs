@@ -421,6 +421,26 @@ impl NodeHandle {
         done.await.map_err(|_| NodeError::Stopped)
     }
 
+    /// Waits (a minute at most) until a just-joined group's records have arrived: its membership and its name.
+    /// Returns whether they did.
+    pub async fn wait_for_history(&self, group: GroupId) -> bool {
+        for _ in 0..300 {
+            let ready = self
+                .run(move |node| {
+                    node.group(group)
+                        .map(|g| !g.members().devices.is_empty() && !g.doc().name().is_empty())
+                        .unwrap_or(false)
+                })
+                .await
+                .unwrap_or(true);
+            if ready {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        false
+    }
+
     /// The engine's events.
     pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()
@@ -823,16 +843,25 @@ impl Engine {
             .copied()
             .collect();
         for device in out_of_reach {
-            let (next, wait) = self.backoff.get(&device).copied().unwrap_or((now, FIRST_BACKOFF));
-            if next > now {
+            if !self.due_for_retry(device, now) {
                 continue;
             }
             for address in self.known.get(&device).cloned().unwrap_or_default() {
                 let _ = self.net.add_address(device, address.clone()).await;
                 let _ = self.net.dial(address).await;
             }
-            self.backoff.insert(device, (now + wait, (wait * 2).min(MAX_BACKOFF)));
         }
+    }
+
+    /// Whether a device out of reach (a member device to redial, or a relay to listen through) is due for
+    /// another try at `now`; if so, the next try is pushed back, doubling the wait up to [`MAX_BACKOFF`].
+    fn due_for_retry(&mut self, device: DeviceId, now: Instant) -> bool {
+        let (next, wait) = self.backoff.get(&device).copied().unwrap_or((now, FIRST_BACKOFF));
+        if next > now {
+            return false;
+        }
+        self.backoff.insert(device, (now + wait, (wait * 2).min(MAX_BACKOFF)));
+        true
     }
 
     /// Listens through every relay the groups list (with backoff while a relay is out of reach or refuses),
@@ -851,12 +880,9 @@ impl Engine {
                 self.backoff.remove(relay);
                 continue;
             }
-            let (next, wait) = self.backoff.get(relay).copied().unwrap_or((now, FIRST_BACKOFF));
-            if next > now {
-                continue;
+            if self.due_for_retry(*relay, now) {
+                let _ = self.net.use_relay(*relay, addresses.clone()).await;
             }
-            let _ = self.net.use_relay(*relay, addresses.clone()).await;
-            self.backoff.insert(*relay, (now + wait, (wait * 2).min(MAX_BACKOFF)));
         }
         for device in &self.allowed {
             let circuits = plan.circuit_addresses(device);
