@@ -1138,11 +1138,16 @@ impl Engine {
                 let Some(open) = self.node.groups.get(&group) else { return };
                 let ours = open.heads();
                 let behind = heads.iter().any(|(author, seq)| ours.get(author).copied().unwrap_or(0) < *seq);
+                let first = !self.sessions.contains_key(&(from, group));
                 let session = self.sessions.entry((from, group)).or_insert_with(|| Session::new(group));
                 let ranges = session.on_peer_heads(&heads, &ours);
                 self.send_ranges(from, group, ranges);
                 let recently = self.heads_sent.get(&(from, group)).is_some_and(|t| t.elapsed() < HEADS_REPLY_INTERVAL);
-                if behind && !recently {
+                // The first heads from a peer are always answered with ours, even if we sent some a moment ago:
+                // those may have been refused (a device that just joined admits us only once it holds the
+                // membership), and without our heads the peer has no session and pushes nothing to us until
+                // the next anti-entropy round. Each side answers once per session, so this cannot loop.
+                if first || (behind && !recently) {
                     self.send_heads(from, group);
                 }
             }

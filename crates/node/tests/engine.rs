@@ -39,7 +39,16 @@ async fn wait_for(
     what: &str,
     check: impl Fn(&mut sunspace_node::Node) -> bool + Send + Clone + 'static,
 ) {
-    for _ in 0..200 {
+    wait_for_within(handle, what, Duration::from_secs(10), check).await;
+}
+
+async fn wait_for_within(
+    handle: &NodeHandle,
+    what: &str,
+    limit: Duration,
+    check: impl Fn(&mut sunspace_node::Node) -> bool + Send + Clone + 'static,
+) {
+    for _ in 0..limit.as_millis() / 50 {
         let check = check.clone();
         if handle.run(move |node| check(node)).await.unwrap() {
             return;
@@ -89,6 +98,18 @@ async fn a_device_invited_in_person_gets_the_history_and_later_edits_at_once() {
     wait_for(&bea, "the history", move |node| node.group(group).map(|g| g.view().meetings.len() == 1).unwrap_or(false))
         .await;
 
+    // An edit on Bea's device, made right after joining, reaches Ana's at once: well before the next
+    // anti-entropy round (15 s), which would otherwise be the first time Bea learns where Ana stands.
+    bea.run(move |node| {
+        node.group(group).unwrap().edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Bea's meeting"))).unwrap();
+    })
+    .await
+    .unwrap();
+    wait_for_within(&ana, "Bea's edit", Duration::from_secs(5), move |node| {
+        node.group(group).unwrap().view().meetings.len() == 2
+    })
+    .await;
+
     // An edit on Ana's device reaches Bea's without any further command.
     let mut events = bea.subscribe();
     ana.run(move |node| {
@@ -96,7 +117,7 @@ async fn a_device_invited_in_person_gets_the_history_and_later_edits_at_once() {
     })
     .await
     .unwrap();
-    wait_for(&bea, "the pushed edit", move |node| node.group(group).unwrap().view().meetings.len() == 2).await;
+    wait_for(&bea, "the pushed edit", move |node| node.group(group).unwrap().view().meetings.len() == 3).await;
     let mut saw_remote_change = false;
     while let Ok(event) = events.try_recv() {
         saw_remote_change |= matches!(event, NodeEvent::Changed { origin: sunspace_node::engine::Origin::Remote, .. });
