@@ -8,9 +8,10 @@
 //! 127.0.0.1 with mDNS off (tests).
 
 use sunspace_api::{
-    ApiError, Backend, DeviceState, Export, FlowStep, GroupItem, InviteView, Network, NewActionInput, NewDecisionInput,
-    NewMeetingInput, PassphraseCheck, SyncView,
+    ApiError, Backend, CharterInput, DeviceState, Export, FlowStep, GroupItem, InviteView, Network, NewActionInput,
+    NewDecisionInput, NewMeetingInput, PassphraseCheck, RoleInput, SyncView,
 };
+use sunspace_model::vitality::Vitality;
 use sunspace_model::GroupView;
 use tauri::{Emitter, State};
 use tokio::sync::broadcast as tokio_broadcast;
@@ -100,6 +101,26 @@ async fn add_action(backend: State<'_, Backend>, group: String, action: NewActio
 }
 
 #[tauri::command]
+async fn edit_charter(backend: State<'_, Backend>, group: String, charter: CharterInput) -> Answer<()> {
+    backend.edit_charter(group, charter).await
+}
+
+#[tauri::command]
+async fn grant_role(backend: State<'_, Backend>, group: String, role: RoleInput) -> Answer<String> {
+    backend.grant_role(group, role).await
+}
+
+#[tauri::command]
+async fn end_role(backend: State<'_, Backend>, group: String, grant: String) -> Answer<()> {
+    backend.end_role(group, grant).await
+}
+
+#[tauri::command]
+async fn vitality(backend: State<'_, Backend>, group: String) -> Answer<Vitality> {
+    backend.vitality(group).await
+}
+
+#[tauri::command]
 async fn set_action_done(backend: State<'_, Backend>, group: String, action: String, done: bool) -> Answer<()> {
     backend.set_action_done(group, action, done).await
 }
@@ -180,6 +201,10 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             check_passphrase,
+            edit_charter,
+            grant_role,
+            end_role,
+            vitality,
             device,
             create_device,
             unlock,

@@ -8,7 +8,8 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use sunspace_crypto::kdf::KdfParams;
 use sunspace_membership::invite::InviteKind;
-use sunspace_model::{Attendee, GroupView, NewAction, NewDecision, NewMeeting};
+use sunspace_model::vitality::Vitality;
+use sunspace_model::{Attendee, CharterPatch, GroupView, NewAction, NewDecision, NewMeeting};
 use sunspace_node::engine::{self, EngineOptions, InviteEvent, InviteRequest, JoinEvent, NodeHandle, Origin};
 use sunspace_node::{open_data_dir, DataDirMode, GroupId, NodeError, OpenGroup, Passphrase, Vault};
 use tokio::sync::{broadcast, oneshot, Mutex, RwLock};
@@ -320,6 +321,39 @@ impl Backend {
         self.with_group(&group, move |g| g.edit(|doc| doc.add_action(new))).await
     }
 
+    /// Changes the charter: each field given replaces the one written (prose is merged as text).
+    pub async fn edit_charter(&self, group: String, charter: CharterInput) -> Result<(), ApiError> {
+        let cadence = match charter.cadence.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(text.parse::<sunspace_model::Cadence>().map_err(ApiError::input)?),
+        };
+        let patch = CharterPatch {
+            purpose: charter.purpose,
+            decision_rules: charter.decision_rules,
+            cadence,
+            confidentiality: charter.confidentiality,
+        };
+        self.with_group(&group, move |g| g.edit(|doc| doc.edit_charter(&patch))).await
+    }
+
+    /// Grants a role to a member for a term; returns the grant's id.
+    pub async fn grant_role(&self, group: String, role: RoleInput) -> Result<String, ApiError> {
+        let from = day(&role.from, "start date")?;
+        let until = optional_day(role.until, "end date")?;
+        self.with_group(&group, move |g| g.edit(|doc| doc.grant_role(&role.member, &role.role, from, until))).await
+    }
+
+    /// Ends a role's term today.
+    pub async fn end_role(&self, group: String, grant: String) -> Result<(), ApiError> {
+        self.with_group(&group, move |g| g.edit(|doc| doc.end_role(&grant, today()))).await
+    }
+
+    /// The group's signs of life and decay as of today, with the figures in plain sentences.
+    pub async fn vitality(&self, group: String) -> Result<Vitality, ApiError> {
+        let view = self.group(group).await?;
+        Ok(sunspace_model::vitality::compute(&view, today()))
+    }
+
     /// Marks an action item done today, or not done.
     pub async fn set_action_done(&self, group: String, action: String, done: bool) -> Result<(), ApiError> {
         let on = done.then(today);
@@ -409,7 +443,14 @@ impl Backend {
         } else {
             format!("Sharing changes with {}.", in_reach.join(", "))
         };
-        Ok(SyncView { online: !in_reach.is_empty(), summary, peers, waiting: group.waiting as u64 })
+        let to_receive = group.peers.iter().filter(|p| p.connected).filter_map(|p| p.to_receive).max().unwrap_or(0);
+        let waiting = group.waiting as u64;
+        let receiving = (to_receive > 0 || waiting > 0).then(|| {
+            let held = group.entries;
+            let total = held + to_receive.max(waiting);
+            SyncProgress { held, total, summary: format!("Receiving the group's records: {held} of {total}.") }
+        });
+        Ok(SyncView { online: !in_reach.is_empty(), summary, peers, waiting, receiving })
     }
 
     /// Connects to a member device at an address (when it cannot be found on the local network).
@@ -542,4 +583,3 @@ fn kdf_params() -> KdfParams {
         KdfParams::RECOMMENDED
     }
 }
-

@@ -23,7 +23,10 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     crate::AppEvent::export_all(&config)?;
     crate::Export::export_all(&config)?;
     crate::PassphraseCheck::export_all(&config)?;
+    crate::CharterInput::export_all(&config)?;
+    crate::RoleInput::export_all(&config)?;
     sunspace_model::GroupView::export_all(&config)?;
+    sunspace_model::vitality::Vitality::export_all(&config)?;
     sunspace_model::RecordKind::export_all(&config)?;
     Ok(())
 }

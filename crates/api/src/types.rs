@@ -91,6 +91,45 @@ pub struct SyncView {
     pub peers: Vec<PeerView>,
     /// Entries received that wait for earlier ones (a new device receiving its history).
     pub waiting: u64,
+    /// While this device receives records it lacks (a new device receiving the group's history): how far along.
+    pub receiving: Option<SyncProgress>,
+}
+
+/// How far a device is in receiving what the devices in reach hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SyncProgress {
+    /// Records held here.
+    pub held: u64,
+    /// Records held here plus those still to come.
+    pub total: u64,
+    /// In words: "Receiving the group's records: 120 of 480."
+    pub summary: String,
+}
+
+/// Changes to the charter; a missing field is left as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct CharterInput {
+    /// Why the group exists.
+    pub purpose: Option<String>,
+    /// How decisions are made.
+    pub decision_rules: Option<String>,
+    /// How often the group meets ("monthly", "every 2 weeks", …).
+    pub cadence: Option<String>,
+    /// What members promise about what is said in the group.
+    pub confidentiality: Option<String>,
+}
+
+/// A role to grant for a term.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct RoleInput {
+    /// The member's record id.
+    pub member: String,
+    /// The role ("facilitator", "note-taker", "steward", …).
+    pub role: String,
+    /// Start of the term (`YYYY-MM-DD`).
+    pub from: String,
+    /// End of the term (`YYYY-MM-DD`), if set.
+    pub until: Option<String>,
 }
 
 /// An open invitation, for the inviter's screen.

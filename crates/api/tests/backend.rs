@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use sunspace_api::{AppEvent, Backend, ErrorKind, FlowStep, Network, NewDecisionInput, NewMeetingInput};
+use sunspace_api::{
+    AppEvent, Backend, CharterInput, ErrorKind, FlowStep, Network, NewDecisionInput, NewMeetingInput, RoleInput,
+};
 
 const PASSPHRASE: &str = "tenants united never divided";
 
@@ -71,12 +73,40 @@ async fn first_run_a_meeting_with_minutes_attendance_and_a_decision_then_export(
     let unknown = app.set_attendance(group.id.clone(), meeting.clone(), "nobody".into(), true).await.unwrap_err();
     assert_eq!(unknown.kind, ErrorKind::NotFound);
 
+    // The charter, a role for a term, and the signs of life computed from the records.
+    let charter = |cadence: &str| CharterInput {
+        purpose: Some("Safe, affordable homes for every tenant.".into()),
+        decision_rules: None,
+        cadence: Some(cadence.into()),
+        confidentiality: None,
+    };
+    let vague = app.edit_charter(group.id.clone(), charter("whenever")).await.unwrap_err();
+    assert_eq!(vague.kind, ErrorKind::Input);
+    assert!(vague.message.contains("not a meeting cadence"), "{}", vague.message);
+    assert!(app.group(group.id.clone()).await.unwrap().charter.purpose.is_empty(), "a refused change writes nothing");
+    app.edit_charter(group.id.clone(), charter("monthly")).await.unwrap();
+    let role =
+        |from: &str| RoleInput { member: ana.clone(), role: "Facilitator".into(), from: from.into(), until: None };
+    assert_eq!(app.grant_role(group.id.clone(), role("soon")).await.unwrap_err().kind, ErrorKind::Input);
+    let grant = app.grant_role(group.id.clone(), role("2026-11-01")).await.unwrap();
+    let view = app.group(group.id.clone()).await.unwrap();
+    assert_eq!(view.charter.purpose, "Safe, affordable homes for every tenant.");
+    assert_eq!(view.charter.cadence.as_deref(), Some("monthly"));
+    assert_eq!((view.roles[0].role.as_str(), view.roles[0].until), ("facilitator", None));
+    app.end_role(group.id.clone(), grant).await.unwrap();
+    assert!(app.group(group.id.clone()).await.unwrap().roles[0].until.is_some());
+    let vitality = app.vitality(group.id.clone()).await.unwrap();
+    assert_eq!(vitality.meetings_held, 1);
+    assert_eq!(vitality.attendance.history.iter().map(|m| m.count).collect::<Vec<_>>(), vec![2]);
+    assert_eq!((vitality.new_faces.total, vitality.cadence.cadence.as_deref()), (1, Some("monthly")));
+    assert!(!vitality.summary.is_empty());
+
     std::env::set_var("HOME", dir.path());
     let export = app.export(group.id.clone()).await.unwrap();
     assert!(export.markdown.contains("We will meet the landlord.") && export.markdown.contains("Ask for repairs"));
     assert_eq!(std::fs::read_to_string(&export.path).unwrap(), export.markdown);
     let sync = app.sync(group.id.clone()).await.unwrap();
-    assert!(!sync.online && sync.summary.contains("Invite someone"), "{sync:?}");
+    assert!(!sync.online && sync.summary.contains("Invite someone") && sync.receiving.is_none(), "{sync:?}");
 
     // A second app on the same folder (after this one is gone) needs the right passphrase.
     drop(app);

@@ -250,4 +250,3 @@ async fn converse(
         Request::Confirm { .. } => write_reply(writer, &Reply::Failed { reason: "nothing to confirm".into() }).await,
     }
 }
-

@@ -26,6 +26,7 @@ pub const CADENCE_WINDOW_DAYS: i64 = 365;
 
 /// All the figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Vitality {
     /// The date the figures are computed for.
     pub as_of: NaiveDate,
@@ -49,9 +50,13 @@ pub struct Vitality {
 
 /// Attendance of the last meetings against the meetings before them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AttendanceTrend {
     /// People at each of the recent meetings (up to 2 × [`TREND_WINDOW`]), oldest first.
     pub per_meeting: Vec<MeetingCount>,
+    /// People at every held meeting, oldest first: attendance over time, for a chart.
+    #[serde(default)]
+    pub history: Vec<MeetingCount>,
     /// Average attendance over the last [`TREND_WINDOW`] meetings.
     pub recent_average: Option<f64>,
     /// Average attendance over the [`TREND_WINDOW`] meetings before those.
@@ -62,6 +67,7 @@ pub struct AttendanceTrend {
 
 /// A count at one meeting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MeetingCount {
     /// The meeting's id.
     pub meeting: String,
@@ -73,6 +79,7 @@ pub struct MeetingCount {
 
 /// New faces at each meeting and how many of them came to a later meeting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewFaces {
     /// Per held meeting with at least one new face, oldest first.
     pub per_meeting: Vec<NewFacesAtMeeting>,
@@ -86,6 +93,7 @@ pub struct NewFaces {
 
 /// New faces at one meeting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewFacesAtMeeting {
     /// The meeting's id.
     pub meeting: String,
@@ -99,6 +107,7 @@ pub struct NewFacesAtMeeting {
 
 /// How a role moved between people over recent meetings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Rotation {
     /// Recent held meetings looked at.
     pub meetings: usize,
@@ -114,6 +123,7 @@ pub struct Rotation {
 
 /// Action items done on time, late, or not yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FollowThrough {
     /// All action items.
     pub total: usize,
@@ -129,6 +139,7 @@ pub struct FollowThrough {
 
 /// Meetings held in the last year against what the charter's cadence asks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CadenceCheck {
     /// The cadence as the charter states it, if it does.
     pub cadence: Option<String>,
@@ -167,8 +178,7 @@ pub fn compute(view: &GroupView, as_of: NaiveDate) -> Vitality {
     let held: Vec<&MeetingView> = view.meetings.iter().filter(|meeting| meeting.date <= as_of).collect();
 
     // Attendance trend.
-    let window_start = held.len().saturating_sub(2 * TREND_WINDOW);
-    let per_meeting: Vec<MeetingCount> = held[window_start..]
+    let history: Vec<MeetingCount> = held
         .iter()
         .map(|meeting| MeetingCount {
             meeting: meeting.id.clone(),
@@ -176,6 +186,7 @@ pub fn compute(view: &GroupView, as_of: NaiveDate) -> Vitality {
             count: meeting.attendance.len(),
         })
         .collect();
+    let per_meeting: Vec<MeetingCount> = history[history.len().saturating_sub(2 * TREND_WINDOW)..].to_vec();
     let counts: Vec<usize> = per_meeting.iter().map(|m| m.count).collect();
     let split = counts.len().saturating_sub(TREND_WINDOW);
     let recent_average = average(&counts[split..]);
@@ -230,7 +241,7 @@ pub fn compute(view: &GroupView, as_of: NaiveDate) -> Vitality {
     let mut vitality = Vitality {
         as_of,
         meetings_held: held.len(),
-        attendance: AttendanceTrend { per_meeting, recent_average, previous_average, change_percent },
+        attendance: AttendanceTrend { per_meeting, history, recent_average, previous_average, change_percent },
         new_faces,
         facilitation,
         note_taking,

@@ -201,6 +201,9 @@ pub struct PeerStatus {
     pub last_synced: Option<String>,
     /// Entries we hold that it is not known to hold (unknown until it has told us its heads).
     pub to_send: Option<u64>,
+    /// Entries it holds that we do not yet (unknown until it has told us its heads).
+    #[serde(default)]
+    pub to_receive: Option<u64>,
 }
 
 /// One group's sync state.
@@ -1213,6 +1216,10 @@ impl Engine {
                             connected: info.is_some_and(|i| i.connected),
                             last_synced: info.and_then(|i| i.last_synced).map(|t| t.to_rfc3339()),
                             to_send: self.sessions.get(&(*device, group.id())).and_then(|s| s.pending_for_peer(&heads)),
+                            to_receive: self
+                                .sessions
+                                .get(&(*device, group.id()))
+                                .and_then(|s| s.pending_from_peer(&heads)),
                         }
                     })
                     .collect();

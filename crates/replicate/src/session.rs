@@ -85,6 +85,13 @@ impl Session {
         Some(missing(peer, ours).iter().map(|r| r.last - r.first + 1).sum())
     }
 
+    /// How many entries the peer holds that we do not (unknown before its heads arrive): what a device receiving
+    /// its history still waits for.
+    pub fn pending_from_peer(&self, ours: &BTreeMap<DeviceId, u64>) -> Option<u64> {
+        let peer = self.peer.as_ref()?;
+        Some(missing(ours, peer).iter().map(|r| r.last - r.first + 1).sum())
+    }
+
     /// The peer sent us an entry, so it holds it: no need to send it back.
     pub fn on_peer_has(&mut self, author: DeviceId, seq: u64) {
         if let Some(peer) = self.peer.as_mut() {
@@ -123,4 +130,30 @@ pub fn batches(entries: Vec<Vec<u8>>) -> Vec<Vec<Vec<u8>>> {
         out.push(current);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(byte: u8) -> DeviceId {
+        DeviceId::from_hex(&format!("{byte:02x}").repeat(32)).expect("a valid hex id")
+    }
+
+    #[test]
+    fn counts_what_each_side_still_lacks_once_the_peer_has_told_its_heads() {
+        let (ana, bea) = (device(1), device(2));
+        let mut session = Session::new(GroupId::from_hex(&"07".repeat(16)).expect("a valid hex id"));
+        let ours = BTreeMap::from([(ana, 10), (bea, 1)]);
+        assert_eq!((session.pending_for_peer(&ours), session.pending_from_peer(&ours)), (None, None));
+
+        let theirs = BTreeMap::from([(ana, 4), (bea, 6)]);
+        let ranges = session.on_peer_heads(&theirs, &ours);
+        assert_eq!(ranges, vec![Range { author: ana, first: 5, last: 10 }]);
+        // The ranges returned count as sent; the peer's five entries of Bea's log are still to come.
+        assert_eq!(session.pending_for_peer(&ours), Some(0));
+        assert_eq!(session.pending_from_peer(&ours), Some(5));
+        let ours = BTreeMap::from([(ana, 10), (bea, 6)]);
+        assert_eq!(session.pending_from_peer(&ours), Some(0));
+    }
 }
