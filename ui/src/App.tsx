@@ -1,8 +1,11 @@
 // The window: which screen shows, and the forms on each. It decides nothing about the records: every change is
 // one call through ./backend, and every sentence about a failure comes from the backend.
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { ComponentChildren } from "preact";
-import { backend, sentenceOf } from "./backend";
+import { backend } from "./backend";
+import { CharterPage } from "./Charter";
+import { Conflicts, ErrorLine, Section, useAction, type Act } from "./parts";
+import { Scanner } from "./Scanner";
+import { VitalityPage } from "./VitalityPage";
 import type { DecisionMethod } from "./bindings/DecisionMethod";
 import type { DeviceState } from "./bindings/DeviceState";
 import type { Export } from "./bindings/Export";
@@ -20,31 +23,11 @@ type Page =
   | { kind: "meeting"; id: string }
   | { kind: "actions" }
   | { kind: "members" }
+  | { kind: "charter" }
+  | { kind: "vitality" }
   | { kind: "invite" }
   | { kind: "join" }
   | { kind: "export" };
-
-/** Runs a backend call, showing its sentence if it fails; returns whether it worked. */
-function useAction(setError: (text: string) => void) {
-  return async <T,>(call: () => Promise<T>): Promise<T | undefined> => {
-    try {
-      const result = await call();
-      setError("");
-      return result;
-    } catch (error) {
-      setError(sentenceOf(error));
-      return undefined;
-    }
-  };
-}
-
-function ErrorLine({ text }: { text: string }) {
-  return text ? (
-    <p class="error" role="alert" data-testid="error">
-      {text}
-    </p>
-  ) : null;
-}
 
 export function App() {
   const [device, setDevice] = useState<DeviceState | null>(null);
@@ -286,10 +269,20 @@ function GroupScreen({ group, groups, page, setPage, setGroup, error, setError }
             <strong>{sync.online ? "Online" : "Offline"}</strong> <span>{sync.summary}</span>
           </div>
         )}
+        {sync?.receiving && (
+          <div class="receiving" role="status" data-testid="receiving">
+            <label>
+              {sync.receiving.summary}
+              <progress value={sync.receiving.held} max={sync.receiving.total} />
+            </label>
+          </div>
+        )}
         <nav aria-label="Sections">
           {nav({ kind: "meetings" }, "Meetings", "meetings")}
           {nav({ kind: "actions" }, "Actions", "actions")}
           {nav({ kind: "members" }, "Members", "members")}
+          {nav({ kind: "charter" }, "Charter & roles", "charter")}
+          {nav({ kind: "vitality" }, "Vitality", "vitality")}
           {nav({ kind: "invite" }, "Invite in person", "invite")}
           {nav({ kind: "export" }, "Export", "export")}
         </nav>
@@ -300,21 +293,12 @@ function GroupScreen({ group, groups, page, setPage, setGroup, error, setError }
         {page.kind === "meeting" && <Meeting view={view} group={group} id={page.id} act={act} reload={reload} back={() => setPage({ kind: "meetings" })} />}
         {page.kind === "actions" && <Actions view={view} group={group} act={act} reload={reload} />}
         {page.kind === "members" && <Members view={view} group={group} act={act} reload={reload} />}
+        {page.kind === "charter" && <CharterPage view={view} group={group} act={act} reload={reload} />}
+        {page.kind === "vitality" && <VitalityPage view={view} group={group} act={act} />}
         {page.kind === "invite" && <Invite group={group} act={act} tick={flowTick} />}
         {page.kind === "export" && <ExportPage group={group} act={act} />}
       </main>
     </div>
-  );
-}
-
-type Act = <T>(call: () => Promise<T>) => Promise<T | undefined>;
-
-function Section({ title, children }: { title: string; children: ComponentChildren }) {
-  return (
-    <section>
-      <h2>{title}</h2>
-      {children}
-    </section>
   );
 }
 
@@ -358,32 +342,6 @@ function Meetings({ view, group, open, act, reload }: { view: GroupView; group: 
         </ul>
       </Section>
     </>
-  );
-}
-
-function Conflicts({ view, group, kind, record, conflicts, act, reload }: { view: GroupView; group: string; kind: "meeting" | "decision" | "action" | "member"; record: string; conflicts: MeetingView["conflicts"]; act: Act; reload: () => Promise<void> }) {
-  if (conflicts.length === 0) return null;
-  return (
-    <div class="conflict" data-testid="conflict">
-      {conflicts.map((c) => (
-        <div>
-          <p>
-            Two people changed <strong>{c.field}</strong> at the same time. Keep one:
-          </p>
-          {c.values.map((v) => (
-            <button
-              class="secondary"
-              onClick={async () => {
-                await act(() => backend.resolve(group, kind, record, c.field, v.value));
-                await reload();
-              }}
-            >
-              “{v.value}” — {view.members.find((m) => m.id === v.author)?.name ?? "another device"}
-            </button>
-          ))}
-        </div>
-      ))}
-    </div>
   );
 }
 
@@ -743,6 +701,7 @@ function Join({ onDone }: { onDone: (group: string | null) => void }) {
             The code on their screen (or the text of its QR code)
             <input data-testid="join-code" value={code} onInput={(e) => setCode(e.currentTarget.value)} autoFocus />
           </label>
+          <Scanner onCode={setCode} />
           <div class="row">
             <button data-testid="join">Join</button>
             <button type="button" class="secondary" onClick={() => onDone(null)}>Back</button>

@@ -4,6 +4,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { ApiError } from "./bindings/ApiError";
 import type { AppEvent } from "./bindings/AppEvent";
+import type { CharterInput } from "./bindings/CharterInput";
 import type { DeviceState } from "./bindings/DeviceState";
 import type { Export } from "./bindings/Export";
 import type { FlowStep } from "./bindings/FlowStep";
@@ -15,7 +16,9 @@ import type { NewDecisionInput } from "./bindings/NewDecisionInput";
 import type { NewMeetingInput } from "./bindings/NewMeetingInput";
 import type { PassphraseCheck } from "./bindings/PassphraseCheck";
 import type { RecordKind } from "./bindings/RecordKind";
+import type { RoleInput } from "./bindings/RoleInput";
 import type { SyncView } from "./bindings/SyncView";
+import type { Vitality } from "./bindings/Vitality";
 
 export const backend = {
   checkPassphrase: (passphrase: string) => invoke<PassphraseCheck>("check_passphrase", { passphrase }),
@@ -39,6 +42,10 @@ export const backend = {
     invoke<void>("set_action_done", { group, action, done }),
   resolve: (group: string, kind: RecordKind, record: string, field: string, value: string) =>
     invoke<void>("resolve", { group, kind, record, field, value }),
+  editCharter: (group: string, charter: CharterInput) => invoke<void>("edit_charter", { group, charter }),
+  grantRole: (group: string, role: RoleInput) => invoke<string>("grant_role", { group, role }),
+  endRole: (group: string, grant: string) => invoke<void>("end_role", { group, grant }),
+  vitality: (group: string) => invoke<Vitality>("vitality", { group }),
   safetyNumber: (group: string) => invoke<string>("safety_number", { group }),
   removeMember: (group: string, member: string, reason: string) =>
     invoke<string>("remove_member", { group, member, reason }),

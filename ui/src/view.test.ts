@@ -1,7 +1,24 @@
 import { describe, expect, it } from "vitest";
 import type { ActionView } from "./bindings/ActionView";
 import type { MeetingView } from "./bindings/MeetingView";
-import { actionsByUrgency, groupedDigits, isPresent, keepCaret, meetingsNewestFirst, rebaseTyping, todayText } from "./view";
+import type { GroupView } from "./bindings/GroupView";
+import type { Vitality } from "./bindings/Vitality";
+import {
+  actionsByUrgency,
+  attendanceSeries,
+  charterChanges,
+  charterForm,
+  followThroughBars,
+  groupedDigits,
+  isPresent,
+  keepCaret,
+  meetingsNewestFirst,
+  newFacesSeries,
+  rebaseTyping,
+  roleTerms,
+  rotationSentence,
+  todayText,
+} from "./view";
 
 const action = (id: string, due: string | null, status: ActionView["status"] = "open"): ActionView =>
   ({ id, title: id, owners: [], due, status, done_on: null, decision: null, meeting: null, conflicts: [] }) as unknown as ActionView;
@@ -51,5 +68,41 @@ describe("typing while a peer's edit arrives", () => {
   it("takes theirs when we typed nothing, and ours when they changed nothing", () => {
     expect(rebaseTyping("same", "same", "changed")).toBe("changed");
     expect(rebaseTyping("same", "ours", "same")).toBe("ours");
+  });
+
+  it("splits role grants into running terms and ended ones, with names", () => {
+    const view = {
+      members: [{ id: "m1", name: "Ana" }],
+      roles: [
+        { id: "r1", member: "m1", role: "facilitator", from: "2026-01-01", until: "2026-06-30", conflicts: [] },
+        { id: "r2", member: "m1", role: "steward", from: "2026-02-01", until: null, conflicts: [] },
+        { id: "r3", member: "gone", role: "note-taker", from: "2026-03-01", until: null, conflicts: [] },
+      ],
+    } as unknown as GroupView;
+    const { current, past } = roleTerms(view, "2026-11-20");
+    expect(current.map((g) => `${g.name}:${g.role}`)).toEqual(["someone no longer listed:note-taker", "Ana:steward"]);
+    expect(past.map((g) => g.id)).toEqual(["r1"]);
+  });
+
+  it("sends only the charter fields the person changed", () => {
+    const view = { charter: { purpose: "Homes", decision_rules: "Consent", cadence: null, confidentiality: "" } } as unknown as GroupView;
+    const form = { ...charterForm(view), cadence: "monthly" };
+    expect(charterChanges(view, form)).toEqual({ purpose: null, decision_rules: null, cadence: "monthly", confidentiality: null });
+  });
+
+  it("turns the vitality figures into chart columns and plain sentences", () => {
+    const vitality = {
+      attendance: { history: [{ meeting: "a", date: "2026-10-01", count: 5 }, { meeting: "b", date: "2026-11-01", count: 8 }] },
+      new_faces: { per_meeting: [{ meeting: "b", date: "2026-11-01", new_faces: 3, came_back: 1 }] },
+      actions: { total: 6, done_on_time: 3, done_late: 1, overdue: 1, open: 1 },
+    } as unknown as Vitality;
+    const [days, counts] = attendanceSeries(vitality);
+    expect(days[1] - days[0]).toBe(31 * 86400);
+    expect(counts).toEqual([5, 8]);
+    expect(newFacesSeries(vitality).slice(1)).toEqual([[3], [1]]);
+    expect(followThroughBars(vitality).map((b) => b.count)).toEqual([3, 1, 1, 1]);
+    const same = { meetings: 5, meetings_with_role: 5, distinct_people: 2, top_count: 3, top_share: 0.6 };
+    expect(rotationSentence(same, "facilitated")).toBe("3 of the last 5 meetings were facilitated by the same person; 2 people took turns.");
+    expect(rotationSentence({ ...same, meetings_with_role: 0, distinct_people: 0, top_count: 0 }, "facilitated")).toContain("No one");
   });
 });

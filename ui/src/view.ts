@@ -1,7 +1,11 @@
 // How records are arranged for reading: pure functions of the generated view types, tested with Vitest.
 import type { ActionView } from "./bindings/ActionView";
 import type { GroupView } from "./bindings/GroupView";
+import type { CharterInput } from "./bindings/CharterInput";
 import type { MeetingView } from "./bindings/MeetingView";
+import type { RoleGrantView } from "./bindings/RoleGrantView";
+import type { Rotation } from "./bindings/Rotation";
+import type { Vitality } from "./bindings/Vitality";
 
 /** Meetings, newest first. */
 export function meetingsNewestFirst(view: GroupView): MeetingView[] {
@@ -76,4 +80,77 @@ export function rebaseTyping(base: string, ours: string, theirs: string): string
   const from = keepCaret(base, theirs, start);
   const to = Math.max(from, keepCaret(base, theirs, endBase));
   return theirs.slice(0, from) + ours.slice(start, endOurs) + theirs.slice(to);
+}
+
+/** A member's role grants, split into terms running on `today` and terms that have ended, each with the name. */
+export function roleTerms(
+  view: GroupView,
+  today: string,
+): { current: (RoleGrantView & { name: string })[]; past: (RoleGrantView & { name: string })[] } {
+  const named = view.roles.map((grant) => ({
+    ...grant,
+    name: view.members.find((m) => m.id === grant.member)?.name ?? "someone no longer listed",
+  }));
+  const running = (g: RoleGrantView) => g.from <= today && (g.until === null || g.until >= today);
+  const byStart = (a: RoleGrantView, b: RoleGrantView) => b.from.localeCompare(a.from);
+  return {
+    current: named.filter(running).sort(byStart),
+    past: named.filter((g) => !running(g)).sort(byStart),
+  };
+}
+
+/** The charter fields a person changed in the form, and only those, so untouched text merges with peers' edits. */
+export function charterChanges(view: GroupView, form: CharterForm): CharterInput {
+  const changed = (before: string, after: string) => (before === after ? null : after);
+  return {
+    purpose: changed(view.charter.purpose, form.purpose),
+    decision_rules: changed(view.charter.decision_rules, form.decision_rules),
+    cadence: changed(view.charter.cadence ?? "", form.cadence),
+    confidentiality: changed(view.charter.confidentiality, form.confidentiality),
+  };
+}
+
+export type CharterForm = { purpose: string; decision_rules: string; cadence: string; confidentiality: string };
+
+/** The form's starting values: the charter as written. */
+export function charterForm(view: GroupView): CharterForm {
+  const { purpose, decision_rules, cadence, confidentiality } = view.charter;
+  return { purpose, decision_rules, cadence: cadence ?? "", confidentiality };
+}
+
+/** Seconds since 1970 at noon UTC on a `YYYY-MM-DD` date: the x axis of the charts. */
+export function chartTime(date: string): number {
+  return Date.parse(`${date}T12:00:00Z`) / 1000;
+}
+
+/** Attendance at every held meeting, as chart columns: dates (x) and people present (y). */
+export function attendanceSeries(vitality: Vitality): [number[], number[]] {
+  const history = vitality.attendance.history;
+  return [history.map((m) => chartTime(m.date)), history.map((m) => m.count)];
+}
+
+/** New faces per meeting and how many of them came back, as chart columns. */
+export function newFacesSeries(vitality: Vitality): [number[], number[], number[]] {
+  const rows = vitality.new_faces.per_meeting;
+  return [rows.map((m) => chartTime(m.date)), rows.map((m) => m.new_faces), rows.map((m) => m.came_back)];
+}
+
+/** Action items by how they were followed through, in the order the chart shows them. */
+export function followThroughBars(vitality: Vitality): { label: string; count: number }[] {
+  const a = vitality.actions;
+  return [
+    { label: "Done on time", count: a.done_on_time },
+    { label: "Done late", count: a.done_late },
+    { label: "Overdue", count: a.overdue },
+    { label: "Not yet due", count: a.open },
+  ];
+}
+
+/** A role's rotation in words: "3 of the last 5 meetings were facilitated by the same person". */
+export function rotationSentence(rotation: Rotation, verb: string): string {
+  if (rotation.meetings_with_role === 0) return `No one is recorded as having ${verb} the last ${rotation.meetings} meetings.`;
+  if (rotation.distinct_people === 1 && rotation.meetings_with_role > 1) {
+    return `The same person ${verb} all ${rotation.meetings_with_role} of the last meetings where it was recorded.`;
+  }
+  return `${rotation.top_count} of the last ${rotation.meetings_with_role} meetings were ${verb} by the same person; ${rotation.distinct_people} people took turns.`;
 }

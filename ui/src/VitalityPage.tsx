@@ -1,0 +1,122 @@
+// The group's signs of life and decay, computed on this device from the records (see sunspace_model::vitality):
+// charts of attendance over time, new faces and who came back, and action follow-through, each with the same
+// figures in plain words beside it, so nothing is only in a picture.
+import { useEffect, useRef, useState } from "preact/hooks";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { backend } from "./backend";
+import type { GroupView } from "./bindings/GroupView";
+import type { Vitality } from "./bindings/Vitality";
+import { Section, type Act } from "./parts";
+import { attendanceSeries, followThroughBars, newFacesSeries, readableDate, rotationSentence } from "./view";
+
+const SUN = "#b86e00";
+const OK = "#1f6f43";
+const MUTED = "#5b6470";
+
+export function VitalityPage({ view, group, act }: { view: GroupView; group: string; act: Act }) {
+  const [vitality, setVitality] = useState<Vitality | null>(null);
+  useEffect(() => {
+    void act(() => backend.vitality(group)).then((v) => v && setVitality(v));
+  }, [view]);
+  if (!vitality) return <p>Reading the records…</p>;
+  if (vitality.meetings_held === 0) {
+    return (
+      <Section title="Vitality">
+        <p data-testid="vitality-summary">No meetings have been held yet. After the first one, this page shows how the group is doing.</p>
+      </Section>
+    );
+  }
+  const [days, present] = attendanceSeries(vitality);
+  const [faceDays, faces, returned] = newFacesSeries(vitality);
+  const bars = followThroughBars(vitality);
+  return (
+    <>
+      <Section title="Vitality">
+        <p class="muted">Group-level signs of life, from your own records on this device. Nobody is ranked.</p>
+        <ul class="summary" data-testid="vitality-summary">
+          {vitality.summary.map((line) => (
+            <li>{line}</li>
+          ))}
+          <li>{rotationSentence(vitality.facilitation, "facilitated")}</li>
+          <li>{rotationSentence(vitality.note_taking, "noted")}</li>
+        </ul>
+      </Section>
+      <Section title="Attendance over time">
+        <Chart
+          testid="chart-attendance"
+          label={`People at each meeting: ${vitality.attendance.history.map((m) => `${readableDate(m.date)}, ${m.count}`).join("; ")}.`}
+          data={[days, present]}
+          series={[{ label: "People present", stroke: SUN, width: 2, points: { show: true, size: 7 } }]}
+        />
+      </Section>
+      <Section title="New faces, and who came back">
+        {faces.length === 0 ? (
+          <p>No new faces recorded yet. Tick "new face" when you add someone at a meeting.</p>
+        ) : (
+          <Chart
+            testid="chart-new-faces"
+            label={`New faces per meeting, and how many came back: ${vitality.new_faces.per_meeting.map((m) => `${readableDate(m.date)}, ${m.new_faces} new, ${m.came_back} came back`).join("; ")}.`}
+            data={[faceDays, faces, returned]}
+            series={[
+              { label: "New faces", fill: SUN, stroke: SUN, paths: uPlot.paths.bars!({ size: [0.4, 40], align: -1 }), points: { show: false } },
+              { label: "Came back", fill: OK, stroke: OK, paths: uPlot.paths.bars!({ size: [0.4, 40], align: 1 }), points: { show: false } },
+            ]}
+          />
+        )}
+      </Section>
+      <Section title="Follow-through on action items">
+        {vitality.actions.total === 0 ? (
+          <p>No action items yet.</p>
+        ) : (
+          <Chart
+            testid="chart-actions"
+            label={bars.map((b) => `${b.label}: ${b.count}`).join(", ")}
+            data={[bars.map((_, i) => i), bars.map((b) => b.count)]}
+            series={[{ label: "Action items", fill: SUN, stroke: SUN, paths: uPlot.paths.bars!({ size: [0.6, 80] }), points: { show: false } }]}
+            categories={bars.map((b) => b.label)}
+          />
+        )}
+      </Section>
+    </>
+  );
+}
+
+/** One uPlot chart, sized to its container, redrawn when its data changes. `label` says the same in words. */
+function Chart({
+  testid,
+  label,
+  data,
+  series,
+  categories,
+}: {
+  testid: string;
+  label: string;
+  data: number[][];
+  series: uPlot.Series[];
+  categories?: string[];
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!box.current) return;
+    const width = Math.max(280, Math.min(box.current.clientWidth || 640, 900));
+    const xAxis: uPlot.Axis = categories
+      ? { stroke: MUTED, values: (_, ticks) => ticks.map((t) => categories[t] ?? ""), splits: () => categories.map((_, i) => i) }
+      : { stroke: MUTED };
+    const plot = new uPlot(
+      {
+        width,
+        height: 220,
+        scales: { x: { time: !categories, range: categories ? [-0.5, categories.length - 0.5] : undefined }, y: { range: (_, __, max) => [0, Math.max(1, max)] } },
+        axes: [xAxis, { stroke: MUTED, incrs: [1, 2, 5, 10, 20, 50] }],
+        series: [{}, ...series],
+        legend: { show: series.length > 1 },
+        cursor: { show: false },
+      },
+      data as uPlot.AlignedData,
+      box.current,
+    );
+    return () => plot.destroy();
+  }, [JSON.stringify(data)]);
+  return <div class="chart" ref={box} role="img" aria-label={label} data-testid={testid} />;
+}
