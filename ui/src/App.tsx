@@ -87,6 +87,7 @@ export function App() {
       setGroup={setGroup}
       error={error}
       setError={setError}
+      me={device.device}
     />
   );
 }
@@ -208,9 +209,11 @@ interface ScreenProps {
   setGroup: (group: string) => void;
   error: string;
   setError: (text: string) => void;
+  /** This device's id (hex). */
+  me: string | null;
 }
 
-function GroupScreen({ group, groups, page, setPage, setGroup, error, setError }: ScreenProps) {
+function GroupScreen({ group, groups, page, setPage, setGroup, error, setError, me }: ScreenProps) {
   const [view, setView] = useState<GroupView | null>(null);
   const [sync, setSync] = useState<SyncView | null>(null);
   const [flowTick, setFlowTick] = useState(0);
@@ -292,7 +295,7 @@ function GroupScreen({ group, groups, page, setPage, setGroup, error, setError }
         {page.kind === "meetings" && <Meetings view={view} group={group} open={(id) => setPage({ kind: "meeting", id })} act={act} reload={reload} />}
         {page.kind === "meeting" && <Meeting view={view} group={group} id={page.id} act={act} reload={reload} back={() => setPage({ kind: "meetings" })} />}
         {page.kind === "actions" && <Actions view={view} group={group} act={act} reload={reload} />}
-        {page.kind === "members" && <Members view={view} group={group} act={act} reload={reload} />}
+        {page.kind === "members" && <Members view={view} group={group} act={act} reload={reload} me={me} />}
         {page.kind === "charter" && <CharterPage view={view} group={group} act={act} reload={reload} />}
         {page.kind === "vitality" && <VitalityPage view={view} group={group} act={act} />}
         {page.kind === "invite" && <Invite group={group} act={act} tick={flowTick} />}
@@ -544,7 +547,8 @@ function Actions({ view, group, act, reload }: { view: GroupView; group: string;
   );
 }
 
-function Members({ view, group, act, reload }: { view: GroupView; group: string; act: Act; reload: () => Promise<void> }) {
+function Members({ view, group, act, reload, me }: { view: GroupView; group: string; act: Act; reload: () => Promise<void>; me: string | null }) {
+  const myself = view.devices.find((d) => d.id === me)?.member;
   const [number, setNumber] = useState("");
   const [removing, setRemoving] = useState<string | null>(null);
   const [reason, setReason] = useState("");
@@ -563,7 +567,7 @@ function Members({ view, group, act, reload }: { view: GroupView; group: string;
         </p>
       </Section>
       <Section title="Members">
-        {told && <p class="notice" role="status">{told}</p>}
+        {told && <p class="notice" role="status" data-testid="removal-notice">{told}</p>}
         <ul class="list">
           {view.members.map((m) => {
             const devices = view.devices.filter((d) => d.member === m.id);
@@ -575,8 +579,8 @@ function Members({ view, group, act, reload }: { view: GroupView; group: string;
                     device {d.id.slice(0, 8)} · {d.method === "founder" ? "started the group" : d.method === "in-person-qr" ? "verified in person (QR code)" : d.method === "in-person-code" ? "verified in person (typed code)" : d.method}
                   </div>
                 ))}
-                {m.status === "active" && devices.length > 0 && (
-                  <button class="danger small" onClick={() => { setRemoving(m.id); setReason(""); }}>
+                {m.status === "active" && devices.length > 0 && m.id !== myself && (
+                  <button class="danger small" data-testid={`remove-${m.name}`} onClick={() => { setRemoving(m.id); setReason(""); }}>
                     Remove…
                   </button>
                 )}
@@ -590,9 +594,9 @@ function Members({ view, group, act, reload }: { view: GroupView; group: string;
                       {m.name} keeps everything they could already read: every record up to now. After removal the group key changes, and
                       nothing written afterwards can be read on their devices.
                     </p>
-                    <input aria-label="Reason" placeholder="Reason (kept in the records)" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+                    <input aria-label="Reason" data-testid="removal-reason" placeholder="Reason (kept in the records)" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
                     <div class="row">
-                      <button class="danger">Remove {m.name}</button>
+                      <button class="danger" data-testid="confirm-removal">Remove {m.name}</button>
                       <button type="button" class="secondary" onClick={() => setRemoving(null)}>Cancel</button>
                     </div>
                   </form>

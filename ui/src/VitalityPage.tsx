@@ -13,6 +13,7 @@ import { attendanceSeries, followThroughBars, newFacesSeries, readableDate, rota
 const SUN = "#b86e00";
 const OK = "#1f6f43";
 const MUTED = "#5b6470";
+const DAY = 86400;
 
 export function VitalityPage({ view, group, act }: { view: GroupView; group: string; act: Act }) {
   const [vitality, setVitality] = useState<Vitality | null>(null);
@@ -107,7 +108,15 @@ function Chart({
       {
         width,
         height: 220,
-        scales: { x: { time: !categories, range: categories ? [-0.5, categories.length - 0.5] : undefined }, y: { range: (_, __, max) => [0, Math.max(1, max)] } },
+        scales: {
+          x: {
+            time: !categories,
+            // A single meeting would otherwise stretch the axis over years: show a month around it.
+            auto: false,
+            range: categories ? [-0.5, categories.length - 0.5] : timeRange(data[0]),
+          },
+          y: { range: (_, __, max) => [0, Math.max(1, max)] },
+        },
         axes: [xAxis, { stroke: MUTED, incrs: [1, 2, 5, 10, 20, 50] }],
         series: [{}, ...series],
         legend: { show: series.length > 1 },
@@ -119,4 +128,11 @@ function Chart({
     return () => plot.destroy();
   }, [JSON.stringify(data)]);
   return <div class="chart" ref={box} role="img" aria-label={label} data-testid={testid} />;
+}
+
+/** The x axis for dates: a day either side, or a month around a single meeting (instead of years of empty axis). */
+function timeRange(days: number[]): [number, number] {
+  const first = Math.min(...days);
+  const last = Math.max(...days);
+  return last - first < DAY ? [first - 15 * DAY, last + 15 * DAY] : [first - DAY, last + DAY];
 }

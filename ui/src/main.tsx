@@ -1,3 +1,4 @@
+import "./locale"; // before anything that formats numbers
 import { render } from "preact";
 import { App } from "./App";
 import "./style.css";

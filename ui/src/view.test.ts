@@ -3,6 +3,7 @@ import type { ActionView } from "./bindings/ActionView";
 import type { MeetingView } from "./bindings/MeetingView";
 import type { GroupView } from "./bindings/GroupView";
 import type { Vitality } from "./bindings/Vitality";
+import { localeUsable } from "./locale";
 import {
   actionsByUrgency,
   attendanceSeries,
@@ -104,5 +105,12 @@ describe("typing while a peer's edit arrives", () => {
     const same = { meetings: 5, meetings_with_role: 5, distinct_people: 2, top_count: 3, top_share: 0.6 };
     expect(rotationSentence(same, "facilitated")).toBe("3 of the last 5 meetings were facilitated by the same person; 2 people took turns.");
     expect(rotationSentence({ ...same, meetings_with_role: 0, distinct_people: 0, top_count: 0 }, "facilitated")).toContain("No one");
+  });
+});
+
+describe("the reported locale", () => {
+  it("is refused when Intl cannot use it (LANG=C), so the window falls back to English instead of staying blank", () => {
+    expect(localeUsable("C")).toBe(false);
+    expect(localeUsable("en-GB")).toBe(true);
   });
 });

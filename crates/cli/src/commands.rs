@@ -568,8 +568,6 @@ fn member(group: &mut OpenGroup, command: MemberCommand, json: bool) -> anyhow::
                 bail!("say why with --reason \"…\": the group keeps it in the signed record");
             }
             let cutoffs = group.remove_member(&id, reason)?;
-            // The records say so too (the signed membership is what cuts access).
-            group.edit(|doc| doc.update_member(&id, None, Some(MemberStatus::Left)))?;
             let devices = if cutoffs.len() == 1 { "1 device".to_owned() } else { format!("{} devices", cutoffs.len()) };
             emit(&format!(
                 "Removed {name} from the group ({devices}). The group key was changed and given only to the remaining devices: nothing written from now on can be read by them, and anything their devices write from now on is refused.\n\nWhat {name} could already read: everything the group recorded up to now — the charter, the member list, every meeting's minutes and attendance, every decision and action item. Assume they have it, and act on it as a group.\n\nOther devices learn of the removal when they next sync; check with `sunspace safety-number` that you agree."

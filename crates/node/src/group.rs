@@ -597,6 +597,10 @@ impl OpenGroup {
             return Err(NodeError::Refused("the membership rules did not remove the member".into()));
         }
         self.rotate_key()?;
+        // The records say so too (the signed membership is what cuts access), under the new key.
+        if let Err(error) = self.edit(|doc| doc.update_member(member, None, Some(sunspace_model::MemberStatus::Left))) {
+            tracing::warn!(%error, "the member was removed, but their record could not be marked as left");
+        }
         Ok(cutoffs)
     }
 

@@ -220,6 +220,8 @@ fn a_removed_member_can_read_nothing_written_after_the_removal_and_their_later_e
     let cal_member = c.my_member_id().unwrap();
     let cutoffs = a.remove_member(&cal_member, "passed the minutes to management").unwrap();
     assert_eq!(cutoffs.len(), 1);
+    let cal_record = a.view().members.into_iter().find(|m| m.id == cal_member).unwrap();
+    assert_eq!(cal_record.status, sunspace_model::MemberStatus::Left, "the records say Cal has left");
     a.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "After the removal"))).unwrap();
     a.persist_pending().unwrap();
     assert_ne!(a.safety_number(), before);
