@@ -7,13 +7,15 @@
 //! Environment: `SUNSPACE_HOME` chooses the data folder; `SUNSPACE_NETWORK=loopback` keeps the engine on
 //! 127.0.0.1 with mDNS off (tests).
 
+mod camera;
+
 use sunspace_api::{
     ApiError, Backend, CharterInput, DeviceState, Export, FlowStep, GroupItem, InviteView, Network, NewActionInput,
     NewDecisionInput, NewMeetingInput, PassphraseCheck, RoleInput, SyncView,
 };
 use sunspace_model::vitality::Vitality;
 use sunspace_model::GroupView;
-use tauri::{Emitter, State};
+use tauri::{Emitter, Manager, State};
 use tokio::sync::broadcast as tokio_broadcast;
 
 type Answer<T> = Result<T, ApiError>;
@@ -195,6 +197,11 @@ pub fn run() {
     let app = tauri::Builder::default()
         .manage(backend)
         .setup(move |app| {
+            if let Some(window) = app.get_webview_window("main") {
+                if let Err(error) = camera::allow_camera(&window) {
+                    tracing::warn!(%error, "the camera cannot be offered for scanning; typing the code still works");
+                }
+            }
             let window = app.handle().clone();
             tauri::async_runtime::spawn(forward_changes(window, changes));
             Ok(())

@@ -94,6 +94,12 @@ try {
   await (await $("strength")).waitForDisplayed({ timeout: WAIT });
   await click("setup");
 
+  step("the join screen offers the camera; with none here, it says so in a sentence");
+  await click("go-join");
+  await click("scan");
+  await browser.waitUntil(async () => (await browser.$(".scanner").getText()).includes("No camera could be opened"), { timeout: WAIT });
+  await click("join-back");
+
   step("create a group");
   await type("group-name", "Tenants' Association");
   await click("create-group");
@@ -245,6 +251,33 @@ try {
   await browser.waitUntil(async () => !(await (await $("remove-Bea")).isExisting()), { timeout: WAIT });
   if (await (await $("remove-Ana")).isExisting()) throw new Error("the window offers to remove this device's own member");
   await shot("12-removed");
+
+  step("link another of this person's devices, in person, the same way");
+  const phoneEnv = { ...peerEnv, SUNSPACE_HOME: join(scratch, "phone") };
+  const phoneCli = (args) => {
+    const run = spawnSync(cli, args, { env: phoneEnv, encoding: "utf8" });
+    if (run.status !== 0) throw new Error(`sunspace ${args.join(" ")} failed: ${run.stdout}${run.stderr}`);
+    return run.stdout;
+  };
+  phoneCli(["init", "--name", "Ana"]);
+  children.push(spawn(cli, ["serve", "--loopback"], { env: phoneEnv, stdio: ["ignore", "ignore", "inherit"] }));
+  await new Promise((ok) => setTimeout(ok, 1500));
+  const phoneDevice = JSON.parse(phoneCli(["device", "show", "--json"])).device;
+  await click("nav-invite");
+  await click("invite-device");
+  const deviceQr = (await (await $("qr-text")).getProperty("textContent")).trim();
+  const linking = spawn(cli, ["join", deviceQr, "--confirm"], { env: phoneEnv, stdio: ["ignore", "pipe", "pipe"] });
+  let linkOutput = "";
+  linking.stdout.on("data", (d) => (linkOutput += d));
+  linking.stderr.on("data", (d) => (linkOutput += d));
+  const linked = new Promise((ok) => linking.on("exit", (code) => ok(code)));
+  await (await $("words")).waitForDisplayed({ timeout: WAIT });
+  await click("words-match");
+  if ((await linked) !== 0) throw new Error(`the second device could not be linked: ${linkOutput}`);
+  await (await $("flow-done")).waitForDisplayed({ timeout: WAIT });
+  await click("nav-members");
+  await browser.waitUntil(async () => (await (await $("members")).getText()).includes(`device ${phoneDevice.slice(0, 8)}`), { timeout: WAIT });
+  await shot("13-second-device");
   console.log(`e2e: passed; timings ${JSON.stringify(timings)}`);
   writeFileSync(join(artifacts, "timings.json"), JSON.stringify(timings, null, 2));
 } catch (error) {

@@ -568,7 +568,7 @@ function Members({ view, group, act, reload, me }: { view: GroupView; group: str
       </Section>
       <Section title="Members">
         {told && <p class="notice" role="status" data-testid="removal-notice">{told}</p>}
-        <ul class="list">
+        <ul class="list" data-testid="members">
           {view.members.map((m) => {
             const devices = view.devices.filter((d) => d.member === m.id);
             return (
@@ -656,7 +656,7 @@ function Invite({ group, act, tick }: { group: string; act: Act; tick: number })
         <p>Only invite someone who is here with you: you will compare words on both screens.</p>
         <div class="row">
           <button data-testid="invite-member" onClick={() => void open(false)}>Invite a new member</button>
-          <button class="secondary" onClick={() => void open(true)}>Link another of my devices</button>
+          <button class="secondary" data-testid="invite-device" onClick={() => void open(true)}>Link another of my devices</button>
         </div>
       </Section>
     );
@@ -708,7 +708,7 @@ function Join({ onDone }: { onDone: (group: string | null) => void }) {
           <Scanner onCode={setCode} />
           <div class="row">
             <button data-testid="join">Join</button>
-            <button type="button" class="secondary" onClick={() => onDone(null)}>Back</button>
+            <button type="button" class="secondary" data-testid="join-back" onClick={() => onDone(null)}>Back</button>
           </div>
         </form>
       )}

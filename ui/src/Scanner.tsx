@@ -36,8 +36,13 @@ export function Scanner({ onCode }: { onCode: (code: string) => void }) {
       }
       frame = requestAnimationFrame(look);
     };
-    navigator.mediaDevices
-      .getUserMedia({ video: { facingMode: "environment" }, audio: false })
+    // A platform that never answers is treated like one that says no, so the person is not left waiting.
+    const noAnswer = new Promise<never>((_, fail) => setTimeout(() => fail(new Error("no answer")), 10_000));
+    const asked = navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    let gaveUp = false;
+    // A camera that opens after we gave up, or after the scanner closed, is closed again at once.
+    asked.then((late) => (gaveUp || stopped) && late.getTracks().forEach((t) => t.stop())).catch(() => {});
+    Promise.race([asked, noAnswer])
       .then((opened) => {
         stream = opened;
         if (stopped) return opened.getTracks().forEach((t) => t.stop());
@@ -48,6 +53,7 @@ export function Scanner({ onCode }: { onCode: (code: string) => void }) {
         frame = requestAnimationFrame(look);
       })
       .catch(() => {
+        gaveUp = true;
         setProblem("No camera could be opened on this device. Type the code instead.");
         setScanning(false);
       });
