@@ -103,6 +103,16 @@ async fn add_action(backend: State<'_, Backend>, group: String, action: NewActio
 }
 
 #[tauri::command]
+async fn export_archive(backend: State<'_, Backend>, group: String) -> Answer<Export> {
+    backend.export_archive(group).await
+}
+
+#[tauri::command]
+async fn revoke_device(backend: State<'_, Backend>, group: String, device: String) -> Answer<String> {
+    backend.revoke_device(group, device).await
+}
+
+#[tauri::command]
 async fn edit_charter(backend: State<'_, Backend>, group: String, charter: CharterInput) -> Answer<()> {
     backend.edit_charter(group, charter).await
 }
@@ -208,6 +218,8 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             check_passphrase,
+            export_archive,
+            revoke_device,
             edit_charter,
             grant_role,
             end_role,

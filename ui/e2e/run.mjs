@@ -128,6 +128,8 @@ try {
   await click("nav-export");
   await click("export");
   await browser.waitUntil(async () => (await (await $("export-text")).getText()).includes("We will meet the landlord"), { timeout: WAIT });
+  await click("export-archive");
+  await browser.waitUntil(async () => (await (await $("archive-path")).getText()).endsWith(".json"), { timeout: WAIT });
   await shot("03-export");
 
   step("members and the safety number");
@@ -278,6 +280,13 @@ try {
   await click("nav-members");
   await browser.waitUntil(async () => (await (await $("members")).getText()).includes(`device ${phoneDevice.slice(0, 8)}`), { timeout: WAIT });
   await shot("13-second-device");
+
+  step("revoke that second device, as for a lost phone");
+  await click(`revoke-${phoneDevice.slice(0, 8)}`);
+  await click("confirm-revoke");
+  await browser.waitUntil(async () => (await (await $("removal-notice")).getText()).includes("was revoked"), { timeout: WAIT });
+  await browser.waitUntil(async () => !(await (await $(`revoke-${phoneDevice.slice(0, 8)}`)).isExisting()), { timeout: WAIT });
+  await shot("14-device-revoked");
   console.log(`e2e: passed; timings ${JSON.stringify(timings)}`);
   writeFileSync(join(artifacts, "timings.json"), JSON.stringify(timings, null, 2));
 } catch (error) {

@@ -551,6 +551,7 @@ function Members({ view, group, act, reload, me }: { view: GroupView; group: str
   const myself = view.devices.find((d) => d.id === me)?.member;
   const [number, setNumber] = useState("");
   const [removing, setRemoving] = useState<string | null>(null);
+  const [revoking, setRevoking] = useState<string | null>(null);
   const [reason, setReason] = useState("");
   const [told, setTold] = useState("");
   useEffect(() => {
@@ -577,6 +578,29 @@ function Members({ view, group, act, reload, me }: { view: GroupView; group: str
                 {devices.map((d) => (
                   <div class="muted">
                     device {d.id.slice(0, 8)} · {d.method === "founder" ? "started the group" : d.method === "in-person-qr" ? "verified in person (QR code)" : d.method === "in-person-code" ? "verified in person (typed code)" : d.method}
+                    {d.id === me ? " · this device" : ""}
+                    {d.revoked ? ` · revoked ${readableDate(d.revoked)}` : ""}
+                    {m.status === "active" && d.id !== me && !d.revoked && devices.filter((o) => !o.revoked).length > 1 && (
+                      <>
+                        {" "}
+                        <button class="link" data-testid={`revoke-${d.id.slice(0, 8)}`} onClick={() => setRevoking(d.id)}>Revoke this device…</button>
+                      </>
+                    )}
+                    {revoking === d.id && (
+                      <div class="stack confirm">
+                        <p>
+                          This device keeps everything it could already read: every record up to now. After revoking, the group key changes and
+                          nothing written afterwards can be read on it. Use this for a lost, stolen or seized device.
+                        </p>
+                        <div class="row">
+                          <button class="danger" data-testid="confirm-revoke" onClick={async () => {
+                            const message = await act(() => backend.revokeDevice(group, d.id));
+                            if (message) { setTold(message); setRevoking(null); await reload(); }
+                          }}>Revoke device {d.id.slice(0, 8)}</button>
+                          <button type="button" class="secondary" onClick={() => setRevoking(null)}>Cancel</button>
+                        </div>
+                      </div>
+                    )}
                   </div>
                 ))}
                 {m.status === "active" && devices.length > 0 && m.id !== myself && (
@@ -724,21 +748,34 @@ function Join({ onDone }: { onDone: (group: string | null) => void }) {
 
 function ExportPage({ group, act }: { group: string; act: Act }) {
   const [done, setDone] = useState<Export | null>(null);
+  const [archive, setArchive] = useState<Export | null>(null);
   return (
-    <Section title="Export">
-      <p>Minutes and decisions as a readable document, saved in your documents folder, for printing or sharing.</p>
-      <div class="row">
-        <button data-testid="export" onClick={async () => { const result = await act(() => backend.export(group)); if (result) setDone(result); }}>
-          Export minutes and decisions
+    <>
+      <Section title="Export">
+        <p>Minutes and decisions as a readable document, saved in your documents folder, for printing or sharing.</p>
+        <div class="row">
+          <button data-testid="export" onClick={async () => { const result = await act(() => backend.export(group)); if (result) setDone(result); }}>
+            Export minutes and decisions
+          </button>
+          {done && <button class="secondary" onClick={() => window.print()}>Print</button>}
+        </div>
+        {done && (
+          <>
+            <p class="notice" data-testid="export-path">Saved to {done.path}</p>
+            <pre class="export" data-testid="export-text">{done.text}</pre>
+          </>
+        )}
+      </Section>
+      <Section title="The full archive">
+        <p>
+          Every record of the group (charter, members, roles, meetings, attendance, decisions, actions) in one JSON file,
+          readable without Sunspace. It is not encrypted: keep it somewhere only the group can reach.
+        </p>
+        <button class="secondary" data-testid="export-archive" onClick={async () => { const result = await act(() => backend.exportArchive(group)); if (result) setArchive(result); }}>
+          Save the full archive
         </button>
-        {done && <button class="secondary" onClick={() => window.print()}>Print</button>}
-      </div>
-      {done && (
-        <>
-          <p class="notice" data-testid="export-path">Saved to {done.path}</p>
-          <pre class="export" data-testid="export-text">{done.markdown}</pre>
-        </>
-      )}
-    </Section>
+        {archive && <p class="notice" data-testid="archive-path">Saved to {archive.path}</p>}
+      </Section>
+    </>
   );
 }

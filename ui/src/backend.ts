@@ -50,6 +50,8 @@ export const backend = {
   removeMember: (group: string, member: string, reason: string) =>
     invoke<string>("remove_member", { group, member, reason }),
   export: (group: string) => invoke<Export>("export", { group }),
+  exportArchive: (group: string) => invoke<Export>("export_archive", { group }),
+  revokeDevice: (group: string, device: string) => invoke<string>("revoke_device", { group, device }),
   sync: (group: string) => invoke<SyncView>("sync", { group }),
   addPeer: (address: string) => invoke<void>("add_peer", { address }),
   invite: (group: string, device: boolean) => invoke<InviteView>("invite", { group, device }),

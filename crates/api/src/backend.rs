@@ -398,16 +398,31 @@ impl Backend {
     pub async fn export(&self, group: String) -> Result<Export, ApiError> {
         let view = self.group(group).await?;
         let markdown = sunspace_model::export::markdown(&view);
-        let folder = directories::UserDirs::new()
-            .and_then(|dirs| {
-                dirs.document_dir().map(|d| d.to_path_buf()).or_else(|| Some(dirs.home_dir().to_path_buf()))
-            })
-            .unwrap_or_else(std::env::temp_dir);
-        let safe: String = view.name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect();
-        let path = folder.join(format!("{safe}-{}.md", today()));
-        tokio::fs::create_dir_all(&folder).await.map_err(storage)?;
-        tokio::fs::write(&path, &markdown).await.map_err(storage)?;
-        Ok(Export { markdown, path: path.display().to_string() })
+        let path = save_to_documents(&view.name, "md", &markdown).await?;
+        Ok(Export { text: markdown, path })
+    }
+
+    /// Every record of the group (the whole view, as JSON), saved to the documents folder (or home): the group's
+    /// archive, readable without Sunspace.
+    pub async fn export_archive(&self, group: String) -> Result<Export, ApiError> {
+        let view = self.group(group).await?;
+        let json = serde_json::to_string_pretty(&view)
+            .map_err(|_| ApiError::new(ErrorKind::Storage, "The archive could not be written"))?;
+        let path = save_to_documents(&view.name, "json", &json).await?;
+        Ok(Export { text: json, path })
+    }
+
+    /// Revokes one device (one of this person's own, or any as a steward); the group key changes so it reads
+    /// nothing new. Returns what happened, in a sentence.
+    pub async fn revoke_device(&self, group: String, device: String) -> Result<String, ApiError> {
+        let Some(id) = sunspace_crypto::DeviceId::from_hex(&device) else {
+            return Err(ApiError::new(ErrorKind::NotFound, "That device is not in the group"));
+        };
+        self.with_group(&group, move |g| g.revoke_device(id)).await?;
+        Ok(format!(
+            "Device {} was revoked. The group key was changed: nothing written from now on can be read on it. What it could already read: everything in the group up to now.",
+            &device[..device.len().min(8)]
+        ))
     }
 
     /// Sync status for a group, in words.
@@ -569,6 +584,18 @@ impl Backend {
 
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Saves an export as `<group name>-<date>.<extension>` in the documents folder (or home); returns its path.
+async fn save_to_documents(name: &str, extension: &str, text: &str) -> Result<String, ApiError> {
+    let folder = directories::UserDirs::new()
+        .and_then(|dirs| dirs.document_dir().map(|d| d.to_path_buf()).or_else(|| Some(dirs.home_dir().to_path_buf())))
+        .unwrap_or_else(std::env::temp_dir);
+    let safe: String = name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect();
+    let path = folder.join(format!("{safe}-{}.{extension}", today()));
+    tokio::fs::create_dir_all(&folder).await.map_err(storage)?;
+    tokio::fs::write(&path, text).await.map_err(storage)?;
+    Ok(path.display().to_string())
 }
 
 fn storage(error: std::io::Error) -> ApiError {

@@ -197,8 +197,8 @@ pub enum AppEvent {
 /// A saved export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Export {
-    /// The Markdown text (also for printing).
-    pub markdown: String,
+    /// What was saved: Markdown for the minutes and decisions (also for printing), JSON for the full archive.
+    pub text: String,
     /// Where it was saved.
     pub path: String,
 }

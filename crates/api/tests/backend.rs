@@ -103,8 +103,19 @@ async fn first_run_a_meeting_with_minutes_attendance_and_a_decision_then_export(
 
     std::env::set_var("HOME", dir.path());
     let export = app.export(group.id.clone()).await.unwrap();
-    assert!(export.markdown.contains("We will meet the landlord.") && export.markdown.contains("Ask for repairs"));
-    assert_eq!(std::fs::read_to_string(&export.path).unwrap(), export.markdown);
+    assert!(export.text.contains("We will meet the landlord.") && export.text.contains("Ask for repairs"));
+    assert_eq!(std::fs::read_to_string(&export.path).unwrap(), export.text);
+    let archive = app.export_archive(group.id.clone()).await.unwrap();
+    let every_record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&archive.path).unwrap()).unwrap();
+    assert_eq!(every_record["charter"]["purpose"], "Safe, affordable homes for every tenant.");
+    assert_eq!(every_record["meetings"][0]["minutes"], "We will meet the landlord.");
+    assert!(archive.path.ends_with(".json"));
+    let nobody = app.revoke_device(group.id.clone(), "not a device".into()).await.unwrap_err();
+    assert_eq!(nobody.kind, ErrorKind::NotFound);
+    let mine = app.device().await.unwrap().device.unwrap();
+    let own = app.revoke_device(group.id.clone(), mine).await.unwrap_err();
+    assert!(own.message.contains("another of your devices"), "{}", own.message);
     let sync = app.sync(group.id.clone()).await.unwrap();
     assert!(!sync.online && sync.summary.contains("Invite someone") && sync.receiving.is_none(), "{sync:?}");
 

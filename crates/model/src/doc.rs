@@ -454,6 +454,15 @@ impl GroupDoc {
         Fields::new(&self.doc, obj).string("name")
     }
 
+    /// Records that a device was revoked (or its member removed) on `on`. The signed membership is what cuts its
+    /// access; this lets the records say so. A device with no record is left alone.
+    pub fn set_device_revoked(&mut self, device: &str, on: NaiveDate) -> Result<(), ModelError> {
+        let devices = self.root_map("devices")?;
+        let Ok(Some((Value::Object(ObjType::Map), obj))) = self.doc.get(&devices, device) else { return Ok(()) };
+        self.doc.put(&obj, "revoked", date_text(on))?;
+        Ok(())
+    }
+
     /// The addresses a device recorded for itself (see [`GroupDoc::set_device_addresses`]).
     pub fn device_addresses(&self, device: &str) -> Vec<String> {
         let Ok(devices) = self.root_map("devices") else { return Vec::new() };
@@ -884,6 +893,7 @@ impl GroupDoc {
                 agreement_key: fields.string("agreement_key").unwrap_or_default(),
                 method: fields.string("method").unwrap_or_default(),
                 added: fields.date("added"),
+                revoked: fields.date("revoked"),
                 addresses: fields
                     .string("addresses")
                     .map(|text| text.lines().map(str::to_owned).filter(|a| !a.is_empty()).collect())

@@ -233,6 +233,9 @@ pub struct DeviceView {
     pub method: String,
     /// When it was added.
     pub added: Option<NaiveDate>,
+    /// When it was revoked (or its member removed), if it was: it reads nothing written since.
+    #[serde(default)]
+    pub revoked: Option<NaiveDate>,
     /// Where it was last reachable, as it recorded itself (libp2p addresses).
     #[serde(default)]
     pub addresses: Vec<String>,

@@ -598,8 +598,13 @@ impl OpenGroup {
         }
         self.rotate_key()?;
         // The records say so too (the signed membership is what cuts access), under the new key.
-        if let Err(error) = self.edit(|doc| doc.update_member(member, None, Some(sunspace_model::MemberStatus::Left))) {
-            tracing::warn!(%error, "the member was removed, but their record could not be marked as left");
+        let today = chrono::Utc::now().date_naive();
+        let marked = self.edit(|doc| {
+            doc.update_member(member, None, Some(sunspace_model::MemberStatus::Left))?;
+            cutoffs.iter().try_for_each(|(device, _)| doc.set_device_revoked(&device.to_hex(), today))
+        });
+        if let Err(error) = marked {
+            tracing::warn!(%error, "the member was removed, but their records could not be marked so");
         }
         Ok(cutoffs)
     }
@@ -618,6 +623,10 @@ impl OpenGroup {
             return Err(NodeError::Refused("only the device's own member or a steward can revoke it".into()));
         }
         self.rotate_key()?;
+        let today = chrono::Utc::now().date_naive();
+        if let Err(error) = self.edit(|doc| doc.set_device_revoked(&device.to_hex(), today)) {
+            tracing::warn!(%error, "the device was revoked, but its record could not be marked so");
+        }
         Ok(cutoff)
     }
 

@@ -222,6 +222,8 @@ fn a_removed_member_can_read_nothing_written_after_the_removal_and_their_later_e
     assert_eq!(cutoffs.len(), 1);
     let cal_record = a.view().members.into_iter().find(|m| m.id == cal_member).unwrap();
     assert_eq!(cal_record.status, sunspace_model::MemberStatus::Left, "the records say Cal has left");
+    let cal_devices: Vec<_> = a.view().devices.into_iter().filter(|d| d.member == cal_member).collect();
+    assert!(!cal_devices.is_empty() && cal_devices.iter().all(|d| d.revoked.is_some()), "{cal_devices:?}");
     a.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "After the removal"))).unwrap();
     a.persist_pending().unwrap();
     assert_ne!(a.safety_number(), before);

@@ -25,6 +25,10 @@ method: string,
  */
 added: string | null, 
 /**
+ * When it was revoked (or its member removed), if it was: it reads nothing written since.
+ */
+revoked: string | null, 
+/**
  * Where it was last reachable, as it recorded itself (libp2p addresses).
  */
 addresses: Array<string>, };

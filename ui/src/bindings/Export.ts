@@ -5,9 +5,9 @@
  */
 export type Export = { 
 /**
- * The Markdown text (also for printing).
+ * What was saved: Markdown for the minutes and decisions (also for printing), JSON for the full archive.
  */
-markdown: string, 
+text: string, 
 /**
  * Where it was saved.
  */
