@@ -39,10 +39,22 @@ const peerEnv = { ...process.env, SUNSPACE_HOME: peerHome, SUNSPACE_PASSPHRASE: 
 const children = [];
 const timings = {};
 
-function peer(args) {
-  const run = spawnSync(cli, args, { env: peerEnv, encoding: "utf8" });
+/** Runs a `sunspace` command as the device whose environment is `deviceEnv`; returns what it printed. */
+function sunspace(deviceEnv, args) {
+  const run = spawnSync(cli, args, { env: deviceEnv, encoding: "utf8" });
   if (run.status !== 0) throw new Error(`sunspace ${args.join(" ")} failed: ${run.stdout}${run.stderr}`);
   return run.stdout;
+}
+
+const peer = (args) => sunspace(peerEnv, args);
+
+/** Starts `sunspace join --confirm` with an invitation's QR text; `exited` gives its exit code, `output()` its text. */
+function joinInPerson(deviceEnv, qrText) {
+  const joining = spawn(cli, ["join", qrText, "--confirm"], { env: deviceEnv, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  joining.stdout.on("data", (d) => (output += d));
+  joining.stderr.on("data", (d) => (output += d));
+  return { exited: new Promise((ok) => joining.on("exit", (code) => ok(code))), output: () => output };
 }
 
 function step(name) {
@@ -184,18 +196,14 @@ try {
   await click("invite-member");
   const qrText = (await (await $("qr-text")).getProperty("textContent")).trim();
   await shot("08-invite");
-  const joining = spawn(cli, ["join", qrText, "--confirm"], { env: peerEnv, stdio: ["ignore", "pipe", "pipe"] });
-  let joinOutput = "";
-  joining.stdout.on("data", (d) => (joinOutput += d));
-  joining.stderr.on("data", (d) => (joinOutput += d));
-  const joined = new Promise((ok) => joining.on("exit", (code) => ok(code)));
+  const joining = joinInPerson(peerEnv, qrText);
   await (await $("words")).waitForDisplayed({ timeout: WAIT });
   const words = await (await $("words")).getText();
   await shot("09-compare-words");
   await click("words-match");
-  const code = await joined;
-  if (code !== 0) throw new Error(`the peer could not join: ${joinOutput}`);
-  if (!joinOutput.includes(words)) throw new Error(`the two devices showed different words: ${words} / ${joinOutput}`);
+  const code = await joining.exited;
+  if (code !== 0) throw new Error(`the peer could not join: ${joining.output()}`);
+  if (!joining.output().includes(words)) throw new Error(`the two devices showed different words: ${words} / ${joining.output()}`);
   await (await $("flow-done")).waitForDisplayed({ timeout: WAIT });
 
   step("the peer's edit appears in the window");
@@ -256,11 +264,7 @@ try {
 
   step("link another of this person's devices, in person, the same way");
   const phoneEnv = { ...peerEnv, SUNSPACE_HOME: join(scratch, "phone") };
-  const phoneCli = (args) => {
-    const run = spawnSync(cli, args, { env: phoneEnv, encoding: "utf8" });
-    if (run.status !== 0) throw new Error(`sunspace ${args.join(" ")} failed: ${run.stdout}${run.stderr}`);
-    return run.stdout;
-  };
+  const phoneCli = (args) => sunspace(phoneEnv, args);
   phoneCli(["init", "--name", "Ana"]);
   children.push(spawn(cli, ["serve", "--loopback"], { env: phoneEnv, stdio: ["ignore", "ignore", "inherit"] }));
   await new Promise((ok) => setTimeout(ok, 1500));
@@ -268,14 +272,10 @@ try {
   await click("nav-invite");
   await click("invite-device");
   const deviceQr = (await (await $("qr-text")).getProperty("textContent")).trim();
-  const linking = spawn(cli, ["join", deviceQr, "--confirm"], { env: phoneEnv, stdio: ["ignore", "pipe", "pipe"] });
-  let linkOutput = "";
-  linking.stdout.on("data", (d) => (linkOutput += d));
-  linking.stderr.on("data", (d) => (linkOutput += d));
-  const linked = new Promise((ok) => linking.on("exit", (code) => ok(code)));
+  const linking = joinInPerson(phoneEnv, deviceQr);
   await (await $("words")).waitForDisplayed({ timeout: WAIT });
   await click("words-match");
-  if ((await linked) !== 0) throw new Error(`the second device could not be linked: ${linkOutput}`);
+  if ((await linking.exited) !== 0) throw new Error(`the second device could not be linked: ${linking.output()}`);
   await (await $("flow-done")).waitForDisplayed({ timeout: WAIT });
   await click("nav-members");
   await browser.waitUntil(async () => (await (await $("members")).getText()).includes(`device ${phoneDevice.slice(0, 8)}`), { timeout: WAIT });

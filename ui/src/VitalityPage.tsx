@@ -1,6 +1,7 @@
 // The group's signs of life and decay, computed on this device from the records (see sunspace_model::vitality):
 // charts of attendance over time, new faces and who came back, and action follow-through, each with the same
-// figures in plain words beside it, so nothing is only in a picture.
+// figures in plain words beside it (the model's own sentences, rotation of roles included), so nothing is only in
+// a picture.
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -8,7 +9,7 @@ import { backend } from "./backend";
 import type { GroupView } from "./bindings/GroupView";
 import type { Vitality } from "./bindings/Vitality";
 import { Section, type Act } from "./parts";
-import { attendanceSeries, followThroughBars, newFacesSeries, readableDate, rotationSentence } from "./view";
+import { attendanceSeries, followThroughBars, newFacesSeries, readableDate } from "./view";
 
 const SUN = "#b86e00";
 const OK = "#1f6f43";
@@ -39,8 +40,6 @@ export function VitalityPage({ view, group, act }: { view: GroupView; group: str
           {vitality.summary.map((line) => (
             <li>{line}</li>
           ))}
-          <li>{rotationSentence(vitality.facilitation, "facilitated")}</li>
-          <li>{rotationSentence(vitality.note_taking, "noted")}</li>
         </ul>
       </Section>
       <Section title="Attendance over time">

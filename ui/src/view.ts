@@ -4,7 +4,6 @@ import type { GroupView } from "./bindings/GroupView";
 import type { CharterInput } from "./bindings/CharterInput";
 import type { MeetingView } from "./bindings/MeetingView";
 import type { RoleGrantView } from "./bindings/RoleGrantView";
-import type { Rotation } from "./bindings/Rotation";
 import type { Vitality } from "./bindings/Vitality";
 
 /** Meetings, newest first. */
@@ -144,13 +143,4 @@ export function followThroughBars(vitality: Vitality): { label: string; count: n
     { label: "Overdue", count: a.overdue },
     { label: "Not yet due", count: a.open },
   ];
-}
-
-/** A role's rotation in words: "3 of the last 5 meetings were facilitated by the same person". */
-export function rotationSentence(rotation: Rotation, verb: string): string {
-  if (rotation.meetings_with_role === 0) return `No one is recorded as having ${verb} the last ${rotation.meetings} meetings.`;
-  if (rotation.distinct_people === 1 && rotation.meetings_with_role > 1) {
-    return `The same person ${verb} all ${rotation.meetings_with_role} of the last meetings where it was recorded.`;
-  }
-  return `${rotation.top_count} of the last ${rotation.meetings_with_role} meetings were ${verb} by the same person; ${rotation.distinct_people} people took turns.`;
 }

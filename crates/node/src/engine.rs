@@ -1209,17 +1209,15 @@ impl Engine {
                     .filter(|(device, _)| **device != me)
                     .map(|(device, state)| {
                         let info = self.peers.get(device);
+                        let session = self.sessions.get(&(*device, group.id()));
                         PeerStatus {
                             device: device.to_hex(),
                             member: state.member.clone(),
                             name: doc.member_name(&state.member).unwrap_or_default(),
                             connected: info.is_some_and(|i| i.connected),
                             last_synced: info.and_then(|i| i.last_synced).map(|t| t.to_rfc3339()),
-                            to_send: self.sessions.get(&(*device, group.id())).and_then(|s| s.pending_for_peer(&heads)),
-                            to_receive: self
-                                .sessions
-                                .get(&(*device, group.id()))
-                                .and_then(|s| s.pending_from_peer(&heads)),
+                            to_send: session.and_then(|s| s.pending_for_peer(&heads)),
+                            to_receive: session.and_then(|s| s.pending_from_peer(&heads)),
                         }
                     })
                     .collect();
