@@ -83,6 +83,8 @@ pub enum EntryKind {
     Change = 1,
     /// A signed membership operation (reserved for the membership log).
     Membership = 2,
+    /// Evidence against a member device: an [`Equivocation`] this device found, so every member learns of it.
+    Evidence = 3,
 }
 
 impl EntryKind {
@@ -90,6 +92,7 @@ impl EntryKind {
         match byte {
             1 => Some(Self::Change),
             2 => Some(Self::Membership),
+            3 => Some(Self::Evidence),
             _ => None,
         }
     }
@@ -377,6 +380,110 @@ impl LogPosition {
         }
         self.next = ChainLink { seq: link.seq + 1, prev_hash: entry.hash() };
         Ok(())
+    }
+}
+
+/// Two entries one device signed that cannot both be in one honest log: two different entries at the same
+/// sequence number, or an entry whose predecessor hash names another entry than the one it signed before it.
+/// Anyone can check it with public keys alone, so it can be carried to every member as proof that the device
+/// showed different histories to different peers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Equivocation {
+    first: Entry,
+    second: Entry,
+}
+
+/// Why two entries are not a proof of equivocation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EquivocationError {
+    /// The bytes do not hold two entries.
+    #[error("evidence is malformed: {0}")]
+    Malformed(String),
+    /// The entries are of different groups or authors.
+    #[error("evidence names two different groups or devices")]
+    Unrelated,
+    /// A signature does not verify.
+    #[error("evidence carries an entry its author did not sign")]
+    Unsigned,
+    /// The two entries fit in one log: no contradiction.
+    #[error("the two entries do not contradict each other")]
+    Consistent,
+}
+
+impl Equivocation {
+    /// A proof from two entries, if they are one: both signed by the same device for the same group, and
+    /// contradicting each other.
+    pub fn new(a: Entry, b: Entry) -> Result<Self, EquivocationError> {
+        let (first, second) = if a.header.link.seq <= b.header.link.seq { (a, b) } else { (b, a) };
+        let proof = Self { first, second };
+        proof.check()?;
+        Ok(proof)
+    }
+
+    fn check(&self) -> Result<(), EquivocationError> {
+        let (a, b) = (&self.first, &self.second);
+        if a.header.group != b.header.group || a.header.author != b.header.author {
+            return Err(EquivocationError::Unrelated);
+        }
+        if a.verify_signature().is_err() || b.verify_signature().is_err() {
+            return Err(EquivocationError::Unsigned);
+        }
+        let (sa, sb) = (a.header.link.seq, b.header.link.seq);
+        let contradicts = (sa == sb && a.hash() != b.hash()) || (sb == sa + 1 && b.header.link.prev_hash != a.hash());
+        if contradicts {
+            Ok(())
+        } else {
+            Err(EquivocationError::Consistent)
+        }
+    }
+
+    /// The device that signed both.
+    pub fn author(&self) -> DeviceId {
+        self.first.header.author
+    }
+
+    /// The group.
+    pub fn group(&self) -> GroupId {
+        self.first.header.group
+    }
+
+    /// The sequence number where the two histories part.
+    pub fn seq(&self) -> u64 {
+        self.first.header.link.seq
+    }
+
+    /// `u32 length ‖ first entry ‖ u32 length ‖ second entry`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for entry in [&self.first, &self.second] {
+            let bytes = entry.encode();
+            out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+            out.extend_from_slice(&bytes);
+        }
+        out
+    }
+
+    /// Reads and checks [`Equivocation::encode`]'s output.
+    pub fn decode(bytes: &[u8]) -> Result<Self, EquivocationError> {
+        let mut rest = bytes;
+        let mut entries = Vec::with_capacity(2);
+        for _ in 0..2 {
+            let (len, tail) =
+                rest.split_first_chunk::<4>().ok_or_else(|| EquivocationError::Malformed("truncated".into()))?;
+            let len = u32::from_be_bytes(*len) as usize;
+            if len > tail.len() {
+                return Err(EquivocationError::Malformed("truncated".into()));
+            }
+            let (entry, tail) = tail.split_at(len);
+            entries.push(Entry::decode(entry).map_err(|e| EquivocationError::Malformed(e.to_string()))?);
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            return Err(EquivocationError::Malformed("trailing bytes".into()));
+        }
+        let second = entries.pop().ok_or_else(|| EquivocationError::Malformed("truncated".into()))?;
+        let first = entries.pop().ok_or_else(|| EquivocationError::Malformed("truncated".into()))?;
+        Self::new(first, second)
     }
 }
 

@@ -31,6 +31,6 @@ mod log;
 mod op;
 mod state;
 
-pub use log::{epoch_id, InsertError, Log};
-pub use op::{group_id_for, Action, DeviceKey, Method, Op, OpId, Role, SignedOp, Verification};
+pub use log::{epoch_id, InsertError, Log, MAX_OPS_PER_AUTHOR};
+pub use op::{group_id_for, key_commitment, Action, DeviceKey, Method, Op, OpId, Role, SignedOp, Verification};
 pub use state::{DeviceState, Epoch, MemberState, Rejection, RemovedDevice, State};

@@ -9,9 +9,12 @@ use sunspace_log::GroupId;
 use crate::op::{group_id_for, Action, DeviceKey, Op, OpError, OpId, Role, SignedOp, Verification};
 use crate::state::State;
 
-/// Most ops a log accepts: a group of 40 people with a few devices each and years of role changes stays far below
-/// it; the bound keeps a misbehaving member from growing every device's memory without limit.
-const MAX_OPS: usize = 10_000;
+/// Most ops one device may author. A steward's device over ten years of a group of 40 people (admissions, links,
+/// revocations, removals and the rotations after them) stays far below it; the bound is per author, so a member
+/// who floods the log fills only their own share and blocks nobody else's operations.
+pub const MAX_OPS_PER_AUTHOR: usize = 1_000;
+/// Most ops a log holds in all: every device of a large group at its quota.
+const MAX_OPS: usize = 200_000;
 
 /// An op was not taken into the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +28,17 @@ pub enum InsertError {
     /// The log is full.
     #[error("the membership log is full")]
     Full,
+    /// The author has made as many ops as one device may.
+    #[error("this device has made more membership operations than any device may ({MAX_OPS_PER_AUTHOR})")]
+    AuthorFull,
+}
+
+/// What the replay decided about one op. It depends only on the op's causal past, which never changes once every
+/// op it depends on is held, so it is computed once per op and kept.
+#[derive(Debug, Clone)]
+struct Judgement {
+    valid: Result<(), crate::state::Rejection>,
+    targets: Vec<DeviceId>,
 }
 
 /// The membership ops of one group held on a device.
@@ -33,12 +47,40 @@ pub struct Log {
     group: GroupId,
     ops: BTreeMap<OpId, (DeviceId, Op)>,
     signed: BTreeMap<OpId, SignedOp>,
+    /// Ops held per author, for the per-author quota.
+    per_author: BTreeMap<DeviceId, usize>,
+    /// Judgements already made (see [`Judgement`]): the replay judges only ops new since the last one.
+    judged: Judged,
+}
+
+/// The judgements kept between replays, behind a lock so the log can be shared by reference across threads (the
+/// replay runs on `&self`).
+#[derive(Debug, Default)]
+struct Judged(std::sync::Mutex<BTreeMap<OpId, Judgement>>);
+
+impl Judged {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<OpId, Judgement>> {
+        // A panic while holding the lock leaves judgements that are each whole: keep using them.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Clone for Judged {
+    fn clone(&self) -> Self {
+        Self(std::sync::Mutex::new(self.lock().clone()))
+    }
 }
 
 impl Log {
     /// An empty log for `group`.
     pub fn new(group: GroupId) -> Self {
-        Self { group, ops: BTreeMap::new(), signed: BTreeMap::new() }
+        Self {
+            group,
+            ops: BTreeMap::new(),
+            signed: BTreeMap::new(),
+            per_author: BTreeMap::new(),
+            judged: Default::default(),
+        }
     }
 
     /// Founds a group: a log holding the signed `Create` of `founder`, whose member record is `member`.
@@ -72,10 +114,36 @@ impl Log {
             if self.ops.len() >= MAX_OPS {
                 return Err(InsertError::Full);
             }
+            let count = self.per_author.entry(signed.author()).or_insert(0);
+            if *count >= MAX_OPS_PER_AUTHOR {
+                return Err(InsertError::AuthorFull);
+            }
+            *count += 1;
             self.ops.insert(id, (signed.author(), op));
             self.signed.insert(id, signed);
         }
         Ok(id)
+    }
+
+    /// Whether the op is held with its whole causal past: only such ops take part in the replay or may be
+    /// built on.
+    pub fn is_complete(&self, id: &OpId) -> bool {
+        self.complete().contains(id)
+    }
+
+    /// Held ops that wait for ops never received (made-up or not yet arrived dependencies), with their authors.
+    pub fn incomplete(&self) -> Vec<(OpId, DeviceId)> {
+        let complete = self.complete();
+        self.ops.iter().filter(|(id, _)| !complete.contains(id)).map(|(id, (author, _))| (*id, *author)).collect()
+    }
+
+    fn complete(&self) -> BTreeSet<OpId> {
+        self.causal_order().into_iter().collect()
+    }
+
+    /// The device that signed op `id`, if held.
+    pub fn author_of(&self, id: &OpId) -> Option<DeviceId> {
+        self.ops.get(id).map(|(author, _)| *author)
     }
 
     /// Every signed op held, for sending to peers.
@@ -83,10 +151,13 @@ impl Log {
         self.signed.values()
     }
 
-    /// The ops no held op depends on: what a new op should name as its deps.
+    /// The complete ops (held with their whole causal past) no complete op depends on: what a new op should name
+    /// as its deps. An op whose dependencies never arrive is never a head, so no honest op is built on it and it
+    /// blocks nothing but itself.
     pub fn heads(&self) -> Vec<OpId> {
-        let referenced: BTreeSet<OpId> = self.ops.values().flat_map(|(_, op)| op.deps.iter().copied()).collect();
-        self.ops.keys().filter(|id| !referenced.contains(id)).copied().collect()
+        let complete = self.complete();
+        let referenced: BTreeSet<OpId> = complete.iter().flat_map(|id| self.ops[id].1.deps.iter().copied()).collect();
+        complete.into_iter().filter(|id| !referenced.contains(id)).collect()
     }
 
     /// Makes, signs and inserts a new op by `keys` on top of the current heads.
@@ -144,11 +215,20 @@ impl Log {
         }
         let has = |set: &[u64], p: usize| set[p / 64] & (1 << (p % 64)) != 0;
 
-        // Validity of each op, judged in its causal past.
+        // Validity of each op, judged in its causal past (once per op: see `Judgement`).
         let mut valid = vec![false; n];
         let mut targets: Vec<Vec<DeviceId>> = vec![Vec::new(); n];
         let mut rejected = Vec::new();
+        let mut judged = self.judged.lock();
         for i in 0..n {
+            if let Some(judgement) = judged.get(&order[i]) {
+                targets[i] = judgement.targets.clone();
+                match &judgement.valid {
+                    Ok(()) => valid[i] = true,
+                    Err(rejection) => rejected.push((order[i], rejection.clone())),
+                }
+                continue;
+            }
             let past = self.fold(&order, &valid, &ancestors, &targets, |p| has(&ancestors[i], p));
             let (author, op) = &self.ops[&order[i]];
             // What a removal removes is what its author saw: the member's devices in its causal past.
@@ -163,11 +243,14 @@ impl Log {
                 _ => Vec::new(),
             };
             let mut probe = past;
-            match probe.apply(*author, op) {
+            let verdict = probe.apply(*author, op);
+            match &verdict {
                 Ok(()) => valid[i] = true,
-                Err(rejection) => rejected.push((order[i], rejection)),
+                Err(rejection) => rejected.push((order[i], rejection.clone())),
             }
+            judged.insert(order[i], Judgement { valid: verdict, targets: targets[i].clone() });
         }
+        drop(judged);
         let mut state = self.fold(&order, &valid, &ancestors, &targets, |_| true);
         // Ops discarded by rule 3 or 4 are reported too.
         let kept = self.kept(&order, &valid, &ancestors, &targets, &|_| true);

@@ -25,6 +25,12 @@ pub fn group_id_for(founder: &DeviceId, nonce: &[u8; 16]) -> GroupId {
     GroupId(id)
 }
 
+/// The commitment a rotation carries to its new key: SHA-256 over the group and the key. A recipient that unwraps a
+/// key with another commitment knows its wrap was not the key the others received, and refuses it.
+pub fn key_commitment(group: &GroupId, key: &[u8; 32]) -> [u8; 32] {
+    hash_parts("sunspace/key-commitment/v1", &[&group.0, key])
+}
+
 /// A role that carries authority in the membership.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -127,10 +133,14 @@ pub enum Action {
         /// The last sequence number of its log accepted.
         cutoff: u64,
     },
-    /// A new group key, wrapped to each device that is in the group as this op's author knows it.
+    /// A new group key, wrapped to every device that is in the group as this op's author knows it (the rules
+    /// refuse a rotation that leaves one out).
     RotateKey {
         /// Per device: the key wrapped to its X25519 key (`WrappedKey` bytes, hex).
         wraps: Vec<(DeviceId, String)>,
+        /// [`key_commitment`] of the key: each recipient checks that what it unwrapped is the key everyone got.
+        #[serde(with = "hex_array")]
+        commitment: [u8; 32],
     },
 }
 

@@ -65,6 +65,10 @@ pub enum Rejection {
     /// A key must never be wrapped to a device that is not in the group.
     #[error("a key was wrapped to a device that is not in the group")]
     WrappedToOutsider,
+    /// A rotation must reach every device in the group at its point, once each: one that leaves a device out
+    /// would cut it off from everything written with the new key.
+    #[error("a new key was not wrapped to every device in the group")]
+    IncompleteRotation,
     /// The op was made concurrently with its author's removal, without knowing of it, and is discarded.
     #[error("made by a device concurrently with its removal")]
     ConcurrentWithRemoval,
@@ -113,6 +117,8 @@ pub struct State {
     pub removed_members: BTreeMap<String, String>,
     /// Key generations in replay order (the founding key first).
     pub epochs: Vec<Epoch>,
+    /// The device that founded the group (it stays the founder if removed: its first change laid out the records).
+    pub founder: Option<DeviceId>,
     /// The newest key generation made with knowledge of every removal: the one to write with. `None` when a
     /// removal is known and no rotation after it is: a device must rotate before writing.
     pub writable_epoch: Option<u32>,
@@ -130,6 +136,7 @@ impl State {
             removed_members: BTreeMap::new(),
             epochs: vec![Epoch { id: 0, op: None, wrapped_to: BTreeSet::new() }],
             writable_epoch: Some(0),
+            founder: None,
         }
     }
 
@@ -257,6 +264,7 @@ impl State {
                 };
                 self.members.insert(member.clone(), founder);
                 self.devices.insert(author, DeviceState { member: member.clone(), key: *device, verification: None });
+                self.founder = Some(author);
                 Ok(())
             }
             _ if !self.founded() => Err(Rejection::NotFounded),
@@ -329,10 +337,14 @@ impl State {
                 self.remove_device(*device, *cutoff, author, "");
                 Ok(())
             }
-            Action::RotateKey { wraps } => {
+            Action::RotateKey { wraps, .. } => {
                 self.author_member(&author)?;
                 if wraps.iter().any(|(device, _)| !self.devices.contains_key(device)) {
                     return Err(Rejection::WrappedToOutsider);
+                }
+                let wrapped: BTreeSet<&DeviceId> = wraps.iter().map(|(device, _)| device).collect();
+                if wrapped.len() != wraps.len() || wrapped.len() != self.devices.len() {
+                    return Err(Rejection::IncompleteRotation);
                 }
                 // The epoch id is filled in by the replay, which knows the op id.
                 self.epochs.push(Epoch { id: u32::MAX, op: None, wrapped_to: wraps.iter().map(|(d, _)| *d).collect() });

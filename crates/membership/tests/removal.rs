@@ -20,7 +20,7 @@ fn remove(member: &str, devices: &[&DeviceKeys], cutoff: u64) -> Action {
 }
 
 fn rotate(to: &[&DeviceKeys]) -> Action {
-    Action::RotateKey { wraps: to.iter().map(|d| (d.device_id(), "00".into())).collect() }
+    Action::RotateKey { wraps: to.iter().map(|d| (d.device_id(), "00".into())).collect(), commitment: [0; 32] }
 }
 
 /// A group founded by Ana with Sam (steward) and Lee (member).
@@ -212,7 +212,7 @@ proptest! {
                             Action::RemoveMember { member: member.clone(), reason: String::new(), cutoffs: devices }
                         }
                         2 if !active.is_empty() => Action::RevokeDevice { device: active[target % active.len()], cutoff: target as u64 },
-                        3 => Action::RotateKey { wraps: active.iter().map(|d| (*d, "00".into())).collect() },
+                        3 => Action::RotateKey { wraps: active.iter().map(|d| (*d, "00".into())).collect(), commitment: [0; 32] },
                         _ => Action::GrantRole { member: keys[target % 4].0.clone(), role: Role::Steward },
                     };
                     let _ = replicas[replica].append(author, action);

@@ -63,7 +63,9 @@ pub struct DeviceRecord {
 /// A core group's records: one automerge document with a typed API.
 #[derive(Debug)]
 pub struct GroupDoc {
-    doc: AutoCommit,
+    pub(crate) doc: AutoCommit,
+    /// What vetting received changes needs to know between entries (see [`crate::incoming`]).
+    pub(crate) vetting: crate::incoming::ChangeVetting,
 }
 
 /// Runs an automerge parse, turning both its errors and its panics into [`ModelError::Unreadable`].
@@ -110,7 +112,7 @@ impl GroupDoc {
         for map in ["members", "devices", "roles", "meetings", "decisions", "actions"] {
             doc.put_object(ObjId::Root, map, ObjType::Map)?;
         }
-        let mut this = Self { doc };
+        let mut this = Self { doc, vetting: Default::default() };
         let member = this.insert_member(&display_name, "app", today, None)?;
         let devices = this.root_map("devices")?;
         let device = this.doc.put_object(&devices, founder.device_id.as_str(), ObjType::Map)?;
@@ -125,7 +127,7 @@ impl GroupDoc {
     /// Loads a document saved with [`GroupDoc::save`] (or any automerge document with this layout).
     pub fn load(bytes: &[u8]) -> Result<Self, ModelError> {
         let doc = guarded(|| AutoCommit::load(bytes))?;
-        let this = Self { doc };
+        let this = Self { doc, vetting: Default::default() };
         this.check_schema()?;
         Ok(this)
     }
@@ -135,7 +137,7 @@ impl GroupDoc {
     pub fn load_trusted(bytes: &[u8]) -> Result<Self, ModelError> {
         // Without verification automerge may hand back a document that panics when read; the schema check runs
         // inside the guard so such bytes are an error here, not a crash later.
-        let this = Self { doc: guarded(|| AutoCommit::load_unverified_heads(bytes))? };
+        let this = Self { doc: guarded(|| AutoCommit::load_unverified_heads(bytes))?, vetting: Default::default() };
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| this.check_schema())) {
             Ok(checked) => checked.map(|()| this),
             Err(_) => Err(ModelError::Unreadable("the data is malformed".into())),
@@ -144,13 +146,14 @@ impl GroupDoc {
 
     /// An empty document, to be filled by [`GroupDoc::load_incremental`] from a device's logs.
     pub fn empty() -> Self {
-        Self { doc: AutoCommit::new() }
+        Self { doc: AutoCommit::new(), vetting: Default::default() }
     }
 
     /// Applies changes in automerge's incremental encoding (as made by [`GroupDoc::save_after`]).
     ///
     /// If the bytes are malformed the document may hold part of them; callers discard it on error.
     pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), ModelError> {
+        self.vetting.reset();
         guarded(|| self.doc.load_incremental(bytes))?;
         Ok(())
     }
@@ -208,7 +211,12 @@ impl GroupDoc {
 
     /// Ends the pending edits as one change, stamped with `time` (seconds since the epoch).
     pub fn commit(&mut self, time: i64) -> Option<ChangeHash> {
-        self.doc.commit_with(CommitOptions::default().with_time(time))
+        let hash = self.doc.commit_with(CommitOptions::default().with_time(time))?;
+        if let Some(meta) = self.doc.get_change_meta_by_hash(&hash) {
+            let (actor, seq) = (meta.actor.into_owned(), meta.seq);
+            self.vetting.note_local(&actor, seq);
+        }
+        Some(hash)
     }
 
     /// Throws away edits not yet committed.
@@ -218,6 +226,8 @@ impl GroupDoc {
 
     /// The underlying automerge document, for callers that need its full API (export, sync).
     pub fn automerge(&mut self) -> &mut AutoCommit {
+        // Whatever the caller does, what vetting knew of the document may no longer hold.
+        self.vetting.reset();
         &mut self.doc
     }
 

@@ -33,6 +33,7 @@ mod doc;
 mod error;
 pub mod export;
 mod ids;
+pub mod incoming;
 mod input;
 mod read;
 pub mod view;
@@ -42,6 +43,7 @@ pub use cadence::Cadence;
 pub use doc::{DeviceRecord, Founder, GroupDoc, SCHEMA_VERSION};
 pub use error::ModelError;
 pub use ids::{new_record_id, RecordId};
+pub use incoming::{ChangeRefusal, Vetted, MAX_INFLATED_BYTES, MAX_OPS_PER_ENTRY};
 pub use input::{
     ActionPatch, CharterPatch, DecisionMethod, DecisionPatch, MeetingPatch, NewAction, NewDecision, NewMeeting,
     RecordKind, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN,

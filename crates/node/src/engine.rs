@@ -56,12 +56,19 @@ const DISCOVERY_WAIT: Duration = Duration::from_secs(20);
 pub struct Node {
     vault: Vault,
     groups: BTreeMap<GroupId, OpenGroup>,
+    /// Groups that could not be opened, with why: the device unlocks and its other groups open all the same.
+    unopened: BTreeMap<GroupId, String>,
 }
 
 impl Node {
     /// Wraps an unlocked device.
     pub fn new(vault: Vault) -> Self {
-        Self { vault, groups: BTreeMap::new() }
+        Self { vault, groups: BTreeMap::new(), unopened: BTreeMap::new() }
+    }
+
+    /// Groups that could not be opened, with why.
+    pub fn unopened(&self) -> &BTreeMap<GroupId, String> {
+        &self.unopened
     }
 
     /// The unlocked device.
@@ -83,9 +90,19 @@ impl Node {
         self.groups.insert(group.id(), group);
     }
 
+    /// Opens every group of the device. One that does not open is reported ([`Node::unopened`]), never a reason
+    /// for the device not to unlock.
     fn open_all(&mut self) -> Result<(), NodeError> {
         for id in self.vault.group_ids()? {
-            self.group(id)?;
+            match self.group(id) {
+                Ok(_) => {
+                    self.unopened.remove(&id);
+                }
+                Err(error) => {
+                    tracing::error!(group = %id, %error, "a group could not be opened");
+                    self.unopened.insert(id, error.to_string());
+                }
+            }
         }
         Ok(())
     }
@@ -219,6 +236,46 @@ pub struct GroupStatus {
     pub waiting: usize,
     /// The other member devices.
     pub peers: Vec<PeerStatus>,
+    /// What a steward should know about the group's integrity: devices that signed two histories, entries
+    /// refused, stored entries left out at opening, membership operations waiting or refused.
+    #[serde(default)]
+    pub integrity: Vec<IntegrityNote>,
+}
+
+/// What kind of integrity problem a note is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IntegrityKind {
+    /// A device signed two different histories (proof held and shared with the group).
+    Equivocation,
+    /// Entries from a member device were refused (never stored).
+    Refused,
+    /// Stored entries were left out when the group was opened.
+    Damaged,
+    /// Membership operations wait for operations never received.
+    MembershipPending,
+    /// Membership operations the rules refused.
+    MembershipRefused,
+}
+
+/// One integrity problem, in a sentence a steward can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct IntegrityNote {
+    /// What kind.
+    pub kind: IntegrityKind,
+    /// The device it is about (hex), if one.
+    pub device: Option<String>,
+    /// The sentence.
+    pub sentence: String,
+}
+
+/// A group that could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct UnopenedGroup {
+    /// The group id (hex).
+    pub id: String,
+    /// Why, in words.
+    pub reason: String,
 }
 
 /// Sync messages this engine has sent and received since it started (message bytes, without the transport's
@@ -275,6 +332,9 @@ pub struct Status {
     /// When this device runs as a relay.
     #[serde(default)]
     pub relay_service: Option<RelayService>,
+    /// Groups that could not be opened (the others work as usual).
+    #[serde(default)]
+    pub unopened: Vec<UnopenedGroup>,
 }
 
 /// What to admit with an invitation.
@@ -1227,6 +1287,7 @@ impl Engine {
                     entries: heads.values().sum(),
                     waiting: group.waiting_len(),
                     peers,
+                    integrity: group.integrity(),
                 }
             })
             .collect();
@@ -1248,6 +1309,12 @@ impl Engine {
             groups,
             relays,
             relay_service: self.relay_service.clone(),
+            unopened: self
+                .node
+                .unopened
+                .iter()
+                .map(|(id, reason)| UnopenedGroup { id: id.to_hex(), reason: reason.clone() })
+                .collect(),
         }
     }
 

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use automerge::ChangeHash;
 use sunspace_crypto::{DeviceId, DeviceKeys, Secret32};
-use sunspace_log::{Entry, EntryKind, GroupId, LogPosition};
+use sunspace_log::{Entry, EntryKind, Equivocation, GroupId, LogPosition, VerifyError};
 use sunspace_membership::{group_id_for, Action, Log as MembershipLog, OpId, SignedOp, State as Membership};
-use sunspace_model::{GroupDoc, GroupView, ModelError};
-use sunspace_replicate::{check_entry, Rejection as EntryRejection, Verdict};
+use sunspace_model::{ChangeRefusal, GroupDoc, GroupView, ModelError, Vetted};
+use sunspace_replicate::{check_verified_entry, Rejection as EntryRejection, Verdict};
 use sunspace_store::{LogId, Store};
 
 use crate::records::{meta_group_keys, unwrap_hex, wrap_hex, Covered, GroupIndex, GroupKeys, Snapshot};
@@ -31,10 +31,18 @@ const SNAPSHOT_AFTER_BYTES: usize = 64 * 1024;
 /// Entries are read from the store in pages of this many, so replaying a long log never holds it all in memory.
 const READ_PAGE: usize = 256;
 
-/// Received entries that cannot be applied yet (they follow entries not yet received, or their author's admission
-/// has not arrived) are kept, at most this many, and retried with the next batch; beyond that the oldest are
-/// dropped and come again with the next heads exchange.
-const MAX_WAITING: usize = 4_096;
+/// Received entries that cannot be applied yet (they follow entries not yet received, their author's admission
+/// has not arrived, or their changes depend on another log's) are kept, their signatures checked once, and retried
+/// with the next batch. They are bounded per author, in bytes, and, for authors not (yet) in the group, apart and
+/// tighter: a member signing junk under made-up device keys cannot crowd out what honest devices wait for. What is
+/// dropped comes again with the next heads exchange.
+const MAX_WAITING_PER_AUTHOR: usize = 512;
+/// Bytes of waiting entries in all.
+const MAX_WAITING_BYTES: usize = 32 * 1024 * 1024;
+/// Waiting entries by authors not in the group (a device admitted in an operation still on its way).
+const MAX_WAITING_STRANGERS: usize = 64;
+/// Refused entries kept per group as evidence (the newest).
+const MAX_REFUSALS_KEPT: usize = 64;
 
 /// What became of a batch of received entries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,6 +57,23 @@ pub struct Receipt {
     pub rejected: Vec<String>,
     /// Whether the membership changed (new devices to allow, for instance).
     pub membership_changed: bool,
+    /// Devices found signing two different histories in this batch.
+    pub equivocations: Vec<DeviceId>,
+}
+
+/// An entry a member device signed that this device refused: kept (the newest few) as evidence, and shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedEntry {
+    /// The device that signed it.
+    pub author: DeviceId,
+    /// Its place in that device's log.
+    pub seq: u64,
+    /// Why it was refused, in words.
+    pub reason: String,
+    /// When, in seconds since the epoch.
+    pub at: i64,
+    /// The entry as received (sealed; readable by members only).
+    pub entry: Vec<u8>,
 }
 
 /// A group opened on this device.
@@ -78,8 +103,15 @@ pub struct OpenGroup {
     membership: MembershipLog,
     /// Who is in, computed from `membership`.
     members: Membership,
-    /// Received entries waiting for what they depend on.
+    /// Received entries waiting for what they depend on, their signatures already checked.
     waiting: Vec<Entry>,
+    /// Entries refused from member devices, newest last (at most [`MAX_REFUSALS_KEPT`]).
+    refused: Vec<RefusedEntry>,
+    /// Devices proven to have signed two different histories, with the proof (from this device's own finding or
+    /// from another member's evidence entry).
+    equivocations: BTreeMap<DeviceId, Equivocation>,
+    /// Stored entries skipped when the group was opened, in words: the group opened without them.
+    damage: Vec<String>,
 }
 
 impl fmt::Debug for OpenGroup {
@@ -116,8 +148,10 @@ pub struct Admission {
 
 /// Why a checked entry was not taken.
 enum Refusal {
-    /// The entry is invalid: never stored.
+    /// The entry is invalid: never stored. Its signature was valid, so its author is to blame.
     Invalid(String),
+    /// It depends on something not held yet (changes in another log): it waits.
+    Waiting,
     /// Storing failed (a full disk): the entry will come again.
     Store(NodeError),
     /// Sealed with a key generation this device does not hold (yet: the rotation may still be on its way, or
@@ -133,6 +167,70 @@ fn damaged_entry(author: &DeviceId, seq: u64, why: impl fmt::Display) -> NodeErr
     NodeError::Damaged(format!("entry {seq} of device {}'s log {why}", author.short()))
 }
 
+/// One change entry read back from the store at open.
+struct ReplayedChange {
+    author: DeviceId,
+    seq: u64,
+    /// Where its changes lie in the concatenation of every replayed entry's changes.
+    range: std::ops::Range<usize>,
+    hash: [u8; 32],
+}
+
+/// What one stored entry held.
+enum Replayed {
+    Change(Vec<u8>, [u8; 32]),
+    Membership,
+    Evidence(Equivocation),
+}
+
+fn position_hash(position: &LogPosition) -> [u8; 32] {
+    position.next_header_fields().prev_hash
+}
+
+/// Checks one stored entry of `author`'s log again (it is where it claims to be, signed, next in the chain, under a
+/// key held) and takes in what it holds.
+fn replay_entry(
+    id: &GroupId,
+    author: &DeviceId,
+    seq: u64,
+    bytes: &[u8],
+    position: &mut LogPosition,
+    keys: &GroupKeys,
+    membership: &mut MembershipLog,
+) -> Result<Replayed, NodeError> {
+    let entry = Entry::decode(bytes).map_err(|e| damaged_entry(author, seq, e))?;
+    if entry.header().author != *author || entry.header().group != *id || entry.header().link.seq != seq {
+        return Err(damaged_entry(author, seq, "is stored in the wrong place"));
+    }
+    entry.verify_signature().map_err(|e| damaged_entry(author, seq, e))?;
+    let mut probe = *position;
+    probe.accept(&entry).map_err(|e| damaged_entry(author, seq, e))?;
+    let key = keys
+        .key(entry.header().epoch)
+        .ok_or_else(|| damaged_entry(author, seq, "uses a key this device does not hold"))?;
+    let plain = entry.open(key).map_err(|e| damaged_entry(author, seq, e))?;
+    let replayed = match entry.header().kind {
+        EntryKind::Change => Replayed::Change(plain, entry.hash()),
+        EntryKind::Membership => {
+            let op = SignedOp::decode(&plain).map_err(|e| damaged_entry(author, seq, e))?;
+            if op.author() != *author {
+                return Err(damaged_entry(author, seq, "holds another device's membership operation"));
+            }
+            membership.insert(op).map_err(|e| damaged_entry(author, seq, e))?;
+            Replayed::Membership
+        }
+        EntryKind::Evidence => {
+            let proof = Equivocation::decode(&plain).map_err(|e| damaged_entry(author, seq, e))?;
+            if proof.group() != *id {
+                return Err(damaged_entry(author, seq, "holds evidence about another group"));
+            }
+            Replayed::Evidence(proof)
+        }
+    };
+    *position = probe;
+    Ok(replayed)
+}
+
 impl OpenGroup {
     pub(crate) fn new_founded(
         vault: &Vault,
@@ -146,6 +244,9 @@ impl OpenGroup {
             membership,
             members,
             waiting: Vec::new(),
+            refused: Vec::new(),
+            equivocations: BTreeMap::new(),
+            damage: Vec::new(),
             store: vault.store.clone(),
             device: vault.keys.clone(),
             storage_key: vault.storage_key.clone(),
@@ -170,36 +271,42 @@ impl OpenGroup {
 
         // The snapshot is a cache: if it cannot be read, the logs alone rebuild the document.
         let mut covered = BTreeMap::new();
-        let mut doc = None;
+        let mut snapshot_document = None;
         let mut membership = MembershipLog::new(id);
         if let Some(sealed) = store.snapshot(&id.0)? {
             match Snapshot::open(&vault.storage_key, &id, &sealed).and_then(|snapshot| {
                 // A group joined a moment ago has an empty snapshot: it only makes the group known to the store.
-                let doc = if snapshot.covered.is_empty() {
-                    GroupDoc::empty()
-                } else {
-                    GroupDoc::load_trusted(&snapshot.document)?
-                };
+                if !snapshot.covered.is_empty() {
+                    GroupDoc::load_trusted(&snapshot.document)?;
+                }
                 let mut log = MembershipLog::new(id);
                 for bytes in &snapshot.membership {
                     let op = SignedOp::decode(bytes).map_err(|e| NodeError::Damaged(e.to_string()))?;
                     log.insert(op).map_err(|e| NodeError::Damaged(e.to_string()))?;
                 }
-                Ok((snapshot.covered, doc, log))
+                let document = (!snapshot.covered.is_empty()).then_some(snapshot.document);
+                Ok((snapshot.covered, document, log))
             }) {
-                Ok((snapshot_covered, snapshot_doc, snapshot_log)) => {
+                Ok((snapshot_covered, document, snapshot_log)) => {
                     covered = snapshot_covered.into_iter().map(|c| (c.author, c)).collect();
-                    doc = Some(snapshot_doc);
+                    snapshot_document = document;
                     membership = snapshot_log;
                 }
                 Err(error) => tracing::warn!(%error, "snapshot unreadable; rebuilding the group from its logs"),
             }
         }
-        let mut doc = doc.unwrap_or_else(GroupDoc::empty);
+        let base = || match &snapshot_document {
+            Some(bytes) => GroupDoc::load_trusted(bytes),
+            None => Ok(GroupDoc::empty()),
+        };
 
-        // Change chunks are concatenated and applied in one call: automerge applies a batch far faster than the
-        // same changes one call at a time (each call re-indexes the document).
-        let mut pending = Vec::new();
+        // Every stored entry is checked again on the way in. One that fails (a damaged disk, or an entry stored
+        // by an earlier version that did not vet entries) ends the replay of its own log only: the group opens
+        // without it and says so ([`OpenGroup::damage`]).
+        let mut damage = Vec::new();
+        let mut equivocations = BTreeMap::new();
+        let mut replayed: Vec<ReplayedChange> = Vec::new();
+        let mut all_changes: Vec<u8> = Vec::new();
         let mut since_snapshot = 0;
         for (log, head) in store.log_heads(&id.0)? {
             let author = DeviceId(log.author);
@@ -208,45 +315,68 @@ impl OpenGroup {
                 None => LogPosition::start(),
             };
             if head < position.len() {
-                return Err(damaged_entry(&author, head + 1, "is missing: the log is shorter than the snapshot"));
+                damage.push(
+                    damaged_entry(&author, head + 1, "is missing: the log is shorter than the snapshot").to_string(),
+                );
+                continue;
             }
             let mut next = position.len() + 1;
-            while next <= head {
+            'log: while next <= head {
                 let page = store.entries(&log, next, READ_PAGE)?;
                 if page.is_empty() {
-                    return Err(damaged_entry(&author, next, "is missing"));
+                    damage.push(damaged_entry(&author, next, "is missing").to_string());
+                    break;
                 }
                 for (seq, bytes) in page {
-                    let entry = Entry::decode(&bytes).map_err(|e| damaged_entry(&author, seq, e))?;
-                    if entry.header().author != author || entry.header().group != id || entry.header().link.seq != seq {
-                        return Err(damaged_entry(&author, seq, "is stored in the wrong place"));
-                    }
-                    entry.verify_signature().map_err(|e| damaged_entry(&author, seq, e))?;
-                    position.accept(&entry).map_err(|e| damaged_entry(&author, seq, e))?;
-                    let key = keys
-                        .key(entry.header().epoch)
-                        .ok_or_else(|| damaged_entry(&author, seq, "uses a key this device does not hold"))?;
-                    let plain = entry.open(key).map_err(|e| damaged_entry(&author, seq, e))?;
-                    match entry.header().kind {
-                        EntryKind::Change => pending.extend_from_slice(&plain),
-                        EntryKind::Membership => {
-                            let op = SignedOp::decode(&plain).map_err(|e| damaged_entry(&author, seq, e))?;
-                            membership.insert(op).map_err(|e| damaged_entry(&author, seq, e))?;
+                    match replay_entry(&id, &author, seq, &bytes, &mut position, &keys, &mut membership) {
+                        Ok(Replayed::Change(plain, hash)) => {
+                            let start = all_changes.len();
+                            all_changes.extend_from_slice(&plain);
+                            replayed.push(ReplayedChange { author, seq, range: start..all_changes.len(), hash });
+                        }
+                        Ok(Replayed::Membership) => {}
+                        Ok(Replayed::Evidence(proof)) => {
+                            equivocations.entry(proof.author()).or_insert(proof);
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "a stored entry is skipped");
+                            damage.push(error.to_string());
+                            break 'log;
                         }
                     }
-                    covered.insert(author, Covered { author, seq, hash: entry.hash() });
+                    covered.insert(author, Covered { author, seq, hash: position_hash(&position) });
                     since_snapshot += 1;
                     next = seq + 1;
                 }
             }
         }
-        if !pending.is_empty() {
-            doc.load_incremental(&pending).map_err(|e| NodeError::Damaged(format!("the group's changes: {e}")))?;
-        }
-        // A group joined a moment ago has no history yet: an empty document until the first entries arrive.
-        if !doc.heads().is_empty() {
-            doc.check_schema().map_err(|e| NodeError::Damaged(e.to_string()))?;
-        }
+        // Change chunks are concatenated and applied in one call: automerge applies a batch far faster than the
+        // same changes one call at a time (each call re-indexes the document). Only if that fails are the
+        // entries vetted one by one, as received entries are, and the ones that do not pass left out.
+        let fast = base().and_then(|mut doc| {
+            if !all_changes.is_empty() {
+                doc.load_incremental(&all_changes)?;
+            }
+            if !doc.heads().is_empty() {
+                doc.check_schema()?;
+            }
+            Ok(doc)
+        });
+        let founder = membership.state().founder;
+        let mut doc = match fast {
+            Ok(doc) => doc,
+            Err(error) => {
+                tracing::warn!(%error, "the group's changes do not load as a whole; vetting them one entry at a time");
+                let (doc, cut) = Self::replay_vetted(base()?, &all_changes, &replayed, founder.as_ref(), &mut damage)?;
+                for (author, last) in cut {
+                    match last {
+                        Some((seq, hash)) => covered.insert(author, Covered { author, seq, hash }),
+                        None => covered.remove(&author),
+                    };
+                }
+                doc
+            }
+        };
         doc.set_author(&vault.keys.device_id().to_hex())?;
         let own = vault.keys.device_id();
         let own_log = covered.get(&own).map_or_else(LogPosition::start, |c| LogPosition::resume(c.seq, c.hash));
@@ -285,12 +415,76 @@ impl OpenGroup {
             members: membership.state(),
             membership,
             waiting: Vec::new(),
+            refused: Vec::new(),
+            equivocations,
+            damage,
         };
         // Keeping the index right costs one small read here; it is written (and flushed) only when the name changed.
         if group.remember_name()? {
             group.store.flush()?;
         }
         Ok(group)
+    }
+
+    /// The slow way to rebuild a document: every replayed change entry vetted in isolation, in passes (an entry
+    /// may depend on another log's changes), the ones that fail left out with their log's later entries. Returns
+    /// the document and, per log cut short, the last entry kept.
+    #[allow(clippy::type_complexity)]
+    fn replay_vetted(
+        mut doc: GroupDoc,
+        all_changes: &[u8],
+        replayed: &[ReplayedChange],
+        founder: Option<&DeviceId>,
+        damage: &mut Vec<String>,
+    ) -> Result<(GroupDoc, BTreeMap<DeviceId, Option<(u64, [u8; 32])>>), NodeError> {
+        let mut cut: BTreeMap<DeviceId, u64> = BTreeMap::new();
+        let mut done = vec![false; replayed.len()];
+        let mut batch = Vec::new();
+        loop {
+            let mut progress = false;
+            for (i, change) in replayed.iter().enumerate() {
+                if done[i] || cut.get(&change.author).is_some_and(|&at| change.seq >= at) {
+                    continue;
+                }
+                let plain = all_changes.get(change.range.clone()).unwrap_or_default();
+                match doc.vet_changes(plain, &change.author.0, founder.map(|f| &f.0)) {
+                    Ok(vetted) => {
+                        batch.push(vetted);
+                        done[i] = true;
+                        progress = true;
+                    }
+                    Err(ChangeRefusal::MissingDeps) => {}
+                    Err(refusal) => {
+                        damage.push(damaged_entry(&change.author, change.seq, refusal).to_string());
+                        cut.insert(change.author, change.seq);
+                    }
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+        for (i, change) in replayed.iter().enumerate() {
+            if !done[i] && !cut.contains_key(&change.author) {
+                damage.push(damaged_entry(&change.author, change.seq, "depends on changes no entry holds").to_string());
+                cut.insert(change.author, change.seq);
+            }
+        }
+        doc.apply_vetted(batch).map_err(|e| NodeError::Damaged(format!("the group's changes: {e}")))?;
+        // Where a log was cut, it now ends at the entry before the cut (or holds nothing after the snapshot).
+        let last_kept = cut
+            .iter()
+            .map(|(author, &at)| {
+                let before = replayed.iter().filter(|r| r.author == *author && r.seq < at).max_by_key(|r| r.seq);
+                (*author, before.map(|r| (r.seq, r.hash)))
+            })
+            .collect();
+        Ok((doc, last_kept))
+    }
+
+    /// Stored entries skipped when the group was opened, in words (empty when the group is whole).
+    pub fn damage(&self) -> &[String] {
+        &self.damage
     }
 
     /// Records the group's current name in the sealed group index; true if it had to be written.
@@ -422,7 +616,7 @@ impl OpenGroup {
         // among them) use the newest key held, so every device that may read them can.
         let (epoch, key) = match kind {
             EntryKind::Change => self.writable_key()?,
-            EntryKind::Membership => {
+            EntryKind::Membership | EntryKind::Evidence => {
                 let (epoch, key) = match self.members.writable_epoch.and_then(|e| self.keys.key(e).map(|k| (e, k))) {
                     Some(found) => found,
                     None => self.keys.newest().ok_or_else(|| NodeError::Damaged("the group has no key".into()))?,
@@ -555,7 +749,10 @@ impl OpenGroup {
             .collect();
         let op = self
             .membership
-            .append(&self.device, Action::RotateKey { wraps })
+            .append(
+                &self.device,
+                Action::RotateKey { wraps, commitment: sunspace_membership::key_commitment(&self.id, key.expose()) },
+            )
             .map_err(|e| NodeError::Damaged(e.to_string()))?;
         let epoch = sunspace_membership::epoch_id(&op);
         let signed = self.membership.signed_ops().find(|s| s.id() == op).cloned();
@@ -630,25 +827,52 @@ impl OpenGroup {
         Ok(cutoff)
     }
 
-    /// Takes the key of a rotation that wrapped one to this device (an operation just received or replayed).
+    /// Takes the key of a rotation that wrapped one to this device (an operation just received). Returns false if
+    /// the wrap does not open, or opens to a key other than the one the rotation commits to: the key is not taken
+    /// (the caller rotates again, so that the group writes with a key this device holds).
     fn take_rotated_key(
         &mut self,
         author: DeviceId,
         op: &sunspace_membership::Op,
         id: sunspace_membership::OpId,
-    ) -> Result<(), NodeError> {
-        let Action::RotateKey { wraps } = &op.action else { return Ok(()) };
+    ) -> Result<bool, NodeError> {
+        let Action::RotateKey { wraps, commitment } = &op.action else { return Ok(true) };
         let me = self.device.device_id();
         let epoch = sunspace_membership::epoch_id(&id);
         if self.keys.key(epoch).is_some() {
-            return Ok(());
+            return Ok(true);
         }
-        let Some((_, wrapped)) = wraps.iter().find(|(device, _)| *device == me) else { return Ok(()) };
-        let key = unwrap_hex(&self.device, wrapped, &rotation_wrap_context(&self.id, &me, &author))
-            .ok_or_else(|| NodeError::Damaged("a rotated group key for this device does not open".into()))?;
+        // A rotation that leaves this device out is refused by the membership rules, for everyone.
+        let Some((_, wrapped)) = wraps.iter().find(|(device, _)| *device == me) else { return Ok(true) };
+        let key = unwrap_hex(&self.device, wrapped, &rotation_wrap_context(&self.id, &me, &author));
+        let Some(key) = key.filter(|key| sunspace_membership::key_commitment(&self.id, key.expose()) == *commitment)
+        else {
+            tracing::warn!(author = %author.short(), "a rotated key wrapped to this device is not the key committed to");
+            return Ok(false);
+        };
         self.keys.epochs.push((epoch, key));
         self.keys.save(self.store.as_ref(), &self.storage_key, &self.id)?;
-        Ok(())
+        Ok(true)
+    }
+
+    #[cfg(feature = "test-utils")]
+    pub(crate) fn device_keys(&self) -> &DeviceKeys {
+        &self.device
+    }
+
+    #[cfg(feature = "test-utils")]
+    pub(crate) fn writable_key_for_forging(&mut self) -> Result<(u32, Secret32), NodeError> {
+        self.writable_key()
+    }
+
+    #[cfg(feature = "test-utils")]
+    pub(crate) fn append_own_for_forging(&mut self, kind: EntryKind, plain: &[u8]) -> Result<(), NodeError> {
+        self.append_own(kind, plain)
+    }
+
+    #[cfg(feature = "test-utils")]
+    pub(crate) fn membership_log(&self) -> &MembershipLog {
+        &self.membership
     }
 
     /// The group's safety number (see [`sunspace_membership::State::safety_number`]).
@@ -696,10 +920,13 @@ impl OpenGroup {
         self.covered.get(author).map_or_else(LogPosition::start, |c| LogPosition::resume(c.seq, c.hash))
     }
 
-    /// Takes entries received from a peer. Each is checked (group, author admitted, signature, place in its log,
-    /// hash chain, then decryption) before anything is stored; accepted entries are stored, applied in one batch
-    /// and flushed. Entries that arrive early wait (bounded) for what they depend on; invalid ones are refused
-    /// and never stored.
+    /// Takes entries received from a peer. Each is validated in isolation before anything is stored: group,
+    /// signature (once, on arrival), author admitted, place in its log and hash chain, decryption, and then what it
+    /// holds: a membership operation's signature, author and rules; the changes' bytes, actor, sequence numbers
+    /// and layout ([`GroupDoc::vet_changes`]). Accepted entries are stored, their changes applied in one batch,
+    /// and flushed. Entries that arrive early wait (bounded) for what they depend on; invalid ones are refused,
+    /// never stored, kept as evidence ([`OpenGroup::refused`]). Two different entries signed for one place in a
+    /// log are kept as proof of equivocation and published to the group.
     pub fn receive(&mut self, encoded: Vec<Vec<u8>>) -> Result<Receipt, NodeError> {
         // Our own unsealed changes (only after a failed write) are sealed first, so they are never mixed up with
         // a peer's changes below.
@@ -708,11 +935,20 @@ impl OpenGroup {
         let mut queue = std::mem::take(&mut self.waiting);
         for bytes in encoded {
             match Entry::decode(&bytes) {
-                Ok(entry) => queue.push(entry),
+                Ok(entry) if entry.header().group != self.id => {
+                    receipt.rejected.push(EntryRejection::WrongGroup.to_string());
+                }
+                // Signatures are checked once, here, before an entry can wait: what waits is signed by its author.
+                Ok(entry) => match entry.verify_signature() {
+                    Ok(()) => queue.push(entry),
+                    Err(error) => receipt.rejected.push(error.to_string()),
+                },
                 Err(error) => receipt.rejected.push(format!("an undecodable entry: {error}")),
             }
         }
-        let mut changes = Vec::new();
+        let mut vetted: Vec<Vetted> = Vec::new();
+        let mut proofs: Vec<Equivocation> = Vec::new();
+        let mut bad_wraps = 0usize;
         // A storage failure (a full disk) stops the batch; what was stored before it is still applied below.
         let mut failure = None;
         loop {
@@ -725,13 +961,12 @@ impl OpenGroup {
                     continue;
                 }
                 let author = entry.header().author;
+                let seq = entry.header().link.seq;
                 let position = self.position(&author);
-                let founding = self.members.devices.is_empty()
-                    && entry.header().link.seq == 1
-                    && entry.header().kind == EntryKind::Membership;
+                let founding =
+                    self.members.devices.is_empty() && seq == 1 && entry.header().kind == EntryKind::Membership;
                 // A removed device's entries are accepted up to its cut-off (what the group held when it was
                 // removed) and refused after it, by every device.
-                let seq = entry.header().link.seq;
                 if self.members.cutoff(&author).is_some_and(|cutoff| seq > cutoff)
                     && !self.members.is_active_device(&author)
                 {
@@ -740,25 +975,36 @@ impl OpenGroup {
                 }
                 let members = &self.members;
                 let admitted = |d: &DeviceId| founding || members.is_active_device(d) || members.cutoff(d).is_some();
-                match check_entry(&entry, self.id, Some(&position), admitted) {
-                    Verdict::Accept => match self.accept(&entry, founding, &mut changes) {
+                match check_verified_entry(&entry, self.id, Some(&position), admitted) {
+                    Verdict::Accept => match self.accept(&entry, founding, &mut vetted, &mut bad_wraps) {
                         Ok(membership_changed) => {
                             progress = true;
                             receipt.membership_changed |= membership_changed;
                             pass_changed |= membership_changed;
-                            receipt.accepted.push((author, entry.header().link.seq));
+                            receipt.accepted.push((author, seq));
                         }
                         Err(Refusal::Invalid(reason)) => {
-                            tracing::warn!(author = %author.short(), seq = entry.header().link.seq, %reason, "entry refused");
+                            tracing::warn!(author = %author.short(), seq, %reason, "entry refused");
+                            self.keep_refused(&entry, &reason);
                             receipt.rejected.push(reason);
                         }
-                        Err(Refusal::KeyNotHeld) => later.push(entry),
+                        Err(Refusal::Waiting | Refusal::KeyNotHeld) => later.push(entry),
                         Err(Refusal::Store(error)) => {
                             failure = Some(error);
                             later.push(entry);
                         }
                     },
-                    Verdict::Duplicate => receipt.duplicates += 1,
+                    Verdict::Duplicate => match self.contradiction(&entry, seq) {
+                        Some(proof) => proofs.push(proof),
+                        None => receipt.duplicates += 1,
+                    },
+                    Verdict::Reject(EntryRejection::Invalid(VerifyError::BrokenChain { .. })) if seq > 1 => {
+                        // A signed entry that does not follow the one its author signed before it: a fork.
+                        match self.contradiction(&entry, seq - 1) {
+                            Some(proof) => proofs.push(proof),
+                            None => receipt.rejected.push("an entry that does not follow its author's log".into()),
+                        }
+                    }
                     Verdict::Gap { .. } | Verdict::Reject(EntryRejection::NotMember) => later.push(entry),
                     Verdict::Reject(rejection) => {
                         tracing::warn!(author = %author.short(), %rejection, "entry refused");
@@ -774,20 +1020,44 @@ impl OpenGroup {
                 break;
             }
         }
-        if queue.len() > MAX_WAITING {
-            queue.drain(..queue.len() - MAX_WAITING);
+        receipt.waiting = self.keep_waiting(queue);
+        let applied = self.doc.apply_vetted(vetted);
+        if failure.is_some() {
+            // What was vetted but not stored must be vetted again when it comes back.
+            self.doc.discard_vetted();
         }
-        receipt.waiting = queue.len();
-        self.waiting = queue;
-        if !changes.is_empty() {
-            self.doc.load_incremental(&changes).map_err(|e| NodeError::Damaged(format!("a peer's changes: {e}")))?;
-            if !self.doc.heads().is_empty() {
-                self.doc.check_schema().map_err(|e| NodeError::Damaged(e.to_string()))?;
-            }
+        if let Err(error) = applied {
+            // Vetting should make this impossible; if it happens anyway, the stored entries are the truth and the
+            // document is rebuilt from them, leaving out whatever does not pass.
+            tracing::error!(%error, "vetted changes did not apply; rebuilding the document from the stored entries");
+            self.rebuild_document()?;
         }
         if !receipt.accepted.is_empty() {
             self.sealed_heads = self.doc.heads();
             self.pending_heads = self.sealed_heads.clone();
+        }
+        // Only now, with every accepted entry's changes in the document, may this device write entries of its own
+        // (a snapshot written in between would claim entries whose changes it lacks).
+        for proof in proofs {
+            let author = proof.author();
+            if self.equivocations.contains_key(&author) {
+                continue;
+            }
+            tracing::warn!(device = %author.short(), seq = proof.seq(), "a device signed two different histories");
+            receipt.equivocations.push(author);
+            if self.members.is_active_device(&self.device.device_id()) {
+                self.append_own(EntryKind::Evidence, &proof.encode())?;
+            }
+            self.equivocations.insert(author, proof);
+        }
+        if bad_wraps > 0 && self.members.is_active_device(&self.device.device_id()) {
+            // A rotation gave this device a key the others did not get: make a new one that reaches everyone, so
+            // the group writes with a key this device holds.
+            tracing::warn!("a rotated key wrapped to this device does not match its commitment; rotating again");
+            self.rotate_key()?;
+            receipt.membership_changed = true;
+        }
+        if !receipt.accepted.is_empty() {
             if self.snapshot_due() {
                 self.write_snapshot()?;
             }
@@ -800,16 +1070,187 @@ impl OpenGroup {
         }
     }
 
-    /// Decrypts, stores and (for membership entries) applies one checked entry; document changes are collected
-    /// into `changes` to be applied in one batch. Returns whether the membership changed, or why it was refused.
-    fn accept(&mut self, entry: &Entry, founding: bool, changes: &mut Vec<u8>) -> Result<bool, Refusal> {
+    /// Keeps entries that wait, within bounds: per author the lowest sequence numbers (the ones needed next),
+    /// authors not in the group apart and few, and all of them within a byte budget. Returns how many wait.
+    fn keep_waiting(&mut self, mut queue: Vec<Entry>) -> usize {
+        queue.sort_by_key(|e| (e.header().author, e.header().link.seq));
+        queue.dedup_by_key(|e| (e.header().author, e.header().link.seq));
+        let mut per_author: BTreeMap<DeviceId, usize> = BTreeMap::new();
+        let (mut strangers, mut bytes) = (0usize, 0usize);
+        let members = &self.members;
+        queue.retain(|entry| {
+            let author = entry.header().author;
+            let count = per_author.entry(author).or_insert(0);
+            *count += 1;
+            let known = members.is_active_device(&author) || members.cutoff(&author).is_some();
+            if !known {
+                strangers += 1;
+            }
+            bytes += entry.header().body_len as usize;
+            *count <= MAX_WAITING_PER_AUTHOR
+                && (known || strangers <= MAX_WAITING_STRANGERS)
+                && bytes <= MAX_WAITING_BYTES
+        });
+        self.waiting = queue;
+        self.waiting.len()
+    }
+
+    /// Proof of equivocation, if the stored entry at `seq` of `entry`'s author contradicts `entry` (another entry
+    /// for the same place, or, for `seq` one before `entry`'s, not the predecessor `entry` names).
+    fn contradiction(&self, entry: &Entry, seq: u64) -> Option<Equivocation> {
+        let author = entry.header().author;
+        let held = self.covered.get(&author);
+        // The common duplicate, of the newest entry held, is told apart without reading the store.
+        if seq == entry.header().link.seq && held.is_some_and(|c| c.seq == seq && c.hash == entry.hash()) {
+            return None;
+        }
+        let stored = self.read_entries(author, seq, seq).ok()?.into_iter().next()?;
+        if seq == entry.header().link.seq && stored == entry.encode() {
+            return None;
+        }
+        let stored = Entry::decode(&stored).ok()?;
+        Equivocation::new(stored, entry.clone()).ok()
+    }
+
+    /// Remembers a refused entry (the newest [`MAX_REFUSALS_KEPT`]).
+    fn keep_refused(&mut self, entry: &Entry, reason: &str) {
+        if self.refused.len() >= MAX_REFUSALS_KEPT {
+            self.refused.remove(0);
+        }
+        self.refused.push(RefusedEntry {
+            author: entry.header().author,
+            seq: entry.header().link.seq,
+            reason: reason.to_owned(),
+            at: chrono::Utc::now().timestamp(),
+            entry: entry.encode(),
+        });
+    }
+
+    /// Whose device this is, in words: "Bea's device" (the member from the signed membership, the name from the
+    /// records), or "device 1a2b3c4d" for one the group does not list.
+    fn device_words(&self, device: &DeviceId) -> String {
+        let member = self
+            .members
+            .devices
+            .get(device)
+            .map(|d| d.member.clone())
+            .or_else(|| self.members.removed.get(device).map(|r| r.member.clone()));
+        match member.and_then(|m| self.doc.member_name(&m)).filter(|n| !n.is_empty()) {
+            Some(name) => format!("{name}'s device {}", device.short()),
+            None => format!("device {}", device.short()),
+        }
+    }
+
+    /// What a steward should know about this group's integrity, in sentences (see [`crate::engine::IntegrityNote`]).
+    pub fn integrity(&self) -> Vec<crate::engine::IntegrityNote> {
+        use crate::engine::{IntegrityKind, IntegrityNote};
+        let mut notes = Vec::new();
+        for (device, proof) in &self.equivocations {
+            notes.push(IntegrityNote {
+                kind: IntegrityKind::Equivocation,
+                device: Some(device.to_hex()),
+                sentence: format!(
+                    "{} signed two different histories (from its entry {} on): it showed different records to \
+                     different members. The proof is kept and shared with the group; a steward should talk to them \
+                     and may remove the device.",
+                    self.device_words(device),
+                    proof.seq()
+                ),
+            });
+        }
+        let mut refused_by: BTreeMap<DeviceId, Vec<&RefusedEntry>> = BTreeMap::new();
+        for refusal in &self.refused {
+            refused_by.entry(refusal.author).or_default().push(refusal);
+        }
+        for (device, refusals) in refused_by {
+            let newest = refusals.last().map(|r| r.reason.clone()).unwrap_or_default();
+            notes.push(IntegrityNote {
+                kind: IntegrityKind::Refused,
+                device: Some(device.to_hex()),
+                sentence: format!(
+                    "{} sent {} entr{} this device refused and did not keep in the records ({newest}).",
+                    self.device_words(&device),
+                    refusals.len(),
+                    if refusals.len() == 1 { "y" } else { "ies" }
+                ),
+            });
+        }
+        for damage in &self.damage {
+            notes.push(IntegrityNote {
+                kind: IntegrityKind::Damaged,
+                device: None,
+                sentence: format!("When the group was opened, a stored entry was left out: {damage}."),
+            });
+        }
+        for (op, author) in self.membership.incomplete() {
+            notes.push(IntegrityNote {
+                kind: IntegrityKind::MembershipPending,
+                device: Some(author.to_hex()),
+                sentence: format!(
+                    "A membership change by {} ({}) waits for changes this device has never received; it has no effect until they arrive.",
+                    self.device_words(&author),
+                    hex::encode(&op.0[..4])
+                ),
+            });
+        }
+        for (op, rejection) in &self.members.rejected {
+            let author = self.membership.author_of(op);
+            notes.push(IntegrityNote {
+                kind: IntegrityKind::MembershipRefused,
+                device: author.map(|a| a.to_hex()),
+                sentence: format!(
+                    "A membership change by {} ({}) was refused by the group's rules: {rejection}.",
+                    author.map_or_else(|| "a device".to_owned(), |a| self.device_words(&a)),
+                    hex::encode(&op.0[..4])
+                ),
+            });
+        }
+        notes
+    }
+
+    /// Entries refused from member devices since the group was opened, oldest first.
+    pub fn refused(&self) -> &[RefusedEntry] {
+        &self.refused
+    }
+
+    /// Devices proven to have signed two different histories.
+    pub fn equivocations(&self) -> impl Iterator<Item = (&DeviceId, &Equivocation)> {
+        self.equivocations.iter()
+    }
+
+    /// Rebuilds the document from the stored entries, the way opening does (entries that do not pass are left
+    /// out and reported in [`OpenGroup::damage`]).
+    fn rebuild_document(&mut self) -> Result<(), NodeError> {
+        let vault = Vault::from_parts(self.store.clone(), self.device.clone(), self.storage_key.clone());
+        let reopened = Self::open(&vault, self.id)?;
+        *self = reopened;
+        Ok(())
+    }
+
+    /// Decrypts, validates and stores one checked entry; vetted document changes are collected into `vetted` to be
+    /// applied in one batch. Returns whether the membership changed, or why it was refused.
+    fn accept(
+        &mut self,
+        entry: &Entry,
+        founding: bool,
+        vetted: &mut Vec<Vetted>,
+        bad_wraps: &mut usize,
+    ) -> Result<bool, Refusal> {
         let header = entry.header();
         let key = self.keys.key(header.epoch).ok_or(Refusal::KeyNotHeld)?;
         let plain = entry.open(key).map_err(invalid)?;
         let mut membership_changed = false;
         let mut removal = false;
+        let mut changes = None;
         match header.kind {
-            EntryKind::Change => changes.extend_from_slice(&plain),
+            EntryKind::Change => {
+                let founder = self.members.founder.map(|d| d.0);
+                match self.doc.vet_changes(&plain, &header.author.0, founder.as_ref()) {
+                    Ok(ready) => changes = Some(ready),
+                    Err(ChangeRefusal::MissingDeps) => return Err(Refusal::Waiting),
+                    Err(refusal) => return Err(invalid(refusal)),
+                }
+            }
             EntryKind::Membership => {
                 let signed = SignedOp::decode(&plain).map_err(invalid)?;
                 if signed.author() != header.author {
@@ -824,12 +1265,22 @@ impl OpenGroup {
                 }
                 removal = matches!(op.action, Action::RemoveMember { .. } | Action::RevokeDevice { .. });
                 let id = self.membership.insert(signed).map_err(invalid)?;
-                self.take_rotated_key(header.author, &op, id).map_err(invalid)?;
+                if !self.take_rotated_key(header.author, &op, id).map_err(invalid)? {
+                    *bad_wraps += 1;
+                }
                 membership_changed = true;
+            }
+            EntryKind::Evidence => {
+                let proof = Equivocation::decode(&plain).map_err(invalid)?;
+                if proof.group() != self.id {
+                    return Err(invalid("evidence about another group"));
+                }
+                self.equivocations.entry(proof.author()).or_insert(proof);
             }
         }
         let log = LogId { group: self.id.0, author: header.author.0 };
         self.store.append_entry(&log, header.link.seq, &entry.encode()).map_err(|e| Refusal::Store(e.into()))?;
+        vetted.extend(changes);
         self.covered.insert(header.author, Covered { author: header.author, seq: header.link.seq, hash: entry.hash() });
         if header.author == self.device.device_id() {
             self.own_log = self.position(&header.author);

@@ -32,14 +32,17 @@
 mod datadir;
 pub mod engine;
 mod error;
+#[cfg(feature = "test-utils")]
+pub mod forge;
 mod group;
 mod records;
 mod relays;
 mod vault;
 
 pub use datadir::{open_data_dir, DataDirMode, FORMAT_FILE, FORMAT_LINE, STORE_DIR};
+pub use engine::{IntegrityKind, IntegrityNote, UnopenedGroup};
 pub use engine::{Node, NodeEvent, NodeHandle};
 pub use error::NodeError;
-pub use group::{Admission, OpenGroup, Receipt, PENDING_MAX_CHANGES, SNAPSHOT_EVERY};
+pub use group::{Admission, OpenGroup, Receipt, RefusedEntry, PENDING_MAX_CHANGES, SNAPSHOT_EVERY};
 pub use sunspace_log::GroupId;
 pub use vault::{GroupSummary, Passphrase, Vault, MIN_PASSPHRASE_CHARS};

@@ -51,6 +51,30 @@ pub fn check_entry(
     if let Err(error) = entry.verify_signature() {
         return Verdict::Reject(error.into());
     }
+    check_place(entry, position)
+}
+
+/// [`check_entry`] for an entry whose signature was already verified (and whose group and author were checked):
+/// where it falls in its author's log. Entries kept waiting are verified once, when they arrive, not on every
+/// retry.
+pub fn check_verified_entry(
+    entry: &Entry,
+    group: GroupId,
+    position: Option<&LogPosition>,
+    admitted: impl Fn(&DeviceId) -> bool,
+) -> Verdict {
+    let header = entry.header();
+    if header.group != group {
+        return Verdict::Reject(Rejection::WrongGroup);
+    }
+    if !admitted(&header.author) {
+        return Verdict::Reject(Rejection::NotMember);
+    }
+    check_place(entry, position)
+}
+
+fn check_place(entry: &Entry, position: Option<&LogPosition>) -> Verdict {
+    let header = entry.header();
     let start = LogPosition::start();
     let position = position.unwrap_or(&start);
     let expected = position.len() + 1;

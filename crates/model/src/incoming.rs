@@ -1,0 +1,406 @@
+//! Vetting the automerge changes a member's device sent, before any of them touches the document or the store.
+//!
+//! A member runs whatever client they like, so the change bytes inside a validly signed entry are as hostile as
+//! anything a stranger could send. [`GroupDoc::vet_changes`] checks them in isolation, without changing the
+//! document, and only what passes is applied ([`GroupDoc::apply_vetted`]) and stored by the caller:
+//!
+//! ```text
+//! entry body ─► scan_chunks          only change and bundle chunks; deflated columns inflated under a budget
+//!            ─► parse (guarded)      automerge's parser, its errors and panics both a refusal
+//!            ─► per change           actor = the signing device, no automerge author, seq exactly the next,
+//!                                    every dependency held, no write to the document root (only the founder's
+//!                                    first change lays it out), op count bounded
+//!            ─► Vetted               applied in one batch with the batch's other entries
+//! ```
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use sunspace_model::{Founder, GroupDoc, ChangeRefusal};
+//!
+//! let ana = "aa".repeat(32);
+//! let founder = Founder { device_id: ana.clone(), agreement_key: "bb".repeat(32), display_name: "Ana".into() };
+//! let today = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+//! let (mut doc, _) = GroupDoc::create(&"cd".repeat(16), "Core group", &founder, today).unwrap();
+//! doc.commit(0);
+//! let genesis = doc.save_after(&[]);
+//!
+//! // A copy of the founder's first change, claimed by another device, is refused: wrong actor.
+//! let mut empty = GroupDoc::empty();
+//! let refused = empty.vet_changes(&genesis, &[0xbb; 32], Some(&[0xaa; 32]));
+//! assert!(matches!(refused, Err(ChangeRefusal::WrongActor { .. })));
+//! // The founder's own is taken.
+//! let vetted = empty.vet_changes(&genesis, &[0xaa; 32], Some(&[0xaa; 32])).unwrap();
+//! empty.apply_vetted(vec![vetted]).unwrap();
+//! assert_eq!(empty.name(), "Core group");
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+
+use automerge::legacy::ObjectId as LegacyObjectId;
+use automerge::{ActorId, Bundle, Change, ChangeHash};
+
+use crate::doc::GroupDoc;
+use crate::ModelError;
+
+/// Most bytes the deflated columns of one entry may inflate to. An honest entry carries at most a few hundred
+/// edits (the sender seals a batch at 512) and inflates to well under a megabyte; deflate reaches ratios of about
+/// 1,000 : 1, so without this bound an 8 MiB entry could make a receiver allocate gigabytes.
+pub const MAX_INFLATED_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Most automerge operations one entry may carry. A long pasted document is tens of thousands of operations;
+/// the bound stops a bundle whose run-length columns claim billions of operations from being expanded.
+pub const MAX_OPS_PER_ENTRY: u64 = 4_000_000;
+
+/// The four bytes every automerge chunk starts with.
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+const CHUNK_DOCUMENT: u8 = 0;
+const CHUNK_CHANGE: u8 = 1;
+const CHUNK_COMPRESSED: u8 = 2;
+const CHUNK_BUNDLE: u8 = 3;
+/// The bit of a column specification that says its data is deflated.
+const COLUMN_DEFLATE: u64 = 0b1000;
+
+/// Why the changes in an entry were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChangeRefusal {
+    /// The bytes are not changes automerge can read (or make automerge fail or panic).
+    #[error("its changes are malformed: {0}")]
+    Malformed(String),
+    /// A kind of automerge data Sunspace never puts in an entry (a whole document, a compressed change).
+    #[error("it carries automerge data of a kind Sunspace never sends (chunk type {0})")]
+    ChunkKind(u8),
+    /// Compressed columns that inflate beyond [`MAX_INFLATED_BYTES`].
+    #[error("its compressed changes inflate beyond {MAX_INFLATED_BYTES} bytes")]
+    Inflates,
+    /// More operations than [`MAX_OPS_PER_ENTRY`].
+    #[error("it carries more than {MAX_OPS_PER_ENTRY} operations")]
+    TooManyOps,
+    /// A change made under another actor id than the signing device's: an edit in someone else's name.
+    #[error("it carries a change made in another device's name (actor {actor})")]
+    WrongActor {
+        /// The actor the change claims, hex (shortened).
+        actor: String,
+    },
+    /// A change with an automerge author record: Sunspace binds authorship to the signing device instead.
+    #[error("it carries a change with an automerge author record")]
+    Authored,
+    /// A change whose sequence number is not the device's next: a second history for the same device, or a gap.
+    #[error("it carries change {seq} of the device where {expected} comes next (two histories for one device?)")]
+    Sequence {
+        /// The change's sequence number.
+        seq: u64,
+        /// The next sequence number of its actor.
+        expected: u64,
+    },
+    /// A change that rewrites the document's root (its layout version, its tables): only the founder's first
+    /// change lays the root out.
+    #[error("it rewrites the document's layout (the root keys)")]
+    TouchesRoot,
+    /// The changes depend on changes not held yet (they may still come from other devices' logs).
+    #[error("it depends on changes not held yet")]
+    MissingDeps,
+}
+
+/// What one entry's changes became once vetted: ready to apply.
+#[derive(Debug, Clone)]
+pub struct Vetted {
+    changes: Vec<Change>,
+}
+
+impl Vetted {
+    /// Number of changes.
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// What vetting remembers between entries, kept by the [`GroupDoc`]: every actor's highest sequence number held
+/// (applied, or vetted and waiting to be applied) and the changes vetted but not applied yet.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ChangeVetting {
+    /// Highest sequence number per actor; `None` until first needed (built from the document's changes).
+    seqs: Option<HashMap<ActorId, u64>>,
+    /// Changes vetted in this batch, not applied yet.
+    staged: HashSet<ChangeHash>,
+}
+
+impl ChangeVetting {
+    /// Forgets what it knew (the document was replaced, or a batch was dropped).
+    pub(crate) fn reset(&mut self) {
+        self.seqs = None;
+        self.staged.clear();
+    }
+
+    /// This device committed change `seq` under `actor`.
+    pub(crate) fn note_local(&mut self, actor: &ActorId, seq: u64) {
+        if let Some(seqs) = self.seqs.as_mut() {
+            seqs.insert(actor.clone(), seq);
+        }
+    }
+}
+
+/// One chunk of automerge data: its type and where it lies in the input.
+struct Chunk {
+    kind: u8,
+    range: std::ops::Range<usize>,
+    body: std::ops::Range<usize>,
+}
+
+/// Reads an unsigned LEB128 number at `*at`, advancing past it.
+fn uleb(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut value: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        value |= u64::from(byte & 0x7f).checked_shl(shift)?;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+fn malformed(what: &str) -> ChangeRefusal {
+    ChangeRefusal::Malformed(what.to_owned())
+}
+
+/// Splits automerge data into chunks by their headers (magic, checksum, type, length), refusing anything that
+/// does not parse or runs past the end.
+fn split_chunks(bytes: &[u8]) -> Result<Vec<Chunk>, ChangeRefusal> {
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let start = at;
+        let magic = bytes.get(at..at + 4).ok_or_else(|| malformed("a truncated chunk"))?;
+        if magic != CHUNK_MAGIC {
+            return Err(malformed("not automerge data"));
+        }
+        at += 8; // magic and checksum
+        let kind = *bytes.get(at).ok_or_else(|| malformed("a truncated chunk"))?;
+        at += 1;
+        let len = uleb(bytes, &mut at).ok_or_else(|| malformed("a chunk length"))?;
+        let end = usize::try_from(len).ok().and_then(|len| at.checked_add(len)).filter(|&end| end <= bytes.len());
+        let end = end.ok_or_else(|| malformed("a chunk longer than the entry"))?;
+        chunks.push(Chunk { kind, range: start..end, body: at..end });
+        at = end;
+    }
+    Ok(chunks)
+}
+
+/// Skips a list of `count` items each parsed by `skip`.
+fn skip_list(bytes: &[u8], at: &mut usize, skip: impl Fn(&[u8], &mut usize) -> Option<()>) -> Option<()> {
+    let count = uleb(bytes, at)?;
+    for _ in 0..count {
+        skip(bytes, at)?;
+    }
+    Some(())
+}
+
+/// Inflates every deflated column of a bundle chunk's two column sets under `budget` bytes in all, without keeping
+/// the output: a bundle that would inflate beyond the budget is refused before automerge inflates it.
+fn check_bundle_inflation(body: &[u8], budget: &mut u64) -> Result<(), ChangeRefusal> {
+    let bad = || malformed("a bundle's layout");
+    let mut at = 0;
+    // Dependencies (32-byte hashes), then actors (length-prefixed bytes).
+    skip_list(body, &mut at, |b, at| {
+        *at = at.checked_add(32).filter(|&end| end <= b.len())?;
+        Some(())
+    })
+    .ok_or_else(bad)?;
+    skip_list(body, &mut at, |b, at| {
+        let len = usize::try_from(uleb(b, at)?).ok()?;
+        *at = at.checked_add(len).filter(|&end| end <= b.len())?;
+        Some(())
+    })
+    .ok_or_else(bad)?;
+    // Two column sets (the changes' metadata, then the operations), each: specs and lengths, then the data.
+    for _ in 0..2 {
+        let count = uleb(body, &mut at).ok_or_else(bad)?;
+        let mut columns = Vec::new();
+        for _ in 0..count {
+            let spec = uleb(body, &mut at).ok_or_else(bad)?;
+            let len = usize::try_from(uleb(body, &mut at).ok_or_else(bad)?).map_err(|_| bad())?;
+            columns.push((spec, len));
+            if columns.len() > 4_096 {
+                return Err(bad());
+            }
+        }
+        for (spec, len) in columns {
+            let end = at.checked_add(len).filter(|&end| end <= body.len()).ok_or_else(bad)?;
+            if spec & COLUMN_DEFLATE != 0 {
+                let data = body.get(at..end).ok_or_else(bad)?;
+                let mut inflater = flate2::bufread::DeflateDecoder::new(data).take(budget.saturating_add(1));
+                let inflated = std::io::copy(&mut inflater, &mut std::io::sink()).map_err(|_| bad())?;
+                if inflated > *budget {
+                    return Err(ChangeRefusal::Inflates);
+                }
+                *budget -= inflated;
+            }
+            at = end;
+        }
+    }
+    Ok(())
+}
+
+/// Parses checked chunks into changes with automerge, its errors and panics both a refusal.
+fn parse_changes(bytes: &[u8], chunks: &[Chunk]) -> Result<Vec<Change>, ChangeRefusal> {
+    let mut out = Vec::new();
+    let mut ops: u64 = 0;
+    for chunk in chunks {
+        let data = bytes.get(chunk.range.clone()).ok_or_else(|| malformed("a chunk"))?;
+        let parsed = std::panic::catch_unwind(|| -> Result<Vec<Change>, String> {
+            match chunk.kind {
+                CHUNK_CHANGE => Change::from_bytes(data.to_vec()).map(|c| vec![c]).map_err(|e| e.to_string()),
+                _ => {
+                    let bundle = Bundle::try_from(data).map_err(|e| e.to_string())?;
+                    let declared: u64 = bundle
+                        .iter_changes()
+                        .map(|c| c.max_op.saturating_sub(c.start_op).saturating_add(1))
+                        .fold(0u64, u64::saturating_add);
+                    if declared > MAX_OPS_PER_ENTRY {
+                        return Err("too many operations".into());
+                    }
+                    bundle.to_changes().map_err(|e| e.to_string())
+                }
+            }
+        });
+        let changes = match parsed {
+            Ok(Ok(changes)) => changes,
+            Ok(Err(error)) if error == "too many operations" => return Err(ChangeRefusal::TooManyOps),
+            Ok(Err(error)) => return Err(ChangeRefusal::Malformed(error)),
+            Err(_) => return Err(malformed("automerge could not parse them")),
+        };
+        for change in &changes {
+            ops = ops.saturating_add(change.len() as u64);
+        }
+        if ops > MAX_OPS_PER_ENTRY {
+            return Err(ChangeRefusal::TooManyOps);
+        }
+        out.extend(changes);
+    }
+    Ok(out)
+}
+
+/// Whether any operation of `change` writes to the document root.
+fn touches_root(change: &Change) -> Result<bool, ChangeRefusal> {
+    let expanded = std::panic::catch_unwind(|| change.decode()).map_err(|_| malformed("a change's operations"))?;
+    Ok(expanded.operations.iter().any(|op| op.obj == LegacyObjectId::Root))
+}
+
+impl GroupDoc {
+    /// Vets the change bytes of one entry signed by `author` (a device id) without changing the document.
+    /// `founder` is the group's founding device: only its first change may lay out the document root.
+    ///
+    /// On success the changes are staged in `vetting` (later entries of the same batch may depend on them) and
+    /// returned, to be applied with [`GroupDoc::apply_vetted`].
+    pub fn vet_changes(
+        &mut self,
+        bytes: &[u8],
+        author: &[u8; 32],
+        founder: Option<&[u8; 32]>,
+    ) -> Result<Vetted, ChangeRefusal> {
+        let chunks = split_chunks(bytes)?;
+        let mut budget = MAX_INFLATED_BYTES;
+        for chunk in &chunks {
+            match chunk.kind {
+                CHUNK_CHANGE => {}
+                CHUNK_BUNDLE => {
+                    let body = bytes.get(chunk.body.clone()).ok_or_else(|| malformed("a chunk"))?;
+                    check_bundle_inflation(body, &mut budget)?;
+                }
+                CHUNK_DOCUMENT | CHUNK_COMPRESSED => return Err(ChangeRefusal::ChunkKind(chunk.kind)),
+                other => return Err(ChangeRefusal::ChunkKind(other)),
+            }
+        }
+        let changes = parse_changes(bytes, &chunks)?;
+        let actor = ActorId::from(author.as_slice());
+        if self.vetting.seqs.is_none() {
+            self.vetting.seqs = Some(self.actor_seqs());
+        }
+        let mut next_seq = self.vetting.seqs.as_ref().and_then(|s| s.get(&actor).copied()).unwrap_or(0) + 1;
+        let mut fresh: Vec<Change> = Vec::new();
+        let mut fresh_hashes: HashSet<ChangeHash> = HashSet::new();
+        for change in changes {
+            if change.actor_id() != &actor {
+                let actor = change.actor_id().to_hex_string();
+                return Err(ChangeRefusal::WrongActor { actor: actor.chars().take(8).collect() });
+            }
+            if change.author().is_some() {
+                return Err(ChangeRefusal::Authored);
+            }
+            let hash = change.hash();
+            if fresh_hashes.contains(&hash) || self.holds_change(&hash) {
+                continue; // already held: applying it again changes nothing
+            }
+            if change.seq() != next_seq {
+                return Err(ChangeRefusal::Sequence { seq: change.seq(), expected: next_seq });
+            }
+            for dep in change.deps() {
+                if !fresh_hashes.contains(dep) && !self.holds_change(dep) {
+                    return Err(ChangeRefusal::MissingDeps);
+                }
+            }
+            let lays_out_root = founder == Some(author) && change.seq() == 1 && change.deps().is_empty();
+            if !lays_out_root && touches_root(&change)? {
+                return Err(ChangeRefusal::TouchesRoot);
+            }
+            next_seq += 1;
+            fresh_hashes.insert(hash);
+            fresh.push(change);
+        }
+        if let Some(seqs) = self.vetting.seqs.as_mut() {
+            if !fresh.is_empty() {
+                seqs.insert(actor, next_seq - 1);
+            }
+        }
+        self.vetting.staged.extend(fresh_hashes);
+        Ok(Vetted { changes: fresh })
+    }
+
+    /// Drops what was vetted and not applied (a batch given up): the sequence numbers are read afresh next time.
+    pub fn discard_vetted(&mut self) {
+        self.vetting.reset();
+    }
+
+    /// Applies vetted changes (of one batch, in the order vetted) in one call, then checks the layout again.
+    pub fn apply_vetted(&mut self, batch: Vec<Vetted>) -> Result<(), ModelError> {
+        let changes: Vec<Change> = batch.into_iter().flat_map(|v| v.changes).collect();
+        self.vetting.staged.clear();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.doc.apply_changes(changes)));
+        let failed = match applied {
+            Ok(Ok(())) => None,
+            Ok(Err(error)) => Some(error.to_string()),
+            Err(_) => Some("automerge could not apply the changes".to_owned()),
+        };
+        if let Some(error) = failed {
+            self.vetting.reset();
+            return Err(ModelError::Unreadable(error));
+        }
+        self.check_schema()
+    }
+
+    /// The highest sequence number held per actor.
+    fn actor_seqs(&mut self) -> HashMap<ActorId, u64> {
+        let mut seqs: HashMap<ActorId, u64> = HashMap::new();
+        for meta in self.doc.get_changes_meta(&[]) {
+            let entry = seqs.entry(meta.actor.into_owned()).or_insert(0);
+            *entry = (*entry).max(meta.seq);
+        }
+        seqs
+    }
+
+    /// Whether the change is in the document or vetted in this batch.
+    fn holds_change(&mut self, hash: &ChangeHash) -> bool {
+        self.vetting.staged.contains(hash) || self.doc.get_change_meta_by_hash(hash).is_some()
+    }
+}

@@ -1,0 +1,86 @@
+//! A hostile member's tools, for tests only (feature `test-utils`): the [`OpenGroup`] of a real, admitted member
+//! device, used to sign entries and membership operations no honest client would make.
+//!
+//! Everything here holds the member's real keys and signs as the member's device would, so what it makes passes
+//! every check a stranger's forgery fails (signature, membership, chain, key): only validation of what an entry
+//! *holds* stands between it and the other devices' records.
+//!
+//! ```text
+//! let bytes = hostile.forge_changes(|doc| { doc.delete(ROOT, "sunspace_schema").unwrap(); });
+//! let entry = hostile.forge_entry(EntryKind::Change, &bytes);   // next in the member's log, signed
+//! victim.receive(vec![entry])                                    // must refuse it, store nothing
+//! ```
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit};
+use sunspace_crypto::{DeviceKeys, Secret32};
+use sunspace_log::{ChainLink, Entry, EntryKind};
+use sunspace_membership::{Action, Op, OpId, SignedOp};
+
+use crate::group::OpenGroup;
+use crate::NodeError;
+
+impl OpenGroup {
+    /// The member device's keys.
+    pub fn forge_device_keys(&self) -> &DeviceKeys {
+        self.device_keys()
+    }
+
+    /// The key generation and key this device writes with.
+    pub fn forge_writing_key(&mut self) -> Result<(u32, Secret32), NodeError> {
+        self.writable_key_for_forging()
+    }
+
+    /// Changes made on a copy of this device's document by `edit`, under this device's actor id unless `edit`
+    /// sets another, as automerge bytes (the copy is thrown away: this device's own document is unchanged).
+    pub fn forge_changes(&mut self, edit: impl FnOnce(&mut AutoCommit)) -> Vec<u8> {
+        let mut copy = self.doc_mut().automerge().fork();
+        copy.set_actor(ActorId::from(self.device_keys().device_id().0.as_slice()));
+        let before = copy.get_heads();
+        edit(&mut copy);
+        copy.commit();
+        copy.save_after(&before)
+    }
+
+    /// Changes under another device's actor id (an edit in someone else's name).
+    pub fn forge_changes_as(&mut self, actor: &[u8; 32], edit: impl FnOnce(&mut AutoCommit)) -> Vec<u8> {
+        let actor = ActorId::from(actor.as_slice());
+        self.forge_changes(move |doc| {
+            doc.set_actor(actor);
+            edit(doc);
+        })
+    }
+
+    /// Seals `plain` as the next entry of this device's log (stored here, so later entries chain after it) and
+    /// returns it encoded, ready to send.
+    pub fn forge_entry(&mut self, kind: EntryKind, plain: &[u8]) -> Result<Vec<u8>, NodeError> {
+        self.append_own_for_forging(kind, plain)?;
+        let seq = self.own_log_len();
+        let author = self.device_keys().device_id();
+        self.read_entries(author, seq, seq)?.into_iter().next().ok_or_else(|| NodeError::Damaged("vanished".into()))
+    }
+
+    /// Seals `plain` at any place in this device's log (`link`), under the writing key, without storing it: one
+    /// half of an equivocation.
+    pub fn forge_entry_at(&mut self, kind: EntryKind, link: ChainLink, plain: &[u8]) -> Result<Vec<u8>, NodeError> {
+        let (epoch, key) = self.forge_writing_key()?;
+        Ok(Entry::seal(self.device_keys(), kind, self.id(), link, epoch, &key, plain).encode())
+    }
+
+    /// Signs a membership operation with any `deps` (made-up ones too) and seals it as this device's next entry.
+    pub fn forge_op(&mut self, deps: Vec<OpId>, action: Action) -> Result<Vec<u8>, NodeError> {
+        let op = Op { group: self.id(), deps, action };
+        let signed = SignedOp::sign(self.device_keys(), &op);
+        self.forge_entry(EntryKind::Membership, &signed.encode())
+    }
+
+    /// The ids of the membership operations an honest op by this device would depend on.
+    pub fn forge_heads(&self) -> Vec<OpId> {
+        self.membership_log().heads()
+    }
+}
+
+/// Puts a value into the document root: something no honest client does after the founding change.
+pub fn overwrite_root(doc: &mut AutoCommit, key: &str, value: &str) {
+    let _ = doc.put(automerge::ROOT, key, value);
+}

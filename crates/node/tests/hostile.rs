@@ -1,0 +1,345 @@
+//! A member device run in bad faith: real admitted members, the hostile one crafting what no honest client
+//! makes (`sunspace_node::forge`), delivered through `OpenGroup::receive` as a peer would send it. Each test is
+//! one attack from issue 12, named after it: the attack fails, the honest devices keep working and say what
+//! happened.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use automerge::transaction::Transactable;
+use automerge::ReadDoc;
+use automerge::ROOT;
+use common::{day, device};
+use sunspace_log::{ChainLink, EntryKind};
+use sunspace_membership::{Action, OpId};
+use sunspace_model::NewMeeting;
+use sunspace_node::{Admission, IntegrityKind, OpenGroup, Vault};
+
+/// Everything `from` holds that `to` lacks, as a peer would send it.
+fn sync(from: &mut OpenGroup, to: &mut OpenGroup) -> sunspace_node::Receipt {
+    from.persist_pending().unwrap();
+    let theirs = to.heads();
+    let mut entries = Vec::new();
+    for (author, last) in from.heads() {
+        let held = theirs.get(&author).copied().unwrap_or(0);
+        if last > held {
+            entries.extend(from.read_entries(author, held + 1, last).unwrap());
+        }
+    }
+    to.receive(entries).unwrap()
+}
+
+fn admit(inviter: &mut OpenGroup, newcomer: &Vault, name: &str) -> OpenGroup {
+    let admission = Admission {
+        device: newcomer.device_id(),
+        agreement: newcomer.agreement_public(),
+        name: name.into(),
+        own_device: false,
+        existing_member: None,
+        via_qr: false,
+    };
+    let (_, wrapped) = inviter.admit(&admission).unwrap();
+    let mut joined = newcomer.accept_group(inviter.id(), &wrapped, &inviter.view().name).unwrap();
+    let receipt = sync(inviter, &mut joined);
+    assert!(receipt.rejected.is_empty(), "{receipt:?}");
+    joined
+}
+
+/// Ana (founder, steward) with a meeting on record, and Mal, a member whose device is run in bad faith.
+struct Group {
+    ana_vault: Vault,
+    ana: OpenGroup,
+    mal: OpenGroup,
+}
+
+fn group() -> Group {
+    let ana_vault = device("Ana");
+    let mut ana = ana_vault.create_group("Night shift", day()).unwrap();
+    ana.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "First meeting"))).unwrap();
+    let mal_vault = device("Mal");
+    let mal = admit(&mut ana, &mal_vault, "Mal");
+    Group { ana_vault, ana, mal }
+}
+
+/// Asserts that `entry` from the hostile device is refused by `victim`, stored nowhere, and reported.
+fn assert_refused(victim: &mut OpenGroup, entry: Vec<u8>, reason: &str) {
+    let before = victim.heads();
+    let receipt = victim.receive(vec![entry]).unwrap();
+    assert!(receipt.accepted.is_empty(), "{receipt:?}");
+    assert!(receipt.rejected.iter().any(|r| r.contains(reason)), "{receipt:?}");
+    assert_eq!(victim.heads(), before, "a refused entry must not be stored");
+    assert!(
+        victim.integrity().iter().any(|n| n.kind == IntegrityKind::Refused && n.sentence.contains("Mal's device")),
+        "{:?}",
+        victim.integrity()
+    );
+}
+
+#[test]
+fn a_change_deleting_the_layout_version_is_refused_and_every_device_still_opens() {
+    let Group { ana_vault, mut ana, mut mal } = group();
+    let bytes = mal.forge_changes(|doc| {
+        doc.delete(ROOT, "sunspace_schema").unwrap();
+    });
+    let entry = mal.forge_entry(EntryKind::Change, &bytes).unwrap();
+    assert_refused(&mut ana, entry, "layout");
+    // Ana's device opens the group as before, with its records.
+    let again = ana_vault.open_group(ana.id()).unwrap();
+    assert_eq!(again.view().meetings[0].title, "First meeting");
+    assert!(again.damage().is_empty());
+}
+
+#[test]
+fn a_change_deleting_every_meeting_table_is_refused() {
+    let Group { mut ana, mut mal, .. } = group();
+    let bytes = mal.forge_changes(|doc| {
+        doc.delete(ROOT, "meetings").unwrap();
+        doc.put(ROOT, "members", "nobody").unwrap();
+    });
+    let entry = mal.forge_entry(EntryKind::Change, &bytes).unwrap();
+    assert_refused(&mut ana, entry, "layout");
+    assert_eq!(ana.view().meetings.len(), 1);
+}
+
+#[test]
+fn a_change_made_in_another_members_name_is_refused() {
+    let Group { mut ana, mut mal, .. } = group();
+    let ana_device = ana.members().founder.unwrap().0;
+    let meeting = ana.view().meetings[0].id.clone();
+    let bytes = mal.forge_changes_as(&ana_device, |doc| {
+        let meetings = doc.get(ROOT, "meetings").unwrap().unwrap().1;
+        let record = doc.get(&meetings, meeting.as_str()).unwrap().unwrap().1;
+        doc.put(&record, "title", "Cancelled").unwrap();
+    });
+    let entry = mal.forge_entry(EntryKind::Change, &bytes).unwrap();
+    assert_refused(&mut ana, entry, "another device's name");
+    assert_eq!(ana.view().meetings[0].title, "First meeting");
+}
+
+#[test]
+fn a_change_reusing_a_sequence_number_is_refused() {
+    let Group { mut ana, mut mal, .. } = group();
+    let meeting = ana.view().meetings[0].id.clone();
+    // A change made aside, then Mal's real edit, which takes the same automerge sequence number.
+    let aside = mal.forge_changes(|doc| {
+        let meetings = doc.get(ROOT, "meetings").unwrap().unwrap().1;
+        let record = doc.get(&meetings, meeting.as_str()).unwrap().unwrap().1;
+        doc.put(&record, "title", "Rewritten").unwrap();
+    });
+    mal.edit(|doc| doc.append_minutes(&meeting, "Mal was here.")).unwrap();
+    assert!(sync(&mut mal, &mut ana).rejected.is_empty());
+    let entry = mal.forge_entry(EntryKind::Change, &aside).unwrap();
+    assert_refused(&mut ana, entry, "two histories for one device");
+    assert_eq!(ana.view().meetings[0].title, "First meeting");
+}
+
+#[test]
+fn automerge_panic_inputs_and_other_chunk_kinds_are_refused() {
+    let Group { mut ana, mut mal, .. } = group();
+    let crasher =
+        include_bytes!("../../../fuzz/regressions/group_document_load/crash-7645e36bd36cbcf71ced0817f6eb488704df64c2");
+    let entry = mal.forge_entry(EntryKind::Change, crasher).unwrap();
+    let receipt = ana.receive(vec![entry]).unwrap();
+    assert!(receipt.accepted.is_empty() && receipt.rejected.len() == 1, "{receipt:?}");
+    // A whole document inside an entry is never sent by Sunspace.
+    let Group { mut ana, mut mal, .. } = group();
+    let document = mal.export_automerge();
+    let entry = mal.forge_entry(EntryKind::Change, &document).unwrap();
+    assert_refused(&mut ana, entry, "chunk type 0");
+}
+
+#[test]
+fn a_deflate_bomb_is_refused_without_being_inflated() {
+    use std::io::Write;
+    let Group { mut ana, mut mal, .. } = group();
+    // A bundle chunk whose one column claims to be deflated: 256 MiB of zeros in a few hundred KiB.
+    let mut deflated = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..256 {
+        deflated.write_all(&zeros).unwrap();
+    }
+    let column = deflated.finish().unwrap();
+    let mut body = vec![0u8, 0u8]; // no deps, no actors
+    leb(&mut body, 1); // one change-metadata column
+    leb(&mut body, (1 << 4) | 0b1000); // column 1, deflated
+    leb(&mut body, column.len() as u64);
+    body.extend_from_slice(&column);
+    body.push(0); // no op columns
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 3];
+    leb(&mut chunk, body.len() as u64);
+    chunk.extend_from_slice(&body);
+    let entry = mal.forge_entry(EntryKind::Change, &chunk).unwrap();
+    assert_refused(&mut ana, entry, "inflate");
+}
+
+fn leb(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+#[test]
+fn an_op_with_a_made_up_dependency_does_not_freeze_the_membership() {
+    let Group { mut ana, mut mal, ana_vault: _ } = group();
+    let made_up = OpId([0x42; 32]);
+    let entry = mal
+        .forge_op(
+            vec![made_up],
+            Action::GrantRole { member: "anyone".into(), role: sunspace_membership::Role::Steward },
+        )
+        .unwrap();
+    let receipt = ana.receive(vec![entry]).unwrap();
+    assert_eq!(receipt.accepted.len(), 1, "the entry is valid; only its op waits: {receipt:?}");
+    assert!(ana.integrity().iter().any(|n| n.kind == IntegrityKind::MembershipPending));
+    // Ana can still remove Mal, and the removal takes effect.
+    let mal_member = ana.members().member_of(&mal.forge_device_keys().device_id()).unwrap().to_owned();
+    ana.remove_member(&mal_member, "passing minutes to management").unwrap();
+    assert!(!ana.members().is_active_device(&mal.forge_device_keys().device_id()));
+}
+
+#[test]
+fn a_member_flooding_the_membership_fills_only_its_own_quota() {
+    let Group { mut ana, mut mal, .. } = group();
+    let mut entries = Vec::new();
+    for i in 0..sunspace_membership::MAX_OPS_PER_AUTHOR + 5 {
+        let mut deps = mal.forge_heads();
+        deps.push(OpId([i as u8; 32]));
+        entries.push(
+            mal.forge_op(deps, Action::GrantRole { member: format!("m{i}"), role: sunspace_membership::Role::Steward })
+                .unwrap(),
+        );
+    }
+    ana.receive(entries).unwrap();
+    // Ana's own membership changes still take effect.
+    let mal_member = ana.members().member_of(&mal.forge_device_keys().device_id()).unwrap().to_owned();
+    ana.remove_member(&mal_member, "flooding").unwrap();
+    assert!(!ana.members().is_active_device(&mal.forge_device_keys().device_id()));
+}
+
+#[test]
+fn two_different_entries_for_one_place_are_proof_of_equivocation_shared_with_the_group() {
+    let Group { mut ana, mut mal, .. } = group();
+    let bea_vault = device("Bea");
+    let mut bea = admit(&mut ana, &bea_vault, "Bea");
+    sync(&mut ana, &mut mal);
+    // Mal signs two different entries for its next place: one for Ana, one for Bea.
+    mal.edit(|doc| doc.rename_group("Night shift organizers")).unwrap();
+    mal.persist_pending().unwrap();
+    let link = ChainLink {
+        seq: mal.own_log_len() + 1,
+        prev_hash: {
+            let author = mal.forge_device_keys().device_id();
+            let last = mal.read_entries(author, mal.own_log_len(), mal.own_log_len()).unwrap().remove(0);
+            sunspace_log::Entry::decode(&last).unwrap().hash()
+        },
+    };
+    let for_ana = mal.forge_changes(|doc| {
+        let meetings = doc.get(ROOT, "meetings").unwrap().unwrap().1;
+        doc.put(&meetings, "x", 1).unwrap();
+    });
+    let for_bea = mal.forge_changes(|doc| {
+        let meetings = doc.get(ROOT, "meetings").unwrap().unwrap().1;
+        doc.put(&meetings, "x", 2).unwrap();
+    });
+    let a = mal.forge_entry_at(EntryKind::Change, link, &for_ana).unwrap();
+    let b = mal.forge_entry_at(EntryKind::Change, link, &for_bea).unwrap();
+    sync(&mut mal, &mut ana);
+    sync(&mut mal, &mut bea);
+    assert_eq!(ana.receive(vec![a.clone()]).unwrap().accepted.len(), 1);
+    assert_eq!(bea.receive(vec![b.clone()]).unwrap().accepted.len(), 1);
+    // When Ana and Bea sync, Bea's copy of Mal's entry contradicts Ana's: proof, kept and published.
+    let receipt = ana.receive(vec![b]).unwrap();
+    let mal_device = mal.forge_device_keys().device_id();
+    assert_eq!(receipt.equivocations, vec![mal_device]);
+    let note = ana.integrity().into_iter().find(|n| n.kind == IntegrityKind::Equivocation).unwrap();
+    assert!(
+        note.sentence.contains("Mal's device") && note.sentence.contains("two different histories"),
+        "{}",
+        note.sentence
+    );
+    // Bea learns it from Ana's evidence entry, without ever seeing Ana's copy herself.
+    sync(&mut ana, &mut bea);
+    assert!(bea.integrity().iter().any(|n| n.kind == IntegrityKind::Equivocation), "{:?}", bea.integrity());
+}
+
+#[test]
+fn a_rotation_that_leaves_a_device_out_is_refused_by_the_rules() {
+    let Group { mut ana, mut mal, .. } = group();
+    let ana_device = ana.members().founder.unwrap();
+    // Mal wraps a new key to itself only, cutting Ana off from whatever is written with it.
+    let key = sunspace_crypto::Secret32::random();
+    let wraps = vec![(mal.forge_device_keys().device_id(), "00".to_owned())];
+    let commitment = sunspace_membership::key_commitment(&ana.id(), key.expose());
+    let entry = mal.forge_op(mal.forge_heads(), Action::RotateKey { wraps, commitment }).unwrap();
+    ana.receive(vec![entry]).unwrap();
+    let writable = ana.members().writable_epoch;
+    assert_eq!(writable, Some(0), "the rotation must not become the key to write with");
+    assert!(ana
+        .integrity()
+        .iter()
+        .any(|n| n.kind == IntegrityKind::MembershipRefused && n.sentence.contains("every device")));
+    let _ = ana_device;
+}
+
+#[test]
+fn a_rotation_with_a_wrong_wrap_for_one_device_is_healed_by_that_device() {
+    let Group { mut ana, mut mal, .. } = group();
+    let ana_device = ana.members().founder.unwrap();
+    let mal_device = mal.forge_device_keys().device_id();
+    // Mal wraps one key to itself and a different one to Ana, under a commitment to its own.
+    let kept = sunspace_crypto::Secret32::random();
+    let other = sunspace_crypto::Secret32::random();
+    let wrap = |to: &sunspace_membership::DeviceState, key: &sunspace_crypto::Secret32, recipient: [u8; 32]| {
+        let mut context = b"sunspace/rotate/v1\0".to_vec();
+        context.extend_from_slice(&ana.id().0);
+        context.extend_from_slice(&recipient);
+        context.extend_from_slice(&mal_device.0);
+        hex::encode(sunspace_crypto::wrap_key(&to.key.agreement, key, &context).encode())
+    };
+    let wraps = vec![
+        (ana_device, wrap(&ana.members().devices[&ana_device], &other, ana_device.0)),
+        (mal_device, wrap(&ana.members().devices[&mal_device], &kept, mal_device.0)),
+    ];
+    let commitment = sunspace_membership::key_commitment(&ana.id(), kept.expose());
+    let entry = mal.forge_op(mal.forge_heads(), Action::RotateKey { wraps, commitment }).unwrap();
+    let receipt = ana.receive(vec![entry]).unwrap();
+    assert!(receipt.membership_changed);
+    // Ana did not take the wrong key and made a new one that reaches everyone: the group writes with it.
+    let writable = ana.members().writable_epoch.unwrap();
+    assert_ne!(writable, 0);
+    let newest = ana.members().epochs.last().unwrap();
+    assert_eq!(newest.id, writable);
+    assert_eq!(ana.members().rejected.len(), 0, "{:?}", ana.members().rejected);
+    // Mal, an honest recipient of Ana's rotation, reads what Ana writes next.
+    ana.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "After the rotation"))).unwrap();
+    sync(&mut ana, &mut mal);
+    assert!(mal.view().meetings.iter().any(|m| m.title == "After the rotation"));
+}
+
+#[test]
+fn early_entries_are_bounded_and_junk_signatures_never_wait() {
+    let Group { mut ana, .. } = group();
+    // A member signing junk under thousands of made-up device keys, each "waiting for its admission".
+    let mut entries = Vec::new();
+    for _ in 0..500 {
+        let stranger = sunspace_crypto::DeviceKeys::generate();
+        let key = sunspace_crypto::Secret32::random();
+        let link = ChainLink { seq: 1, prev_hash: [0; 32] };
+        entries
+            .push(sunspace_log::Entry::seal(&stranger, EntryKind::Change, ana.id(), link, 0, &key, b"junk").encode());
+    }
+    // And entries whose signatures do not verify.
+    let mut forged = entries[0].clone();
+    let at = forged.len() - 1;
+    forged[at] ^= 1;
+    entries.push(forged);
+    let receipt = ana.receive(entries).unwrap();
+    assert!(receipt.waiting <= 64, "{}", receipt.waiting);
+    assert_eq!(receipt.rejected.len(), 1, "{receipt:?}");
+}
