@@ -272,6 +272,13 @@ function GroupScreen({ group, groups, page, setPage, setGroup, error, setError, 
             <strong>{sync.online ? "Online" : "Offline"}</strong> <span>{sync.summary}</span>
           </div>
         )}
+        {sync && sync.integrity.length > 0 && (
+          <ul class="integrity" role="alert" data-testid="integrity">
+            {sync.integrity.map((sentence) => (
+              <li>{sentence}</li>
+            ))}
+          </ul>
+        )}
         {sync?.receiving && (
           <div class="receiving" role="status" data-testid="receiving">
             <label>

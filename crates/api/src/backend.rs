@@ -465,7 +465,8 @@ impl Backend {
             let total = held + to_receive.max(waiting);
             SyncProgress { held, total, summary: format!("Receiving the group's records: {held} of {total}.") }
         });
-        Ok(SyncView { online: !in_reach.is_empty(), summary, peers, waiting, receiving })
+        let integrity = group.integrity.iter().map(|note| note.sentence.clone()).collect();
+        Ok(SyncView { online: !in_reach.is_empty(), summary, peers, waiting, receiving, integrity })
     }
 
     /// Connects to a member device at an address (when it cannot be found on the local network).

@@ -93,6 +93,9 @@ pub struct SyncView {
     pub waiting: u64,
     /// While this device receives records it lacks (a new device receiving the group's history): how far along.
     pub receiving: Option<SyncProgress>,
+    /// What a steward should know about the group's integrity, a sentence each: a device that signed two
+    /// histories, entries refused, stored entries left out, membership changes waiting or refused.
+    pub integrity: Vec<String>,
 }
 
 /// How far a device is in receiving what the devices in reach hold.

@@ -390,10 +390,16 @@ pub(crate) fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
         let owned = if relay.owned { ", run by this device" } else { "" };
         println!("  relay {}: {through}{owned}", &relay.device[..8]);
     }
+    for unopened in &status.unopened {
+        println!("\nA group ({}) could not be opened: {}", unopened.id.get(..8).unwrap_or(&unopened.id), unopened.reason);
+    }
     for group in &status.groups {
         println!("\n{} ({}): {} entries held", group.name, &group.id[..8], group.entries);
         if group.waiting > 0 {
             println!("  {} received entries wait for earlier ones", group.waiting);
+        }
+        for note in &group.integrity {
+            println!("  ! {}", note.sentence);
         }
         if group.peers.is_empty() {
             println!("  no other devices in the group yet: invite someone with `sunspace invite`");

@@ -25,4 +25,9 @@ waiting: number,
 /**
  * While this device receives records it lacks (a new device receiving the group's history): how far along.
  */
-receiving: SyncProgress | null, };
+receiving: SyncProgress | null, 
+/**
+ * What a steward should know about the group's integrity, a sentence each: a device that signed two
+ * histories, entries refused, stored entries left out, membership changes waiting or refused.
+ */
+integrity: Array<string>, };
