@@ -391,7 +391,11 @@ pub(crate) fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
         println!("  relay {}: {through}{owned}", &relay.device[..8]);
     }
     for unopened in &status.unopened {
-        println!("\nA group ({}) could not be opened: {}", unopened.id.get(..8).unwrap_or(&unopened.id), unopened.reason);
+        println!(
+            "\nA group ({}) could not be opened: {}",
+            unopened.id.get(..8).unwrap_or(&unopened.id),
+            unopened.reason
+        );
     }
     for group in &status.groups {
         println!("\n{} ({}): {} entries held", group.name, &group.id[..8], group.entries);

@@ -101,10 +101,13 @@ pub enum ChangeRefusal {
     /// The changes depend on changes not held yet (they may still come from other devices' logs).
     #[error("it depends on changes not held yet")]
     MissingDeps,
+    /// automerge read the changes but failed (or panicked) applying them to a copy of the document.
+    #[error("its changes do not apply to the group's records ({0})")]
+    DoesNotApply(String),
 }
 
 /// What one entry's changes became once vetted: ready to apply.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Vetted {
     changes: Vec<Change>,
 }
@@ -362,6 +365,30 @@ impl GroupDoc {
         }
         self.vetting.staged.extend(fresh_hashes);
         Ok(Vetted { changes: fresh })
+    }
+
+    /// A copy of this document to try received changes on ([`GroupDoc::try_changes`]): automerge can fail, even
+    /// panic, applying changes it parsed, and a document that failed half-way cannot be trusted, so changes are
+    /// applied to the copy, and the copy replaces the document once the batch is through. What vetting knows is
+    /// carried over.
+    pub fn trial_copy(&mut self) -> GroupDoc {
+        let mut vetting = self.vetting.clone();
+        vetting.staged.clear();
+        GroupDoc { doc: self.doc.fork().with_actor(self.doc.get_actor().clone()), vetting }
+    }
+
+    /// Vets one entry's change bytes ([`GroupDoc::vet_changes`]) and applies them at once. On
+    /// [`ChangeRefusal::DoesNotApply`] this document may hold part of them: the caller throws it away (it is a
+    /// [`GroupDoc::trial_copy`]). Returns what was applied, to apply again to a fresh copy if need be.
+    pub fn try_changes(
+        &mut self,
+        bytes: &[u8],
+        author: &[u8; 32],
+        founder: Option<&[u8; 32]>,
+    ) -> Result<Vetted, ChangeRefusal> {
+        let vetted = self.vet_changes(bytes, author, founder)?;
+        self.apply_vetted(vec![vetted.clone()]).map_err(|e| ChangeRefusal::DoesNotApply(e.to_string()))?;
+        Ok(vetted)
     }
 
     /// Drops what was vetted and not applied (a batch given up): the sequence numbers are read afresh next time.

@@ -367,7 +367,7 @@ impl OpenGroup {
             Ok(doc) => doc,
             Err(error) => {
                 tracing::warn!(%error, "the group's changes do not load as a whole; vetting them one entry at a time");
-                let (doc, cut) = Self::replay_vetted(base()?, &all_changes, &replayed, founder.as_ref(), &mut damage)?;
+                let (doc, cut) = Self::replay_vetted(&base, &all_changes, &replayed, founder.as_ref(), &mut damage)?;
                 for (author, last) in cut {
                     match last {
                         Some((seq, hash)) => covered.insert(author, Covered { author, seq, hash }),
@@ -431,7 +431,7 @@ impl OpenGroup {
     /// the document and, per log cut short, the last entry kept.
     #[allow(clippy::type_complexity)]
     fn replay_vetted(
-        mut doc: GroupDoc,
+        base: &dyn Fn() -> Result<GroupDoc, ModelError>,
         all_changes: &[u8],
         replayed: &[ReplayedChange],
         founder: Option<&DeviceId>,
@@ -439,7 +439,8 @@ impl OpenGroup {
     ) -> Result<(GroupDoc, BTreeMap<DeviceId, Option<(u64, [u8; 32])>>), NodeError> {
         let mut cut: BTreeMap<DeviceId, u64> = BTreeMap::new();
         let mut done = vec![false; replayed.len()];
-        let mut batch = Vec::new();
+        let mut batch: Vec<Vetted> = Vec::new();
+        let mut doc = base()?;
         loop {
             let mut progress = false;
             for (i, change) in replayed.iter().enumerate() {
@@ -447,7 +448,7 @@ impl OpenGroup {
                     continue;
                 }
                 let plain = all_changes.get(change.range.clone()).unwrap_or_default();
-                match doc.vet_changes(plain, &change.author.0, founder.map(|f| &f.0)) {
+                match doc.try_changes(plain, &change.author.0, founder.map(|f| &f.0)) {
                     Ok(vetted) => {
                         batch.push(vetted);
                         done[i] = true;
@@ -455,6 +456,12 @@ impl OpenGroup {
                     }
                     Err(ChangeRefusal::MissingDeps) => {}
                     Err(refusal) => {
+                        if matches!(refusal, ChangeRefusal::DoesNotApply(_)) {
+                            // The document may hold part of the entry: start again from what passed.
+                            doc = base()?;
+                            doc.apply_vetted(batch.clone())
+                                .map_err(|e| NodeError::Damaged(format!("the group's changes: {e}")))?;
+                        }
                         damage.push(damaged_entry(&change.author, change.seq, refusal).to_string());
                         cut.insert(change.author, change.seq);
                     }
@@ -470,7 +477,6 @@ impl OpenGroup {
                 cut.insert(change.author, change.seq);
             }
         }
-        doc.apply_vetted(batch).map_err(|e| NodeError::Damaged(format!("the group's changes: {e}")))?;
         // Where a log was cut, it now ends at the entry before the cut (or holds nothing after the snapshot).
         let last_kept = cut
             .iter()
@@ -946,7 +952,10 @@ impl OpenGroup {
                 Err(error) => receipt.rejected.push(format!("an undecodable entry: {error}")),
             }
         }
+        // Changes are applied, entry by entry, to a copy of the document that replaces it at the end; `vetted`
+        // keeps what the copy holds, to make a fresh one should automerge fail half-way through an entry.
         let mut vetted: Vec<Vetted> = Vec::new();
+        let mut trial: Option<GroupDoc> = None;
         let mut proofs: Vec<Equivocation> = Vec::new();
         let mut bad_wraps = 0usize;
         // A storage failure (a full disk) stops the batch; what was stored before it is still applied below.
@@ -976,7 +985,7 @@ impl OpenGroup {
                 let members = &self.members;
                 let admitted = |d: &DeviceId| founding || members.is_active_device(d) || members.cutoff(d).is_some();
                 match check_verified_entry(&entry, self.id, Some(&position), admitted) {
-                    Verdict::Accept => match self.accept(&entry, founding, &mut vetted, &mut bad_wraps) {
+                    Verdict::Accept => match self.accept(&entry, founding, &mut trial, &mut vetted, &mut bad_wraps) {
                         Ok(membership_changed) => {
                             progress = true;
                             receipt.membership_changed |= membership_changed;
@@ -1021,16 +1030,20 @@ impl OpenGroup {
             }
         }
         receipt.waiting = self.keep_waiting(queue);
-        let applied = self.doc.apply_vetted(vetted);
         if failure.is_some() {
-            // What was vetted but not stored must be vetted again when it comes back.
-            self.doc.discard_vetted();
+            // The copy may hold an entry that was not stored: make it again from what was.
+            trial = None;
+            if !vetted.is_empty() {
+                let mut fresh = self.doc.trial_copy();
+                match fresh.apply_vetted(std::mem::take(&mut vetted)) {
+                    Ok(()) => trial = Some(fresh),
+                    Err(error) => tracing::error!(%error, "changes that applied once did not apply again"),
+                }
+            }
         }
-        if let Err(error) = applied {
-            // Vetting should make this impossible; if it happens anyway, the stored entries are the truth and the
-            // document is rebuilt from them, leaving out whatever does not pass.
-            tracing::error!(%error, "vetted changes did not apply; rebuilding the document from the stored entries");
-            self.rebuild_document()?;
+        if let Some(mut next) = trial {
+            next.set_author(&self.device.device_id().to_hex())?;
+            self.doc = next;
         }
         if !receipt.accepted.is_empty() {
             self.sealed_heads = self.doc.heads();
@@ -1218,21 +1231,13 @@ impl OpenGroup {
         self.equivocations.iter()
     }
 
-    /// Rebuilds the document from the stored entries, the way opening does (entries that do not pass are left
-    /// out and reported in [`OpenGroup::damage`]).
-    fn rebuild_document(&mut self) -> Result<(), NodeError> {
-        let vault = Vault::from_parts(self.store.clone(), self.device.clone(), self.storage_key.clone());
-        let reopened = Self::open(&vault, self.id)?;
-        *self = reopened;
-        Ok(())
-    }
-
     /// Decrypts, validates and stores one checked entry; vetted document changes are collected into `vetted` to be
     /// applied in one batch. Returns whether the membership changed, or why it was refused.
     fn accept(
         &mut self,
         entry: &Entry,
         founding: bool,
+        trial: &mut Option<GroupDoc>,
         vetted: &mut Vec<Vetted>,
         bad_wraps: &mut usize,
     ) -> Result<bool, Refusal> {
@@ -1245,9 +1250,19 @@ impl OpenGroup {
         match header.kind {
             EntryKind::Change => {
                 let founder = self.members.founder.map(|d| d.0);
-                match self.doc.vet_changes(&plain, &header.author.0, founder.as_ref()) {
+                let copy = trial.get_or_insert_with(|| self.doc.trial_copy());
+                match copy.try_changes(&plain, &header.author.0, founder.as_ref()) {
                     Ok(ready) => changes = Some(ready),
                     Err(ChangeRefusal::MissingDeps) => return Err(Refusal::Waiting),
+                    Err(refusal @ ChangeRefusal::DoesNotApply(_)) => {
+                        // The copy may hold part of this entry: make a fresh one with what it held before.
+                        let mut fresh = self.doc.trial_copy();
+                        *trial = match fresh.apply_vetted(vetted.clone()) {
+                            Ok(()) => Some(fresh),
+                            Err(error) => return Err(Refusal::Store(NodeError::Damaged(error.to_string()))),
+                        };
+                        return Err(invalid(refusal));
+                    }
                     Err(refusal) => return Err(invalid(refusal)),
                 }
             }

@@ -56,13 +56,6 @@ pub struct Vault {
     name: String,
 }
 
-impl Vault {
-    /// A vault from its unlocked parts (to reopen a group from inside it); the owner's name is not needed there.
-    pub(crate) fn from_parts(store: Arc<dyn Store>, keys: DeviceKeys, storage_key: Secret32) -> Self {
-        Self { store, keys, storage_key, name: String::new() }
-    }
-}
-
 impl fmt::Debug for Vault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Vault").field("device", &self.keys.device_id()).finish_non_exhaustive()
