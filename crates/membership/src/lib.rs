@@ -33,4 +33,4 @@ mod state;
 
 pub use log::{epoch_id, InsertError, Log, MAX_OPS_PER_AUTHOR};
 pub use op::{group_id_for, key_commitment, Action, DeviceKey, Method, Op, OpId, Role, SignedOp, Verification};
-pub use state::{DeviceState, Epoch, MemberState, Rejection, RemovedDevice, State};
+pub use state::{DeviceState, Epoch, MemberState, Rejection, RemovedDevice, State, MAX_DEVICES_PER_MEMBER};

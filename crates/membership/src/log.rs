@@ -379,8 +379,17 @@ impl Log {
             let (author, op) = &self.ops[id];
             state.fold_apply(*author, op);
             if matches!(op.action, Action::RotateKey { .. }) {
-                if let Some(epoch) = state.epochs.last_mut().filter(|e| e.id == u32::MAX) {
-                    epoch.id = epoch_id(id);
+                let number = epoch_id(id);
+                // Generations are named by four bytes of the rotation's id: a rotation ground to collide with an
+                // earlier generation's number would have entries sealed under an old key by that number. It is
+                // left out.
+                let taken = state.epochs.iter().any(|e| e.id == number);
+                if taken {
+                    if state.epochs.last().is_some_and(|e| e.id == u32::MAX) {
+                        state.epochs.pop();
+                    }
+                } else if let Some(epoch) = state.epochs.last_mut().filter(|e| e.id == u32::MAX) {
+                    epoch.id = number;
                     epoch.op = Some(*id);
                 }
             }

@@ -7,6 +7,11 @@ use sunspace_log::GroupId;
 
 use crate::op::{group_id_for, Action, DeviceKey, Op, OpId, Role, Verification};
 
+/// Most devices one member may have over the group's life, revoked ones included: a phone and a laptop replaced
+/// every year or two for a decade. It bounds how many devices (each with its own share of membership operations)
+/// one member can bring in.
+pub const MAX_DEVICES_PER_MEMBER: usize = 16;
+
 /// A member.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MemberState {
@@ -69,6 +74,9 @@ pub enum Rejection {
     /// would cut it off from everything written with the new key.
     #[error("a new key was not wrapped to every device in the group")]
     IncompleteRotation,
+    /// A member may link only so many devices over the group's life.
+    #[error("that member has linked as many devices as a member may")]
+    TooManyDevices,
     /// The op was made concurrently with its author's removal, without knowing of it, and is discarded.
     #[error("made by a device concurrently with its removal")]
     ConcurrentWithRemoval,
@@ -119,6 +127,8 @@ pub struct State {
     pub epochs: Vec<Epoch>,
     /// The device that founded the group (it stays the founder if removed: its first change laid out the records).
     pub founder: Option<DeviceId>,
+    /// Devices each member has had, revoked ones included (bounded by [`MAX_DEVICES_PER_MEMBER`]).
+    pub devices_ever: BTreeMap<String, usize>,
     /// The newest key generation made with knowledge of every removal: the one to write with. `None` when a
     /// removal is known and no rotation after it is: a device must rotate before writing.
     pub writable_epoch: Option<u32>,
@@ -137,6 +147,7 @@ impl State {
             epochs: vec![Epoch { id: 0, op: None, wrapped_to: BTreeSet::new() }],
             writable_epoch: Some(0),
             founder: None,
+            devices_ever: BTreeMap::new(),
         }
     }
 
@@ -301,6 +312,11 @@ impl State {
                 if self.devices.contains_key(&device.id) {
                     return Err(Rejection::AlreadyDevice);
                 }
+                let ever = self.devices_ever.entry(member.clone()).or_insert(1);
+                if *ever >= MAX_DEVICES_PER_MEMBER {
+                    return Err(Rejection::TooManyDevices);
+                }
+                *ever += 1;
                 if let Some(state) = self.members.get_mut(member) {
                     state.devices.insert(device.id);
                 }

@@ -68,6 +68,31 @@ fn a_member_links_only_their_own_devices() {
 }
 
 #[test]
+fn a_member_links_only_so_many_devices_over_the_groups_life() {
+    let ana = DeviceKeys::generate();
+    let (mut log, _) = Log::found(&ana, "ana", [1; 16]);
+    let mut linked = Vec::new();
+    for _ in 0..sunspace_membership::MAX_DEVICES_PER_MEMBER + 3 {
+        let device = DeviceKeys::generate();
+        let op = log.append(
+            &ana,
+            Action::LinkDevice {
+                member: "ana".into(),
+                device: DeviceKey::of(&device),
+                verification: verified_by(&ana),
+            },
+        );
+        op.unwrap();
+        linked.push(device);
+    }
+    let state = log.state();
+    // The founding device counts: sixteen devices in all, the rest refused.
+    assert_eq!(state.members["ana"].devices.len(), sunspace_membership::MAX_DEVICES_PER_MEMBER);
+    assert!(rejections(&log).iter().all(|r| *r == Rejection::TooManyDevices));
+    assert_eq!(rejections(&log).len(), 4);
+}
+
+#[test]
 fn a_non_member_device_can_do_nothing() {
     let ana = DeviceKeys::generate();
     let stranger = DeviceKeys::generate();

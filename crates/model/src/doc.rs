@@ -193,14 +193,18 @@ impl GroupDoc {
     /// format's column compression applied to a set of changes: 1,000 small edits take ~5 KB instead of
     /// ~130 KB as individual changes). Falls back to individual changes if bundling fails.
     pub fn changes_after(&mut self, heads: &[ChangeHash]) -> (Vec<u8>, usize) {
-        let hashes: Vec<ChangeHash> = self.doc.get_changes(heads).iter().map(|c| c.hash()).collect();
-        let count = hashes.len();
+        // Only this device's own changes: another device's changes in this device's entry would be refused by
+        // every receiver (the actor must be the signing device's).
+        let actor = self.doc.get_actor().clone();
+        let own: Vec<automerge::Change> =
+            self.doc.get_changes(heads).into_iter().filter(|c| c.actor_id() == &actor).collect();
+        let count = own.len();
         if count == 0 {
             return (Vec::new(), 0);
         }
-        match self.doc.bundle(hashes) {
+        match self.doc.bundle(own.iter().map(|c| c.hash())) {
             Ok(bundle) => (bundle.bytes().to_vec(), count),
-            Err(_) => (self.doc.save_after(heads), count),
+            Err(_) => (own.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect(), count),
         }
     }
 

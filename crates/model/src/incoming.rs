@@ -191,10 +191,38 @@ fn split_chunks(bytes: &[u8]) -> Result<Vec<Chunk>, ChangeRefusal> {
         let len = uleb(bytes, &mut at).ok_or_else(|| malformed("a chunk length"))?;
         let end = usize::try_from(len).ok().and_then(|len| at.checked_add(len)).filter(|&end| end <= bytes.len());
         let end = end.ok_or_else(|| malformed("a chunk longer than the entry"))?;
+        // automerge skips the checksum when it parses a change or a bundle on its own, but stops at a wrong one
+        // when it loads a batch, quietly dropping every chunk after it: checked here, so both agree.
+        let data = bytes.get(at..end).ok_or_else(|| malformed("a chunk"))?;
+        if bytes.get(start + 4..start + 8) != Some(&chunk_checksum(kind, data)[..]) {
+            return Err(malformed("a chunk whose checksum is wrong"));
+        }
         chunks.push(Chunk { kind, range: start..end, body: at..end });
         at = end;
     }
     Ok(chunks)
+}
+
+/// automerge's chunk checksum: the first four bytes of SHA-256 over the type, the data length (LEB128) and the
+/// data.
+pub fn chunk_checksum(kind: u8, data: &[u8]) -> [u8; 4] {
+    use sha2::Digest;
+    let mut header = vec![kind];
+    let mut len = data.len() as u64;
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            header.push(byte);
+            break;
+        }
+        header.push(byte | 0x80);
+    }
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(&header);
+    hasher.update(data);
+    let digest = hasher.finalize();
+    [digest[0], digest[1], digest[2], digest[3]]
 }
 
 /// Skips a list of `count` items each parsed by `skip`.
@@ -389,6 +417,18 @@ impl GroupDoc {
         let vetted = self.vet_changes(bytes, author, founder)?;
         self.apply_vetted(vec![vetted.clone()]).map_err(|e| ChangeRefusal::DoesNotApply(e.to_string()))?;
         Ok(vetted)
+    }
+
+    /// Loads changes this device stored after vetting them (the replay when a group opens), in one batch, and
+    /// fails — rather than dropping part of them, as automerge's batch load does on a bad chunk — if a chunk's
+    /// checksum is wrong or any change is left waiting for dependencies the batch does not hold.
+    pub fn load_stored(&mut self, bytes: &[u8]) -> Result<(), ModelError> {
+        split_chunks(bytes).map_err(|e| ModelError::Unreadable(e.to_string()))?;
+        self.load_incremental(bytes)?;
+        if !self.doc.get_missing_deps(&[]).is_empty() {
+            return Err(ModelError::Unreadable("some changes depend on changes no entry holds".into()));
+        }
+        Ok(())
     }
 
     /// Drops what was vetted and not applied (a batch given up): the sequence numbers are read afresh next time.

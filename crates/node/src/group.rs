@@ -43,6 +43,9 @@ const MAX_WAITING_BYTES: usize = 32 * 1024 * 1024;
 const MAX_WAITING_STRANGERS: usize = 64;
 /// Refused entries kept per group as evidence (the newest).
 const MAX_REFUSALS_KEPT: usize = 64;
+/// A refused entry's bytes are kept only up to this size (a larger one is described, not kept), so the evidence
+/// kept stays within a few megabytes.
+const MAX_REFUSED_BYTES_KEPT: usize = 64 * 1024;
 
 /// What became of a batch of received entries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -72,7 +75,7 @@ pub struct RefusedEntry {
     pub reason: String,
     /// When, in seconds since the epoch.
     pub at: i64,
-    /// The entry as received (sealed; readable by members only).
+    /// The entry as received (sealed; readable by members only), if it is small enough to keep.
     pub entry: Vec<u8>,
 }
 
@@ -355,7 +358,7 @@ impl OpenGroup {
         // entries vetted one by one, as received entries are, and the ones that do not pass left out.
         let fast = base().and_then(|mut doc| {
             if !all_changes.is_empty() {
-                doc.load_incremental(&all_changes)?;
+                doc.load_stored(&all_changes)?;
             }
             if !doc.heads().is_empty() {
                 doc.check_schema()?;
@@ -630,6 +633,10 @@ impl OpenGroup {
                 (epoch, key.clone())
             }
         };
+        if plain.len() + sunspace_crypto::SEAL_OVERHEAD > sunspace_log::MAX_BODY_LEN {
+            // Peers would refuse an entry this large (and so would this device, reopening): never write one.
+            return Err(NodeError::Refused("that is more than one entry can carry; make it in smaller parts".into()));
+        }
         let key = &key;
         let link = self.own_log.next_header_fields();
         let entry = Entry::seal(&self.device, kind, self.id, link, epoch, key, plain);
@@ -1035,7 +1042,10 @@ impl OpenGroup {
             trial = None;
             if !vetted.is_empty() {
                 let mut fresh = self.doc.trial_copy();
-                match fresh.apply_vetted(std::mem::take(&mut vetted)) {
+                let applied = fresh.apply_vetted(std::mem::take(&mut vetted));
+                // Its sequence numbers were copied from before the batch: read them afresh.
+                fresh.discard_vetted();
+                match applied {
                     Ok(()) => trial = Some(fresh),
                     Err(error) => tracing::error!(%error, "changes that applied once did not apply again"),
                 }
@@ -1058,8 +1068,11 @@ impl OpenGroup {
             }
             tracing::warn!(device = %author.short(), seq = proof.seq(), "a device signed two different histories");
             receipt.equivocations.push(author);
-            if self.members.is_active_device(&self.device.device_id()) {
-                self.append_own(EntryKind::Evidence, &proof.encode())?;
+            let encoded = proof.encode();
+            // Two entries near the size limit make a proof too large for one entry: it is kept here only.
+            let fits = encoded.len() + sunspace_crypto::SEAL_OVERHEAD <= sunspace_log::MAX_BODY_LEN;
+            if fits && self.members.is_active_device(&self.device.device_id()) {
+                self.append_own(EntryKind::Evidence, &encoded)?;
             }
             self.equivocations.insert(author, proof);
         }
@@ -1135,7 +1148,7 @@ impl OpenGroup {
             seq: entry.header().link.seq,
             reason: reason.to_owned(),
             at: chrono::Utc::now().timestamp(),
-            entry: entry.encode(),
+            entry: if entry.header().body_len as usize <= MAX_REFUSED_BYTES_KEPT { entry.encode() } else { Vec::new() },
         });
     }
 
@@ -1257,7 +1270,10 @@ impl OpenGroup {
                     Err(refusal @ ChangeRefusal::DoesNotApply(_)) => {
                         // The copy may hold part of this entry: make a fresh one with what it held before.
                         let mut fresh = self.doc.trial_copy();
-                        *trial = match fresh.apply_vetted(vetted.clone()) {
+                        let applied = fresh.apply_vetted(vetted.clone());
+                        // Its sequence numbers were copied from before the batch: read them afresh.
+                        fresh.discard_vetted();
+                        *trial = match applied {
                             Ok(()) => Some(fresh),
                             Err(error) => return Err(Refusal::Store(NodeError::Damaged(error.to_string()))),
                         };
@@ -1290,7 +1306,11 @@ impl OpenGroup {
                 if proof.group() != self.id {
                     return Err(invalid("evidence about another group"));
                 }
-                self.equivocations.entry(proof.author()).or_insert(proof);
+                let about = proof.author();
+                if !self.members.is_active_device(&about) && self.members.cutoff(&about).is_none() {
+                    return Err(invalid("evidence about a device that was never in the group"));
+                }
+                self.equivocations.entry(about).or_insert(proof);
             }
         }
         let log = LogId { group: self.id.0, author: header.author.0 };

@@ -165,7 +165,9 @@ fn a_deflate_bomb_is_refused_without_being_inflated() {
     leb(&mut body, column.len() as u64);
     body.extend_from_slice(&column);
     body.push(0); // no op columns
-    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 3];
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83];
+    chunk.extend_from_slice(&sunspace_model::chunk_checksum(3, &body));
+    chunk.push(3);
     leb(&mut chunk, body.len() as u64);
     chunk.extend_from_slice(&body);
     let entry = mal.forge_entry(EntryKind::Change, &chunk).unwrap();
@@ -342,4 +344,19 @@ fn early_entries_are_bounded_and_junk_signatures_never_wait() {
     let receipt = ana.receive(entries).unwrap();
     assert!(receipt.waiting <= 64, "{}", receipt.waiting);
     assert_eq!(receipt.rejected.len(), 1, "{receipt:?}");
+}
+
+#[test]
+fn evidence_against_a_device_that_was_never_in_the_group_is_refused() {
+    let Group { mut ana, mut mal, .. } = group();
+    // Any fresh key can "equivocate": a proof about one says nothing about the group, and would only fill memory.
+    let stranger = sunspace_crypto::DeviceKeys::generate();
+    let key = sunspace_crypto::Secret32::random();
+    let link = ChainLink { seq: 1, prev_hash: [0; 32] };
+    let one = sunspace_log::Entry::seal(&stranger, EntryKind::Change, ana.id(), link, 0, &key, b"one");
+    let two = sunspace_log::Entry::seal(&stranger, EntryKind::Change, ana.id(), link, 0, &key, b"two");
+    let proof = sunspace_log::Equivocation::new(one, two).unwrap();
+    let entry = mal.forge_entry(EntryKind::Evidence, &proof.encode()).unwrap();
+    assert_refused(&mut ana, entry, "never in the group");
+    assert!(ana.equivocations().next().is_none());
 }
