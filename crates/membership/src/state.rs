@@ -74,6 +74,9 @@ pub enum Rejection {
     /// would cut it off from everything written with the new key.
     #[error("a new key was not wrapped to every device in the group")]
     IncompleteRotation,
+    /// A removal may set cut-offs only for the removed member's devices.
+    #[error("a removal named a device of someone else")]
+    CutoffForOtherDevice,
     /// A member may link only so many devices over the group's life.
     #[error("that member has linked as many devices as a member may")]
     TooManyDevices,
@@ -334,6 +337,13 @@ impl State {
             }
             Action::RemoveMember { member, reason, cutoffs } => {
                 self.require_steward(&author)?;
+                let theirs = |device: &DeviceId| {
+                    self.devices.get(device).is_some_and(|d| d.member == *member)
+                        || self.removed.get(device).is_some_and(|r| r.member == *member)
+                };
+                if !cutoffs.iter().all(|(device, _)| theirs(device)) {
+                    return Err(Rejection::CutoffForOtherDevice);
+                }
                 let state = self.members.remove(member).ok_or(Rejection::NoSuchMember)?;
                 for device in state.devices {
                     let cutoff = cutoffs.iter().find(|(d, _)| *d == device).map_or(0, |(_, c)| *c);

@@ -258,3 +258,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_removal_naming_someone_elses_device_in_its_cut_offs_is_refused() {
+    // A steward's removal of Lee that also lists Ana's device would make Ana's concurrent operations count as
+    // made by a removed device (rule 4), and raise cut-offs it has no business with.
+    let (mut log, ana, sam, lee) = group();
+    log.append(&sam, remove("lee", &[&lee, &ana], 3)).unwrap();
+    let state = log.state();
+    assert!(state.is_active_device(&lee.device_id()), "the removal must not apply");
+    assert!(state.rejected.iter().any(|(_, r)| *r == Rejection::CutoffForOtherDevice), "{:?}", state.rejected);
+}

@@ -98,6 +98,9 @@ pub enum ChangeRefusal {
     /// change lays the root out.
     #[error("it rewrites the document's layout (the root keys)")]
     TouchesRoot,
+    /// An operation of a kind Sunspace's records never use (counters, marks, lists).
+    #[error("it carries a kind of operation Sunspace's records never use")]
+    Operation,
     /// The changes depend on changes not held yet (they may still come from other devices' logs).
     #[error("it depends on changes not held yet")]
     MissingDeps,
@@ -319,10 +322,28 @@ fn parse_changes(bytes: &[u8], chunks: &[Chunk]) -> Result<Vec<Change>, ChangeRe
     Ok(out)
 }
 
-/// Whether any operation of `change` writes to the document root.
-fn touches_root(change: &Change) -> Result<bool, ChangeRefusal> {
+/// What a change's operations do that Sunspace forbids: write to the document root, or use a kind of operation
+/// the document's layout never has (counters, marks, lists), which some readers and automerge's own save and load
+/// do not handle alike.
+fn check_operations(change: &Change, may_lay_out_root: bool) -> Result<(), ChangeRefusal> {
+    use automerge::legacy::OpType;
+    use automerge::{ObjType, ScalarValue};
     let expanded = std::panic::catch_unwind(|| change.decode()).map_err(|_| malformed("a change's operations"))?;
-    Ok(expanded.operations.iter().any(|op| op.obj == LegacyObjectId::Root))
+    for op in &expanded.operations {
+        if op.obj == LegacyObjectId::Root && !may_lay_out_root {
+            return Err(ChangeRefusal::TouchesRoot);
+        }
+        let allowed = match &op.action {
+            OpType::Make(ObjType::Map | ObjType::Table | ObjType::Text) | OpType::Delete => true,
+            OpType::Put(ScalarValue::Counter(_)) => false,
+            OpType::Put(_) => true,
+            OpType::Make(ObjType::List) | OpType::Increment(_) | OpType::MarkBegin(_) | OpType::MarkEnd(_) => false,
+        };
+        if !allowed {
+            return Err(ChangeRefusal::Operation);
+        }
+    }
+    Ok(())
 }
 
 impl GroupDoc {
@@ -379,9 +400,7 @@ impl GroupDoc {
                 }
             }
             let lays_out_root = founder == Some(author) && change.seq() == 1 && change.deps().is_empty();
-            if !lays_out_root && touches_root(&change)? {
-                return Err(ChangeRefusal::TouchesRoot);
-            }
+            check_operations(&change, lays_out_root)?;
             next_seq += 1;
             fresh_hashes.insert(hash);
             fresh.push(change);

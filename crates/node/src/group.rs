@@ -115,6 +115,9 @@ pub struct OpenGroup {
     equivocations: BTreeMap<DeviceId, Equivocation>,
     /// Stored entries skipped when the group was opened, in words: the group opened without them.
     damage: Vec<String>,
+    /// Devices whose rotation gave this device a wrong key and that this device rotated after: once each, so a
+    /// member cannot make this device spend its share of membership operations on rotations.
+    healed_after: std::collections::BTreeSet<DeviceId>,
 }
 
 impl fmt::Debug for OpenGroup {
@@ -250,6 +253,7 @@ impl OpenGroup {
             refused: Vec::new(),
             equivocations: BTreeMap::new(),
             damage: Vec::new(),
+            healed_after: Default::default(),
             store: vault.store.clone(),
             device: vault.keys.clone(),
             storage_key: vault.storage_key.clone(),
@@ -311,7 +315,8 @@ impl OpenGroup {
         let mut replayed: Vec<ReplayedChange> = Vec::new();
         let mut all_changes: Vec<u8> = Vec::new();
         let mut since_snapshot = 0;
-        for (log, head) in store.log_heads(&id.0)? {
+        let stored_heads = store.log_heads(&id.0)?;
+        for &(log, head) in &stored_heads {
             let author = DeviceId(log.author);
             let mut position = match covered.get(&author) {
                 Some(c) => LogPosition::resume(c.seq, c.hash),
@@ -380,6 +385,15 @@ impl OpenGroup {
                 doc
             }
         };
+        // A log that was cut ends, in the store too, at the last entry kept: peers can send the valid entries
+        // that follow it again, and this device's own log goes on from there.
+        for (log, head) in stored_heads {
+            let kept = covered.get(&DeviceId(log.author)).map_or(0, |c| c.seq);
+            if kept < head {
+                tracing::warn!(author = %DeviceId(log.author).short(), kept, head, "a log is cut at its last valid entry");
+                store.truncate_log(&log, kept)?;
+            }
+        }
         doc.set_author(&vault.keys.device_id().to_hex())?;
         let own = vault.keys.device_id();
         let own_log = covered.get(&own).map_or_else(LogPosition::start, |c| LogPosition::resume(c.seq, c.hash));
@@ -421,6 +435,7 @@ impl OpenGroup {
             refused: Vec::new(),
             equivocations,
             damage,
+            healed_after: Default::default(),
         };
         // Keeping the index right costs one small read here; it is written (and flushed) only when the name changed.
         if group.remember_name()? {
@@ -964,7 +979,7 @@ impl OpenGroup {
         let mut vetted: Vec<Vetted> = Vec::new();
         let mut trial: Option<GroupDoc> = None;
         let mut proofs: Vec<Equivocation> = Vec::new();
-        let mut bad_wraps = 0usize;
+        let mut bad_wraps: Vec<DeviceId> = Vec::new();
         // A storage failure (a full disk) stops the batch; what was stored before it is still applied below.
         let mut failure = None;
         loop {
@@ -1076,12 +1091,17 @@ impl OpenGroup {
             }
             self.equivocations.insert(author, proof);
         }
-        if bad_wraps > 0 && self.members.is_active_device(&self.device.device_id()) {
+        let first_offences: Vec<DeviceId> = bad_wraps.into_iter().filter(|d| !self.healed_after.contains(d)).collect();
+        if !first_offences.is_empty() && self.members.is_active_device(&self.device.device_id()) {
             // A rotation gave this device a key the others did not get: make a new one that reaches everyone, so
-            // the group writes with a key this device holds.
+            // the group writes with a key this device holds. Once per offending device (it is named in status
+            // for whatever it does next).
             tracing::warn!("a rotated key wrapped to this device does not match its commitment; rotating again");
-            self.rotate_key()?;
-            receipt.membership_changed = true;
+            self.healed_after.extend(first_offences);
+            match self.rotate_key() {
+                Ok(_) => receipt.membership_changed = true,
+                Err(error) => tracing::error!(%error, "could not rotate the group key after a wrong wrap"),
+            }
         }
         if !receipt.accepted.is_empty() {
             if self.snapshot_due() {
@@ -1252,7 +1272,7 @@ impl OpenGroup {
         founding: bool,
         trial: &mut Option<GroupDoc>,
         vetted: &mut Vec<Vetted>,
-        bad_wraps: &mut usize,
+        bad_wraps: &mut Vec<DeviceId>,
     ) -> Result<bool, Refusal> {
         let header = entry.header();
         let key = self.keys.key(header.epoch).ok_or(Refusal::KeyNotHeld)?;
@@ -1296,8 +1316,8 @@ impl OpenGroup {
                 }
                 removal = matches!(op.action, Action::RemoveMember { .. } | Action::RevokeDevice { .. });
                 let id = self.membership.insert(signed).map_err(invalid)?;
-                if !self.take_rotated_key(header.author, &op, id).map_err(invalid)? {
-                    *bad_wraps += 1;
+                if !self.take_rotated_key(header.author, &op, id).map_err(|e| Refusal::Store(e))? {
+                    bad_wraps.push(header.author);
                 }
                 membership_changed = true;
             }

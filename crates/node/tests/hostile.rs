@@ -360,3 +360,22 @@ fn evidence_against_a_device_that_was_never_in_the_group_is_refused() {
     assert_refused(&mut ana, entry, "never in the group");
     assert!(ana.equivocations().next().is_none());
 }
+
+#[test]
+fn a_counter_a_list_or_a_mark_is_refused() {
+    let Group { mut ana, mut mal, .. } = group();
+    let bytes = mal.forge_changes(|doc| {
+        let meetings = doc.get(ROOT, "meetings").unwrap().unwrap().1;
+        doc.put(&meetings, "tally", automerge::ScalarValue::counter(1)).unwrap();
+    });
+    let entry = mal.forge_entry(EntryKind::Change, &bytes).unwrap();
+    assert_refused(&mut ana, entry, "kind of operation");
+    // (Mal's log now waits at Ana for the refused entry: the next attempt comes from another group.)
+    let Group { mut ana, mut mal, .. } = group();
+    let bytes = mal.forge_changes(|doc| {
+        let meetings = doc.get(ROOT, "meetings").unwrap().unwrap().1;
+        doc.put_object(&meetings, "list", automerge::ObjType::List).unwrap();
+    });
+    let entry = mal.forge_entry(EntryKind::Change, &bytes).unwrap();
+    assert_refused(&mut ana, entry, "kind of operation");
+}

@@ -35,7 +35,25 @@ for_each_store!(
     groups_come_from_entries_and_snapshots,
     snapshots_are_replaced,
     entries_limit_is_respected,
+    a_truncated_log_ends_where_it_was_cut_and_grows_again_from_there,
 );
+
+fn a_truncated_log_ends_where_it_was_cut_and_grows_again_from_there(store: &dyn Store) {
+    for seq in 1..=5u64 {
+        store.append_entry(&log(1), seq, format!("entry {seq}").as_bytes()).unwrap();
+    }
+    store.append_entry(&log(2), 1, b"other").unwrap();
+    store.truncate_log(&log(1), 2).unwrap();
+    assert_eq!(store.entries(&log(1), 1, 100).unwrap().len(), 2);
+    assert_eq!(store.log_heads(&GROUP).unwrap(), vec![(log(1), 2), (log(2), 1)]);
+    assert!(matches!(store.append_entry(&log(1), 4, b"x"), Err(StoreError::NotNext { expected: 3, .. })));
+    store.append_entry(&log(1), 3, b"a new third").unwrap();
+    assert_eq!(store.entries(&log(1), 3, 1).unwrap(), vec![(3, b"a new third".to_vec())]);
+    // Cutting everything forgets the log; cutting beyond its end changes nothing.
+    store.truncate_log(&log(2), 0).unwrap();
+    store.truncate_log(&log(1), 10).unwrap();
+    assert_eq!(store.log_heads(&GROUP).unwrap(), vec![(log(1), 3)]);
+}
 
 fn empty_store_has_nothing(store: &dyn Store) {
     assert_eq!(store.get_meta("format").unwrap(), None);

@@ -73,6 +73,10 @@ pub trait Store: Send + Sync {
     /// Appends entry number `seq` to a log; `seq` must be exactly one past the log's last entry (1 for a new log).
     fn append_entry(&self, log: &LogId, seq: u64, entry: &[u8]) -> Result<(), StoreError>;
 
+    /// Drops a log's entries after sequence number `keep`, at once (the log then ends at `keep`). Used only when a
+    /// group is rebuilt from its valid entries: what follows an entry that no longer passes cannot be kept either.
+    fn truncate_log(&self, log: &LogId, keep: u64) -> Result<(), StoreError>;
+
     /// Up to `limit` entries of a log, starting at sequence number `from`, in order.
     fn entries(&self, log: &LogId, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
 

@@ -44,6 +44,17 @@ impl Store for MemStore {
         Ok(())
     }
 
+    fn truncate_log(&self, log: &LogId, keep: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if let Some(entries) = inner.logs.get_mut(log) {
+            entries.truncate(usize::try_from(keep).unwrap_or(usize::MAX));
+            if entries.is_empty() {
+                inner.logs.remove(log);
+            }
+        }
+        Ok(())
+    }
+
     fn entries(&self, log: &LogId, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let inner = self.lock();
         let Some(entries) = inner.logs.get(log) else { return Ok(Vec::new()) };

@@ -119,6 +119,31 @@ impl Store for SledStore {
         })
     }
 
+    fn truncate_log(&self, log: &LogId, keep: u64) -> Result<(), StoreError> {
+        let head_key = log_prefix(log);
+        let result = (&self.entries, &self.heads).transaction(|(entries, heads)| {
+            let last = match heads.get(head_key)? {
+                Some(bytes) => decode_u64(&bytes).map_err(ConflictableTransactionError::Abort)?,
+                None => 0,
+            };
+            for seq in keep.saturating_add(1)..=last {
+                entries.remove(&entry_key(log, seq)[..])?;
+            }
+            if keep < last {
+                if keep == 0 {
+                    heads.remove(&head_key[..])?;
+                } else {
+                    heads.insert(&head_key[..], &keep.to_be_bytes()[..])?;
+                }
+            }
+            Ok(())
+        });
+        result.map_err(|error| match error {
+            TransactionError::Abort(error) => error,
+            TransactionError::Storage(error) => map_sled_error(error),
+        })
+    }
+
     fn entries(&self, log: &LogId, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let start = entry_key(log, from.max(1));
         let end = entry_key(log, u64::MAX);
