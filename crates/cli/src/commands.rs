@@ -1,5 +1,6 @@
 //! One function per command. Each is a thin layer: resolve names to ids, call the engine, print.
 
+use crate::render::prefix;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -376,7 +377,7 @@ fn relay(
             };
             let device = found.device.clone();
             group.edit(|doc| doc.remove_relay(&device))?;
-            emit(&format!("The group's devices will stop using relay {}.", &device[..8]))
+            emit(&format!("The group's devices will stop using relay {}.", prefix(&device)))
         }
         RelayCommand::List => {
             let relays = group.doc().relays();
@@ -389,8 +390,9 @@ fn relay(
             let rows = relays
                 .iter()
                 .map(|r| {
-                    let owner = if r.owner == me.to_hex() { "this device".to_owned() } else { r.owner[..8].to_owned() };
-                    vec![r.device[..8].to_owned(), owner, r.addresses.join("\n")]
+                    let owner =
+                        if r.owner == me.to_hex() { "this device".to_owned() } else { prefix(&r.owner).to_owned() };
+                    vec![prefix(&r.device).to_owned(), owner, r.addresses.join("\n")]
                 })
                 .collect();
             emit(&render::table(&["relay", "run by", "addresses"], rows))

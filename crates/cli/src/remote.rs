@@ -5,6 +5,7 @@
 //! One JSON object per line. The client sends a [`Request`]; the server answers with one or more [`Reply`]s (an
 //! invitation or a join is a conversation: the words, then the client's [`Request::Confirm`], then the outcome).
 
+use crate::render::prefix;
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, IsTerminal, Read as _, Write as _};
 use std::os::unix::net::UnixStream;
@@ -373,7 +374,7 @@ pub(crate) fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(());
     }
-    println!("This device ({}) is serving.", &status.device[..8]);
+    println!("This device ({}) is serving.", prefix(&status.device));
     for address in &status.listening {
         let reach = match status.reachability.get(address) {
             Some(true) => " (reachable from outside, a relay checked)",
@@ -383,12 +384,12 @@ pub(crate) fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
         println!("  listening on {address}{reach}");
     }
     if let Some(service) = &status.relay_service {
-        println!("  relaying for {} member devices listed by device {}", service.clients.len(), &service.owner[..8]);
+        println!("  relaying for {} member devices listed by device {}", service.clients.len(), prefix(&service.owner));
     }
     for relay in &status.relays {
         let through = if relay.listening_through { "reachable through it" } else { "not yet reachable through it" };
         let owned = if relay.owned { ", run by this device" } else { "" };
-        println!("  relay {}: {through}{owned}", &relay.device[..8]);
+        println!("  relay {}: {through}{owned}", prefix(&relay.device));
     }
     for unopened in &status.unopened {
         println!(
@@ -398,7 +399,7 @@ pub(crate) fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
         );
     }
     for group in &status.groups {
-        println!("\n{} ({}): {} entries held", group.name, &group.id[..8], group.entries);
+        println!("\n{} ({}): {} entries held", group.name, prefix(&group.id), group.entries);
         if group.waiting > 0 {
             println!("  {} received entries wait for earlier ones", group.waiting);
         }
@@ -417,7 +418,7 @@ pub(crate) fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
                 Some(n) => format!("{n} entries to send"),
                 None => "state unknown until it connects".to_owned(),
             };
-            println!("  {} (device {}): {seen}, {synced}, {pending}", peer.name, &peer.device[..8]);
+            println!("  {} (device {}): {seen}, {synced}, {pending}", peer.name, prefix(&peer.device));
         }
     }
     Ok(())

@@ -5,6 +5,12 @@ use sunspace_model::view::{short, ActionView, Conflict, DecisionView, GroupView,
 use sunspace_model::ActionStatus;
 
 /// A table with a header row and no heavy borders.
+/// The first eight characters of an id, for display. Ids can come from the group's records, which any member can
+/// write, so this never slices past the end or inside a character.
+pub(crate) fn prefix(id: &str) -> &str {
+    id.char_indices().nth(8).map_or(id, |(end, _)| &id[..end])
+}
+
 pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut table = Table::new();
     table.load_preset(presets::UTF8_HORIZONTAL_ONLY).set_content_arrangement(ContentArrangement::Dynamic);

@@ -453,6 +453,11 @@ impl GroupDoc {
                 let text = scalar_text(&value);
                 let mut lines = text.lines();
                 let owner = lines.next()?.to_owned();
+                // Any member can write this record: one that does not name two device keys is skipped.
+                let is_device = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+                if !is_device(&device) || !is_device(&owner) {
+                    return None;
+                }
                 let addresses = lines.filter(|a| !a.is_empty()).map(str::to_owned).collect();
                 Some(RelayView { device, owner, addresses })
             })
