@@ -155,6 +155,16 @@ async fn safety_number(backend: State<'_, Backend>, group: String) -> Answer<Str
 }
 
 #[tauri::command]
+async fn stewards(backend: State<'_, Backend>, group: String) -> Answer<Vec<String>> {
+    backend.stewards(group).await
+}
+
+#[tauri::command]
+async fn set_steward(backend: State<'_, Backend>, group: String, member: String, steward: bool) -> Answer<String> {
+    backend.set_steward(group, member, steward).await
+}
+
+#[tauri::command]
 async fn remove_member(backend: State<'_, Backend>, group: String, member: String, reason: String) -> Answer<String> {
     backend.remove_member(group, member, reason).await
 }
@@ -241,6 +251,8 @@ pub fn run() {
             resolve,
             safety_number,
             remove_member,
+            stewards,
+            set_steward,
             export,
             sync,
             add_peer,

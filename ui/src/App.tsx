@@ -561,9 +561,12 @@ function Members({ view, group, act, reload, me }: { view: GroupView; group: str
   const [revoking, setRevoking] = useState<string | null>(null);
   const [reason, setReason] = useState("");
   const [told, setTold] = useState("");
+  const [stewards, setStewards] = useState<string[]>([]);
   useEffect(() => {
     void act(() => backend.safetyNumber(group)).then((n) => n && setNumber(n));
+    void act(() => backend.stewards(group)).then((s) => s && setStewards(s));
   }, [view]);
+  const iAmSteward = myself !== undefined && stewards.includes(myself);
   return (
     <>
       <Section title="Safety number">
@@ -582,6 +585,16 @@ function Members({ view, group, act, reload, me }: { view: GroupView; group: str
             return (
               <li>
                 <strong>{m.name}</strong> <span class="muted">{m.status}</span>
+                {stewards.includes(m.id) && <span class="badge-steward" data-testid={`steward-${m.name}`} title="Signed authority: may admit and remove members"> · steward</span>}
+                {iAmSteward && m.status === "active" && devices.length > 0 && (
+                  <>
+                    {" "}
+                    <button class="link" data-testid={`${stewards.includes(m.id) ? "end-steward" : "make-steward"}-${m.name}`} onClick={async () => {
+                      const message = await act(() => backend.setSteward(group, m.id, !stewards.includes(m.id)));
+                      if (message) { setTold(message); await reload(); }
+                    }}>{stewards.includes(m.id) ? "End steward role" : "Make steward"}</button>
+                  </>
+                )}
                 {devices.map((d) => (
                   <div class="muted">
                     device {d.id.slice(0, 8)} · {d.method === "founder" ? "started the group" : d.method === "in-person-qr" ? "verified in person (QR code)" : d.method === "in-person-code" ? "verified in person (typed code)" : d.method}

@@ -57,8 +57,27 @@ export function CharterPage({ view, group, act, reload }: { view: GroupView; gro
           </div>
         </form>
       </Section>
+      <Stewards view={view} group={group} act={act} />
       <Roles view={view} group={group} act={act} reload={reload} />
     </>
+  );
+}
+
+/** Who holds signed authority (stewards admit and remove members), apart from the informal roles below. */
+function Stewards({ view, group, act }: { view: GroupView; group: string; act: Act }) {
+  const [stewards, setStewards] = useState<string[]>([]);
+  useEffect(() => {
+    void act(() => backend.stewards(group)).then((s) => s && setStewards(s));
+  }, [view]);
+  const names = stewards.map((id) => view.members.find((m) => m.id === id)?.name ?? "a member");
+  return (
+    <Section title="Stewards">
+      <p class="muted">
+        Stewards admit and remove members. This is signed by the group's devices, not an entry anyone can edit; change it from
+        the Members page.
+      </p>
+      <p data-testid="stewards">{names.length ? names.join(", ") : "No steward is known yet."}</p>
+    </Section>
   );
 }
 

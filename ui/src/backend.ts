@@ -49,6 +49,8 @@ export const backend = {
   safetyNumber: (group: string) => invoke<string>("safety_number", { group }),
   removeMember: (group: string, member: string, reason: string) =>
     invoke<string>("remove_member", { group, member, reason }),
+  stewards: (group: string) => invoke<string[]>("stewards", { group }),
+  setSteward: (group: string, member: string, steward: boolean) => invoke<string>("set_steward", { group, member, steward }),
   export: (group: string) => invoke<Export>("export", { group }),
   exportArchive: (group: string) => invoke<Export>("export_archive", { group }),
   revokeDevice: (group: string, device: string) => invoke<string>("revoke_device", { group, device }),

@@ -394,6 +394,28 @@ impl Backend {
         ))
     }
 
+    /// The members who are stewards by the group's signed membership (who may admit and remove members), by
+    /// member record id.
+    pub async fn stewards(&self, group: String) -> Result<Vec<String>, ApiError> {
+        self.with_group(&group, |g| Ok(g.stewards())).await
+    }
+
+    /// Makes a member a steward, or ends it (stewards only; the last steward cannot be ended). Returns what
+    /// happened, in a sentence.
+    pub async fn set_steward(&self, group: String, member: String, steward: bool) -> Result<String, ApiError> {
+        let name = self
+            .with_group(&group, move |g| {
+                let name = g.doc().member_name(&member).unwrap_or_else(|| "The member".to_owned());
+                g.set_steward(&member, steward).map(|()| name)
+            })
+            .await?;
+        Ok(if steward {
+            format!("{name} is now a steward: they can admit and remove members.")
+        } else {
+            format!("{name} is no longer a steward.")
+        })
+    }
+
     /// The group's minutes and decisions as Markdown, saved to the documents folder (or home).
     pub async fn export(&self, group: String) -> Result<Export, ApiError> {
         let view = self.group(group).await?;

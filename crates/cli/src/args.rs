@@ -298,6 +298,15 @@ pub(crate) enum MemberCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Make a member a steward (stewards admit and remove members), or end it with --end. This is the group's
+    /// signed authority, apart from the informal roles of `sunspace role`; a group can have several stewards.
+    Steward {
+        /// A name or the start of the member's id.
+        member: String,
+        /// End their stewardship instead.
+        #[arg(long)]
+        end: bool,
+    },
     /// Change a member's standing.
     Status {
         /// A name or the start of the member's id.

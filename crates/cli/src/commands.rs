@@ -541,6 +541,9 @@ fn member(group: &mut OpenGroup, command: MemberCommand, json: bool) -> anyhow::
             if let Some(sponsor) = &m.sponsor {
                 out.push(format!("  brought in by {}", view.member_name(sponsor)));
             }
+            if group.stewards().contains(&m.id) {
+                out.push("  steward  yes (signed: may admit and remove members)".to_owned());
+            }
             for device in view.devices.iter().filter(|d| d.member == m.id) {
                 out.push(format!("  device   {} (verified: {})", short(&device.id), device.method));
             }
@@ -574,6 +577,18 @@ fn member(group: &mut OpenGroup, command: MemberCommand, json: bool) -> anyhow::
             emit(&format!(
                 "Removed {name} from the group ({devices}). The group key was changed and given only to the remaining devices: nothing written from now on can be read by them, and anything their devices write from now on is refused.\n\nWhat {name} could already read: everything the group recorded up to now — the charter, the member list, every meeting's minutes and attendance, every decision and action item. Assume they have it, and act on it as a group.\n\nOther devices learn of the removal when they next sync; check with `sunspace safety-number` that you agree."
             ))
+        }
+        MemberCommand::Steward { member, end } => {
+            let id = find_member(group, &view, &member)?;
+            group.set_steward(&id, !end)?;
+            let name = view.member_name(&id);
+            if end {
+                emit(&format!(
+                    "{name} is no longer a steward. The change is signed and reaches every device when it syncs."
+                ))
+            } else {
+                emit(&format!("{name} is now a steward: they can admit and remove members. The change is signed and reaches every device when it syncs."))
+            }
         }
         MemberCommand::Status { member, status } => {
             let id = find_member(group, &view, &member)?;

@@ -8,7 +8,8 @@
 //!
 //! Authority in this version:
 //! - [`Action::Create`]: the founding device, and only as bound by the group id (see [`group_id_for`]);
-//! - [`Action::AddMember`], [`Action::GrantRole`]: a device of a steward;
+//! - [`Action::AddMember`], [`Action::GrantRole`], [`Action::EndRole`], [`Action::RemoveMember`]: a device of a
+//!   steward (a group may have several; the last one cannot be ended, and a founder is removable like anyone);
 //! - [`Action::LinkDevice`]: a device of the same member ("a member links only their own devices").
 //!
 //! Removal, revocation and key rotation plug into the same replay (next issue); ops that fail a check are kept

@@ -116,6 +116,13 @@ pub enum Action {
         /// The role.
         role: Role,
     },
+    /// Ends a member's role (stewards only; the group's last steward cannot be ended).
+    EndRole {
+        /// The member.
+        member: String,
+        /// The role.
+        role: Role,
+    },
     /// Removes a member and all their devices (stewards only). `cutoffs` says, per removed device, how far the
     /// remover held its log: entries after that are refused by everyone.
     RemoveMember {

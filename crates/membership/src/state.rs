@@ -74,6 +74,12 @@ pub enum Rejection {
     /// would cut it off from everything written with the new key.
     #[error("a new key was not wrapped to every device in the group")]
     IncompleteRotation,
+    /// Ending this role would leave the group with no steward: nobody could admit or remove anyone again.
+    #[error("the group's last steward cannot stop being one")]
+    LastSteward,
+    /// The member does not hold that role.
+    #[error("that member does not hold that role")]
+    NoSuchRole,
     /// A removal may set cut-offs only for the removed member's devices.
     #[error("a removal named a device of someone else")]
     CutoffForOtherDevice,
@@ -333,6 +339,19 @@ impl State {
                 self.require_steward(&author)?;
                 let state = self.members.get_mut(member).ok_or(Rejection::NoSuchMember)?;
                 state.roles.insert(*role);
+                Ok(())
+            }
+            Action::EndRole { member, role } => {
+                self.require_steward(&author)?;
+                let holders = self.members.values().filter(|m| m.roles.contains(role)).count();
+                let state = self.members.get_mut(member).ok_or(Rejection::NoSuchMember)?;
+                if !state.roles.contains(role) {
+                    return Err(Rejection::NoSuchRole);
+                }
+                if *role == Role::Steward && holders <= 1 {
+                    return Err(Rejection::LastSteward);
+                }
+                state.roles.remove(role);
                 Ok(())
             }
             Action::RemoveMember { member, reason, cutoffs } => {

@@ -834,6 +834,48 @@ impl OpenGroup {
         Ok(cutoffs)
     }
 
+    /// Makes `member` a steward, or ends their stewardship (stewards only), by a signed membership operation: the
+    /// authority to admit and remove members. The group's last steward cannot be ended.
+    pub fn set_steward(&mut self, member: &str, steward: bool) -> Result<(), NodeError> {
+        use sunspace_membership::Role;
+        let me = self.device.device_id();
+        let my_member = self.members.member_of(&me).ok_or(NodeError::NotAMember)?.to_owned();
+        if !self.members.has_role(&my_member, Role::Steward) {
+            return Err(NodeError::Refused("only a steward can change who the stewards are".into()));
+        }
+        if !self.members.members.contains_key(member) {
+            return Err(NodeError::Refused("that member has no device in the group".into()));
+        }
+        if self.members.has_role(member, Role::Steward) == steward {
+            return Ok(());
+        }
+        if !steward && self.members.members.values().filter(|m| m.roles.contains(&Role::Steward)).count() <= 1 {
+            return Err(NodeError::Refused(
+                "the group needs at least one steward: make someone else a steward first".into(),
+            ));
+        }
+        let action = if steward {
+            Action::GrantRole { member: member.to_owned(), role: Role::Steward }
+        } else {
+            Action::EndRole { member: member.to_owned(), role: Role::Steward }
+        };
+        self.append_membership(action)?;
+        if self.members.has_role(member, Role::Steward) != steward {
+            return Err(NodeError::Refused("the membership rules did not take the change".into()));
+        }
+        Ok(())
+    }
+
+    /// The members who hold the steward role by the signed membership (not the informal roles in the records).
+    pub fn stewards(&self) -> Vec<String> {
+        self.members
+            .members
+            .iter()
+            .filter(|(_, m)| m.roles.contains(&sunspace_membership::Role::Steward))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// Revokes one device (one of this device's member's others, or any as a steward), then rotates the key.
     pub fn revoke_device(&mut self, device: DeviceId) -> Result<u64, NodeError> {
         if device == self.device.device_id() {

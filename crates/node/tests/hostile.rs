@@ -9,41 +9,11 @@ mod common;
 use automerge::transaction::Transactable;
 use automerge::ReadDoc;
 use automerge::ROOT;
-use common::{day, device};
+use common::{admit, day, device, sync};
 use sunspace_log::{ChainLink, EntryKind};
 use sunspace_membership::{Action, OpId};
 use sunspace_model::NewMeeting;
-use sunspace_node::{Admission, IntegrityKind, OpenGroup, Vault};
-
-/// Everything `from` holds that `to` lacks, as a peer would send it.
-fn sync(from: &mut OpenGroup, to: &mut OpenGroup) -> sunspace_node::Receipt {
-    from.persist_pending().unwrap();
-    let theirs = to.heads();
-    let mut entries = Vec::new();
-    for (author, last) in from.heads() {
-        let held = theirs.get(&author).copied().unwrap_or(0);
-        if last > held {
-            entries.extend(from.read_entries(author, held + 1, last).unwrap());
-        }
-    }
-    to.receive(entries).unwrap()
-}
-
-fn admit(inviter: &mut OpenGroup, newcomer: &Vault, name: &str) -> OpenGroup {
-    let admission = Admission {
-        device: newcomer.device_id(),
-        agreement: newcomer.agreement_public(),
-        name: name.into(),
-        own_device: false,
-        existing_member: None,
-        via_qr: false,
-    };
-    let (_, wrapped) = inviter.admit(&admission).unwrap();
-    let mut joined = newcomer.accept_group(inviter.id(), &wrapped, &inviter.view().name).unwrap();
-    let receipt = sync(inviter, &mut joined);
-    assert!(receipt.rejected.is_empty(), "{receipt:?}");
-    joined
-}
+use sunspace_node::{IntegrityKind, OpenGroup, Vault};
 
 /// Ana (founder, steward) with a meeting on record, and Mal, a member whose device is run in bad faith.
 struct Group {

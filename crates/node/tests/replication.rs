@@ -4,51 +4,11 @@
 
 mod common;
 
-use common::{day, device};
+use common::{admit, day, device, sync};
 use sunspace_crypto::{DeviceKeys, Secret32};
 use sunspace_log::{Entry, EntryKind, LogPosition};
 use sunspace_model::{NewDecision, NewMeeting};
-use sunspace_node::{Admission, OpenGroup, Vault};
-
-/// Everything `from` holds that `to` lacks, as a peer would send it (sealing `from`'s waiting edits first, as
-/// the engine does when a peer is there).
-fn sync(from: &mut OpenGroup, to: &mut OpenGroup) -> sunspace_node::Receipt {
-    from.persist_pending().unwrap();
-    let theirs = to.heads();
-    let mut entries = Vec::new();
-    for (author, last) in from.heads() {
-        let held = theirs.get(&author).copied().unwrap_or(0);
-        if last > held {
-            entries.extend(from.read_entries(author, held + 1, last).unwrap());
-        }
-    }
-    to.receive(entries).unwrap()
-}
-
-fn admit(inviter: &mut OpenGroup, newcomer: &Vault, name: &str) -> OpenGroup {
-    let keys = DeviceKeysOf::of(newcomer);
-    let admission = Admission {
-        device: newcomer.device_id(),
-        agreement: keys,
-        name: name.into(),
-        own_device: false,
-        existing_member: None,
-        via_qr: false,
-    };
-    let (_, wrapped) = inviter.admit(&admission).unwrap();
-    let mut joined = newcomer.accept_group(inviter.id(), &wrapped, &inviter.view().name).unwrap();
-    let receipt = sync(inviter, &mut joined);
-    assert!(receipt.rejected.is_empty(), "{receipt:?}");
-    assert_eq!(receipt.waiting, 0);
-    joined
-}
-
-struct DeviceKeysOf;
-impl DeviceKeysOf {
-    fn of(vault: &Vault) -> [u8; 32] {
-        vault.agreement_public()
-    }
-}
+use sunspace_node::Admission;
 
 #[test]
 fn an_admitted_device_receives_the_history_and_edits_flow_both_ways() {

@@ -19,3 +19,35 @@ pub fn device(name: &str) -> Vault {
 pub fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
 }
+
+/// Everything `from` holds that `to` lacks, as a peer would send it (sealing `from`'s waiting edits first, as the
+/// engine does when a peer is there).
+pub fn sync(from: &mut sunspace_node::OpenGroup, to: &mut sunspace_node::OpenGroup) -> sunspace_node::Receipt {
+    from.persist_pending().unwrap();
+    let theirs = to.heads();
+    let mut entries = Vec::new();
+    for (author, last) in from.heads() {
+        let held = theirs.get(&author).copied().unwrap_or(0);
+        if last > held {
+            entries.extend(from.read_entries(author, held + 1, last).unwrap());
+        }
+    }
+    to.receive(entries).unwrap()
+}
+
+/// `newcomer` admitted in person by `inviter` as a new member called `name`, with the history sent over.
+pub fn admit(inviter: &mut sunspace_node::OpenGroup, newcomer: &Vault, name: &str) -> sunspace_node::OpenGroup {
+    let admission = sunspace_node::Admission {
+        device: newcomer.device_id(),
+        agreement: newcomer.agreement_public(),
+        name: name.into(),
+        own_device: false,
+        existing_member: None,
+        via_qr: false,
+    };
+    let (_, wrapped) = inviter.admit(&admission).unwrap();
+    let mut joined = newcomer.accept_group(inviter.id(), &wrapped, &inviter.view().name).unwrap();
+    let receipt = sync(inviter, &mut joined);
+    assert!(receipt.rejected.is_empty(), "{receipt:?}");
+    joined
+}

@@ -1,0 +1,52 @@
+//! Stewards as signed authority: granted and ended by signed membership operations, several at once, the founder
+//! removable by the others, never none.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{admit, day, device, sync};
+use sunspace_model::NewMeeting;
+
+#[test]
+fn a_second_steward_can_admit_and_can_remove_the_founder() {
+    let ana_vault = device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    ana.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "First"))).unwrap();
+    let bea_vault = device("Bea");
+    let mut bea = admit(&mut ana, &bea_vault, "Bea");
+    let bea_member = ana.members().member_of(&bea_vault.device_id()).unwrap().to_owned();
+    let ana_member = ana.members().member_of(&ana_vault.device_id()).unwrap().to_owned();
+
+    // Not yet a steward: Bea cannot change who the stewards are.
+    assert!(bea.set_steward(&bea_member, true).is_err());
+    ana.set_steward(&bea_member, true).unwrap();
+    assert_eq!(ana.stewards().len(), 2);
+    sync(&mut ana, &mut bea);
+    assert!(bea.stewards().contains(&bea_member));
+
+    // Bea admits Cy on her own authority.
+    let cy_vault = device("Cy");
+    let _cy = admit(&mut bea, &cy_vault, "Cy");
+    assert!(bea.members().is_active_device(&cy_vault.device_id()));
+
+    // And can remove the founder.
+    bea.remove_member(&ana_member, "left the workplace").unwrap();
+    assert!(!bea.members().is_active_device(&ana_vault.device_id()));
+    assert_eq!(bea.stewards(), vec![bea_member.clone()]);
+    // The last steward cannot stop being one.
+    assert!(bea.set_steward(&bea_member, false).is_err());
+}
+
+#[test]
+fn a_steward_role_can_be_ended_by_another_steward() {
+    let ana_vault = device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let bea_vault = device("Bea");
+    let mut bea = admit(&mut ana, &bea_vault, "Bea");
+    let bea_member = ana.members().member_of(&bea_vault.device_id()).unwrap().to_owned();
+    ana.set_steward(&bea_member, true).unwrap();
+    ana.set_steward(&bea_member, false).unwrap();
+    sync(&mut ana, &mut bea);
+    assert_eq!(bea.stewards().len(), 1);
+    assert!(!bea.stewards().contains(&bea_member));
+}
