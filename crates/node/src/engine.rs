@@ -1025,7 +1025,7 @@ impl Engine {
     fn send_heads(&mut self, peer: DeviceId, group: GroupId) {
         self.seal_pending(&group);
         let Some(open) = self.node.groups.get(&group) else { return };
-        let message = Message::Heads { group, heads: open.heads() };
+        let message = Message::Heads { group, heads: open.heads(), hashes: open.head_hashes() };
         self.heads_sent.insert((peer, group), Instant::now());
         self.send(peer, message.encode());
     }
@@ -1196,10 +1196,16 @@ impl Engine {
             return;
         }
         match message {
-            Message::Heads { heads, .. } => {
+            Message::Heads { heads, hashes, .. } => {
                 self.seal_pending(&group);
                 let Some(open) = self.node.groups.get(&group) else { return };
                 let ours = open.heads();
+                // A log the peer holds to the same place with another last entry: send ours, so that the peer
+                // holds both halves of the proof (and it sends us its half likewise).
+                let forked = sunspace_replicate::diverging(&heads, &hashes, &ours, &open.head_hashes());
+                if !forked.is_empty() {
+                    self.send_ranges(from, group, forked);
+                }
                 let behind = heads.iter().any(|(author, seq)| ours.get(author).copied().unwrap_or(0) < *seq);
                 let first = !self.sessions.contains_key(&(from, group));
                 let session = self.sessions.entry((from, group)).or_insert_with(|| Session::new(group));

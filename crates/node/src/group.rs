@@ -972,6 +972,11 @@ impl OpenGroup {
         self.covered.values().map(|c| (c.author, c.seq)).collect()
     }
 
+    /// The hash of the last entry held of each log: what a heads message carries beside the numbers.
+    pub fn head_hashes(&self) -> BTreeMap<DeviceId, [u8; 32]> {
+        self.covered.values().map(|c| (c.author, c.hash)).collect()
+    }
+
     /// The encoded entries `first ..= last` of `author`'s log (fewer if the log is shorter).
     pub fn read_entries(&self, author: DeviceId, first: u64, last: u64) -> Result<Vec<Vec<u8>>, NodeError> {
         let log = LogId { group: self.id.0, author: author.0 };

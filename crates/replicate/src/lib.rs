@@ -32,4 +32,4 @@ mod session;
 
 pub use check::{check_entry, check_verified_entry, Rejection, Verdict};
 pub use message::{DecodeError, Message, MAX_ENTRIES_PER_BATCH, MAX_HEADS, MAX_MESSAGE_LEN};
-pub use session::{batches, Range, Session, MAX_BATCH_BYTES};
+pub use session::{batches, diverging, Range, Session, MAX_BATCH_BYTES};

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! u8 version (1) ‖ u8 type ‖ group id (16)
-//! type 1, Heads:   u32 count ‖ count × (author (32) ‖ seq u64), authors strictly increasing
+//! type 1, Heads:   u32 count ‖ count × (author (32) ‖ seq u64 ‖ hash of that entry (32)), authors strictly
+//!                  increasing
 //! type 2, Entries: u32 count ‖ count × (u32 length ‖ encoded entry)
 //! ```
 
@@ -25,12 +26,15 @@ const ENTRIES: u8 = 2;
 /// A sync message about one group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
-    /// "For each of these logs I hold entries 1 ..= seq."
+    /// "For each of these logs I hold entries 1 ..= seq, the last one with this hash."
     Heads {
         /// The group.
         group: GroupId,
         /// Highest sequence number held per author.
         heads: BTreeMap<DeviceId, u64>,
+        /// The hash of that entry per author (all zeros when not known): two devices holding the same number of
+        /// entries of a log but different last entries learn that its author signed two histories.
+        hashes: BTreeMap<DeviceId, [u8; 32]>,
     },
     /// Encoded sealed entries, in log order within each author.
     Entries {
@@ -80,13 +84,14 @@ impl Message {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = vec![VERSION];
         match self {
-            Message::Heads { group, heads } => {
+            Message::Heads { group, heads, hashes } => {
                 out.push(HEADS);
                 out.extend_from_slice(&group.0);
                 out.extend_from_slice(&(heads.len() as u32).to_be_bytes());
                 for (author, seq) in heads {
                     out.extend_from_slice(&author.0);
                     out.extend_from_slice(&seq.to_be_bytes());
+                    out.extend_from_slice(hashes.get(author).unwrap_or(&[0; 32]));
                 }
             }
             Message::Entries { group, entries } => {
@@ -121,17 +126,22 @@ impl Message {
                     return Err(DecodeError::TooMany(count));
                 }
                 let mut heads = BTreeMap::new();
+                let mut hashes = BTreeMap::new();
                 let mut previous: Option<DeviceId> = None;
                 for _ in 0..count {
                     let author = DeviceId(reader.array()?);
                     let seq = u64::from_be_bytes(reader.array()?);
+                    let hash: [u8; 32] = reader.array()?;
                     if previous.is_some_and(|previous| previous >= author) {
                         return Err(DecodeError::NotCanonical);
                     }
                     previous = Some(author);
                     heads.insert(author, seq);
+                    if hash != [0; 32] {
+                        hashes.insert(author, hash);
+                    }
                 }
-                Message::Heads { group, heads }
+                Message::Heads { group, heads, hashes }
             }
             ENTRIES => {
                 let count = reader.u32()?;

@@ -101,6 +101,29 @@ impl Session {
     }
 }
 
+/// Logs where the peer holds as many entries as we do but a different last one: its author signed two histories.
+/// Returns, per such log, our last entry, to send to the peer: it holds the other one, so it can make the proof
+/// (and will send us its copy in the same way).
+pub fn diverging(
+    their_heads: &BTreeMap<DeviceId, u64>,
+    their_hashes: &BTreeMap<DeviceId, [u8; 32]>,
+    our_heads: &BTreeMap<DeviceId, u64>,
+    our_hashes: &BTreeMap<DeviceId, [u8; 32]>,
+) -> Vec<Range> {
+    their_hashes
+        .iter()
+        .filter_map(|(author, theirs)| {
+            let seq = *their_heads.get(author)?;
+            let ours = our_hashes.get(author)?;
+            (our_heads.get(author) == Some(&seq) && seq > 0 && ours != theirs).then_some(Range {
+                author: *author,
+                first: seq,
+                last: seq,
+            })
+        })
+        .collect()
+}
+
 /// The ranges of `ours` that `theirs` lacks.
 fn missing(theirs: &BTreeMap<DeviceId, u64>, ours: &BTreeMap<DeviceId, u64>) -> Vec<Range> {
     ours.iter()
@@ -135,6 +158,25 @@ pub fn batches(entries: Vec<Vec<u8>>) -> Vec<Vec<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_held_to_the_same_place_with_another_last_entry_is_sent_back() {
+        let (ana, mal) = (device(1), device(9));
+        let ours = BTreeMap::from([(ana, 4), (mal, 7)]);
+        let our_hashes = BTreeMap::from([(ana, [1; 32]), (mal, [2; 32])]);
+        // Same place, same entry for Ana's log; same place, another entry for Mal's.
+        let theirs = BTreeMap::from([(ana, 4), (mal, 7)]);
+        let their_hashes = BTreeMap::from([(ana, [1; 32]), (mal, [3; 32])]);
+        assert_eq!(
+            diverging(&theirs, &their_hashes, &ours, &our_hashes),
+            vec![Range { author: mal, first: 7, last: 7 }]
+        );
+        // A peer behind or ahead is not compared here: the entries it receives or sends show a fork.
+        let behind = BTreeMap::from([(mal, 6)]);
+        assert!(diverging(&behind, &their_hashes, &ours, &our_hashes).is_empty());
+        // A peer that sends no hash (zeros) is not compared.
+        assert!(diverging(&theirs, &BTreeMap::new(), &ours, &our_hashes).is_empty());
+    }
 
     fn device(byte: u8) -> DeviceId {
         DeviceId::from_hex(&format!("{byte:02x}").repeat(32)).expect("a valid hex id")

@@ -12,8 +12,24 @@ use sunspace_replicate::{DecodeError, Message, MAX_ENTRIES_PER_BATCH, MAX_HEADS,
 fn message() -> impl Strategy<Value = Message> {
     let group = any::<[u8; 16]>().prop_map(GroupId);
     prop_oneof![
-        (group.clone(), proptest::collection::btree_map(any::<[u8; 32]>().prop_map(DeviceId), any::<u64>(), 0..20))
-            .prop_map(|(group, heads)| Message::Heads { group, heads }),
+        (
+            group.clone(),
+            proptest::collection::btree_map(
+                any::<[u8; 32]>().prop_map(DeviceId),
+                (any::<u64>(), any::<[u8; 32]>()),
+                0..20
+            )
+        )
+            .prop_map(|(group, logs)| Message::Heads {
+                group,
+                heads: logs.iter().map(|(author, (seq, _))| (*author, *seq)).collect(),
+                // An all-zero hash means "not known" and decodes as absent.
+                hashes: logs
+                    .iter()
+                    .filter(|(_, (_, h))| *h != [0; 32])
+                    .map(|(author, (_, hash))| (*author, *hash))
+                    .collect(),
+            }),
         (group, proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..10))
             .prop_map(|(group, entries)| Message::Entries { group, entries }),
     ]
@@ -61,7 +77,11 @@ fn oversized_messages_and_counts_are_refused_before_allocation() {
 
 #[test]
 fn unknown_versions_types_duplicates_and_trailing_bytes_are_refused() {
-    let message = Message::Heads { group: GroupId([0; 16]), heads: BTreeMap::from([(DeviceId([1; 32]), 3)]) };
+    let message = Message::Heads {
+        group: GroupId([0; 16]),
+        heads: BTreeMap::from([(DeviceId([1; 32]), 3)]),
+        hashes: BTreeMap::from([(DeviceId([1; 32]), [5; 32])]),
+    };
     let mut bytes = message.encode();
     bytes[0] = 9;
     assert_eq!(Message::decode(&bytes), Err(DecodeError::UnknownVersion(9)));
@@ -73,10 +93,11 @@ fn unknown_versions_types_duplicates_and_trailing_bytes_are_refused() {
     assert_eq!(Message::decode(&bytes), Err(DecodeError::Trailing(1)));
     bytes.pop();
     // The same log twice, and logs out of order: each message has one encoding.
-    let entry = bytes[22..62].to_vec();
+    // (Each log takes 72 bytes: author, seq, hash.)
+    let entry = bytes[22..94].to_vec();
     bytes[18..22].copy_from_slice(&2u32.to_be_bytes());
     bytes.extend_from_slice(&entry);
     assert_eq!(Message::decode(&bytes), Err(DecodeError::NotCanonical));
-    bytes[62] = 0;
+    bytes[94] = 0;
     assert_eq!(Message::decode(&bytes), Err(DecodeError::NotCanonical));
 }

@@ -70,7 +70,7 @@ impl Replica {
 
     fn tick(&self, out: &mut Outbox) {
         for peer in self.sessions.keys() {
-            out.push((*peer, Message::Heads { group: GROUP, heads: self.heads() }));
+            out.push((*peer, Message::Heads { group: GROUP, heads: self.heads(), hashes: BTreeMap::new() }));
         }
     }
 
@@ -83,7 +83,7 @@ impl Replica {
                 self.send_ranges(from, ranges, out);
                 // If the peer holds what we lack, tell it where we stand so it sends it.
                 if heads.iter().any(|(author, seq)| ours.get(author).copied().unwrap_or(0) < *seq) {
-                    out.push((from, Message::Heads { group: GROUP, heads: ours }));
+                    out.push((from, Message::Heads { group: GROUP, heads: ours, hashes: BTreeMap::new() }));
                 }
             }
             Message::Entries { entries, .. } => {
