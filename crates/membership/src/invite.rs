@@ -5,9 +5,14 @@
 //! connection that already authenticates both device keys (Noise or QUIC's TLS):
 //!
 //! ```text
-//! joiner → inviter  Hello    { tag = H(secret), commitment = H(joiner ‖ nonce_j), agreement key, name }
+//! joiner → inviter  Hello    { tag = H(secret), hello = H(secret ‖ joiner), commitment = H(joiner ‖ nonce_j),
+//!                              agreement key }
+//!                   (the inviter answers only a hello bound to the device on the other end of the connection:
+//!                    a stranger who learned the tag, or relays another device's hello, gets the same refusal as
+//!                    for an invitation that does not exist, learns no name, and binds nothing)
 //! inviter → joiner  Challenge{ nonce_i, proof = H(secret ‖ inviter ‖ joiner ‖ nonce_i), group and inviter names }
-//! joiner → inviter  Reveal   { nonce_j }                      (checked against the commitment)
+//! joiner → inviter  Reveal   { nonce_j, name }                (checked against the commitment; the joiner names
+//!                                                              itself only to a device that proved the secret)
 //! inviter → joiner  Revealed
 //!      both devices show the short authentication string over (secret, both keys, both nonces);
 //!      the two people compare it aloud and both confirm
@@ -216,6 +221,13 @@ impl Invitation {
         hash_parts("sunspace/join-commit/v1", &[&joiner.0, nonce])
     }
 
+    /// The joiner's proof that it holds the secret, bound to its own device key: an inviter answers nothing but a
+    /// refusal without it, so a device that merely learned the tag, or relays another device's hello, learns
+    /// nothing and cannot take the invitation.
+    pub fn hello_proof(&self, joiner: &DeviceId) -> [u8; 32] {
+        hash_parts("sunspace/join-hello/v1", &[&self.secret, &joiner.0])
+    }
+
     /// The inviter's proof that it holds the secret (so a joiner is not fooled by another device on the LAN).
     pub fn proof(&self, inviter: &DeviceId, joiner: &DeviceId, inviter_nonce: &[u8; 32]) -> [u8; 32] {
         hash_parts("sunspace/join-proof/v1", &[&self.secret, &inviter.0, &joiner.0, inviter_nonce])
@@ -291,25 +303,27 @@ pub const MAX_JOIN_NAME: usize = 200;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum JoinRequest {
-    /// First message: which invitation, the commitment, the joiner's X25519 key and name.
+    /// First message: which invitation, the proof of the secret bound to the joining device, the commitment and
+    /// the joiner's X25519 key (not its name: that waits until the inviter has proved the secret too).
     Hello {
         /// [`Invitation::tag`].
         #[serde(with = "hex32")]
         tag: [u8; 16],
+        /// [`Invitation::hello_proof`] for the joining device.
+        #[serde(with = "hex32")]
+        hello: [u8; 32],
         /// [`Invitation::commitment`].
         #[serde(with = "hex32")]
         commitment: [u8; 32],
         /// The joiner's X25519 public key.
         #[serde(with = "hex32")]
         agreement: [u8; 32],
-        /// The joiner's name as they gave it when setting up their device.
-        name: String,
         /// Whether the code was scanned from the QR code (with addresses) rather than typed: recorded as how the
         /// device was verified.
         #[serde(default)]
         via_qr: bool,
     },
-    /// Second: the nonce committed to.
+    /// Second: the nonce committed to, and the joiner's name, now that the inviter proved it holds the secret.
     Reveal {
         /// [`Invitation::tag`].
         #[serde(with = "hex32")]
@@ -317,6 +331,8 @@ pub enum JoinRequest {
         /// The joiner's nonce.
         #[serde(with = "hex32")]
         nonce: [u8; 32],
+        /// The joiner's name as they gave it when setting up their device.
+        name: String,
     },
     /// Third: whether the person at the joining device said the words match.
     Confirm {
@@ -386,7 +402,7 @@ impl JoinRequest {
     /// Decodes, refusing anything over 64 KiB or with an overlong name.
     pub fn decode(bytes: &[u8]) -> Result<Self, JoinMessageError> {
         let request: Self = decode_json(bytes)?;
-        if let Self::Hello { name, .. } = &request {
+        if let Self::Reveal { name, .. } = &request {
             if name.chars().count() > MAX_JOIN_NAME {
                 return Err(JoinMessageError("name too long".into()));
             }
@@ -495,26 +511,25 @@ mod tests {
 
     #[test]
     fn join_messages_round_trip_and_oversized_ones_are_refused() {
-        let hello = JoinRequest::Hello {
-            tag: [1; 16],
-            commitment: [2; 32],
-            agreement: [3; 32],
-            name: "Bea".into(),
-            via_qr: true,
-        };
+        let hello =
+            JoinRequest::Hello { tag: [1; 16], hello: [4; 32], commitment: [2; 32], agreement: [3; 32], via_qr: true };
         assert_eq!(JoinRequest::decode(&hello.encode()).unwrap(), hello);
+        let reveal = JoinRequest::Reveal { tag: [1; 16], nonce: [5; 32], name: "Bea".into() };
+        assert_eq!(JoinRequest::decode(&reveal.encode()).unwrap(), reveal);
         let welcome = JoinAnswer::Welcome { group: "ab".into(), member: "m".into(), keys: vec![(0, "00".into())] };
         assert_eq!(JoinAnswer::decode(&welcome.encode()).unwrap(), welcome);
         assert!(JoinRequest::decode(&vec![b' '; 70 * 1024]).is_err());
-        let long = JoinRequest::Hello {
-            tag: [1; 16],
-            commitment: [2; 32],
-            agreement: [3; 32],
-            name: "x".repeat(201),
-            via_qr: false,
-        };
+        let long = JoinRequest::Reveal { tag: [1; 16], nonce: [5; 32], name: "x".repeat(201) };
         assert!(JoinRequest::decode(&long.encode()).is_err());
         assert!(JoinRequest::decode(br#"{"type":"hello","tag":"zz"}"#).is_err());
+    }
+
+    #[test]
+    fn a_hello_proof_is_bound_to_the_joining_device_and_the_secret() {
+        let invitation = Invitation::random(Vec::new());
+        let (bea, eve) = (DeviceId([1; 32]), DeviceId([2; 32]));
+        assert_ne!(invitation.hello_proof(&bea), invitation.hello_proof(&eve));
+        assert_ne!(invitation.hello_proof(&bea), Invitation::random(Vec::new()).hello_proof(&bea));
     }
 
     proptest! {

@@ -48,6 +48,8 @@ const RECONNECT_TICK: Duration = crate::relays::RELAY_TICK;
 /// The first wait before redialing a member device that is out of reach; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long a joining device waits for each candidate's answer to its hello: an inviter answers at once.
+const HELLO_WAIT: Duration = Duration::from_secs(10);
 /// How long a joining device looks for the inviter on the local network when the code has no address.
 const DISCOVERY_WAIT: Duration = Duration::from_secs(20);
 
@@ -452,6 +454,19 @@ pub struct NodeHandle {
     identity: JoinIdentity,
 }
 
+impl NodeHandle {
+    #[cfg(feature = "test-utils")]
+    pub(crate) fn net_for_forging(&self) -> &NetHandle {
+        &self.net
+    }
+
+    /// Lets unknown devices connect for the join protocol (as a joining device does), or stops it.
+    #[cfg(feature = "test-utils")]
+    pub(crate) async fn door_for_forging(&self, open: bool) -> Result<(), NodeError> {
+        self.command(Command::Door(open)).await
+    }
+}
+
 impl std::fmt::Debug for NodeHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NodeHandle").field("device", &self.identity.device.short()).finish_non_exhaustive()
@@ -606,28 +621,44 @@ async fn join_flow(
     let nonce: [u8; 32] = random_array();
     let hello = JoinRequest::Hello {
         tag: invitation.tag(),
+        hello: invitation.hello_proof(&me.device),
         commitment: Invitation::commitment(&me.device, &nonce),
         agreement: me.agreement,
-        name: me.name.clone(),
         via_qr: !invitation.addresses.is_empty(),
     };
+    // Every candidate is asked at once, each with a short limit: a device on the local network that answers
+    // mDNS but not the handshake (or answers slowly on purpose) cannot hold the join up. The hello names no one;
+    // only a device that proves it holds the secret is told the joiner's name, in the reveal.
+    let mut asks: futures::stream::FuturesUnordered<_> = candidates
+        .into_iter()
+        .map(|candidate| {
+            let net = handle.net.clone();
+            let bytes = hello.encode();
+            async move {
+                let answer = tokio::time::timeout(HELLO_WAIT, net.join_request(candidate, bytes)).await;
+                (candidate, answer)
+            }
+        })
+        .collect();
     let mut found = None;
     let mut last_error = "no device on this network answered the invitation".to_owned();
-    for candidate in candidates {
-        match handle.net.join_request(candidate, hello.encode()).await.map(|a| JoinAnswer::decode(&a)) {
-            Ok(Ok(JoinAnswer::Challenge { nonce: inviter_nonce, proof, group_name, inviter_name, .. }))
+    while let Some((candidate, answer)) = futures::StreamExt::next(&mut asks).await {
+        match answer.map(|a| a.map(|bytes| JoinAnswer::decode(&bytes))) {
+            Ok(Ok(Ok(JoinAnswer::Challenge { nonce: inviter_nonce, proof, group_name, inviter_name, .. })))
                 if proof == invitation.proof(&candidate, &me.device, &inviter_nonce) =>
             {
                 found = Some((candidate, inviter_nonce, group_name, inviter_name));
                 break;
             }
-            Ok(Ok(JoinAnswer::Refused { reason })) => last_error = reason,
-            Ok(_) => last_error = "a device answered but does not hold this invitation".into(),
-            Err(error) => last_error = join_error(error),
+            Ok(Ok(Ok(JoinAnswer::Refused { reason }))) => last_error = reason,
+            Ok(Ok(_)) => last_error = "a device answered but does not hold this invitation".into(),
+            Ok(Err(error)) => last_error = join_error(error),
+            Err(_) => last_error = join_error("no answer in time"),
         }
     }
+    drop(asks);
     let (inviter, inviter_nonce, group_name, inviter_name) = found.ok_or(last_error)?;
-    let reveal = JoinRequest::Reveal { tag: invitation.tag(), nonce };
+    let reveal = JoinRequest::Reveal { tag: invitation.tag(), nonce, name: me.name.clone() };
     match handle.net.join_request(inviter, reveal.encode()).await.map(|a| JoinAnswer::decode(&a)) {
         Ok(Ok(JoinAnswer::Revealed)) => {}
         Ok(Ok(JoinAnswer::Refused { reason })) => return Err(reason),
@@ -668,7 +699,7 @@ async fn join_flow(
 
 enum Stage {
     Open,
-    Challenged { joiner: DeviceId, commitment: [u8; 32], agreement: [u8; 32], name: String, nonce: [u8; 32] },
+    Challenged { joiner: DeviceId, commitment: [u8; 32], agreement: [u8; 32], nonce: [u8; 32] },
     Revealed { joiner: DeviceId, agreement: [u8; 32], name: String },
 }
 
@@ -1400,9 +1431,9 @@ impl Engine {
             self.answer(ticket, refuse(reason)).await;
             return;
         }
+        let not_open = "this invitation is not open on that device: it expired, was used, or was never made";
         let Some(invite) = self.invites.get_mut(&tag) else {
-            let reason = "this invitation is not open on that device: it expired, was used, or was never made";
-            self.answer(ticket, refuse(reason)).await;
+            self.answer(ticket, refuse(not_open)).await;
             return;
         };
         if invite.expires <= Instant::now() {
@@ -1411,19 +1442,25 @@ impl Engine {
             return;
         }
         let answer = match (&invite.stage, request) {
-            (Stage::Open, JoinRequest::Hello { commitment, agreement, name, via_qr, .. }) => {
+            // A hello not bound to this connection's device (a stranger who learned the tag, or relays another
+            // device's hello) gets the answer an unknown invitation gets: no name, and the invitation stays open.
+            (_, JoinRequest::Hello { hello, .. }) if hello != invite.invitation.hello_proof(&from) => {
+                tracing::warn!(device = %from.short(), "a hello without proof of the invitation's secret; refused");
+                refuse(not_open)
+            }
+            (Stage::Open, JoinRequest::Hello { commitment, agreement, via_qr, .. }) => {
                 invite.via_qr = via_qr;
                 let nonce: [u8; 32] = random_array();
                 let proof = invite.invitation.proof(&me, &from, &nonce);
-                invite.stage = Stage::Challenged { joiner: from, commitment, agreement, name, nonce };
+                invite.stage = Stage::Challenged { joiner: from, commitment, agreement, nonce };
                 let group_id = invite.request.group;
                 let kind = invite.request.kind;
                 let group_name = self.node.groups.get(&group_id).map(|g| g.doc().name()).unwrap_or_default();
                 JoinAnswer::Challenge { nonce, proof, group_name, inviter_name: owner, kind }
             }
             (
-                Stage::Challenged { joiner, commitment, agreement, name, nonce: inviter_nonce },
-                JoinRequest::Reveal { nonce, .. },
+                Stage::Challenged { joiner, commitment, agreement, nonce: inviter_nonce },
+                JoinRequest::Reveal { nonce, name, .. },
             ) if *joiner == from => {
                 if Invitation::commitment(&from, &nonce) != *commitment {
                     self.answer(ticket, refuse("the handshake did not check out; nothing was added")).await;
@@ -1439,7 +1476,7 @@ impl Engine {
                 };
                 let words = invite.invitation.words(&transcript).to_string();
                 let event = InviteEvent::Words { words, name: name.clone(), device: from.to_hex() };
-                invite.stage = Stage::Revealed { joiner: from, agreement: *agreement, name: name.clone() };
+                invite.stage = Stage::Revealed { joiner: from, agreement: *agreement, name };
                 let _ = invite.events.send(event).await;
                 JoinAnswer::Revealed
             }

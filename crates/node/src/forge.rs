@@ -84,3 +84,24 @@ impl OpenGroup {
 pub fn overwrite_root(doc: &mut AutoCommit, key: &str, value: &str) {
     let _ = doc.put(automerge::ROOT, key, value);
 }
+
+impl crate::NodeHandle {
+    /// Sends raw join-handshake bytes to the device at `addresses` (with their `/p2p/` part), as any device on
+    /// the network could while an invitation is open, and returns the raw answer.
+    pub async fn forge_join_request(&self, addresses: &[String], bytes: Vec<u8>) -> Result<Vec<u8>, NodeError> {
+        let mut device = None;
+        for address in addresses {
+            let address: sunspace_net::Multiaddr =
+                address.parse().map_err(|_| NodeError::Refused(format!("\"{address}\" is not an address")))?;
+            let to = sunspace_net::device_of_address(&address)
+                .ok_or_else(|| NodeError::Refused("the address names no device".into()))?;
+            self.net_for_forging().add_address(to, address).await.map_err(|e| NodeError::Refused(e.to_string()))?;
+            device = Some(to);
+        }
+        let device = device.ok_or_else(|| NodeError::Refused("no address".into()))?;
+        // Like a joining device, it lets the (unknown) other device's connection through for the join protocol
+        // (and leaves it so, for the next forged request).
+        self.door_for_forging(true).await?;
+        self.net_for_forging().join_request(device, bytes).await.map_err(|e| NodeError::Refused(e.to_string()))
+    }
+}

@@ -278,25 +278,27 @@ impl OpenGroup {
 
         // The snapshot is a cache: if it cannot be read, the logs alone rebuild the document.
         let mut covered = BTreeMap::new();
+        // The snapshot's document bytes are kept to load it again only if the slow path below needs a fresh copy.
         let mut snapshot_document = None;
+        let mut loaded = None;
         let mut membership = MembershipLog::new(id);
         if let Some(sealed) = store.snapshot(&id.0)? {
             match Snapshot::open(&vault.storage_key, &id, &sealed).and_then(|snapshot| {
                 // A group joined a moment ago has an empty snapshot: it only makes the group known to the store.
-                if !snapshot.covered.is_empty() {
-                    GroupDoc::load_trusted(&snapshot.document)?;
-                }
+                let doc =
+                    if snapshot.covered.is_empty() { None } else { Some(GroupDoc::load_trusted(&snapshot.document)?) };
                 let mut log = MembershipLog::new(id);
                 for bytes in &snapshot.membership {
                     let op = SignedOp::decode(bytes).map_err(|e| NodeError::Damaged(e.to_string()))?;
                     log.insert(op).map_err(|e| NodeError::Damaged(e.to_string()))?;
                 }
                 let document = (!snapshot.covered.is_empty()).then_some(snapshot.document);
-                Ok((snapshot.covered, document, log))
+                Ok((snapshot.covered, document, doc, log))
             }) {
-                Ok((snapshot_covered, document, snapshot_log)) => {
+                Ok((snapshot_covered, document, doc, snapshot_log)) => {
                     covered = snapshot_covered.into_iter().map(|c| (c.author, c)).collect();
                     snapshot_document = document;
+                    loaded = doc;
                     membership = snapshot_log;
                 }
                 Err(error) => tracing::warn!(%error, "snapshot unreadable; rebuilding the group from its logs"),
@@ -361,7 +363,11 @@ impl OpenGroup {
         // Change chunks are concatenated and applied in one call: automerge applies a batch far faster than the
         // same changes one call at a time (each call re-indexes the document). Only if that fails are the
         // entries vetted one by one, as received entries are, and the ones that do not pass left out.
-        let fast = base().and_then(|mut doc| {
+        let first = match loaded.take() {
+            Some(doc) => Ok(doc),
+            None => base(),
+        };
+        let fast = first.and_then(|mut doc| {
             if !all_changes.is_empty() {
                 doc.load_stored(&all_changes)?;
             }

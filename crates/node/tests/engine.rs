@@ -158,3 +158,29 @@ async fn a_mistyped_code_is_refused_before_anything_is_sent() {
     let error = bea.join("ABC-DEF-GHJ-KMN-PQR-STV-WXY", Vec::new()).await.unwrap_err();
     assert!(error.to_string().contains("mistyped") || error.to_string().contains("does not check out"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_who_learned_the_tag_learns_no_name_and_cannot_take_the_invitation() {
+    use sunspace_membership::invite::{Invitation, JoinAnswer, JoinRequest};
+    let ana = start(device("Ana"), EngineOptions::loopback()).await.unwrap();
+    let bea = start(device("Bea"), EngineOptions::loopback()).await.unwrap();
+    let eve = start(device("Eve"), EngineOptions::loopback()).await.unwrap();
+    let group = found_group(&ana).await;
+    let invite = invite_member(&ana, group).await;
+    let invitation = Invitation::parse(&invite.qr_text).unwrap();
+    let addresses = invitation.addresses.clone();
+    // Eve knows the tag (she answered Bea's mDNS query and saw Bea's hello), not the secret: she relays Bea's
+    // hello proof, and tries one of her own making.
+    let bea_device = bea.run(|node| node.vault().device_id()).await.unwrap();
+    for hello in [invitation.hello_proof(&bea_device), [7; 32]] {
+        let request =
+            JoinRequest::Hello { tag: invitation.tag(), hello, commitment: [1; 32], agreement: [2; 32], via_qr: false };
+        let answer = JoinAnswer::decode(&eve.forge_join_request(&addresses, request.encode()).await.unwrap()).unwrap();
+        let JoinAnswer::Refused { reason } = answer else { panic!("a stranger must be refused, got {answer:?}") };
+        assert!(!reason.contains("Tenants") && !reason.contains("Ana"), "{reason}");
+    }
+    // The invitation is still Bea's to use.
+    let mut joining = bea.join(&invite.qr_text, Vec::new()).await.unwrap();
+    let JoinEvent::Words { group_name, .. } = joining.events.recv().await.unwrap() else { panic!("expected words") };
+    assert_eq!(group_name, "Tenants");
+}
