@@ -126,6 +126,10 @@ impl GroupDoc {
 
     /// Loads a document saved with [`GroupDoc::save`] (or any automerge document with this layout).
     pub fn load(bytes: &[u8]) -> Result<Self, ModelError> {
+        // Every chunk's header and checksum are checked before automerge parses anything: automerge 0.12 panics
+        // on some malformed input (`fuzz/regressions/`), and a panic caught here is no defence in a build that
+        // aborts on panic, as phone builds often do.
+        crate::incoming::check_chunk_headers(bytes)?;
         let doc = guarded(|| AutoCommit::load(bytes))?;
         let this = Self { doc, vetting: Default::default() };
         this.check_schema()?;

@@ -228,6 +228,11 @@ pub fn chunk_checksum(kind: u8, data: &[u8]) -> [u8; 4] {
     [digest[0], digest[1], digest[2], digest[3]]
 }
 
+/// Checks that `bytes` are whole automerge chunks with correct checksums, before automerge parses them.
+pub(crate) fn check_chunk_headers(bytes: &[u8]) -> Result<(), ModelError> {
+    split_chunks(bytes).map(|_| ()).map_err(|e| ModelError::Unreadable(e.to_string()))
+}
+
 /// Skips a list of `count` items each parsed by `skip`.
 fn skip_list(bytes: &[u8], at: &mut usize, skip: impl Fn(&[u8], &mut usize) -> Option<()>) -> Option<()> {
     let count = uleb(bytes, at)?;
