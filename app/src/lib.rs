@@ -155,6 +155,11 @@ async fn safety_number(backend: State<'_, Backend>, group: String) -> Answer<Str
 }
 
 #[tauri::command]
+async fn decision_history(backend: State<'_, Backend>, group: String, decision: String) -> Answer<Vec<String>> {
+    backend.decision_history(group, decision).await
+}
+
+#[tauri::command]
 async fn stewards(backend: State<'_, Backend>, group: String) -> Answer<Vec<String>> {
     backend.stewards(group).await
 }
@@ -253,6 +258,7 @@ pub fn run() {
             remove_member,
             stewards,
             set_steward,
+            decision_history,
             export,
             sync,
             add_peer,

@@ -486,7 +486,8 @@ function Meeting({ view, group, id, act, reload, back }: { view: GroupView; grou
         <ul class="list" data-testid="decisions">
           {decisions.map((d) => (
             <li>
-              <strong>{d.title}</strong> <span class="muted">({d.method})</span> {d.outcome}
+              <strong>{d.title}</strong> <span class="muted">({d.method})</span> {d.outcome}{" "}
+              <DecisionHistory group={group} decision={d.id} act={act} />
             </li>
           ))}
         </ul>
@@ -551,6 +552,25 @@ function Actions({ view, group, act, reload }: { view: GroupView; group: string;
         <ul class="checks">{upcoming.map(row)}</ul>
       </Section>
     </>
+  );
+}
+
+/** Who changed a decision, when and from what: each change is bound to the device that signed it. */
+function DecisionHistory({ group, decision, act }: { group: string; decision: string; act: Act }) {
+  const [lines, setLines] = useState<string[] | null>(null);
+  if (lines === null) {
+    return (
+      <button class="link" data-testid={`history-${decision.slice(0, 8)}`} onClick={async () => {
+        const found = await act(() => backend.decisionHistory(group, decision));
+        if (found) setLines(found);
+      }}>History</button>
+    );
+  }
+  return (
+    <ul class="muted history" data-testid={`history-lines-${decision.slice(0, 8)}`}>
+      {lines.map((line) => <li>{line}</li>)}
+      <li><button class="link" onClick={() => setLines(null)}>Hide</button></li>
+    </ul>
   );
 }
 

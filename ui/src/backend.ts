@@ -49,6 +49,7 @@ export const backend = {
   safetyNumber: (group: string) => invoke<string>("safety_number", { group }),
   removeMember: (group: string, member: string, reason: string) =>
     invoke<string>("remove_member", { group, member, reason }),
+  decisionHistory: (group: string, decision: string) => invoke<string[]>("decision_history", { group, decision }),
   stewards: (group: string) => invoke<string[]>("stewards", { group }),
   setSteward: (group: string, member: string, steward: boolean) => invoke<string>("set_steward", { group, member, steward }),
   export: (group: string) => invoke<Export>("export", { group }),

@@ -394,6 +394,12 @@ impl Backend {
         ))
     }
 
+    /// Who changed a decision, when and from what, a sentence each, oldest first: every change is bound to the
+    /// device that signed it.
+    pub async fn decision_history(&self, group: String, decision: String) -> Result<Vec<String>, ApiError> {
+        self.with_group(&group, move |g| g.history_sentences(sunspace_model::RecordKind::Decision, &decision)).await
+    }
+
     /// The members who are stewards by the group's signed membership (who may admit and remove members), by
     /// member record id.
     pub async fn stewards(&self, group: String) -> Result<Vec<String>, ApiError> {

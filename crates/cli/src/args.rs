@@ -509,6 +509,11 @@ pub(crate) enum DecisionCommand {
         /// The start of the decision's id.
         decision: String,
     },
+    /// Who changed a decision, when, and from what (each change is bound to the device that signed it).
+    History {
+        /// The start of the decision's id.
+        decision: String,
+    },
     /// Change a decision.
     Edit {
         /// The start of the decision's id.

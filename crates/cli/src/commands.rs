@@ -850,6 +850,14 @@ fn decision(group: &mut OpenGroup, command: DecisionCommand, json: bool) -> anyh
             }
             emit(&render::decision(&view, d))
         }
+        DecisionCommand::History { decision } => {
+            let id = group.doc().find_id(RecordKind::Decision, &decision)?;
+            if json {
+                return emit_json(&group.history(RecordKind::Decision, &id)?);
+            }
+            let lines = group.history_sentences(RecordKind::Decision, &id)?;
+            emit(&lines.join("\n"))
+        }
         DecisionCommand::Edit { decision, title, method, outcome, date, review_by } => {
             let id = group.doc().find_id(RecordKind::Decision, &decision)?;
             let patch = DecisionPatch { title, method, outcome, date, review_by: review_by.map(Some) };

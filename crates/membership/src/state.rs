@@ -343,7 +343,8 @@ impl State {
             }
             Action::EndRole { member, role } => {
                 self.require_steward(&author)?;
-                let holders = self.members.values().filter(|m| m.roles.contains(role)).count();
+                // Only a steward with a device can act: a steward whose devices were all revoked does not count.
+                let holders = self.members.values().filter(|m| m.roles.contains(role) && !m.devices.is_empty()).count();
                 let state = self.members.get_mut(member).ok_or(Rejection::NoSuchMember)?;
                 if !state.roles.contains(role) {
                     return Err(Rejection::NoSuchRole);
@@ -362,6 +363,14 @@ impl State {
                 };
                 if !cutoffs.iter().all(|(device, _)| theirs(device)) {
                     return Err(Rejection::CutoffForOtherDevice);
+                }
+                let acting_stewards = self
+                    .members
+                    .iter()
+                    .filter(|(id, m)| *id != member && m.roles.contains(&Role::Steward) && !m.devices.is_empty())
+                    .count();
+                if acting_stewards == 0 {
+                    return Err(Rejection::LastSteward);
                 }
                 let state = self.members.remove(member).ok_or(Rejection::NoSuchMember)?;
                 for device in state.devices {

@@ -269,3 +269,16 @@ fn a_removal_naming_someone_elses_device_in_its_cut_offs_is_refused() {
     assert!(state.is_active_device(&lee.device_id()), "the removal must not apply");
     assert!(state.rejected.iter().any(|(_, r)| *r == Rejection::CutoffForOtherDevice), "{:?}", state.rejected);
 }
+
+#[test]
+fn the_last_steward_cannot_be_removed_or_stop_being_one() {
+    let (mut log, ana, sam, _lee) = group();
+    // Sam's only device is revoked: Sam is still a steward on paper, but cannot act.
+    log.append(&ana, Action::RevokeDevice { device: sam.device_id(), cutoff: 0 }).unwrap();
+    log.append(&ana, Action::EndRole { member: "ana".into(), role: Role::Steward }).unwrap();
+    let state = log.state();
+    assert!(state.has_role("ana", Role::Steward), "{:?}", state.rejected);
+    assert!(state.rejected.iter().any(|(_, r)| *r == Rejection::LastSteward));
+    log.append(&ana, remove("ana", &[&ana], 0)).unwrap();
+    assert!(log.state().is_active_device(&ana.device_id()));
+}

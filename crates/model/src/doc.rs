@@ -246,7 +246,7 @@ impl GroupDoc {
             .ok_or_else(|| ModelError::Unreadable(format!("the document has no {key} table")))
     }
 
-    fn record(&self, kind: RecordKind, id: &str) -> Result<ObjId, ModelError> {
+    pub(crate) fn record(&self, kind: RecordKind, id: &str) -> Result<ObjId, ModelError> {
         let not_found = || ModelError::NotFound { kind: kind.noun(), id: id.to_owned() };
         let table = match kind {
             RecordKind::Group => return self.root_map("group"),

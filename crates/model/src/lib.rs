@@ -32,6 +32,7 @@ mod cadence;
 mod doc;
 mod error;
 pub mod export;
+pub mod history;
 mod ids;
 pub mod incoming;
 mod input;
@@ -42,6 +43,7 @@ pub mod vitality;
 pub use cadence::Cadence;
 pub use doc::{DeviceRecord, Founder, GroupDoc, SCHEMA_VERSION};
 pub use error::ModelError;
+pub use history::FieldChange;
 pub use ids::{new_record_id, RecordId};
 pub use incoming::{chunk_checksum, ChangeRefusal, Vetted, MAX_INFLATED_BYTES, MAX_OPS_PER_ENTRY};
 pub use input::{

@@ -50,6 +50,8 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// How long a joining device waits for each candidate's answer to its hello: an inviter answers at once.
 const HELLO_WAIT: Duration = Duration::from_secs(10);
+/// Once a device on the local network answers, how much longer a joining device keeps looking for others.
+const DISCOVERY_MORE: Duration = Duration::from_secs(2);
 /// How long a joining device looks for the inviter on the local network when the code has no address.
 const DISCOVERY_WAIT: Duration = Duration::from_secs(20);
 
@@ -584,6 +586,12 @@ impl NodeHandle {
     }
 }
 
+/// Compares two values derived from an invitation's secret in constant time.
+fn same_secret(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
+}
+
 fn join_error(error: impl std::fmt::Display) -> String {
     format!(
         "could not reach the inviting device: the invitation may have expired or been used, or the device is not \
@@ -609,15 +617,22 @@ async fn join_flow(
         candidates.push(device);
     }
     if candidates.is_empty() {
-        // Look on the local network (mDNS) for a while.
+        // Look on the local network (mDNS) for a while, and once someone answers, a little longer: the first to
+        // answer may be any device on the network, not the inviter.
         let deadline = Instant::now() + DISCOVERY_WAIT;
-        while candidates.is_empty() && Instant::now() < deadline {
+        let mut first_seen: Option<Instant> = None;
+        while Instant::now() < deadline && first_seen.is_none_or(|at| at.elapsed() < DISCOVERY_MORE) {
             tokio::time::sleep(Duration::from_millis(500)).await;
             let (reply, done) = oneshot::channel();
             handle.command(Command::Candidates(reply)).await.map_err(|e| e.to_string())?;
             candidates = done.await.unwrap_or_default();
+            if !candidates.is_empty() && first_seen.is_none() {
+                first_seen = Some(Instant::now());
+            }
         }
     }
+    candidates.sort();
+    candidates.dedup();
     let nonce: [u8; 32] = random_array();
     let hello = JoinRequest::Hello {
         tag: invitation.tag(),
@@ -645,7 +660,7 @@ async fn join_flow(
     while let Some((candidate, answer)) = futures::StreamExt::next(&mut asks).await {
         match answer.map(|a| a.map(|bytes| JoinAnswer::decode(&bytes))) {
             Ok(Ok(Ok(JoinAnswer::Challenge { nonce: inviter_nonce, proof, group_name, inviter_name, .. })))
-                if proof == invitation.proof(&candidate, &me.device, &inviter_nonce) =>
+                if same_secret(&proof, &invitation.proof(&candidate, &me.device, &inviter_nonce)) =>
             {
                 found = Some((candidate, inviter_nonce, group_name, inviter_name));
                 break;
@@ -1233,7 +1248,10 @@ impl Engine {
                 let ours = open.heads();
                 // A log the peer holds to the same place with another last entry: send ours, so that the peer
                 // holds both halves of the proof (and it sends us its half likewise).
-                let forked = sunspace_replicate::diverging(&heads, &hashes, &ours, &open.head_hashes());
+                // (Not for a device already proven to have forked: both halves are held, and sending ours again on
+                // every exchange would only cost bandwidth.)
+                let mut forked = sunspace_replicate::diverging(&heads, &hashes, &ours, &open.head_hashes());
+                forked.retain(|range| open.equivocations().all(|(device, _)| *device != range.author));
                 if !forked.is_empty() {
                     self.send_ranges(from, group, forked);
                 }
@@ -1444,11 +1462,17 @@ impl Engine {
         let answer = match (&invite.stage, request) {
             // A hello not bound to this connection's device (a stranger who learned the tag, or relays another
             // device's hello) gets the answer an unknown invitation gets: no name, and the invitation stays open.
-            (_, JoinRequest::Hello { hello, .. }) if hello != invite.invitation.hello_proof(&from) => {
+            (_, JoinRequest::Hello { hello, .. }) if !same_secret(&hello, &invite.invitation.hello_proof(&from)) => {
                 tracing::warn!(device = %from.short(), "a hello without proof of the invitation's secret; refused");
                 refuse(not_open)
             }
-            (Stage::Open, JoinRequest::Hello { commitment, agreement, via_qr, .. }) => {
+            // The first hello with the proof binds the invitation to its device; the same device may say hello
+            // again (its first answer did not arrive in time) and is challenged afresh.
+            (Stage::Open, JoinRequest::Hello { commitment, agreement, via_qr, .. })
+            | (Stage::Challenged { .. }, JoinRequest::Hello { commitment, agreement, via_qr, .. })
+                if matches!(invite.stage, Stage::Open)
+                    || matches!(invite.stage, Stage::Challenged { joiner, .. } if joiner == from) =>
+            {
                 invite.via_qr = via_qr;
                 let nonce: [u8; 32] = random_array();
                 let proof = invite.invitation.proof(&me, &from, &nonce);

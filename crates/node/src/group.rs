@@ -179,12 +179,11 @@ struct ReplayedChange {
     seq: u64,
     /// Where its changes lie in the concatenation of every replayed entry's changes.
     range: std::ops::Range<usize>,
-    hash: [u8; 32],
 }
 
 /// What one stored entry held.
 enum Replayed {
-    Change(Vec<u8>, [u8; 32]),
+    Change(Vec<u8>),
     Membership,
     Evidence(Equivocation),
 }
@@ -216,7 +215,7 @@ fn replay_entry(
         .ok_or_else(|| damaged_entry(author, seq, "uses a key this device does not hold"))?;
     let plain = entry.open(key).map_err(|e| damaged_entry(author, seq, e))?;
     let replayed = match entry.header().kind {
-        EntryKind::Change => Replayed::Change(plain, entry.hash()),
+        EntryKind::Change => Replayed::Change(plain),
         EntryKind::Membership => {
             let op = SignedOp::decode(&plain).map_err(|e| damaged_entry(author, seq, e))?;
             if op.author() != *author {
@@ -316,6 +315,10 @@ impl OpenGroup {
         let mut equivocations = BTreeMap::new();
         let mut replayed: Vec<ReplayedChange> = Vec::new();
         let mut all_changes: Vec<u8> = Vec::new();
+        // Every replayed entry's place and hash (of any kind), and the snapshot's coverage: where a log is cut,
+        // it ends at the last entry kept before the cut, never before what the snapshot already holds.
+        let snapshot_covered = covered.clone();
+        let mut replayed_places: BTreeMap<DeviceId, Vec<(u64, [u8; 32])>> = BTreeMap::new();
         let mut since_snapshot = 0;
         let stored_heads = store.log_heads(&id.0)?;
         for &(log, head) in &stored_heads {
@@ -339,14 +342,19 @@ impl OpenGroup {
                 }
                 for (seq, bytes) in page {
                     match replay_entry(&id, &author, seq, &bytes, &mut position, &keys, &mut membership) {
-                        Ok(Replayed::Change(plain, hash)) => {
+                        Ok(Replayed::Change(plain)) => {
                             let start = all_changes.len();
                             all_changes.extend_from_slice(&plain);
-                            replayed.push(ReplayedChange { author, seq, range: start..all_changes.len(), hash });
+                            replayed.push(ReplayedChange { author, seq, range: start..all_changes.len() });
                         }
                         Ok(Replayed::Membership) => {}
                         Ok(Replayed::Evidence(proof)) => {
                             equivocations.entry(proof.author()).or_insert(proof);
+                        }
+                        Err(error) if author == vault.keys.device_id() => {
+                            // This device's own entries are already with its peers: going on from an earlier place
+                            // would sign a second history. The group stays closed (and is reported) instead.
+                            return Err(NodeError::Damaged(format!("{error}; the group is left unopened")));
                         }
                         Err(error) => {
                             tracing::warn!(%error, "a stored entry is skipped");
@@ -355,6 +363,7 @@ impl OpenGroup {
                         }
                     }
                     covered.insert(author, Covered { author, seq, hash: position_hash(&position) });
+                    replayed_places.entry(author).or_default().push((seq, position_hash(&position)));
                     since_snapshot += 1;
                     next = seq + 1;
                 }
@@ -382,8 +391,18 @@ impl OpenGroup {
             Err(error) => {
                 tracing::warn!(%error, "the group's changes do not load as a whole; vetting them one entry at a time");
                 let (doc, cut) = Self::replay_vetted(&base, &all_changes, &replayed, founder.as_ref(), &mut damage)?;
-                for (author, last) in cut {
-                    match last {
+                if cut.contains_key(&vault.keys.device_id()) {
+                    // This device's own entries are already with its peers: going on from an earlier place would
+                    // sign a second history. The group stays closed (and is reported) rather than do that.
+                    return Err(NodeError::Damaged(format!(
+                        "one of this device's own entries no longer passes ({}); the group is left unopened",
+                        damage.join("; ")
+                    )));
+                }
+                for (author, at) in cut {
+                    let kept =
+                        replayed_places.get(&author).and_then(|places| places.iter().rev().find(|(seq, _)| *seq < at));
+                    match kept.copied().or_else(|| snapshot_covered.get(&author).map(|c| (c.seq, c.hash))) {
                         Some((seq, hash)) => covered.insert(author, Covered { author, seq, hash }),
                         None => covered.remove(&author),
                     };
@@ -391,15 +410,7 @@ impl OpenGroup {
                 doc
             }
         };
-        // A log that was cut ends, in the store too, at the last entry kept: peers can send the valid entries
-        // that follow it again, and this device's own log goes on from there.
-        for (log, head) in stored_heads {
-            let kept = covered.get(&DeviceId(log.author)).map_or(0, |c| c.seq);
-            if kept < head {
-                tracing::warn!(author = %DeviceId(log.author).short(), kept, head, "a log is cut at its last valid entry");
-                store.truncate_log(&log, kept)?;
-            }
-        }
+        let _ = stored_heads;
         doc.set_author(&vault.keys.device_id().to_hex())?;
         let own = vault.keys.device_id();
         let own_log = covered.get(&own).map_or_else(LogPosition::start, |c| LogPosition::resume(c.seq, c.hash));
@@ -452,7 +463,7 @@ impl OpenGroup {
 
     /// The slow way to rebuild a document: every replayed change entry vetted in isolation, in passes (an entry
     /// may depend on another log's changes), the ones that fail left out with their log's later entries. Returns
-    /// the document and, per log cut short, the last entry kept.
+    /// the document and, per log cut short, the first entry left out.
     #[allow(clippy::type_complexity)]
     fn replay_vetted(
         base: &dyn Fn() -> Result<GroupDoc, ModelError>,
@@ -460,7 +471,7 @@ impl OpenGroup {
         replayed: &[ReplayedChange],
         founder: Option<&DeviceId>,
         damage: &mut Vec<String>,
-    ) -> Result<(GroupDoc, BTreeMap<DeviceId, Option<(u64, [u8; 32])>>), NodeError> {
+    ) -> Result<(GroupDoc, BTreeMap<DeviceId, u64>), NodeError> {
         let mut cut: BTreeMap<DeviceId, u64> = BTreeMap::new();
         let mut done = vec![false; replayed.len()];
         let mut batch: Vec<Vetted> = Vec::new();
@@ -495,21 +506,18 @@ impl OpenGroup {
                 break;
             }
         }
+        // Entries that still wait for changes no stored entry holds are kept, not cut: cutting them would cut
+        // honest logs (this device's own among them) that merely build on a change that was left out. automerge
+        // holds them aside until their dependencies arrive.
         for (i, change) in replayed.iter().enumerate() {
-            if !done[i] && !cut.contains_key(&change.author) {
-                damage.push(damaged_entry(&change.author, change.seq, "depends on changes no entry holds").to_string());
-                cut.insert(change.author, change.seq);
+            if !done[i] && !cut.get(&change.author).is_some_and(|&at| change.seq >= at) {
+                let plain = all_changes.get(change.range.clone()).unwrap_or_default();
+                if let Err(error) = doc.load_incremental(plain) {
+                    tracing::warn!(%error, "a stored entry waiting for dependencies does not load");
+                }
             }
         }
-        // Where a log was cut, it now ends at the entry before the cut (or holds nothing after the snapshot).
-        let last_kept = cut
-            .iter()
-            .map(|(author, &at)| {
-                let before = replayed.iter().filter(|r| r.author == *author && r.seq < at).max_by_key(|r| r.seq);
-                (*author, before.map(|r| (r.seq, r.hash)))
-            })
-            .collect();
-        Ok((doc, last_kept))
+        Ok((doc, cut))
     }
 
     /// Stored entries skipped when the group was opened, in words (empty when the group is whole).
@@ -540,6 +548,39 @@ impl OpenGroup {
     /// The document, for reads that need more than the view.
     pub fn doc(&self) -> &GroupDoc {
         &self.doc
+    }
+
+    /// Who changed record `id` (of `kind`), when and from what, oldest first ([`GroupDoc::history`]): each change
+    /// is under the device that signed the entry carrying it ([`OpenGroup::describe_device`] names it).
+    pub fn history(
+        &mut self,
+        kind: sunspace_model::RecordKind,
+        id: &str,
+    ) -> Result<Vec<sunspace_model::FieldChange>, NodeError> {
+        Ok(self.doc.history(kind, id)?)
+    }
+
+    /// [`OpenGroup::history`] in sentences: "2026-11-20 18:02 UTC  Bea's device 1a2b3c4d: changed outcome from
+    /// "agreed" to "postponed"".
+    pub fn history_sentences(&mut self, kind: sunspace_model::RecordKind, id: &str) -> Result<Vec<String>, NodeError> {
+        let history = self.history(kind, id)?;
+        Ok(history
+            .iter()
+            .map(|change| {
+                let who = DeviceId::from_hex(&change.actor)
+                    .map_or_else(|| "an unknown device".to_owned(), |d| self.describe_device(&d));
+                let when = chrono::DateTime::from_timestamp(change.at, 0)
+                    .map_or_else(|| "at an unknown time".to_owned(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+                let what = match (&change.previous, &change.value) {
+                    (None, Some(value)) => format!("set {} to \"{value}\"", change.field),
+                    (Some(previous), Some(value)) => {
+                        format!("changed {} from \"{previous}\" to \"{value}\"", change.field)
+                    }
+                    (_, None) => format!("cleared {}", change.field),
+                };
+                format!("{when}  {who}: {what}")
+            })
+            .collect())
     }
 
     pub(crate) fn doc_mut(&mut self) -> &mut GroupDoc {
@@ -855,7 +896,9 @@ impl OpenGroup {
         if self.members.has_role(member, Role::Steward) == steward {
             return Ok(());
         }
-        if !steward && self.members.members.values().filter(|m| m.roles.contains(&Role::Steward)).count() <= 1 {
+        let acting =
+            self.members.members.values().filter(|m| m.roles.contains(&Role::Steward) && !m.devices.is_empty());
+        if !steward && acting.count() <= 1 {
             return Err(NodeError::Refused(
                 "the group needs at least one steward: make someone else a steward first".into(),
             ));
@@ -1225,9 +1268,9 @@ impl OpenGroup {
         });
     }
 
-    /// Whose device this is, in words: "Bea's device" (the member from the signed membership, the name from the
-    /// records), or "device 1a2b3c4d" for one the group does not list.
-    fn device_words(&self, device: &DeviceId) -> String {
+    /// Whose device this is, in words: "Bea's device 1a2b3c4d" (the member from the signed membership, removed ones
+    /// included; the name from the records), or "device 1a2b3c4d" for one the group does not list.
+    pub fn describe_device(&self, device: &DeviceId) -> String {
         let member = self
             .members
             .devices
@@ -1252,7 +1295,7 @@ impl OpenGroup {
                     "{} signed two different histories (from its entry {} on): it showed different records to \
                      different members. The proof is kept and shared with the group; a steward should talk to them \
                      and may remove the device.",
-                    self.device_words(device),
+                    self.describe_device(device),
                     proof.seq()
                 ),
             });
@@ -1268,7 +1311,7 @@ impl OpenGroup {
                 device: Some(device.to_hex()),
                 sentence: format!(
                     "{} sent {} entr{} this device refused and did not keep in the records ({newest}).",
-                    self.device_words(&device),
+                    self.describe_device(&device),
                     refusals.len(),
                     if refusals.len() == 1 { "y" } else { "ies" }
                 ),
@@ -1287,7 +1330,7 @@ impl OpenGroup {
                 device: Some(author.to_hex()),
                 sentence: format!(
                     "A membership change by {} ({}) waits for changes this device has never received; it has no effect until they arrive.",
-                    self.device_words(&author),
+                    self.describe_device(&author),
                     hex::encode(&op.0[..4])
                 ),
             });
@@ -1299,7 +1342,7 @@ impl OpenGroup {
                 device: author.map(|a| a.to_hex()),
                 sentence: format!(
                     "A membership change by {} ({}) was refused by the group's rules: {rejection}.",
-                    author.map_or_else(|| "a device".to_owned(), |a| self.device_words(&a)),
+                    author.map_or_else(|| "a device".to_owned(), |a| self.describe_device(&a)),
                     hex::encode(&op.0[..4])
                 ),
             });
@@ -1387,7 +1430,7 @@ impl OpenGroup {
             }
         }
         let log = LogId { group: self.id.0, author: header.author.0 };
-        self.store.append_entry(&log, header.link.seq, &entry.encode()).map_err(|e| Refusal::Store(e.into()))?;
+        self.store_received(&log, header.link.seq, &entry.encode()).map_err(Refusal::Store)?;
         vetted.extend(changes);
         self.covered.insert(header.author, Covered { author: header.author, seq: header.link.seq, hash: entry.hash() });
         if header.author == self.device.device_id() {
@@ -1401,6 +1444,19 @@ impl OpenGroup {
             self.members = self.membership.state();
         }
         Ok(membership_changed)
+    }
+
+    /// Stores a received entry at `seq`. The store may already hold entries from there on that this device left
+    /// out when it opened the group (they did not pass): those were never part of the records, and are replaced.
+    fn store_received(&self, log: &LogId, seq: u64, bytes: &[u8]) -> Result<(), NodeError> {
+        match self.store.append_entry(log, seq, bytes) {
+            Err(sunspace_store::StoreError::NotNext { expected, .. }) if expected > seq => {
+                tracing::warn!(seq, "replacing stored entries that were left out when the group was opened");
+                self.store.truncate_log(log, seq - 1)?;
+                Ok(self.store.append_entry(log, seq, bytes)?)
+            }
+            other => Ok(other?),
+        }
     }
 
     fn snapshot_due(&self) -> bool {

@@ -50,3 +50,37 @@ fn a_steward_role_can_be_ended_by_another_steward() {
     assert_eq!(bea.stewards().len(), 1);
     assert!(!bea.stewards().contains(&bea_member));
 }
+
+#[test]
+fn a_decisions_history_names_the_device_that_changed_it() {
+    use sunspace_model::{DecisionMethod, DecisionPatch, NewDecision, RecordKind};
+    let ana_vault = device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let decision = ana
+        .edit(|doc| {
+            doc.add_decision(NewDecision {
+                title: "Rent strike".into(),
+                method: DecisionMethod::Consensus,
+                outcome: "agreed".into(),
+                date: day(),
+                review_by: None,
+                meeting: None,
+            })
+        })
+        .unwrap();
+    let bea_vault = device("Bea");
+    let mut bea = admit(&mut ana, &bea_vault, "Bea");
+    bea.edit(|doc| {
+        doc.update_decision(&decision, DecisionPatch { outcome: Some("postponed".into()), ..Default::default() })
+    })
+    .unwrap();
+    sync(&mut bea, &mut ana);
+    let lines = ana.history_sentences(RecordKind::Decision, &decision).unwrap();
+    assert!(lines.iter().any(|l| l.contains("Ana's device") && l.contains("set outcome to \"agreed\"")), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Bea's device") && l.contains("changed outcome from \"agreed\" to \"postponed\"")),
+        "{lines:#?}"
+    );
+}

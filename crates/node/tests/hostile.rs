@@ -349,3 +349,41 @@ fn a_counter_a_list_or_a_mark_is_refused() {
     let entry = mal.forge_entry(EntryKind::Change, &bytes).unwrap();
     assert_refused(&mut ana, entry, "kind of operation");
 }
+
+#[test]
+fn a_peers_damaged_entry_is_left_out_at_opening_and_taken_again_when_the_peer_sends_it() {
+    use std::sync::Arc;
+    use sunspace_store::{LogId, MemStore, Store};
+    let store = Arc::new(MemStore::default());
+    let passphrase = sunspace_node::Passphrase::new("correct horse battery staple".into());
+    let ana_vault = Vault::create(store.clone(), &passphrase, "Ana", sunspace_crypto::kdf::KdfParams::MINIMUM).unwrap();
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let bea_vault = device("Bea");
+    let mut bea = admit(&mut ana, &bea_vault, "Bea");
+    bea.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Bea's meeting"))).unwrap();
+    sync(&mut bea, &mut ana);
+    assert_eq!(ana.view().meetings.len(), 1);
+    let id = ana.id();
+    drop(ana);
+    // Bea's entry on Ana's disk is damaged, and the snapshot too (so the entry has to be read).
+    let log = LogId { group: id.0, author: bea_vault.device_id().0 };
+    let last = store.log_heads(&id.0).unwrap().into_iter().find(|(l, _)| *l == log).unwrap().1;
+    let mut bytes = store.entries(&log, last, 1).unwrap().remove(0).1;
+    let at = bytes.len() - 80;
+    bytes[at] ^= 1;
+    store.truncate_log(&log, last - 1).unwrap();
+    store.append_entry(&log, last, &bytes).unwrap();
+    store.put_snapshot(&id.0, b"not a snapshot").unwrap();
+
+    let mut ana = ana_vault.open_group(id).unwrap();
+    assert!(ana.damage().iter().any(|d| d.contains(&format!("entry {last}"))), "{:?}", ana.damage());
+    assert!(ana.view().meetings.is_empty());
+    // Bea sends it again: it replaces the damaged copy.
+    let receipt = sync(&mut bea, &mut ana);
+    assert_eq!(receipt.accepted.len(), 1, "{receipt:?}");
+    assert_eq!(ana.view().meetings[0].title, "Bea's meeting");
+    drop(ana);
+    let again = ana_vault.open_group(id).unwrap();
+    assert!(again.damage().is_empty(), "{:?}", again.damage());
+    assert_eq!(again.view().meetings.len(), 1);
+}

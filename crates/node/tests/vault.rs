@@ -161,7 +161,7 @@ fn a_damaged_snapshot_is_rebuilt_from_the_logs() {
 }
 
 #[test]
-fn a_damaged_entry_is_reported_and_the_group_still_opens_without_it() {
+fn damage_to_this_devices_own_entries_leaves_the_group_unopened_rather_than_sign_a_second_history() {
     let store = Arc::new(MemStore::default());
     let vault = Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
     let mut group = vault.create_group("G", today()).unwrap();
@@ -180,13 +180,12 @@ fn a_damaged_entry_is_reported_and_the_group_still_opens_without_it() {
         }
         damaged.append_entry(&log, seq, &bytes).unwrap();
     }
+    // The device still unlocks; the group is reported, not opened: going on from entry 1 would sign a second
+    // entry 2, which peers would rightly take for a forked history.
     let vault = Vault::unlock(damaged, &passphrase()).unwrap();
-    let opened = vault.open_group(group.id()).unwrap();
-    let damage = opened.damage().join("\n");
-    assert!(damage.contains("entry 2"), "{damage}");
-    // The log ends before the damaged entry: a peer holding the intact one can send it again.
-    assert_eq!(opened.heads().values().copied().collect::<Vec<_>>(), vec![1]);
-    assert!(opened.integrity().iter().any(|note| note.sentence.contains("entry 2")));
+    let error = vault.open_group(group.id()).unwrap_err();
+    assert!(matches!(error, NodeError::Damaged(_)), "{error}");
+    assert!(error.to_string().contains("entry 2") && error.to_string().contains("unopened"), "{error}");
 }
 
 #[test]
