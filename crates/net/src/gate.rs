@@ -7,7 +7,7 @@
 //! connect, but they can speak only the join protocol: sync messages are checked against the member set again
 //! before anything is answered or handed on, and relays and relay clients are not members.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::task::{Context, Poll};
 
 use libp2p::core::transport::PortUse;
@@ -17,6 +17,11 @@ use libp2p::swarm::{
     ToSwarm,
 };
 use libp2p::{Multiaddr, PeerId};
+
+/// Connections from devices that are neither members nor relays, at most, while a door is open: a join needs one
+/// (two while a connection is replaced); a room of newcomers joining one after another needs a few. The bound keeps
+/// a stranger on the network from opening connections (and the streams and buffers each brings) without limit.
+pub(crate) const MAX_STRANGER_CONNECTIONS: usize = 8;
 
 /// The peer is not a member device and no door is open.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +37,8 @@ pub(crate) struct Gate {
     /// Devices that may use this device as a relay (its owner and the owner's list).
     relay_clients: HashSet<PeerId>,
     door_open: bool,
+    /// Open connections of peers let in only through the door, per peer.
+    strangers: HashMap<PeerId, usize>,
 }
 
 impl Gate {
@@ -71,8 +78,17 @@ impl Gate {
         self.door_open || self.members.contains(peer) || self.relays.contains(peer) || self.relay_clients.contains(peer)
     }
 
-    fn check(&self, peer: PeerId) -> Result<(), ConnectionDenied> {
-        if self.admits(&peer) {
+    fn is_known(&self, peer: &PeerId) -> bool {
+        self.members.contains(peer) || self.relays.contains(peer) || self.relay_clients.contains(peer)
+    }
+
+    fn check(&mut self, peer: PeerId) -> Result<(), ConnectionDenied> {
+        if self.is_known(&peer) {
+            return Ok(());
+        }
+        let open: usize = self.strangers.values().sum();
+        if self.door_open && open < MAX_STRANGER_CONNECTIONS {
+            *self.strangers.entry(peer).or_insert(0) += 1;
             Ok(())
         } else {
             Err(ConnectionDenied::new(NotMember(peer)))
@@ -107,7 +123,16 @@ impl NetworkBehaviour for Gate {
         Ok(dummy::ConnectionHandler)
     }
 
-    fn on_swarm_event(&mut self, _: FromSwarm) {}
+    fn on_swarm_event(&mut self, event: FromSwarm) {
+        if let FromSwarm::ConnectionClosed(closed) = event {
+            if let Some(count) = self.strangers.get_mut(&closed.peer_id) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    self.strangers.remove(&closed.peer_id);
+                }
+            }
+        }
+    }
 
     fn on_connection_handler_event(&mut self, _: PeerId, _: ConnectionId, event: THandlerOutEvent<Self>) {
         match event {}
@@ -115,5 +140,24 @@ impl NetworkBehaviour for Gate {
 
     fn poll(&mut self, _: &mut Context<'_>) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_door_lets_in_only_so_many_stranger_connections_and_members_always() {
+        let mut gate = Gate::default();
+        assert!(gate.check(PeerId::random()).is_err(), "a closed door lets no stranger in");
+        gate.set_door(true);
+        for _ in 0..MAX_STRANGER_CONNECTIONS {
+            assert!(gate.check(PeerId::random()).is_ok());
+        }
+        assert!(gate.check(PeerId::random()).is_err(), "one stranger too many");
+        let member = PeerId::random();
+        gate.allow(member);
+        assert!(gate.check(member).is_ok(), "members are never counted against the door");
     }
 }

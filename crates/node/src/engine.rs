@@ -50,6 +50,10 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// How long a joining device waits for each candidate's answer to its hello: an inviter answers at once.
 const HELLO_WAIT: Duration = Duration::from_secs(10);
+/// Devices seen on the local network are remembered this long, and at most [`MAX_DISCOVERED`] of them: a busy
+/// network (or a device announcing made-up identities) cannot grow the engine's memory.
+const DISCOVERED_KEPT: Duration = Duration::from_secs(10 * 60);
+const MAX_DISCOVERED: usize = 256;
 /// Once a device on the local network answers, how much longer a joining device keeps looking for others.
 const DISCOVERY_MORE: Duration = Duration::from_secs(2);
 /// How long a joining device looks for the inviter on the local network when the code has no address.
@@ -802,7 +806,8 @@ struct Engine {
     /// door shut.
     ended: HashMap<[u8; 16], (String, Instant)>,
     doors: usize,
-    discovered: BTreeMap<DeviceId, Multiaddr>,
+    /// Devices seen on the local network (mDNS), with where and when; pruned (see [`DISCOVERED_KEPT`]).
+    discovered: BTreeMap<DeviceId, (Multiaddr, Instant)>,
     listening: Vec<String>,
     traffic: Traffic,
     /// Where member devices were last reachable: from the roster, `peer add` and mDNS.
@@ -883,7 +888,8 @@ impl Engine {
                 self.set_door().await;
             }
             Command::Candidates(reply) => {
-                let _ = reply.send(self.discovered.keys().copied().collect());
+                let fresh = self.discovered.iter().filter(|(_, (_, seen))| seen.elapsed() < DISCOVERED_KEPT);
+                let _ = reply.send(fresh.map(|(device, _)| *device).collect());
             }
             Command::Welcomed { group, keys, name, inviter, reply } => {
                 let result = self.node.vault.accept_group(group, &keys, &name);
@@ -1021,7 +1027,7 @@ impl Engine {
         wanted.remove(&me);
         for device in wanted.difference(&self.allowed) {
             let _ = self.net.allow(*device).await;
-            if let Some(address) = self.discovered.get(device) {
+            if let Some((address, _)) = self.discovered.get(device) {
                 let _ = self.net.add_address(*device, address.clone()).await;
                 let _ = self.net.dial(address.clone()).await;
             }
@@ -1208,7 +1214,14 @@ impl Engine {
             }
             NetEvent::Received { from, message } => self.on_message(from, &message).await,
             NetEvent::Discovered { device, address } => {
-                self.discovered.insert(device, address.clone());
+                self.discovered.retain(|_, (_, seen)| seen.elapsed() < DISCOVERED_KEPT);
+                if self.discovered.len() >= MAX_DISCOVERED && !self.discovered.contains_key(&device) {
+                    let oldest = self.discovered.iter().min_by_key(|(_, (_, seen))| *seen).map(|(d, _)| *d);
+                    if let Some(oldest) = oldest {
+                        self.discovered.remove(&oldest);
+                    }
+                }
+                self.discovered.insert(device, (address.clone(), Instant::now()));
                 if let Some(peer) = sunspace_net::peer_of_device(&device) {
                     let full = match device_of_address(&address) {
                         Some(_) => address.clone(),
