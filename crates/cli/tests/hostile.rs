@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 use automerge::transaction::Transactable;
 use automerge::{ReadDoc, ROOT};
 use common::{three_members, Home, Serve, PASSPHRASE};
+
 use sunspace_log::EntryKind;
 use sunspace_node::engine::{start, EngineOptions};
 use sunspace_node::{open_data_dir, DataDirMode, Node, Passphrase, Vault};
 
 /// Runs `forge` on Cal's group inside an engine on Cal's data directory, connected to `peers`, and keeps it
 /// running until `done` holds (or 60 s pass).
-fn as_hostile_cal(cal: &Home, peers: &[&str], forge: fn(&mut Node), done: impl Fn() -> bool) {
+fn as_hostile_cal(cal: &Home, peers: &[String], forge: fn(&mut Node), done: impl Fn() -> bool) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let store = loop {
@@ -41,6 +42,29 @@ fn as_hostile_cal(cal: &Home, peers: &[&str], forge: fn(&mut Node), done: impl F
     });
 }
 
+/// Three members serving, Cal's `serve` stopped (Cal's device is about to be run in bad faith), and the addresses
+/// of Ana's and Bea's `serve` processes.
+struct Turned {
+    ana: Home,
+    bea: Home,
+    cal: Home,
+    ana_serve: Serve,
+    bea_serve: Serve,
+}
+
+fn with_cal_turned() -> Turned {
+    let group = three_members();
+    let (ana_serve, bea_serve, cal_serve) = group.serving;
+    cal_serve.stop();
+    Turned { ana: group.ana, bea: group.bea, cal: group.cal, ana_serve, bea_serve }
+}
+
+impl Turned {
+    fn peers(&self) -> [String; 2] {
+        [self.ana_serve.tcp_address.clone(), self.bea_serve.tcp_address.clone()]
+    }
+}
+
 fn the_group(node: &mut Node) -> &mut sunspace_node::OpenGroup {
     let id = node.vault().group_ids().unwrap()[0];
     node.group(id).unwrap()
@@ -48,13 +72,11 @@ fn the_group(node: &mut Node) -> &mut sunspace_node::OpenGroup {
 
 #[test]
 fn a_member_deleting_the_layout_cannot_stop_the_others_from_opening() {
-    let group = three_members();
-    let (ana_serve, bea_serve, cal_serve) = group.serving;
-    cal_serve.stop();
-    let peers = [ana_serve.tcp_address.as_str(), bea_serve.tcp_address.as_str()];
-    let ana = &group.ana;
+    let turned = with_cal_turned();
+    let peers = turned.peers();
+    let Turned { ana, bea, cal, ana_serve, bea_serve } = turned;
     as_hostile_cal(
-        &group.cal,
+        &cal,
         &peers,
         |node| {
             let g = the_group(node);
@@ -69,7 +91,7 @@ fn a_member_deleting_the_layout_cannot_stop_the_others_from_opening() {
     let status = ana.ok(&["status"]);
     assert!(status.contains("Cal's device") && status.contains("refused"), "{status}");
     // Ana's and Bea's records are whole, now and after a restart.
-    for (home, serve) in [(&group.ana, ana_serve), (&group.bea, bea_serve)] {
+    for (home, serve) in [(&ana, ana_serve), (&bea, bea_serve)] {
         assert!(home.ok(&["meeting", "list"]).contains("Monthly"));
         serve.stop();
         let again = Serve::start(home);
@@ -80,14 +102,11 @@ fn a_member_deleting_the_layout_cannot_stop_the_others_from_opening() {
 
 #[test]
 fn a_member_writing_in_another_members_name_is_refused() {
-    let group = three_members();
-    let (ana_serve, bea_serve, cal_serve) = group.serving;
-    cal_serve.stop();
-    let peers = [ana_serve.tcp_address.as_str(), bea_serve.tcp_address.as_str()];
-    let bea = &group.bea;
+    let turned = with_cal_turned();
+    let (ana, bea) = (&turned.ana, &turned.bea);
     as_hostile_cal(
-        &group.cal,
-        &peers,
+        &turned.cal,
+        &turned.peers(),
         |node| {
             let g = the_group(node);
             // Ana's device id: the group's founder.
@@ -104,23 +123,19 @@ fn a_member_writing_in_another_members_name_is_refused() {
     );
     let status = bea.ok(&["status"]);
     assert!(status.contains("Cal's device") && status.contains("another device's name"), "{status}");
-    for home in [&group.ana, &group.bea] {
+    for home in [ana, bea] {
         let meetings = home.ok(&["meeting", "list"]);
         assert!(meetings.contains("Monthly") && !meetings.contains("Cancelled"), "{meetings}");
     }
-    drop((ana_serve, bea_serve));
 }
 
 #[test]
 fn a_member_freezing_the_membership_with_a_made_up_dependency_is_still_removed() {
-    let group = three_members();
-    let (ana_serve, bea_serve, cal_serve) = group.serving;
-    cal_serve.stop();
-    let peers = [ana_serve.tcp_address.as_str(), bea_serve.tcp_address.as_str()];
-    let ana = &group.ana;
+    let turned = with_cal_turned();
+    let (ana, bea) = (&turned.ana, &turned.bea);
     as_hostile_cal(
-        &group.cal,
-        &peers,
+        &turned.cal,
+        &turned.peers(),
         |node| {
             let g = the_group(node);
             let made_up = sunspace_membership::OpId([0x42; 32]);
@@ -137,13 +152,12 @@ fn a_member_freezing_the_membership_with_a_made_up_dependency_is_still_removed()
     assert!(removed.contains("Removed Cal"), "{removed}");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let members = group.bea.ok(&["member", "list"]);
+        let members = bea.ok(&["member", "list"]);
         if members.contains("left") {
             break;
         }
         assert!(Instant::now() < deadline, "the removal never reached Bea: {members}");
         std::thread::sleep(Duration::from_millis(300));
     }
-    assert_eq!(ana.ok(&["safety-number"]), group.bea.ok(&["safety-number"]));
-    drop((ana_serve, bea_serve));
+    assert_eq!(ana.ok(&["safety-number"]), bea.ok(&["safety-number"]));
 }

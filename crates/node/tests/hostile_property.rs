@@ -13,7 +13,7 @@ mod common;
 
 use automerge::transaction::Transactable;
 use automerge::{ReadDoc, ROOT};
-use common::{admit, day, device, sync};
+use common::{admit, day, device, missing, sync};
 use proptest::prelude::*;
 use sunspace_log::EntryKind;
 use sunspace_membership::{Action, OpId, Role};
@@ -78,15 +78,7 @@ fn hostile_entry(mal: &mut OpenGroup, kind: u8, victim: [u8; 32]) -> Vec<u8> {
 
 /// `from`'s entries that `to` lacks, every `drop`-th one lost.
 fn deliver(from: &mut OpenGroup, to: &mut OpenGroup, drop: usize) {
-    from.persist_pending().unwrap();
-    let theirs = to.heads();
-    let mut entries = Vec::new();
-    for (author, last) in from.heads() {
-        let held = theirs.get(&author).copied().unwrap_or(0);
-        if last > held {
-            entries.extend(from.read_entries(author, held + 1, last).unwrap());
-        }
-    }
+    let entries = missing(from, to);
     let kept: Vec<Vec<u8>> =
         entries.into_iter().enumerate().filter(|(i, _)| drop == 0 || i % (drop + 1) != drop).map(|(_, e)| e).collect();
     to.receive(kept).unwrap();

@@ -41,17 +41,25 @@ pub fn check_entry(
     position: Option<&LogPosition>,
     admitted: impl Fn(&DeviceId) -> bool,
 ) -> Verdict {
-    let header = entry.header();
-    if header.group != group {
-        return Verdict::Reject(Rejection::WrongGroup);
-    }
-    if !admitted(&header.author) {
-        return Verdict::Reject(Rejection::NotMember);
+    if let Some(refused) = check_header(entry, group, admitted) {
+        return refused;
     }
     if let Err(error) = entry.verify_signature() {
         return Verdict::Reject(error.into());
     }
     check_place(entry, position)
+}
+
+/// The cheapest checks: the group, and that the author is admitted.
+fn check_header(entry: &Entry, group: GroupId, admitted: impl Fn(&DeviceId) -> bool) -> Option<Verdict> {
+    let header = entry.header();
+    if header.group != group {
+        return Some(Verdict::Reject(Rejection::WrongGroup));
+    }
+    if !admitted(&header.author) {
+        return Some(Verdict::Reject(Rejection::NotMember));
+    }
+    None
 }
 
 /// [`check_entry`] for an entry whose signature was already verified (and whose group and author were checked):
@@ -63,14 +71,7 @@ pub fn check_verified_entry(
     position: Option<&LogPosition>,
     admitted: impl Fn(&DeviceId) -> bool,
 ) -> Verdict {
-    let header = entry.header();
-    if header.group != group {
-        return Verdict::Reject(Rejection::WrongGroup);
-    }
-    if !admitted(&header.author) {
-        return Verdict::Reject(Rejection::NotMember);
-    }
-    check_place(entry, position)
+    check_header(entry, group, admitted).unwrap_or_else(|| check_place(entry, position))
 }
 
 fn check_place(entry: &Entry, position: Option<&LogPosition>) -> Verdict {

@@ -23,6 +23,12 @@ pub fn day() -> NaiveDate {
 /// Everything `from` holds that `to` lacks, as a peer would send it (sealing `from`'s waiting edits first, as the
 /// engine does when a peer is there).
 pub fn sync(from: &mut sunspace_node::OpenGroup, to: &mut sunspace_node::OpenGroup) -> sunspace_node::Receipt {
+    let entries = missing(from, to);
+    to.receive(entries).unwrap()
+}
+
+/// The entries `from` holds that `to` lacks, in log order (sealing `from`'s waiting edits first).
+pub fn missing(from: &mut sunspace_node::OpenGroup, to: &sunspace_node::OpenGroup) -> Vec<Vec<u8>> {
     from.persist_pending().unwrap();
     let theirs = to.heads();
     let mut entries = Vec::new();
@@ -32,7 +38,7 @@ pub fn sync(from: &mut sunspace_node::OpenGroup, to: &mut sunspace_node::OpenGro
             entries.extend(from.read_entries(author, held + 1, last).unwrap());
         }
     }
-    to.receive(entries).unwrap()
+    entries
 }
 
 /// `newcomer` admitted in person by `inviter` as a new member called `name`, with the history sent over.
