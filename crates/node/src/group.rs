@@ -185,7 +185,7 @@ struct ReplayedChange {
 enum Replayed {
     Change(Vec<u8>),
     Membership,
-    Evidence(Equivocation),
+    Evidence(Box<Equivocation>),
 }
 
 fn position_hash(position: &LogPosition) -> [u8; 32] {
@@ -229,7 +229,7 @@ fn replay_entry(
             if proof.group() != *id {
                 return Err(damaged_entry(author, seq, "holds evidence about another group"));
             }
-            Replayed::Evidence(proof)
+            Replayed::Evidence(Box::new(proof))
         }
     };
     *position = probe;
@@ -349,7 +349,7 @@ impl OpenGroup {
                         }
                         Ok(Replayed::Membership) => {}
                         Ok(Replayed::Evidence(proof)) => {
-                            equivocations.entry(proof.author()).or_insert(proof);
+                            equivocations.entry(proof.author()).or_insert(*proof);
                         }
                         Err(error) if author == vault.keys.device_id() => {
                             // This device's own entries are already with its peers: going on from an earlier place
@@ -510,7 +510,7 @@ impl OpenGroup {
         // honest logs (this device's own among them) that merely build on a change that was left out. automerge
         // holds them aside until their dependencies arrive.
         for (i, change) in replayed.iter().enumerate() {
-            if !done[i] && !cut.get(&change.author).is_some_and(|&at| change.seq >= at) {
+            if !done[i] && cut.get(&change.author).is_none_or(|&at| change.seq < at) {
                 let plain = all_changes.get(change.range.clone()).unwrap_or_default();
                 if let Err(error) = doc.load_incremental(plain) {
                     tracing::warn!(%error, "a stored entry waiting for dependencies does not load");
@@ -1412,7 +1412,7 @@ impl OpenGroup {
                 }
                 removal = matches!(op.action, Action::RemoveMember { .. } | Action::RevokeDevice { .. });
                 let id = self.membership.insert(signed).map_err(invalid)?;
-                if !self.take_rotated_key(header.author, &op, id).map_err(|e| Refusal::Store(e))? {
+                if !self.take_rotated_key(header.author, &op, id).map_err(Refusal::Store)? {
                     bad_wraps.push(header.author);
                 }
                 membership_changed = true;
