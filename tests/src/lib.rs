@@ -43,6 +43,14 @@ pub fn open(dir: &Path, group: GroupId) -> Result<OpenGroup, sunspace_node::Node
     vault.open_group(group)
 }
 
+/// Says that a test cannot run here (it needs root, namespaces or mounts) and why. Under CI (`CI=true`) this is a
+/// failure, not a skip: the CI machine has what these tests need, so a test that cannot run there has failed.
+pub fn cannot_run_here(why: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(!ci, "this test must run under CI, and cannot: {why}");
+    eprintln!("SKIPPED: {why}");
+}
+
 fn ip(args: &[&str]) -> bool {
     std::process::Command::new("ip").args(args).stderr(std::process::Stdio::null()).status().is_ok_and(|s| s.success())
 }

@@ -125,7 +125,10 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     if !mount_tmpfs(mount.path(), "3m") {
         // Mounting needs root (CI runs as root) and a sandbox that allows mounts; without them a full disk
         // cannot be simulated safely, and the test says so rather than filling the real disk.
-        eprintln!("SKIPPED: could not mount a small tmpfs (root: {}) to simulate a full disk", running_as_root());
+        sunspace_tests::cannot_run_here(&format!(
+            "could not mount a small tmpfs (root: {}) to simulate a full disk",
+            running_as_root()
+        ));
         return;
     }
     let _unmount = Unmount(mount.path());

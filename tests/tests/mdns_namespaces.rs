@@ -27,7 +27,7 @@ fn report(output: &Output) -> String {
 #[test]
 fn two_devices_on_a_lan_find_each_other_by_mdns_and_exchange_messages() {
     let Some(namespaces) = Namespaces::create() else {
-        eprintln!("SKIPPED: creating network namespaces needs root");
+        sunspace_tests::cannot_run_here("creating network namespaces needs root");
         return;
     };
     let (seed_a, seed_b) = (Secret32::random(), Secret32::random());

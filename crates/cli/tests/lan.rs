@@ -13,7 +13,7 @@ use sunspace_tests::Namespaces;
 #[test]
 fn a_newcomer_on_the_same_lan_joins_with_the_typed_code_found_by_mdns() {
     let Some(lan) = Namespaces::create() else {
-        eprintln!("SKIPPED: creating network namespaces needs root");
+        sunspace_tests::cannot_run_here("creating network namespaces needs root");
         return;
     };
     let ana = Home::new();
