@@ -294,26 +294,26 @@ fn parse_changes(bytes: &[u8], chunks: &[Chunk]) -> Result<Vec<Change>, ChangeRe
     let mut ops: u64 = 0;
     for chunk in chunks {
         let data = bytes.get(chunk.range.clone()).ok_or_else(|| malformed("a chunk"))?;
-        let parsed = std::panic::catch_unwind(|| -> Result<Vec<Change>, String> {
+        let parsed = std::panic::catch_unwind(|| -> Result<Vec<Change>, ChangeRefusal> {
+            let refuse = |e: &dyn std::fmt::Display| ChangeRefusal::Malformed(e.to_string());
             match chunk.kind {
-                CHUNK_CHANGE => Change::from_bytes(data.to_vec()).map(|c| vec![c]).map_err(|e| e.to_string()),
+                CHUNK_CHANGE => Change::from_bytes(data.to_vec()).map(|c| vec![c]).map_err(|e| refuse(&e)),
                 _ => {
-                    let bundle = Bundle::try_from(data).map_err(|e| e.to_string())?;
+                    let bundle = Bundle::try_from(data).map_err(|e| refuse(&e))?;
                     let declared: u64 = bundle
                         .iter_changes()
                         .map(|c| c.max_op.saturating_sub(c.start_op).saturating_add(1))
                         .fold(0u64, u64::saturating_add);
                     if declared > MAX_OPS_PER_ENTRY {
-                        return Err("too many operations".into());
+                        return Err(ChangeRefusal::TooManyOps);
                     }
-                    bundle.to_changes().map_err(|e| e.to_string())
+                    bundle.to_changes().map_err(|e| refuse(&e))
                 }
             }
         });
         let changes = match parsed {
             Ok(Ok(changes)) => changes,
-            Ok(Err(error)) if error == "too many operations" => return Err(ChangeRefusal::TooManyOps),
-            Ok(Err(error)) => return Err(ChangeRefusal::Malformed(error)),
+            Ok(Err(refusal)) => return Err(refusal),
             Err(_) => return Err(malformed("automerge could not parse them")),
         };
         for change in &changes {

@@ -320,8 +320,7 @@ impl OpenGroup {
         let snapshot_covered = covered.clone();
         let mut replayed_places: BTreeMap<DeviceId, Vec<(u64, [u8; 32])>> = BTreeMap::new();
         let mut since_snapshot = 0;
-        let stored_heads = store.log_heads(&id.0)?;
-        for &(log, head) in &stored_heads {
+        for (log, head) in store.log_heads(&id.0)? {
             let author = DeviceId(log.author);
             let mut position = match covered.get(&author) {
                 Some(c) => LogPosition::resume(c.seq, c.hash),
@@ -385,7 +384,9 @@ impl OpenGroup {
             }
             Ok(doc)
         });
-        let founder = membership.state().founder;
+        // Who is in, computed once: the founder is needed for vetting, the rest for the open group.
+        let members = membership.state();
+        let founder = members.founder;
         let mut doc = match fast {
             Ok(doc) => doc,
             Err(error) => {
@@ -410,7 +411,6 @@ impl OpenGroup {
                 doc
             }
         };
-        let _ = stored_heads;
         doc.set_author(&vault.keys.device_id().to_hex())?;
         let own = vault.keys.device_id();
         let own_log = covered.get(&own).map_or_else(LogPosition::start, |c| LogPosition::resume(c.seq, c.hash));
@@ -446,7 +446,7 @@ impl OpenGroup {
             pending_count,
             since_snapshot,
             bytes_since_snapshot: 0,
-            members: membership.state(),
+            members,
             membership,
             waiting: Vec::new(),
             refused: Vec::new(),
