@@ -38,11 +38,11 @@ export function App() {
   const act = useAction(setError);
 
   useEffect(() => {
-    void act(() => backend.device()).then((state) => state && setDevice(state));
+    void act.read(() => backend.device()).then((state) => state && setDevice(state));
   }, []);
 
   const loadGroups = async () => {
-    const list = await act(() => backend.groups());
+    const list = await act.read(() => backend.groups());
     if (list) {
       setGroups(list);
       if (!group && list.length > 0) setGroup(list[0].id);
@@ -219,7 +219,7 @@ function GroupScreen({ group, groups, page, setPage, setGroup, error, setError, 
   const [flowTick, setFlowTick] = useState(0);
   const act = useAction(setError);
   const reload = async () => {
-    const next = await act(() => backend.group(group));
+    const next = await act.read(() => backend.group(group));
     if (next) setView(next);
   };
   const reloadSync = async () => {
@@ -583,8 +583,8 @@ function Members({ view, group, act, reload, me }: { view: GroupView; group: str
   const [told, setTold] = useState("");
   const [stewards, setStewards] = useState<string[]>([]);
   useEffect(() => {
-    void act(() => backend.safetyNumber(group)).then((n) => n && setNumber(n));
-    void act(() => backend.stewards(group)).then((s) => s && setStewards(s));
+    void act.read(() => backend.safetyNumber(group)).then((n) => n && setNumber(n));
+    void act.read(() => backend.stewards(group)).then((s) => s && setStewards(s));
   }, [view]);
   const iAmSteward = myself !== undefined && stewards.includes(myself);
   return (
@@ -697,7 +697,7 @@ function Words({ step, flow, act, onAnswered }: { step: FlowStep; flow: string; 
 function useFlow(flow: string | null, tick: number, act: Act): [FlowStep | null, () => void] {
   const [step, setStep] = useState<FlowStep | null>(null);
   const refresh = () => {
-    if (flow) void act(() => backend.flow(flow)).then((s) => s && setStep(s));
+    if (flow) void act.read(() => backend.flow(flow)).then((s) => s && setStep(s));
   };
   useEffect(refresh, [flow, tick]);
   useEffect(() => {

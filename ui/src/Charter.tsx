@@ -67,7 +67,7 @@ export function CharterPage({ view, group, act, reload }: { view: GroupView; gro
 function Stewards({ view, group, act }: { view: GroupView; group: string; act: Act }) {
   const [stewards, setStewards] = useState<string[]>([]);
   useEffect(() => {
-    void act(() => backend.stewards(group)).then((s) => s && setStewards(s));
+    void act.read(() => backend.stewards(group)).then((s) => s && setStewards(s));
   }, [view]);
   const names = stewards.map((id) => view.members.find((m) => m.id === id)?.name ?? "a member");
   return (

@@ -5,20 +5,30 @@ import type { Conflict } from "./bindings/Conflict";
 import type { GroupView } from "./bindings/GroupView";
 import type { RecordKind } from "./bindings/RecordKind";
 
-export type Act = <T>(call: () => Promise<T>) => Promise<T | undefined>;
+/**
+ * Runs a backend call the person asked for: a failure shows its sentence, a success clears the last one.
+ * `act.read` runs a call the window makes by itself (a reload, a poll): a failure shows, but a success
+ * leaves the sentence standing, so a background refresh never wipes an error before it is read.
+ */
+export interface Act {
+  <T>(call: () => Promise<T>): Promise<T | undefined>;
+  read<T>(call: () => Promise<T>): Promise<T | undefined>;
+}
 
-/** Runs a backend call, showing its sentence if it fails; returns whether it worked. */
-export function useAction(setError: (text: string) => void) {
-  return async <T,>(call: () => Promise<T>): Promise<T | undefined> => {
+export function useAction(setError: (text: string) => void): Act {
+  const run = async <T,>(call: () => Promise<T>, clearOnSuccess: boolean): Promise<T | undefined> => {
     try {
       const result = await call();
-      setError("");
+      if (clearOnSuccess) setError("");
       return result;
     } catch (error) {
       setError(sentenceOf(error));
       return undefined;
     }
   };
+  const act = (<T,>(call: () => Promise<T>) => run(call, true)) as Act;
+  act.read = <T,>(call: () => Promise<T>) => run(call, false);
+  return act;
 }
 
 export function ErrorLine({ text }: { text: string }) {
