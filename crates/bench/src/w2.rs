@@ -319,7 +319,11 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
     }
     let mut group = group.context("no runs")?;
     let mut entry_bytes = 0u64;
-    for (log, head) in sunspace_store::Store::log_heads(store.as_ref(), &id.0)? {
+    // The store keeps the group under a hidden name (docs/storage.md); it holds this one group only.
+    let stored = sunspace_store::Store::groups(store.as_ref())?;
+    anyhow::ensure!(stored.len() == 1, "the benchmark's store holds one group");
+    let name = stored[0];
+    for (log, head) in sunspace_store::Store::log_heads(store.as_ref(), &name)? {
         let mut next = 1;
         while next <= head {
             let page = sunspace_store::Store::entries(store.as_ref(), &log, next, 512)?;
@@ -327,7 +331,7 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
             entry_bytes += page.iter().map(|(_, bytes)| bytes.len() as u64).sum::<u64>();
         }
     }
-    let snapshot_bytes = sunspace_store::Store::snapshot(store.as_ref(), &id.0)?.map_or(0, |s| s.len() as u64);
+    let snapshot_bytes = sunspace_store::Store::snapshot(store.as_ref(), &name)?.map_or(0, |s| s.len() as u64);
     let view = group.view();
     let saved = group.export_automerge().len() as u64;
     let on_disk = dir_bytes(&dir);

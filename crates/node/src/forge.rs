@@ -105,3 +105,37 @@ impl crate::NodeHandle {
         self.net_for_forging().join_request(device, bytes).await.map_err(|e| NodeError::Refused(e.to_string()))
     }
 }
+
+/// What a damaged disk (or a store written by an earlier version that did not vet entries) holds: entry `seq` of
+/// `author`'s log in `group`, replaced by `change` applied to its encoded bytes and sealed again at rest, so that
+/// only the checks of the entry itself can notice. The group's snapshot is dropped too, so opening has to read the
+/// entry.
+pub fn rewrite_stored_entry(
+    vault: &crate::Vault,
+    group: sunspace_log::GroupId,
+    author: sunspace_crypto::DeviceId,
+    seq: u64,
+    change: impl FnOnce(&mut Vec<u8>),
+) -> Result<(), NodeError> {
+    let shelf = &vault.shelf;
+    let (logs, _) = shelf.log_heads(&group)?;
+    let head = logs.iter().find(|(a, _)| *a == author).map(|(_, head)| *head).unwrap_or(0);
+    let mut kept = Vec::new();
+    for (at, bytes) in shelf.entries(&group, &author, seq, (head - seq + 1) as usize)? {
+        kept.push((at, bytes.map_err(|_| NodeError::Damaged("unreadable".into()))?));
+    }
+    let Some(first) = kept.first_mut() else { return Err(NodeError::Damaged("no such entry".into())) };
+    change(&mut first.1);
+    shelf.truncate_log(&group, &author, seq - 1)?;
+    for (at, bytes) in kept {
+        shelf.append_entry(&group, &author, at, &bytes)?;
+    }
+    shelf.store().remove_snapshot(&shelf.group_name(&group))?;
+    shelf.flush()?;
+    Ok(())
+}
+
+/// The name `group`'s records are kept under in `vault`'s store (see `docs/storage.md`, "Names at rest").
+pub fn stored_group_name(vault: &crate::Vault, group: sunspace_log::GroupId) -> [u8; 16] {
+    vault.shelf.group_name(&group)
+}

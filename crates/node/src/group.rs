@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
 use automerge::ChangeHash;
 use sunspace_crypto::{DeviceId, DeviceKeys, Secret32};
@@ -10,9 +9,9 @@ use sunspace_log::{Entry, EntryKind, Equivocation, GroupId, LogPosition, VerifyE
 use sunspace_membership::{group_id_for, Action, Log as MembershipLog, OpId, SignedOp, State as Membership};
 use sunspace_model::{ChangeRefusal, GroupDoc, GroupView, ModelError, Vetted};
 use sunspace_replicate::{check_verified_entry, Rejection as EntryRejection, Verdict};
-use sunspace_store::{LogId, Store};
 
-use crate::records::{meta_group_keys, unwrap_hex, wrap_hex, Covered, GroupIndex, GroupKeys, Snapshot};
+use crate::at_rest::Shelf;
+use crate::records::{unwrap_hex, wrap_hex, Covered, GroupIndex, GroupKeys, Snapshot};
 use crate::vault::Vault;
 use crate::NodeError;
 
@@ -81,7 +80,7 @@ pub struct RefusedEntry {
 
 /// A group opened on this device.
 pub struct OpenGroup {
-    store: Arc<dyn Store>,
+    shelf: Shelf,
     device: DeviceKeys,
     storage_key: Secret32,
     id: GroupId,
@@ -253,7 +252,7 @@ impl OpenGroup {
             equivocations: BTreeMap::new(),
             damage: Vec::new(),
             healed_after: Default::default(),
-            store: vault.store.clone(),
+            shelf: vault.shelf.clone(),
             device: vault.keys.clone(),
             storage_key: vault.storage_key.clone(),
             id,
@@ -270,10 +269,10 @@ impl OpenGroup {
     }
 
     pub(crate) fn open(vault: &Vault, id: GroupId) -> Result<Self, NodeError> {
-        let store = vault.store.clone();
+        let shelf = vault.shelf.clone();
         let sealed_keys =
-            store.get_meta(&meta_group_keys(&id))?.ok_or_else(|| NodeError::GroupNotFound(id.to_hex()))?;
-        let keys = GroupKeys::open(&vault.storage_key, &id, &sealed_keys)?;
+            shelf.get_meta(&shelf.keys_name(&id))?.ok_or_else(|| NodeError::GroupNotFound(id.to_hex()))?;
+        let keys = GroupKeys::open(&shelf, &id, &sealed_keys)?;
 
         // The snapshot is a cache: if it cannot be read, the logs alone rebuild the document.
         let mut covered = BTreeMap::new();
@@ -281,7 +280,7 @@ impl OpenGroup {
         let mut snapshot_document = None;
         let mut loaded = None;
         let mut membership = MembershipLog::new(id);
-        if let Some(sealed) = store.snapshot(&id.0)? {
+        if let Some(sealed) = shelf.snapshot(&id)? {
             match Snapshot::open(&vault.storage_key, &id, &sealed).and_then(|snapshot| {
                 // A group joined a moment ago has an empty snapshot: it only makes the group known to the store.
                 let doc =
@@ -311,7 +310,8 @@ impl OpenGroup {
         // Every stored entry is checked again on the way in. One that fails (a damaged disk, or an entry stored
         // by an earlier version that did not vet entries) ends the replay of its own log only: the group opens
         // without it and says so ([`OpenGroup::damage`]).
-        let mut damage = Vec::new();
+        let (logs, unreadable_logs) = shelf.log_heads(&id)?;
+        let mut damage = unreadable_logs;
         let mut equivocations = BTreeMap::new();
         let mut replayed: Vec<ReplayedChange> = Vec::new();
         let mut all_changes: Vec<u8> = Vec::new();
@@ -320,8 +320,7 @@ impl OpenGroup {
         let snapshot_covered = covered.clone();
         let mut replayed_places: BTreeMap<DeviceId, Vec<(u64, [u8; 32])>> = BTreeMap::new();
         let mut since_snapshot = 0;
-        for (log, head) in store.log_heads(&id.0)? {
-            let author = DeviceId(log.author);
+        for (author, head) in logs {
             let mut position = match covered.get(&author) {
                 Some(c) => LogPosition::resume(c.seq, c.hash),
                 None => LogPosition::start(),
@@ -334,13 +333,17 @@ impl OpenGroup {
             }
             let mut next = position.len() + 1;
             'log: while next <= head {
-                let page = store.entries(&log, next, READ_PAGE)?;
+                let page = shelf.entries(&id, &author, next, READ_PAGE)?;
                 if page.is_empty() {
                     damage.push(damaged_entry(&author, next, "is missing").to_string());
                     break;
                 }
                 for (seq, bytes) in page {
-                    match replay_entry(&id, &author, seq, &bytes, &mut position, &keys, &mut membership) {
+                    let replayed_entry = match &bytes {
+                        Ok(bytes) => replay_entry(&id, &author, seq, bytes, &mut position, &keys, &mut membership),
+                        Err(_) => Err(damaged_entry(&author, seq, "cannot be unsealed on this device")),
+                    };
+                    match replayed_entry {
                         Ok(Replayed::Change(plain)) => {
                             let start = all_changes.len();
                             all_changes.extend_from_slice(&plain);
@@ -416,14 +419,14 @@ impl OpenGroup {
         let own_log = covered.get(&own).map_or_else(LogPosition::start, |c| LogPosition::resume(c.seq, c.hash));
         let sealed_heads = doc.heads();
         // Local edits not yet sealed into an entry.
-        let pending_count = match store.get_meta(&crate::records::meta_pending_count(&id))? {
+        let pending_count = match shelf.get_meta(&shelf.unsent_count_name(&id))? {
             Some(sealed) => crate::records::open_pending_count(&vault.storage_key, &id, &sealed)?,
             None => 0,
         };
         let mut unsent = Vec::new();
         for index in 0..pending_count {
-            let sealed = store
-                .get_meta(&crate::records::meta_pending_chunk(&id, index))?
+            let sealed = shelf
+                .get_meta(&shelf.unsent_chunk_name(&id, index))?
                 .ok_or_else(|| NodeError::Damaged("one of this device's unsent edits is missing".into()))?;
             unsent.extend(crate::records::open_pending_chunk(&vault.storage_key, &id, index, &sealed)?);
         }
@@ -433,7 +436,7 @@ impl OpenGroup {
         }
         let pending_heads = doc.heads();
         let group = Self {
-            store,
+            shelf,
             device: vault.keys.clone(),
             storage_key: vault.storage_key.clone(),
             id,
@@ -456,7 +459,7 @@ impl OpenGroup {
         };
         // Keeping the index right costs one small read here; it is written (and flushed) only when the name changed.
         if group.remember_name()? {
-            group.store.flush()?;
+            group.shelf.flush()?;
         }
         Ok(group)
     }
@@ -532,7 +535,7 @@ impl OpenGroup {
         if name.is_empty() {
             return Ok(false);
         }
-        GroupIndex::remember(self.store.as_ref(), &self.storage_key, &self.id, &name)
+        GroupIndex::remember(self.shelf.store().as_ref(), &self.storage_key, &self.id, &name)
     }
 
     /// The group's id.
@@ -637,11 +640,11 @@ impl OpenGroup {
         let changes = self.doc.save_after(&self.pending_heads);
         let index = self.pending_count;
         let chunk = crate::records::seal_pending_chunk(&self.storage_key, &self.id, index, &changes);
-        self.store.put_meta(&crate::records::meta_pending_chunk(&self.id, index), &chunk)?;
+        self.shelf.put_meta(&self.shelf.unsent_chunk_name(&self.id, index), &chunk)?;
         let count = crate::records::seal_pending_count(&self.storage_key, &self.id, index + 1);
-        self.store.put_meta(&crate::records::meta_pending_count(&self.id), &count)?;
+        self.shelf.put_meta(&self.shelf.unsent_count_name(&self.id), &count)?;
         self.remember_name()?;
-        self.store.flush()?;
+        self.shelf.flush()?;
         self.pending_count = index + 1;
         self.pending_heads = heads;
         Ok(())
@@ -667,8 +670,8 @@ impl OpenGroup {
         // reopening finds the pending changes already in the entry). Stale chunks are overwritten by later edits.
         if self.pending_count > 0 {
             let count = crate::records::seal_pending_count(&self.storage_key, &self.id, 0);
-            self.store.put_meta(&crate::records::meta_pending_count(&self.id), &count)?;
-            self.store.flush()?;
+            self.shelf.put_meta(&self.shelf.unsent_count_name(&self.id), &count)?;
+            self.shelf.flush()?;
             self.pending_count = 0;
         }
         tracing::debug!(bytes = changes.len(), changes = count, "sealed entry stored");
@@ -703,8 +706,7 @@ impl OpenGroup {
         let link = self.own_log.next_header_fields();
         let entry = Entry::seal(&self.device, kind, self.id, link, epoch, key, plain);
         let author = self.device.device_id();
-        let log = LogId { group: self.id.0, author: author.0 };
-        self.store.append_entry(&log, link.seq, &entry.encode())?;
+        self.shelf.append_entry(&self.id, &author, link.seq, &entry.encode())?;
         // The entry is in the store from here on (flushed or not), so the position advances even if flushing
         // fails: the next entry must follow this one.
         self.own_log.accept(&entry).map_err(|e| NodeError::Damaged(e.to_string()))?;
@@ -716,7 +718,7 @@ impl OpenGroup {
         }
         // A rename (here or from a peer) reaches the index with the entry that made it.
         self.remember_name()?;
-        self.store.flush()?;
+        self.shelf.flush()?;
         Ok(())
     }
 
@@ -837,8 +839,8 @@ impl OpenGroup {
         // write finds a generation it does not hold and simply rotates again.
         self.append_own(EntryKind::Membership, &signed.encode())?;
         self.keys.epochs.push((epoch, key.clone()));
-        self.keys.save(self.store.as_ref(), &self.storage_key, &self.id)?;
-        self.store.flush()?;
+        self.keys.save(&self.shelf, &self.id)?;
+        self.shelf.flush()?;
         self.members = self.membership.state();
         tracing::info!(epoch, "group key rotated");
         Ok((epoch, key))
@@ -970,7 +972,7 @@ impl OpenGroup {
             return Ok(false);
         };
         self.keys.epochs.push((epoch, key));
-        self.keys.save(self.store.as_ref(), &self.storage_key, &self.id)?;
+        self.keys.save(&self.shelf, &self.id)?;
         Ok(true)
     }
 
@@ -1028,13 +1030,14 @@ impl OpenGroup {
 
     /// The encoded entries `first ..= last` of `author`'s log (fewer if the log is shorter).
     pub fn read_entries(&self, author: DeviceId, first: u64, last: u64) -> Result<Vec<Vec<u8>>, NodeError> {
-        let log = LogId { group: self.id.0, author: author.0 };
         let mut out = Vec::new();
         let mut next = first;
         while next <= last {
-            let page = self.store.entries(&log, next, READ_PAGE.min((last - next + 1) as usize))?;
+            let page = self.shelf.entries(&self.id, &author, next, READ_PAGE.min((last - next + 1) as usize))?;
             let Some(&(seq, _)) = page.last() else { break };
-            out.extend(page.into_iter().map(|(_, bytes)| bytes));
+            for (seq, bytes) in page {
+                out.push(bytes.map_err(|_| damaged_entry(&author, seq, "cannot be unsealed on this device"))?);
+            }
             next = seq + 1;
         }
         Ok(out)
@@ -1204,7 +1207,7 @@ impl OpenGroup {
                 self.write_snapshot()?;
             }
             self.remember_name()?;
-            self.store.flush()?;
+            self.shelf.flush()?;
         }
         match failure {
             Some(error) => Err(error),
@@ -1429,8 +1432,7 @@ impl OpenGroup {
                 self.equivocations.entry(about).or_insert(proof);
             }
         }
-        let log = LogId { group: self.id.0, author: header.author.0 };
-        self.store_received(&log, header.link.seq, &entry.encode()).map_err(Refusal::Store)?;
+        self.store_received(&header.author, header.link.seq, &entry.encode()).map_err(Refusal::Store)?;
         vetted.extend(changes);
         self.covered.insert(header.author, Covered { author: header.author, seq: header.link.seq, hash: entry.hash() });
         if header.author == self.device.device_id() {
@@ -1448,12 +1450,12 @@ impl OpenGroup {
 
     /// Stores a received entry at `seq`. The store may already hold entries from there on that this device left
     /// out when it opened the group (they did not pass): those were never part of the records, and are replaced.
-    fn store_received(&self, log: &LogId, seq: u64, bytes: &[u8]) -> Result<(), NodeError> {
-        match self.store.append_entry(log, seq, bytes) {
+    fn store_received(&self, author: &DeviceId, seq: u64, bytes: &[u8]) -> Result<(), NodeError> {
+        match self.shelf.append_entry(&self.id, author, seq, bytes) {
             Err(sunspace_store::StoreError::NotNext { expected, .. }) if expected > seq => {
                 tracing::warn!(seq, "replacing stored entries that were left out when the group was opened");
-                self.store.truncate_log(log, seq - 1)?;
-                Ok(self.store.append_entry(log, seq, bytes)?)
+                self.shelf.truncate_log(&self.id, author, seq - 1)?;
+                Ok(self.shelf.append_entry(&self.id, author, seq, bytes)?)
             }
             other => Ok(other?),
         }
@@ -1470,7 +1472,7 @@ impl OpenGroup {
             membership: self.membership.signed_ops().map(SignedOp::encode).collect(),
             document: self.doc.save(),
         };
-        self.store.put_snapshot(&self.id.0, &snapshot.seal(&self.storage_key, &self.id))?;
+        self.shelf.put_snapshot(&self.id, &snapshot.seal(&self.storage_key, &self.id))?;
         self.since_snapshot = 0;
         self.bytes_since_snapshot = 0;
         Ok(())

@@ -29,6 +29,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod at_rest;
 mod datadir;
 pub mod engine;
 mod error;

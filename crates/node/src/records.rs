@@ -8,6 +8,7 @@ use sunspace_crypto::{open, seal, DeviceId, Secret32};
 use sunspace_log::GroupId;
 use zeroize::Zeroizing;
 
+use crate::at_rest::Shelf;
 use crate::NodeError;
 
 /// Meta name of the plaintext key-derivation parameters and salt.
@@ -18,20 +19,6 @@ pub(crate) const META_DEVICE: &str = "device";
 pub(crate) const META_SETTINGS: &str = "settings";
 /// Meta name of the sealed index of group names.
 pub(crate) const META_GROUP_INDEX: &str = "group-index";
-
-pub(crate) fn meta_group_keys(group: &GroupId) -> String {
-    format!("group-keys/{}", group.to_hex())
-}
-
-/// Meta name of the number of pending chunks of a group.
-pub(crate) fn meta_pending_count(group: &GroupId) -> String {
-    format!("pending/{}", group.to_hex())
-}
-
-/// Meta name of pending chunk `index` of a group.
-pub(crate) fn meta_pending_chunk(group: &GroupId, index: u32) -> String {
-    format!("pending/{}/{index}", group.to_hex())
-}
 
 fn pending_ad(group: &GroupId, what: &[u8]) -> Vec<u8> {
     let mut ad = b"sunspace/pending/v1\0".to_vec();
@@ -145,38 +132,87 @@ pub(crate) struct GroupKeys {
     pub(crate) epochs: Vec<(u32, Secret32)>,
 }
 
-fn group_keys_ad(group: &GroupId) -> Vec<u8> {
+/// Version 2 is kept under the group's hidden name ([`crate::at_rest`]) and carries the group id inside, so the
+/// groups on a device can be listed without any id in the clear.
+const GROUP_KEYS_MAGIC: &[u8; 4] = b"SGK2";
+
+fn group_keys_ad(name: &[u8; 16]) -> Vec<u8> {
+    let mut ad = b"sunspace/group-keys/v2\0".to_vec();
+    ad.extend_from_slice(name);
+    ad
+}
+
+fn legacy_group_keys_ad(group: &GroupId) -> Vec<u8> {
     let mut ad = b"sunspace/group-keys/v1\0".to_vec();
     ad.extend_from_slice(&group.0);
     ad
 }
 
+fn parse_epochs(plain: &[u8]) -> Result<Vec<(u32, Secret32)>, NodeError> {
+    if plain.is_empty() || !plain.len().is_multiple_of(36) {
+        return Err(damaged("group keys"));
+    }
+    plain
+        .chunks_exact(36)
+        .map(|chunk| {
+            let epoch = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            Secret32::from_slice(&chunk[4..]).map(|key| (epoch, key)).ok_or_else(|| damaged("group keys"))
+        })
+        .collect()
+}
+
 impl GroupKeys {
-    pub(crate) fn seal(&self, storage_key: &Secret32, group: &GroupId) -> Vec<u8> {
-        let mut plain = Zeroizing::new(Vec::with_capacity(self.epochs.len() * 36));
+    /// Sealed under the storage key, bound to the group's hidden name: `"SGK2"` ‖ group id ‖ (epoch u32 BE ‖ key)*.
+    pub(crate) fn seal(&self, shelf: &Shelf, group: &GroupId) -> Vec<u8> {
+        let mut plain = Zeroizing::new(Vec::with_capacity(20 + self.epochs.len() * 36));
+        plain.extend_from_slice(GROUP_KEYS_MAGIC);
+        plain.extend_from_slice(&group.0);
         for (epoch, key) in &self.epochs {
             plain.extend_from_slice(&epoch.to_be_bytes());
             plain.extend_from_slice(key.expose());
         }
-        seal(storage_key, &group_keys_ad(group), &plain)
+        seal(shelf.storage_key(), &group_keys_ad(&shelf.group_name(group)), &plain)
     }
 
-    pub(crate) fn open(storage_key: &Secret32, group: &GroupId, sealed: &[u8]) -> Result<Self, NodeError> {
-        let plain =
-            Zeroizing::new(open(storage_key, &group_keys_ad(group), sealed).map_err(|_| {
-                NodeError::Damaged(format!("the keys of group {} failed authentication", group.to_hex()))
-            })?);
-        if plain.is_empty() || plain.len() % 36 != 0 {
+    /// Opens the keys record of a group whose id is known.
+    pub(crate) fn open(shelf: &Shelf, group: &GroupId, sealed: &[u8]) -> Result<Self, NodeError> {
+        let failed = || NodeError::Damaged(format!("the keys of group {} failed authentication", group.to_hex()));
+        let (id, keys) =
+            Self::open_under(shelf.storage_key(), &shelf.group_name(group), sealed).map_err(|_| failed())?;
+        if id != *group {
+            return Err(failed());
+        }
+        Ok(keys)
+    }
+
+    /// Opens the keys record found under a hidden group name: the group's id and its keys.
+    pub(crate) fn open_under(
+        storage_key: &Secret32,
+        name: &[u8; 16],
+        sealed: &[u8],
+    ) -> Result<(GroupId, Self), NodeError> {
+        let plain = Zeroizing::new(
+            open(storage_key, &group_keys_ad(name), sealed)
+                .map_err(|_| NodeError::Damaged("a group's keys failed authentication".into()))?,
+        );
+        let (Some(magic), Some(id), Some(rest)) = (plain.get(..4), plain.get(4..20), plain.get(20..)) else {
+            return Err(damaged("group keys"));
+        };
+        if magic != GROUP_KEYS_MAGIC {
             return Err(damaged("group keys"));
         }
-        let epochs = plain
-            .chunks_exact(36)
-            .map(|chunk| {
-                let epoch = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-                Secret32::from_slice(&chunk[4..]).map(|key| (epoch, key)).ok_or_else(|| damaged("group keys"))
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Self { epochs })
+        let mut group = [0u8; 16];
+        group.copy_from_slice(id);
+        Ok((GroupId(group), Self { epochs: parse_epochs(rest)? }))
+    }
+
+    /// Opens a keys record of layout 1 (under `group-keys/<group id>`), to move it to its hidden name.
+    pub(crate) fn open_legacy(storage_key: &Secret32, group: &GroupId, sealed: &[u8]) -> Result<Self, NodeError> {
+        let plain =
+            Zeroizing::new(open(storage_key, &legacy_group_keys_ad(group), sealed).map_err(|_| {
+                NodeError::Damaged(format!("the keys of group {} failed authentication", group.to_hex()))
+            })?);
+        Ok(Self { epochs: parse_epochs(&plain)? })
     }
 
     pub(crate) fn key(&self, epoch: u32) -> Option<&Secret32> {
@@ -184,13 +220,8 @@ impl GroupKeys {
     }
 
     /// Stores the keys, sealed under the storage key (flushed with the next flush).
-    pub(crate) fn save(
-        &self,
-        store: &dyn sunspace_store::Store,
-        storage_key: &Secret32,
-        group: &GroupId,
-    ) -> Result<(), NodeError> {
-        store.put_meta(&meta_group_keys(group), &self.seal(storage_key, group))?;
+    pub(crate) fn save(&self, shelf: &Shelf, group: &GroupId) -> Result<(), NodeError> {
+        shelf.put_meta(&shelf.keys_name(group), &self.seal(shelf, group))?;
         Ok(())
     }
 

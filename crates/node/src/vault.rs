@@ -11,6 +11,7 @@ use sunspace_model::{Founder, GroupDoc};
 use sunspace_store::Store;
 use zeroize::Zeroizing;
 
+use crate::at_rest::{migrate_to_hidden_names, Shelf, LAYOUT_HIDDEN_NAMES, META_LAYOUT};
 use crate::group::OpenGroup;
 use crate::records::{DeviceSecrets, GroupIndex, GroupKeys, KdfRecord, Settings, META_DEVICE, META_KDF, META_SETTINGS};
 use crate::NodeError;
@@ -53,6 +54,8 @@ pub struct Vault {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) keys: DeviceKeys,
     pub(crate) storage_key: Secret32,
+    /// The store seen through the storage key: where group records sit, under hidden names.
+    pub(crate) shelf: Shelf,
     name: String,
 }
 
@@ -96,11 +99,13 @@ impl Vault {
             name: name.to_owned(),
         };
         store.put_meta(META_KDF, &kdf_bytes)?;
+        store.put_meta(META_LAYOUT, LAYOUT_HIDDEN_NAMES)?;
         // The device record is written last: a crash before it leaves a store that is simply not set up yet.
         store.put_meta(META_DEVICE, &secrets.seal(&passphrase_key, &kdf_bytes))?;
         store.flush()?;
         tracing::info!(device = %keys.device_id().short(), "device set up");
-        Ok(Self { store, keys, storage_key: secrets.storage_key.clone(), name: secrets.name.clone() })
+        let shelf = Shelf::new(store.clone(), &secrets.storage_key);
+        Ok(Self { store, keys, storage_key: secrets.storage_key.clone(), shelf, name: secrets.name.clone() })
     }
 
     /// Unlocks an existing device. A wrong passphrase gives [`NodeError::WrongPassphrase`] and writes nothing.
@@ -125,7 +130,10 @@ impl Vault {
         let sealed = store.get_meta(META_DEVICE)?.ok_or(NodeError::NotInitialized)?;
         let secrets = DeviceSecrets::open(passphrase_key, kdf_bytes, &sealed)?;
         let keys = DeviceKeys::from_seeds(&secrets.signing_seed, &secrets.agreement_seed);
-        Ok(Self { store, keys, storage_key: secrets.storage_key.clone(), name: secrets.name.clone() })
+        let shelf = Shelf::new(store.clone(), &secrets.storage_key);
+        // A directory from before names at rest is moved over before anything reads it.
+        migrate_to_hidden_names(&shelf)?;
+        Ok(Self { store, keys, storage_key: secrets.storage_key.clone(), shelf, name: secrets.name.clone() })
     }
 
     /// This device's public identity.
@@ -160,7 +168,7 @@ impl Vault {
         let (doc, member) = GroupDoc::create(&id.to_hex(), name, &founder, today)?;
         let (membership, _) = sunspace_membership::Log::found(&self.keys, &member, nonce);
         let keys = GroupKeys { epochs: vec![(0, Secret32::random())] };
-        keys.save(self.store.as_ref(), &self.storage_key, &id)?;
+        keys.save(&self.shelf, &id)?;
         let mut group = OpenGroup::new_founded(self, id, keys, doc, membership);
         // The founding operation comes first in the founder's log, so every device learns who may write before it
         // reads anything written.
@@ -182,11 +190,11 @@ impl Vault {
         if epochs.is_empty() {
             return Err(NodeError::Refused("the inviter sent no group key".into()));
         }
-        if self.store.get_meta(&crate::records::meta_group_keys(&id))?.is_some() {
+        if self.shelf.get_meta(&self.shelf.keys_name(&id))?.is_some() {
             return Err(NodeError::Refused("this device is already in that group".into()));
         }
         let keys = GroupKeys { epochs };
-        keys.save(self.store.as_ref(), &self.storage_key, &id)?;
+        keys.save(&self.shelf, &id)?;
         GroupIndex::remember(self.store.as_ref(), &self.storage_key, &id, name)?;
         let mut group = OpenGroup::new_founded(self, id, keys, GroupDoc::empty(), sunspace_membership::Log::new(id));
         group.doc_mut().set_author(&self.keys.device_id().to_hex())?;
@@ -214,7 +222,7 @@ impl Vault {
 
     /// Ids of the groups on this device, without opening them.
     pub fn group_ids(&self) -> Result<Vec<GroupId>, NodeError> {
-        Ok(self.store.groups()?.into_iter().map(GroupId).collect())
+        self.shelf.groups()
     }
 
     /// Opens a group: its keys, its snapshot, and the entries after it.

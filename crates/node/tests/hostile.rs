@@ -350,10 +350,10 @@ fn a_counter_a_list_or_a_mark_is_refused() {
     assert_refused(&mut ana, entry, "kind of operation");
 }
 
-#[test]
-fn a_peers_damaged_entry_is_left_out_at_opening_and_taken_again_when_the_peer_sends_it() {
+/// Bea writes two entries; entry `damaged` of her log is flipped on Ana's disk under the at-rest seal.
+fn flip_under_the_at_rest_seal(damaged: u64, expected_damage: &str) {
     use std::sync::Arc;
-    use sunspace_store::{LogId, MemStore, Store};
+    use sunspace_store::{MemStore, Store};
     let store = Arc::new(MemStore::default());
     let passphrase = sunspace_node::Passphrase::new("correct horse battery staple".into());
     let ana_vault = Vault::create(store.clone(), &passphrase, "Ana", sunspace_crypto::kdf::KdfParams::MINIMUM).unwrap();
@@ -362,19 +362,62 @@ fn a_peers_damaged_entry_is_left_out_at_opening_and_taken_again_when_the_peer_se
     let mut bea = admit(&mut ana, &bea_vault, "Bea");
     bea.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Bea's meeting"))).unwrap();
     sync(&mut bea, &mut ana);
+    bea.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Bea's second meeting"))).unwrap();
+    sync(&mut bea, &mut ana);
+    assert_eq!(bea.own_log_len(), 2);
+    let id = ana.id();
+    drop(ana);
+    let name = sunspace_node::forge::stored_group_name(&ana_vault, id);
+    store.remove_snapshot(&name).unwrap();
+    let (log, head) = store.log_heads(&name).unwrap().into_iter().find(|(_, head)| *head == 2).unwrap();
+    let mut kept = store.entries(&log, 1, 2).unwrap();
+    kept[(damaged - 1) as usize].1[30] ^= 1;
+    store.truncate_log(&log, 0).unwrap();
+    for (seq, bytes) in kept {
+        store.append_entry(&log, seq, &bytes).unwrap();
+    }
+    assert_eq!(head, 2);
+
+    let mut ana = ana_vault.open_group(id).unwrap();
+    assert!(ana.damage().iter().any(|d| d.contains(expected_damage)), "{:?}", ana.damage());
+    assert_eq!(ana.view().meetings.len(), (damaged - 1) as usize);
+    // Bea sends what Ana lacks again: it replaces the damaged copy.
+    sync(&mut bea, &mut ana);
+    assert_eq!(ana.view().meetings.len(), 2);
+    drop(ana);
+    let again = ana_vault.open_group(id).unwrap();
+    assert!(again.damage().is_empty(), "{:?}", again.damage());
+    assert_eq!(again.view().meetings.len(), 2);
+}
+
+#[test]
+fn a_stored_entry_that_no_longer_unseals_at_rest_is_left_out_at_opening_and_taken_again() {
+    flip_under_the_at_rest_seal(2, "entry 2 of device");
+}
+
+#[test]
+fn a_log_whose_first_entry_no_longer_unseals_is_left_out_at_opening_and_taken_again() {
+    flip_under_the_at_rest_seal(1, "a stored log of 2 entries is left out");
+}
+
+#[test]
+fn a_peers_damaged_entry_is_left_out_at_opening_and_taken_again_when_the_peer_sends_it() {
+    let ana_vault = device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let bea_vault = device("Bea");
+    let mut bea = admit(&mut ana, &bea_vault, "Bea");
+    bea.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Bea's meeting"))).unwrap();
+    sync(&mut bea, &mut ana);
     assert_eq!(ana.view().meetings.len(), 1);
     let id = ana.id();
     drop(ana);
-    // Bea's entry on Ana's disk is damaged, and the snapshot too (so the entry has to be read).
-    let log = LogId { group: id.0, author: bea_vault.device_id().0 };
-    let last = store.log_heads(&id.0).unwrap().into_iter().find(|(l, _)| *l == log).unwrap().1;
-    let mut bytes = store.entries(&log, last, 1).unwrap().remove(0).1;
-    let at = bytes.len() - 80;
-    bytes[at] ^= 1;
-    store.truncate_log(&log, last - 1).unwrap();
-    store.append_entry(&log, last, &bytes).unwrap();
-    store.put_snapshot(&id.0, b"not a snapshot").unwrap();
-
+    // Bea's entry on Ana's disk is damaged, and the snapshot dropped (so the entry has to be read).
+    let last = bea.own_log_len();
+    sunspace_node::forge::rewrite_stored_entry(&ana_vault, id, bea_vault.device_id(), last, |bytes| {
+        let at = bytes.len() - 80;
+        bytes[at] ^= 1;
+    })
+    .unwrap();
     let mut ana = ana_vault.open_group(id).unwrap();
     assert!(ana.damage().iter().any(|d| d.contains(&format!("entry {last}"))), "{:?}", ana.damage());
     assert!(ana.view().meetings.is_empty());

@@ -152,10 +152,11 @@ fn a_damaged_snapshot_is_rebuilt_from_the_logs() {
     let vault = Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
     let mut group = vault.create_group("G", today()).unwrap();
     group.edit(|doc| doc.add_meeting(NewMeeting::new(today(), "Kept"))).unwrap();
-    let mut snapshot = store.snapshot(&group.id().0).unwrap().unwrap();
+    let name = sunspace_node::forge::stored_group_name(&vault, group.id());
+    let mut snapshot = store.snapshot(&name).unwrap().unwrap();
     let middle = snapshot.len() / 2;
     snapshot[middle] ^= 0xff;
-    store.put_snapshot(&group.id().0, &snapshot).unwrap();
+    store.put_snapshot(&name, &snapshot).unwrap();
     let reopened = vault.open_group(group.id()).unwrap();
     assert_eq!(reopened.view().meetings[0].title, "Kept");
 }
@@ -166,24 +167,19 @@ fn damage_to_this_devices_own_entries_leaves_the_group_unopened_rather_than_sign
     let vault = Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
     let mut group = vault.create_group("G", today()).unwrap();
     group.edit(|doc| doc.add_meeting(NewMeeting::new(today(), "One"))).unwrap();
-    // Remove the snapshot so the damaged entry has to be read, then damage entry 2 in a copy of the store.
-    let damaged = Arc::new(MemStore::default());
-    damaged.put_meta("kdf", &store.get_meta("kdf").unwrap().unwrap()).unwrap();
-    damaged.put_meta("device", &store.get_meta("device").unwrap().unwrap()).unwrap();
-    let keys_name = format!("group-keys/{}", group.id().to_hex());
-    damaged.put_meta(&keys_name, &store.get_meta(&keys_name).unwrap().unwrap()).unwrap();
-    let (log, _) = store.log_heads(&group.id().0).unwrap()[0];
-    for (seq, mut bytes) in store.entries(&log, 1, 10).unwrap() {
-        if seq == 2 {
-            let at = bytes.len() - 80;
-            bytes[at] ^= 1;
-        }
-        damaged.append_entry(&log, seq, &bytes).unwrap();
-    }
+    let id = group.id();
+    // Entry 2 is damaged under a valid at-rest seal, and the snapshot dropped so the entry has to be read.
+    sunspace_node::forge::rewrite_stored_entry(&vault, group.id(), vault.device_id(), 2, |bytes| {
+        let at = bytes.len() - 80;
+        bytes[at] ^= 1;
+    })
+    .unwrap();
+    drop(group);
+    let damaged = store;
     // The device still unlocks; the group is reported, not opened: going on from entry 1 would sign a second
     // entry 2, which peers would rightly take for a forked history.
     let vault = Vault::unlock(damaged, &passphrase()).unwrap();
-    let error = vault.open_group(group.id()).unwrap_err();
+    let error = vault.open_group(id).unwrap_err();
     assert!(matches!(error, NodeError::Damaged(_)), "{error}");
     assert!(error.to_string().contains("entry 2") && error.to_string().contains("unopened"), "{error}");
 }
@@ -254,27 +250,8 @@ fn groups_are_listed_by_name_from_the_index_and_renames_reach_it() {
     let names: Vec<String> = vault.groups().unwrap().into_iter().map(|g| g.name).collect();
     assert_eq!(names, ["Congregation network", "Tenants' association"]);
     // Without the index (an older directory, or a damaged cache), names are read from the groups themselves.
-    let copy = Arc::new(MemStore::default());
-    for name in ["kdf", "device"] {
-        copy.put_meta(name, &store.get_meta(name).unwrap().unwrap()).unwrap();
-    }
-    for id in vault.group_ids().unwrap() {
-        let keys = format!("group-keys/{}", id.to_hex());
-        copy.put_meta(&keys, &store.get_meta(&keys).unwrap().unwrap()).unwrap();
-        // This device's unsent edits: their count and one chunk per edit.
-        let pending = format!("pending/{}", id.to_hex());
-        let chunks = (0..64).map(|i| format!("{pending}/{i}"));
-        for name in std::iter::once(pending.clone()).chain(chunks) {
-            if let Some(bytes) = store.get_meta(&name).unwrap() {
-                copy.put_meta(&name, &bytes).unwrap();
-            }
-        }
-        for (log, head) in store.log_heads(&id.0).unwrap() {
-            for (seq, bytes) in store.entries(&log, 1, head as usize).unwrap() {
-                copy.append_entry(&log, seq, &bytes).unwrap();
-            }
-        }
-    }
+    store.remove_meta("group-index").unwrap();
+    let copy = store.clone();
     let again = Vault::unlock(copy, &passphrase()).unwrap();
     let names: Vec<String> = again.groups().unwrap().into_iter().map(|g| g.name).collect();
     assert_eq!(names, ["Congregation network", "Tenants' association"]);

@@ -36,7 +36,22 @@ for_each_store!(
     snapshots_are_replaced,
     entries_limit_is_respected,
     a_truncated_log_ends_where_it_was_cut_and_grows_again_from_there,
+    removed_meta_values_and_snapshots_are_gone,
 );
+
+fn removed_meta_values_and_snapshots_are_gone(store: &dyn Store) {
+    store.put_meta("a", b"1").unwrap();
+    store.put_meta("b", b"2").unwrap();
+    store.remove_meta("a").unwrap();
+    store.remove_meta("never-written").unwrap();
+    assert_eq!(store.get_meta("a").unwrap(), None);
+    assert_eq!(store.get_meta("b").unwrap(), Some(b"2".to_vec()));
+    store.put_snapshot(&GROUP, b"snapshot").unwrap();
+    store.remove_snapshot(&GROUP).unwrap();
+    store.remove_snapshot(&OTHER_GROUP).unwrap();
+    assert_eq!(store.snapshot(&GROUP).unwrap(), None);
+    assert!(store.groups().unwrap().is_empty());
+}
 
 fn a_truncated_log_ends_where_it_was_cut_and_grows_again_from_there(store: &dyn Store) {
     for seq in 1..=5u64 {

@@ -70,6 +70,9 @@ pub trait Store: Send + Sync {
     /// Writes a named metadata value.
     fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
 
+    /// Removes a named metadata value (nothing happens if there is none).
+    fn remove_meta(&self, name: &str) -> Result<(), StoreError>;
+
     /// Appends entry number `seq` to a log; `seq` must be exactly one past the log's last entry (1 for a new log).
     fn append_entry(&self, log: &LogId, seq: u64, entry: &[u8]) -> Result<(), StoreError>;
 
@@ -88,6 +91,9 @@ pub trait Store: Send + Sync {
 
     /// Replaces a group's snapshot.
     fn put_snapshot(&self, group: &[u8; 16], snapshot: &[u8]) -> Result<(), StoreError>;
+
+    /// Removes a group's snapshot (nothing happens if there is none).
+    fn remove_snapshot(&self, group: &[u8; 16]) -> Result<(), StoreError>;
 
     /// A group's snapshot, if one was written.
     fn snapshot(&self, group: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError>;

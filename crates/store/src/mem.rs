@@ -33,6 +33,11 @@ impl Store for MemStore {
         Ok(())
     }
 
+    fn remove_meta(&self, name: &str) -> Result<(), StoreError> {
+        self.lock().meta.remove(name);
+        Ok(())
+    }
+
     fn append_entry(&self, log: &LogId, seq: u64, entry: &[u8]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let entries = inner.logs.entry(*log).or_default();
@@ -87,6 +92,11 @@ impl Store for MemStore {
 
     fn put_snapshot(&self, group: &[u8; 16], snapshot: &[u8]) -> Result<(), StoreError> {
         self.lock().snapshots.insert(*group, snapshot.to_vec());
+        Ok(())
+    }
+
+    fn remove_snapshot(&self, group: &[u8; 16]) -> Result<(), StoreError> {
+        self.lock().snapshots.remove(group);
         Ok(())
     }
 

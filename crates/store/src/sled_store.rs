@@ -99,6 +99,11 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn remove_meta(&self, name: &str) -> Result<(), StoreError> {
+        self.meta.remove(name).map_err(map_sled_error)?;
+        Ok(())
+    }
+
     fn append_entry(&self, log: &LogId, seq: u64, entry: &[u8]) -> Result<(), StoreError> {
         let head_key = log_prefix(log);
         let result = (&self.entries, &self.heads).transaction(|(entries, heads)| {
@@ -188,6 +193,11 @@ impl Store for SledStore {
 
     fn put_snapshot(&self, group: &[u8; 16], snapshot: &[u8]) -> Result<(), StoreError> {
         self.snapshots.insert(group, snapshot).map_err(map_sled_error)?;
+        Ok(())
+    }
+
+    fn remove_snapshot(&self, group: &[u8; 16]) -> Result<(), StoreError> {
+        self.snapshots.remove(group).map_err(map_sled_error)?;
         Ok(())
     }
 

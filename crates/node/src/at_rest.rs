@@ -1,0 +1,285 @@
+//! Names at rest: where a device's records sit in its store, under names only its own storage key can compute.
+//!
+//! A seized disk should not say which groups a device is in, who else is in them, or when someone was removed.
+//! Device ids are what libp2p and mDNS show on the network and group ids travel in handshakes, so neither may
+//! appear in the store's keys or in the bytes of a stored entry. [`Shelf`] is the one way the rest of the node
+//! reaches group records in the store:
+//!
+//! ```text
+//! names key   = keyed_hash(storage key, "sunspace/at-rest/names/v1")
+//! group name  = keyed_hash(names key, "sunspace/at-rest/group/v1", group id)[..16]
+//! log name    = group name ‖ keyed_hash(names key, "sunspace/at-rest/log/v1", group id, device id)
+//! entry value = seal(storage key, "sunspace/at-rest/entry/v1\0" ‖ log name ‖ seq, encoded entry)
+//! meta names  = "keys/<hex group name>", "unsent/<hex group name>", "unsent/<hex group name>/<i>"
+//! ```
+//!
+//! Sealing each entry once more hides its header (group, author, seq, epoch, kind, previous hash), so a disk does
+//! not show which entries are membership operations (a removal, a key rotation). Reading goes the other way: the
+//! store lists group names and log names; the group's id comes out of its sealed keys record, and each log's
+//! author out of its first entry, checked against the name it was found under.
+//!
+//! A directory written before names at rest (layout 1: ids in the clear) is moved over once, when it is next
+//! unlocked ([`migrate_to_hidden_names`]).
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use sunspace_crypto::kdf::KdfParams;
+//! # use sunspace_node::{Passphrase, Vault};
+//! # use sunspace_store::{MemStore, Store};
+//! let store = Arc::new(MemStore::default());
+//! let vault = Vault::create(store.clone(), &Passphrase::new("correct horse battery staple".into()), "Ana", KdfParams::MINIMUM).unwrap();
+//! let group = vault.create_group("Tenants", chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()).unwrap();
+//! // The store knows the group only by a name that is not its id.
+//! assert_eq!(store.groups().unwrap().len(), 1);
+//! assert_ne!(store.groups().unwrap()[0], group.id().0);
+//! ```
+
+use std::sync::Arc;
+
+use sunspace_crypto::{keyed_hash, open, seal, DeviceId, Secret32};
+use sunspace_log::{Entry, GroupId};
+use sunspace_store::{LogId, Store, StoreError};
+
+use crate::records::GroupKeys;
+use crate::NodeError;
+
+/// Plaintext meta record naming the layout of the store's records. Absent in layout 1.
+pub(crate) const META_LAYOUT: &str = "layout";
+/// The layout this build writes: names at rest.
+pub(crate) const LAYOUT_HIDDEN_NAMES: &[u8] = b"2";
+
+/// The store, seen through this device's storage key.
+#[derive(Clone)]
+pub(crate) struct Shelf {
+    store: Arc<dyn Store>,
+    storage_key: Secret32,
+    names: Secret32,
+}
+
+/// A stored entry that could not be unsealed: the disk was damaged or the record was moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UnreadableEntry;
+
+impl Shelf {
+    pub(crate) fn new(store: Arc<dyn Store>, storage_key: &Secret32) -> Self {
+        let names = Secret32::from_bytes(keyed_hash(storage_key, "sunspace/at-rest/names/v1", &[]));
+        Self { store, storage_key: storage_key.clone(), names }
+    }
+
+    /// The store itself, for the device-wide records (`kdf`, `device`, `settings`, `group-index`).
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub(crate) fn storage_key(&self) -> &Secret32 {
+        &self.storage_key
+    }
+
+    /// The name a group's snapshot, logs and meta records are kept under.
+    pub(crate) fn group_name(&self, group: &GroupId) -> [u8; 16] {
+        let full = keyed_hash(&self.names, "sunspace/at-rest/group/v1", &[&group.0]);
+        let mut name = [0u8; 16];
+        name.copy_from_slice(&full[..16]);
+        name
+    }
+
+    /// The name one device's log in a group is kept under.
+    pub(crate) fn log_name(&self, group: &GroupId, author: &DeviceId) -> LogId {
+        LogId {
+            group: self.group_name(group),
+            author: keyed_hash(&self.names, "sunspace/at-rest/log/v1", &[&group.0, &author.0]),
+        }
+    }
+
+    pub(crate) fn keys_name(&self, group: &GroupId) -> String {
+        format!("keys/{}", hex::encode(self.group_name(group)))
+    }
+
+    pub(crate) fn unsent_count_name(&self, group: &GroupId) -> String {
+        format!("unsent/{}", hex::encode(self.group_name(group)))
+    }
+
+    pub(crate) fn unsent_chunk_name(&self, group: &GroupId, index: u32) -> String {
+        format!("unsent/{}/{index}", hex::encode(self.group_name(group)))
+    }
+
+    fn entry_ad(log: &LogId, seq: u64) -> Vec<u8> {
+        let mut ad = b"sunspace/at-rest/entry/v1\0".to_vec();
+        ad.extend_from_slice(&log.group);
+        ad.extend_from_slice(&log.author);
+        ad.extend_from_slice(&seq.to_be_bytes());
+        ad
+    }
+
+    /// Appends entry `seq` of `author`'s log, sealed at rest (see [`Store::append_entry`] for the ordering rule).
+    pub(crate) fn append_entry(
+        &self,
+        group: &GroupId,
+        author: &DeviceId,
+        seq: u64,
+        entry: &[u8],
+    ) -> Result<(), StoreError> {
+        let log = self.log_name(group, author);
+        self.store.append_entry(&log, seq, &seal(&self.storage_key, &Self::entry_ad(&log, seq), entry))
+    }
+
+    pub(crate) fn truncate_log(&self, group: &GroupId, author: &DeviceId, keep: u64) -> Result<(), StoreError> {
+        self.store.truncate_log(&self.log_name(group, author), keep)
+    }
+
+    /// Up to `limit` entries of `author`'s log from `from`, each unsealed (or [`UnreadableEntry`]).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn entries(
+        &self,
+        group: &GroupId,
+        author: &DeviceId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Result<Vec<u8>, UnreadableEntry>)>, StoreError> {
+        let log = self.log_name(group, author);
+        Ok(self
+            .store
+            .entries(&log, from, limit)?
+            .into_iter()
+            .map(|(seq, sealed)| {
+                (seq, open(&self.storage_key, &Self::entry_ad(&log, seq), &sealed).map_err(|_| UnreadableEntry))
+            })
+            .collect())
+    }
+
+    /// Every log of a group that can be read back, with its last sequence number, ordered by author; and a
+    /// sentence for each log whose author could not be learned (its first entry unreadable), which is left out.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn log_heads(&self, group: &GroupId) -> Result<(Vec<(DeviceId, u64)>, Vec<String>), StoreError> {
+        let mut logs = Vec::new();
+        let mut unreadable = Vec::new();
+        for (log, head) in self.store.log_heads(&self.group_name(group))? {
+            let first = self.store.entries(&log, 1, 1)?;
+            let author = first.first().and_then(|(seq, sealed)| {
+                let plain = open(&self.storage_key, &Self::entry_ad(&log, *seq), sealed).ok()?;
+                let author = Entry::decode(&plain).ok()?.header().author;
+                // The entry must be the one its place says it is, or a moved record could pose as another log.
+                (*seq == 1 && self.log_name(group, &author) == log).then_some(author)
+            });
+            match author {
+                Some(author) => logs.push((author, head)),
+                None => {
+                    tracing::warn!(entries = head, "a stored log whose first entry cannot be read is left out");
+                    unreadable.push(format!(
+                        "a stored log of {head} entries is left out: its first entry cannot be read on this device"
+                    ));
+                }
+            }
+        }
+        logs.sort_by_key(|(author, _)| *author);
+        Ok((logs, unreadable))
+    }
+
+    pub(crate) fn put_snapshot(&self, group: &GroupId, snapshot: &[u8]) -> Result<(), StoreError> {
+        self.store.put_snapshot(&self.group_name(group), snapshot)
+    }
+
+    pub(crate) fn snapshot(&self, group: &GroupId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.snapshot(&self.group_name(group))
+    }
+
+    pub(crate) fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get_meta(name)
+    }
+
+    pub(crate) fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.store.put_meta(name, value)
+    }
+
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush()
+    }
+
+    /// The groups on this device. A group's id comes out of its sealed keys record; a name with no readable keys
+    /// record is not a group this device can open, and is left out (and logged).
+    pub(crate) fn groups(&self) -> Result<Vec<GroupId>, NodeError> {
+        let mut groups = Vec::new();
+        for name in self.store.groups()? {
+            let Some(sealed) = self.store.get_meta(&format!("keys/{}", hex::encode(name)))? else {
+                tracing::warn!("stored records without a group key are left out");
+                continue;
+            };
+            match GroupKeys::open_under(&self.storage_key, &name, &sealed) {
+                Ok((id, _)) if self.group_name(&id) == name => groups.push(id),
+                _ => tracing::warn!("a group whose keys record cannot be read is left out"),
+            }
+        }
+        groups.sort();
+        Ok(groups)
+    }
+}
+
+/// Moves a store written with ids in the clear (layout 1) to hidden names, once. Every step can be repeated: a
+/// crash part-way leaves the old records in place (they are removed last, the keys record after everything
+/// else), and the next unlock starts again. Old copies may survive inside sled's files until it reuses the space.
+pub(crate) fn migrate_to_hidden_names(shelf: &Shelf) -> Result<(), NodeError> {
+    let store = shelf.store();
+    if store.get_meta(META_LAYOUT)?.as_deref() == Some(LAYOUT_HIDDEN_NAMES) {
+        return Ok(());
+    }
+    let mut moved = 0;
+    for legacy in store.groups()? {
+        let id = GroupId(legacy);
+        let legacy_keys_name = format!("group-keys/{}", id.to_hex());
+        let Some(sealed_keys) = store.get_meta(&legacy_keys_name)? else { continue };
+        let keys = GroupKeys::open_legacy(shelf.storage_key(), &id, &sealed_keys)?;
+        keys.save(shelf, &id)?;
+        for (log, head) in store.log_heads(&legacy)? {
+            let author = DeviceId(log.author);
+            shelf.truncate_log(&id, &author, 0)?;
+            let mut next = 1;
+            while next <= head {
+                let page = store.entries(&log, next, 256)?;
+                let Some((last, _)) = page.last() else { break };
+                next = last + 1;
+                for (seq, bytes) in page {
+                    shelf.append_entry(&id, &author, seq, &bytes)?;
+                }
+            }
+        }
+        // Snapshots and unsent edits are sealed with the group id in their associated data already: they move
+        // as they are.
+        if let Some(snapshot) = store.snapshot(&legacy)? {
+            shelf.put_snapshot(&id, &snapshot)?;
+        }
+        let legacy_count_name = format!("pending/{}", id.to_hex());
+        let count_record = store.get_meta(&legacy_count_name)?;
+        let count = match &count_record {
+            Some(sealed) => crate::records::open_pending_count(shelf.storage_key(), &id, sealed)?,
+            None => 0,
+        };
+        for index in 0..count {
+            let name = format!("{legacy_count_name}/{index}");
+            if let Some(chunk) = store.get_meta(&name)? {
+                shelf.put_meta(&shelf.unsent_chunk_name(&id, index), &chunk)?;
+            }
+        }
+        if let Some(sealed) = &count_record {
+            shelf.put_meta(&shelf.unsent_count_name(&id), sealed)?;
+        }
+        store.flush()?;
+        // Everything is in its new place and durable: the old records go, the keys record last.
+        for (log, _) in store.log_heads(&legacy)? {
+            store.truncate_log(&log, 0)?;
+        }
+        store.remove_snapshot(&legacy)?;
+        for index in 0..count {
+            store.remove_meta(&format!("{legacy_count_name}/{index}"))?;
+        }
+        store.remove_meta(&legacy_count_name)?;
+        store.remove_meta(&legacy_keys_name)?;
+        store.flush()?;
+        moved += 1;
+    }
+    store.put_meta(META_LAYOUT, LAYOUT_HIDDEN_NAMES)?;
+    store.flush()?;
+    if moved > 0 {
+        tracing::info!(groups = moved, "stored records moved to hidden names");
+    }
+    Ok(())
+}
