@@ -7,8 +7,12 @@ use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{autonat, dcutr, identify, identity::Keypair, mdns, ping, relay};
 
-use crate::codec::{SyncCodec, JOIN_PROTOCOL, RELAY_ADMIN_PROTOCOL, SYNC_PROTOCOL};
+use crate::codec::{
+    SyncCodec, JOIN_PROTOCOL, MAX_JOIN_MESSAGE_LEN, MAX_MESSAGE_LEN, MAX_RELAY_ADMIN_MESSAGE_LEN, RELAY_ADMIN_PROTOCOL,
+    SYNC_PROTOCOL,
+};
 use crate::gate::Gate;
+use crate::restricted::{Needs, Restricted};
 
 /// How long one sync exchange (request and acknowledgement) may take: room for the largest message over a slow
 /// link (8 MiB at 2 Mbit/s is about 35 s).
@@ -39,7 +43,9 @@ fn relay_config() -> relay::Config {
 pub(crate) struct Behaviour {
     /// First, so that a denied connection never reaches the other behaviours (they are asked in field order).
     pub(crate) gate: Gate,
-    pub(crate) identify: identify::Behaviour,
+    /// Answered only for members, relays and relay clients: a stranger at the open door does not learn this
+    /// device's addresses.
+    pub(crate) identify: Restricted<identify::Behaviour>,
     pub(crate) ping: ping::Behaviour,
     pub(crate) mdns: Toggle<mdns::tokio::Behaviour>,
     /// Listening and dialing through relays.
@@ -52,7 +58,8 @@ pub(crate) struct Behaviour {
     pub(crate) autonat: autonat::v2::client::Behaviour,
     /// Answering that question, when this device runs as a relay.
     pub(crate) autonat_server: Toggle<autonat::v2::server::Behaviour>,
-    pub(crate) sync: request_response::Behaviour<SyncCodec>,
+    /// Opened only by members: a stranger at the open door cannot send a sync frame (up to 8 MiB) at all.
+    pub(crate) sync: Restricted<request_response::Behaviour<SyncCodec>>,
     pub(crate) join: request_response::Behaviour<SyncCodec>,
     pub(crate) relay_admin: request_response::Behaviour<SyncCodec>,
 }
@@ -65,28 +72,41 @@ impl Behaviour {
         serve_relay: bool,
     ) -> std::io::Result<Self> {
         let me = key.public().to_peer_id();
+        let gate = Gate::default();
+        let standing = gate.standing();
         let mdns = if mdns_on { Some(mdns::tokio::Behaviour::new(mdns::Config::default(), me)?) } else { None };
         Ok(Self {
-            gate: Gate::default(),
+            gate,
             relay_client,
             relay_server: Toggle::from(serve_relay.then(|| relay::Behaviour::new(me, relay_config()))),
             dcutr: dcutr::Behaviour::new(me),
             autonat: autonat::v2::client::Behaviour::default(),
             autonat_server: Toggle::from(serve_relay.then(autonat::v2::server::Behaviour::default)),
-            identify: identify::Behaviour::new(identify::Config::new("/sunspace/1".into(), key.public())),
+            identify: Restricted::new(
+                identify::Behaviour::new(identify::Config::new("/sunspace/1".into(), key.public())),
+                standing.clone(),
+                Needs::Known,
+            ),
             ping: ping::Behaviour::default(),
             mdns: Toggle::from(mdns),
-            sync: request_response::Behaviour::new(
-                [(SYNC_PROTOCOL, ProtocolSupport::Full)],
-                request_response::Config::default()
-                    .with_request_timeout(REQUEST_TIMEOUT)
-                    .with_max_concurrent_streams(MAX_CONCURRENT_STREAMS),
+            sync: Restricted::new(
+                request_response::Behaviour::with_codec(
+                    SyncCodec::new(MAX_MESSAGE_LEN),
+                    [(SYNC_PROTOCOL, ProtocolSupport::Full)],
+                    request_response::Config::default()
+                        .with_request_timeout(REQUEST_TIMEOUT)
+                        .with_max_concurrent_streams(MAX_CONCURRENT_STREAMS),
+                ),
+                standing,
+                Needs::Member,
             ),
-            join: request_response::Behaviour::new(
+            join: request_response::Behaviour::with_codec(
+                SyncCodec::new(MAX_JOIN_MESSAGE_LEN),
                 [(JOIN_PROTOCOL, ProtocolSupport::Full)],
                 request_response::Config::default().with_request_timeout(JOIN_TIMEOUT).with_max_concurrent_streams(4),
             ),
-            relay_admin: request_response::Behaviour::new(
+            relay_admin: request_response::Behaviour::with_codec(
+                SyncCodec::new(MAX_RELAY_ADMIN_MESSAGE_LEN),
                 [(RELAY_ADMIN_PROTOCOL, ProtocolSupport::Full)],
                 request_response::Config::default()
                     .with_request_timeout(Duration::from_secs(30))

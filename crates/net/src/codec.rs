@@ -16,24 +16,40 @@ pub(crate) const RELAY_ADMIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/su
 /// Largest frame: the largest sync message (`sunspace_replicate::MAX_MESSAGE_LEN`, 8 MiB + 64 KiB).
 pub const MAX_MESSAGE_LEN: usize = 8 * 1024 * 1024 + 64 * 1024;
 
-/// Raw-bytes codec: `u32 length ‖ bytes`.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct SyncCodec;
+/// Largest join-protocol frame: the largest join message `sunspace_membership::invite` decodes (64 KiB). Join
+/// messages carry proofs, names, addresses and, in the welcome, one wrapped key per key epoch (about 220 bytes
+/// each), never history: that follows over sync once the newcomer is a member. A stranger may send them, so they
+/// stay far below sync's 8 MiB.
+pub(crate) const MAX_JOIN_MESSAGE_LEN: usize = 64 * 1024;
+/// Largest relay-admin frame: the owner's list of devices a relay may serve (`RelayClients`, at most 4,096 ids).
+pub(crate) const MAX_RELAY_ADMIN_MESSAGE_LEN: usize = 256 * 1024;
 
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
+/// Raw-bytes codec: `u32 length ‖ bytes`, refusing a frame longer than `max_len` before allocating it.
+#[derive(Debug, Clone)]
+pub(crate) struct SyncCodec {
+    max_len: usize,
+}
+
+impl SyncCodec {
+    pub(crate) fn new(max_len: usize) -> Self {
+        Self { max_len }
+    }
+}
+
+async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max_len: usize) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     io.read_exact(&mut len).await?;
     let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_MESSAGE_LEN {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "sync frame larger than the limit"));
+    if len > max_len {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "frame larger than the protocol's limit"));
     }
     let mut buffer = vec![0u8; len];
     io.read_exact(&mut buffer).await?;
     Ok(buffer)
 }
 
-async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, data: &[u8]) -> io::Result<()> {
-    if data.len() > MAX_MESSAGE_LEN {
+async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, data: &[u8], max_len: usize) -> io::Result<()> {
+    if data.len() > max_len {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "sync frame larger than the limit"));
     }
     io.write_all(&(data.len() as u32).to_be_bytes()).await?;
@@ -50,27 +66,27 @@ impl request_response::Codec for SyncCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_frame(io).await
+        read_frame(io, self.max_len).await
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_frame(io).await
+        read_frame(io, self.max_len).await
     }
 
     async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, request: Vec<u8>) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &request).await
+        write_frame(io, &request, self.max_len).await
     }
 
     async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, response: Vec<u8>) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &response).await
+        write_frame(io, &response, self.max_len).await
     }
 }

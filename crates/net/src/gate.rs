@@ -8,6 +8,8 @@
 //! before anything is answered or handed on, and relays and relay clients are not members.
 
 use std::collections::{HashMap, HashSet};
+
+use crate::restricted::{Needs, Standing};
 use std::task::{Context, Poll};
 
 use libp2p::core::transport::PortUse;
@@ -31,27 +33,31 @@ pub(crate) struct NotMember(PeerId);
 /// The member set, the relay sets and the door.
 #[derive(Debug, Default)]
 pub(crate) struct Gate {
-    members: HashSet<PeerId>,
-    /// Relays this device listens through or dials through (they carry sealed traffic; they may not sync).
-    relays: HashSet<PeerId>,
-    /// Devices that may use this device as a relay (its owner and the owner's list).
-    relay_clients: HashSet<PeerId>,
+    /// Members, relays this device listens or dials through (they carry sealed traffic; they may not sync), and
+    /// devices that may use this device as a relay (its owner and the owner's list). Shared with the protocols
+    /// that only some of them may open ([`crate::restricted`]).
+    standing: Standing,
     door_open: bool,
     /// Open connections of peers let in only through the door, per peer.
     strangers: HashMap<PeerId, usize>,
 }
 
 impl Gate {
+    /// The standing the gate keeps, for the protocols restricted by it.
+    pub(crate) fn standing(&self) -> Standing {
+        self.standing.clone()
+    }
+
     pub(crate) fn allow(&mut self, peer: PeerId) {
-        self.members.insert(peer);
+        self.standing.write().members.insert(peer);
     }
 
     pub(crate) fn disallow(&mut self, peer: &PeerId) {
-        self.members.remove(peer);
+        self.standing.write().members.remove(peer);
     }
 
     pub(crate) fn is_member(&self, peer: &PeerId) -> bool {
-        self.members.contains(peer)
+        self.standing.has(peer, Needs::Member)
     }
 
     pub(crate) fn set_door(&mut self, open: bool) {
@@ -59,27 +65,28 @@ impl Gate {
     }
 
     pub(crate) fn allow_relay(&mut self, peer: PeerId) {
-        self.relays.insert(peer);
+        self.standing.write().relays.insert(peer);
     }
 
     pub(crate) fn disallow_relay(&mut self, peer: &PeerId) {
-        self.relays.remove(peer);
+        self.standing.write().relays.remove(peer);
     }
 
     /// Replaces the devices that may use this device as a relay; returns those no longer allowed.
     pub(crate) fn set_relay_clients(&mut self, clients: HashSet<PeerId>) -> Vec<PeerId> {
-        let dropped = self.relay_clients.difference(&clients).copied().collect();
-        self.relay_clients = clients;
+        let mut known = self.standing.write();
+        let dropped = known.relay_clients.difference(&clients).copied().collect();
+        known.relay_clients = clients;
         dropped
     }
 
     /// Whether a connection to `peer` may stay open.
     pub(crate) fn admits(&self, peer: &PeerId) -> bool {
-        self.door_open || self.members.contains(peer) || self.relays.contains(peer) || self.relay_clients.contains(peer)
+        self.door_open || self.is_known(peer)
     }
 
     fn is_known(&self, peer: &PeerId) -> bool {
-        self.members.contains(peer) || self.relays.contains(peer) || self.relay_clients.contains(peer)
+        self.standing.has(peer, Needs::Known)
     }
 
     fn check(&mut self, peer: PeerId) -> Result<(), ConnectionDenied> {

@@ -33,6 +33,7 @@ mod codec;
 mod gate;
 mod identity;
 mod relay_admin;
+mod restricted;
 mod task;
 
 pub use codec::MAX_MESSAGE_LEN;

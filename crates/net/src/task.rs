@@ -443,7 +443,7 @@ impl SwarmTask {
                     let _ = reply.send(Err(NetError::NotAllowed));
                     return;
                 }
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer, message);
+                let id = self.swarm.behaviour_mut().sync.inner_mut().send_request(&peer, message);
                 self.pending.insert(id, reply);
             }
             Command::ListenAddrs(reply) => {
@@ -621,7 +621,7 @@ impl SwarmTask {
                 let Some(from) = device_of_peer(&peer).filter(|_| allowed) else {
                     tracing::warn!(%peer, "sync request from a device that is not allowed; dropped");
                     // Answered "busy" so the sender does not wait for a timeout; the message is not looked at.
-                    let _ = self.swarm.behaviour_mut().sync.send_response(channel, BUSY.to_vec());
+                    let _ = self.swarm.behaviour_mut().sync.inner_mut().send_response(channel, BUSY.to_vec());
                     return Ok(());
                 };
                 let answer = match self.events.try_send(NetEvent::Received { from, message: request }) {
@@ -629,7 +629,7 @@ impl SwarmTask {
                     Err(mpsc::error::TrySendError::Full(_)) => BUSY,
                     Err(mpsc::error::TrySendError::Closed(_)) => return Err(()),
                 };
-                let _ = self.swarm.behaviour_mut().sync.send_response(channel, answer.to_vec());
+                let _ = self.swarm.behaviour_mut().sync.inner_mut().send_response(channel, answer.to_vec());
             }
             Event::Message { message: Message::Response { request_id, response }, .. } => {
                 if let Some(reply) = self.pending.remove(&request_id) {

@@ -108,3 +108,37 @@ async fn a_device_that_joined_through_the_open_door_is_reported_connected_once_i
     .await;
     assert_eq!(announced, newcomer.device);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_at_the_open_door_cannot_open_a_sync_stream_until_it_is_admitted() {
+    let mut inviter = node().await;
+    let newcomer = node().await;
+    inviter.net.set_door(true).await.unwrap();
+    newcomer.net.set_door(true).await.unwrap();
+    // The newcomer (or anyone on the network while the door is open) allows the inviter and sends a large sync
+    // frame over the connection the door let in.
+    newcomer.net.allow(inviter.device).await.unwrap();
+    newcomer.net.add_address(inviter.device, inviter.tcp.clone()).await.unwrap();
+    let large = vec![7u8; 4 * 1024 * 1024];
+    let sent = newcomer.net.send(inviter.device, large.clone()).await;
+    // Refused at protocol negotiation: the inviter never read the frame.
+    match &sent {
+        Err(NetError::Delivery(why)) => assert!(why.contains("none of the requested protocols"), "{why}"),
+        other => panic!("a stranger's sync frame was taken: {other:?}"),
+    }
+    while let Ok(Some(event)) = timeout(Duration::from_millis(300), inviter.events.recv()).await {
+        assert!(!matches!(event, NetEvent::Received { .. }), "a stranger's sync message reached the engine");
+    }
+    // Once admitted (the inviter announces the open connection when it has taken the change), the same
+    // device's next sync stream is taken at once.
+    inviter.net.allow(newcomer.device).await.unwrap();
+    let announced = common::next(&mut inviter.events, |event| match event {
+        NetEvent::Connected(device) => Some(device),
+        _ => None,
+    })
+    .await;
+    assert_eq!(announced, newcomer.device);
+    newcomer.net.send(inviter.device, b"hello as a member".to_vec()).await.unwrap();
+    let (from, message) = next_message(&mut inviter.events).await;
+    assert_eq!((from, message.as_slice()), (newcomer.device, &b"hello as a member"[..]));
+}
