@@ -21,7 +21,7 @@ use sunspace_crypto::{random_array, DeviceId};
 use sunspace_log::GroupId;
 use sunspace_membership::invite::{Invitation, InviteKind, JoinAnswer, JoinRequest, Transcript};
 use sunspace_net::{device_of_address, Multiaddr, NetConfig, NetEvent, NetHandle};
-use sunspace_replicate::{batches, Message, Session};
+use sunspace_replicate::{batches, Message, SyncAction, SyncPolicy};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::group::{Admission, OpenGroup};
@@ -35,9 +35,6 @@ const COMMAND_CAPACITY: usize = 64;
 const PEER_QUEUE: usize = 64;
 /// Every connected peer is sent our heads this often, which repairs anything a dropped message missed.
 const ANTI_ENTROPY: Duration = Duration::from_secs(15);
-/// A heads message in answer to a peer's is sent at most this often per peer and group, so two peers that are
-/// both behind cannot ping-pong.
-const HEADS_REPLY_INTERVAL: Duration = Duration::from_millis(500);
 /// How long an invitation stays open unless given otherwise.
 pub const DEFAULT_INVITATION_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long an ended invitation is remembered, to tell a joining device why.
@@ -761,10 +758,9 @@ pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, N
         node,
         net,
         events,
-        sessions: HashMap::new(),
+        sync: SyncPolicy::default(),
         senders: HashMap::new(),
         peers: BTreeMap::new(),
-        heads_sent: HashMap::new(),
         last_heads: HashMap::new(),
         allowed: BTreeSet::new(),
         bootstrap: HashMap::new(),
@@ -793,10 +789,11 @@ struct Engine {
     node: Node,
     net: NetHandle,
     events: broadcast::Sender<NodeEvent>,
-    sessions: HashMap<(DeviceId, GroupId), Session>,
+    /// What to send whom, and when to answer with heads: the pure policy of `sunspace-replicate`, which the
+    /// simulated-network tests drive too. The engine carries out its [`SyncAction`]s.
+    sync: SyncPolicy,
     senders: HashMap<DeviceId, mpsc::Sender<Vec<u8>>>,
     peers: BTreeMap<DeviceId, PeerInfo>,
-    heads_sent: HashMap<(DeviceId, GroupId), Instant>,
     last_heads: HashMap<GroupId, BTreeMap<DeviceId, u64>>,
     allowed: BTreeSet<DeviceId>,
     /// Groups joined but not yet holding their membership: the device that welcomed us may send their history.
@@ -1078,8 +1075,18 @@ impl Engine {
         self.seal_pending(&group);
         let Some(open) = self.node.groups.get(&group) else { return };
         let message = Message::Heads { group, heads: open.heads(), hashes: open.head_hashes() };
-        self.heads_sent.insert((peer, group), Instant::now());
+        self.sync.note_heads_sent(peer, group, Instant::now());
         self.send(peer, message.encode());
+    }
+
+    /// Carries out what the sync policy decided.
+    fn carry_out(&mut self, actions: Vec<SyncAction>) {
+        for action in actions {
+            match action {
+                SyncAction::SendRanges { peer, group, ranges } => self.send_ranges(peer, group, ranges),
+                SyncAction::SendHeads { peer, group } => self.send_heads(peer, group),
+            }
+        }
     }
 
     fn connected_peers(&self) -> Vec<DeviceId> {
@@ -1153,17 +1160,8 @@ impl Engine {
         self.update_allowed().await;
         for (group, heads) in grown {
             self.emit(NodeEvent::Changed { group: group.to_hex(), origin });
-            let peers: Vec<DeviceId> = self
-                .sessions
-                .keys()
-                .filter(|(peer, g)| *g == group && Some(*peer) != from)
-                .map(|(peer, _)| *peer)
-                .collect();
-            for peer in peers {
-                let ranges =
-                    self.sessions.get_mut(&(peer, group)).map(|s| s.on_local_heads(&heads)).unwrap_or_default();
-                self.send_ranges(peer, group, ranges);
-            }
+            let actions = self.sync.on_local_heads(group, &heads, from);
+            self.carry_out(actions);
         }
     }
 
@@ -1209,7 +1207,7 @@ impl Engine {
                 if let Some(info) = self.peers.get_mut(&device) {
                     info.connected = false;
                 }
-                self.sessions.retain(|(peer, _), _| *peer != device);
+                self.sync.forget_peer(&device);
                 self.emit(NodeEvent::PeerDisconnected { device: device.to_hex() });
             }
             NetEvent::Received { from, message } => self.on_message(from, &message).await,
@@ -1258,29 +1256,18 @@ impl Engine {
             Message::Heads { heads, hashes, .. } => {
                 self.seal_pending(&group);
                 let Some(open) = self.node.groups.get(&group) else { return };
-                let ours = open.heads();
-                // A log the peer holds to the same place with another last entry: send ours, so that the peer
-                // holds both halves of the proof (and it sends us its half likewise).
-                // (Not for a device already proven to have forked: both halves are held, and sending ours again on
-                // every exchange would only cost bandwidth.)
-                let mut forked = sunspace_replicate::diverging(&heads, &hashes, &ours, &open.head_hashes());
-                forked.retain(|range| open.equivocations().all(|(device, _)| *device != range.author));
-                if !forked.is_empty() {
-                    self.send_ranges(from, group, forked);
-                }
-                let behind = heads.iter().any(|(author, seq)| ours.get(author).copied().unwrap_or(0) < *seq);
-                let first = !self.sessions.contains_key(&(from, group));
-                let session = self.sessions.entry((from, group)).or_insert_with(|| Session::new(group));
-                let ranges = session.on_peer_heads(&heads, &ours);
-                self.send_ranges(from, group, ranges);
-                let recently = self.heads_sent.get(&(from, group)).is_some_and(|t| t.elapsed() < HEADS_REPLY_INTERVAL);
-                // The first heads from a peer are always answered with ours, even if we sent some a moment ago:
-                // those may have been refused (a device that just joined admits us only once it holds the
-                // membership), and without our heads the peer has no session and pushes nothing to us until
-                // the next anti-entropy round. Each side answers once per session, so this cannot loop.
-                if first || (behind && !recently) {
-                    self.send_heads(from, group);
-                }
+                let proven: BTreeSet<DeviceId> = open.equivocations().map(|(device, _)| *device).collect();
+                let actions = self.sync.on_heads(
+                    Instant::now(),
+                    from,
+                    group,
+                    &heads,
+                    &hashes,
+                    &open.heads(),
+                    &open.head_hashes(),
+                    &proven,
+                );
+                self.carry_out(actions);
             }
             Message::Entries { entries, .. } => {
                 let Some(open) = self.node.groups.get_mut(&group) else { return };
@@ -1294,11 +1281,7 @@ impl Engine {
                 if !receipt.rejected.is_empty() {
                     tracing::warn!(peer = %from.short(), rejected = receipt.rejected.len(), first = %receipt.rejected[0], "refused entries from a peer");
                 }
-                if let Some(session) = self.sessions.get_mut(&(from, group)) {
-                    for (author, seq) in &receipt.accepted {
-                        session.on_peer_has(*author, *seq);
-                    }
-                }
+                let then = self.sync.on_received(Instant::now(), from, group, &receipt.accepted, receipt.waiting);
                 if receipt.membership_changed && !open.members().devices.is_empty() {
                     self.bootstrap.remove(&group);
                 }
@@ -1312,10 +1295,8 @@ impl Engine {
                 if !receipt.accepted.is_empty() {
                     self.mark_synced(from);
                     self.after_change(Origin::Remote, Some(from)).await;
-                    if receipt.waiting > 0 {
-                        self.send_heads(from, group);
-                    }
                 }
+                self.carry_out(then);
             }
         }
     }
@@ -1337,7 +1318,7 @@ impl Engine {
                     .filter(|(device, _)| **device != me)
                     .map(|(device, state)| {
                         let info = self.peers.get(device);
-                        let session = self.sessions.get(&(*device, group.id()));
+                        let session = self.sync.session(device, &group.id());
                         PeerStatus {
                             device: device.to_hex(),
                             member: state.member.clone(),

@@ -7,7 +7,9 @@
 //! receiving entries; duplicates are harmless because a receiver only ever accepts the next entry of each log.
 //!
 //! The engine owns the store and the network; this crate only decides:
-//! - [`Session`]: per peer and group, which ranges of which logs to send, and when;
+//! - [`SyncPolicy`]: across every peer and group, what to send and when to answer with heads (the engine carries
+//!   out the [`SyncAction`]s it returns; the simulated-network property tests drive the same type);
+//! - [`Session`]: per peer and group, which ranges of which logs to send;
 //! - [`check_entry`]: whether a received entry is the next valid entry of a log by an admitted device;
 //! - [`Message`]: the wire format, with every size bounded before anything is allocated.
 //!
@@ -28,8 +30,10 @@
 
 mod check;
 mod message;
+mod policy;
 mod session;
 
 pub use check::{check_entry, check_verified_entry, Rejection, Verdict};
 pub use message::{DecodeError, Message, MAX_ENTRIES_PER_BATCH, MAX_HEADS, MAX_MESSAGE_LEN};
+pub use policy::{SyncAction, SyncPolicy, HEADS_REPLY_INTERVAL};
 pub use session::{batches, diverging, Range, Session, MAX_BATCH_BYTES};

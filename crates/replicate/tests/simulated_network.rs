@@ -1,14 +1,17 @@
-//! The sync state machine over a simulated network that drops, duplicates, delays and reorders messages: every
-//! replica ends with every member's log, byte for byte. Entries are real sealed, signed entries.
+//! The sync policy the engine ships ([`SyncPolicy`]) over a simulated network that drops, duplicates, delays and
+//! reorders messages: every replica ends with every member's log, byte for byte. Entries are real sealed, signed
+//! entries; each replica does what the engine does with what the policy decides (`crates/node/src/engine.rs`,
+//! `carry_out`), on a clock that advances with every step.
 
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use sunspace_crypto::{DeviceId, DeviceKeys, Secret32};
 use sunspace_log::{Entry, EntryKind, GroupId, LogPosition};
-use sunspace_replicate::{batches, check_entry, Message, Range, Rejection, Session, Verdict};
+use sunspace_replicate::{batches, check_entry, Message, Range, Rejection, SyncAction, SyncPolicy, Verdict};
 
 const GROUP: GroupId = GroupId([7; 16]);
 
@@ -16,9 +19,11 @@ struct Replica {
     keys: DeviceKeys,
     key: Secret32,
     members: BTreeSet<DeviceId>,
+    /// Every replica's device, by index (the network addresses replicas by index).
+    devices: Vec<DeviceId>,
     logs: BTreeMap<DeviceId, Vec<Vec<u8>>>,
     positions: BTreeMap<DeviceId, LogPosition>,
-    sessions: BTreeMap<usize, Session>,
+    policy: SyncPolicy,
     rejected: usize,
 }
 
@@ -29,15 +34,35 @@ impl Replica {
         self.logs.iter().map(|(author, log)| (*author, log.len() as u64)).collect()
     }
 
+    fn hashes(&self) -> BTreeMap<DeviceId, [u8; 32]> {
+        self.positions.iter().map(|(author, position)| (*author, position.next_header_fields().prev_hash)).collect()
+    }
+
+    fn index_of(&self, device: &DeviceId) -> usize {
+        self.devices.iter().position(|d| d == device).unwrap()
+    }
+
     fn read(&self, range: Range) -> Vec<Vec<u8>> {
         let log = &self.logs[&range.author];
         log[(range.first - 1) as usize..range.last as usize].to_vec()
     }
 
-    fn send_ranges(&self, to: usize, ranges: Vec<Range>, out: &mut Outbox) {
-        let entries: Vec<Vec<u8>> = ranges.into_iter().flat_map(|r| self.read(r)).collect();
-        for batch in batches(entries) {
-            out.push((to, Message::Entries { group: GROUP, entries: batch }));
+    fn heads_message(&self) -> Message {
+        Message::Heads { group: GROUP, heads: self.heads(), hashes: self.hashes() }
+    }
+
+    /// What the engine's `carry_out` does.
+    fn carry_out(&self, actions: Vec<SyncAction>, out: &mut Outbox) {
+        for action in actions {
+            match action {
+                SyncAction::SendRanges { peer, ranges, .. } => {
+                    let entries: Vec<Vec<u8>> = ranges.into_iter().flat_map(|r| self.read(r)).collect();
+                    for batch in batches(entries) {
+                        out.push((self.index_of(&peer), Message::Entries { group: GROUP, entries: batch }));
+                    }
+                }
+                SyncAction::SendHeads { peer, .. } => out.push((self.index_of(&peer), self.heads_message())),
+            }
         }
     }
 
@@ -47,46 +72,39 @@ impl Replica {
         self.logs.entry(author).or_default().push(bytes);
     }
 
-    /// Pushes a newly stored entry to every peer known to be caught up, except `skip`.
-    fn push(&mut self, author: DeviceId, seq: u64, skip: Option<usize>, out: &mut Outbox) {
-        let pushes: Vec<(usize, Range)> = self
-            .sessions
-            .iter_mut()
-            .filter(|(peer, _)| Some(**peer) != skip)
-            .filter_map(|(peer, session)| session.on_local_append(author, seq).map(|r| (*peer, r)))
-            .collect();
-        for (peer, range) in pushes {
-            self.send_ranges(peer, vec![range], out);
-        }
-    }
-
     fn write(&mut self, body: &[u8], out: &mut Outbox) {
         let author = self.keys.device_id();
         let link = self.positions.get(&author).copied().unwrap_or_else(LogPosition::start).next_header_fields();
         let entry = Entry::seal(&self.keys, EntryKind::Change, GROUP, link, 0, &self.key, body);
         self.store(&entry, entry.encode());
-        self.push(author, link.seq, None, out);
+        let heads = self.heads();
+        let actions = self.policy.on_local_heads(GROUP, &heads, None);
+        self.carry_out(actions, out);
     }
 
-    fn tick(&self, out: &mut Outbox) {
-        for peer in self.sessions.keys() {
-            out.push((*peer, Message::Heads { group: GROUP, heads: self.heads(), hashes: BTreeMap::new() }));
+    /// The anti-entropy timer: heads to every other replica.
+    fn tick(&mut self, now: Instant, out: &mut Outbox) {
+        for (index, peer) in self.devices.clone().into_iter().enumerate() {
+            if peer != self.keys.device_id() {
+                self.policy.note_heads_sent(peer, GROUP, now);
+                out.push((index, self.heads_message()));
+            }
         }
     }
 
-    fn receive(&mut self, from: usize, bytes: &[u8], out: &mut Outbox) {
+    fn receive(&mut self, now: Instant, from: usize, bytes: &[u8], out: &mut Outbox) {
+        let peer = self.devices[from];
         let message = Message::decode(bytes).unwrap();
         match message {
-            Message::Heads { heads, .. } => {
-                let ours = self.heads();
-                let ranges = self.sessions.get_mut(&from).unwrap().on_peer_heads(&heads, &ours);
-                self.send_ranges(from, ranges, out);
-                // If the peer holds what we lack, tell it where we stand so it sends it.
-                if heads.iter().any(|(author, seq)| ours.get(author).copied().unwrap_or(0) < *seq) {
-                    out.push((from, Message::Heads { group: GROUP, heads: ours, hashes: BTreeMap::new() }));
-                }
+            Message::Heads { heads, hashes, .. } => {
+                let (ours, our_hashes) = (self.heads(), self.hashes());
+                let actions =
+                    self.policy.on_heads(now, peer, GROUP, &heads, &hashes, &ours, &our_hashes, &BTreeSet::new());
+                self.carry_out(actions, out);
             }
             Message::Entries { entries, .. } => {
+                let mut accepted = Vec::new();
+                let mut waiting = 0;
                 for bytes in entries {
                     let entry = Entry::decode(&bytes).unwrap();
                     let author = entry.header().author;
@@ -94,15 +112,21 @@ impl Replica {
                     match check_entry(&entry, GROUP, self.positions.get(&author), |d| members.contains(d)) {
                         Verdict::Accept => {
                             assert!(entry.open(&self.key).is_ok());
-                            let seq = entry.header().link.seq;
+                            accepted.push((author, entry.header().link.seq));
                             self.store(&entry, bytes);
-                            self.sessions.get_mut(&from).unwrap().on_peer_has(author, seq);
-                            self.push(author, seq, Some(from), out);
                         }
-                        Verdict::Duplicate | Verdict::Gap { .. } => {}
+                        Verdict::Duplicate => {}
+                        Verdict::Gap { .. } => waiting += 1,
                         Verdict::Reject(_) => self.rejected += 1,
                     }
                 }
+                let then = self.policy.on_received(now, peer, GROUP, &accepted, waiting);
+                if !accepted.is_empty() {
+                    let heads = self.heads();
+                    let pushed = self.policy.on_local_heads(GROUP, &heads, Some(peer));
+                    self.carry_out(pushed, out);
+                }
+                self.carry_out(then, out);
             }
         }
     }
@@ -110,18 +134,18 @@ impl Replica {
 
 fn replicas(n: usize) -> Vec<Replica> {
     let key = Secret32::from_bytes([9; 32]);
-    let devices: Vec<DeviceKeys> = (0..n).map(|_| DeviceKeys::generate()).collect();
-    let members: BTreeSet<DeviceId> = devices.iter().map(DeviceKeys::device_id).collect();
-    devices
-        .into_iter()
-        .enumerate()
-        .map(|(i, keys)| Replica {
+    let keys: Vec<DeviceKeys> = (0..n).map(|_| DeviceKeys::generate()).collect();
+    let devices: Vec<DeviceId> = keys.iter().map(DeviceKeys::device_id).collect();
+    let members: BTreeSet<DeviceId> = devices.iter().copied().collect();
+    keys.into_iter()
+        .map(|keys| Replica {
             keys,
             key: key.clone(),
             members: members.clone(),
+            devices: devices.clone(),
             logs: BTreeMap::new(),
             positions: BTreeMap::new(),
-            sessions: (0..n).filter(|j| *j != i).map(|j| (j, Session::new(GROUP))).collect(),
+            policy: SyncPolicy::default(),
             rejected: 0,
         })
         .collect()
@@ -162,7 +186,13 @@ proptest! {
     fn replicas_converge_over_a_lossy_reordering_network(n in 2usize..=4, steps in proptest::collection::vec(step(), 0..80)) {
         let mut replicas = replicas(n);
         let mut network = Network::new();
+        let start = Instant::now();
+        // Each step takes 100 ms of simulated time, so the policy's reply interval comes into play.
+        let at = |step: usize| start + Duration::from_millis(100 * step as u64);
+        let mut clock = 0;
         for step in steps {
+            clock += 1;
+            let now = at(clock);
             match step {
                 Step::Write(r, body) => {
                     let mut out = Vec::new();
@@ -171,13 +201,13 @@ proptest! {
                 }
                 Step::Tick(r) => {
                     let mut out = Vec::new();
-                    replicas[r % n].tick(&mut out);
+                    replicas[r % n].tick(now, &mut out);
                     enqueue(&mut network, r % n, out);
                 }
                 Step::Deliver(i) if !network.is_empty() => {
                     let (from, to, bytes) = network.remove(i % network.len()).unwrap();
                     let mut out = Vec::new();
-                    replicas[to].receive(from, &bytes, &mut out);
+                    replicas[to].receive(now, from, &bytes, &mut out);
                     enqueue(&mut network, to, out);
                 }
                 Step::Drop(i) if !network.is_empty() => {
@@ -192,15 +222,17 @@ proptest! {
         }
         // The network heals: every replica announces its heads, and everything is delivered.
         for _round in 0..4 {
-            for (r, replica) in replicas.iter().enumerate() {
+            clock += 10;
+            for (r, replica) in replicas.iter_mut().enumerate() {
                 let mut out = Vec::new();
-                replica.tick(&mut out);
+                replica.tick(at(clock), &mut out);
                 enqueue(&mut network, r, out);
             }
             let mut delivered = 0;
             while let Some((from, to, bytes)) = network.pop_front() {
+                clock += 1;
                 let mut out = Vec::new();
-                replicas[to].receive(from, &bytes, &mut out);
+                replicas[to].receive(at(clock), from, &bytes, &mut out);
                 enqueue(&mut network, to, out);
                 delivered += 1;
                 prop_assert!(delivered < 100_000, "the protocol does not settle");
