@@ -118,7 +118,7 @@ pub fn rewrite_stored_entry(
     change: impl FnOnce(&mut Vec<u8>),
 ) -> Result<(), NodeError> {
     let shelf = &vault.shelf;
-    let (logs, _) = shelf.log_heads(&group)?;
+    let (logs, _) = shelf.log_heads(&group, &[author])?;
     let head = logs.iter().find(|(a, _)| *a == author).map(|(_, head)| *head).unwrap_or(0);
     let mut kept = Vec::new();
     for (at, bytes) in shelf.entries(&group, &author, seq, (head - seq + 1) as usize)? {

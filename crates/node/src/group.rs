@@ -310,7 +310,9 @@ impl OpenGroup {
         // Every stored entry is checked again on the way in. One that fails (a damaged disk, or an entry stored
         // by an earlier version that did not vet entries) ends the replay of its own log only: the group opens
         // without it and says so ([`OpenGroup::damage`]).
-        let (logs, unreadable_logs) = shelf.log_heads(&id)?;
+        let mut known: Vec<DeviceId> = covered.keys().copied().collect();
+        known.push(vault.keys.device_id());
+        let (logs, unreadable_logs) = shelf.log_heads(&id, &known)?;
         let mut damage = unreadable_logs;
         let mut equivocations = BTreeMap::new();
         let mut replayed: Vec<ReplayedChange> = Vec::new();

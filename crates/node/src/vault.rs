@@ -56,6 +56,8 @@ pub struct Vault {
     pub(crate) storage_key: Secret32,
     /// The store seen through the storage key: where group records sit, under hidden names.
     pub(crate) shelf: Shelf,
+    /// Groups this unlock could not move to hidden names ([`crate::at_rest`]), with a sentence each.
+    unmoved: Vec<(GroupId, String)>,
     name: String,
 }
 
@@ -105,7 +107,8 @@ impl Vault {
         store.flush()?;
         tracing::info!(device = %keys.device_id().short(), "device set up");
         let shelf = Shelf::new(store.clone(), &secrets.storage_key);
-        Ok(Self { store, keys, storage_key: secrets.storage_key.clone(), shelf, name: secrets.name.clone() })
+        let name = secrets.name.clone();
+        Ok(Self { store, keys, storage_key: secrets.storage_key.clone(), shelf, unmoved: Vec::new(), name })
     }
 
     /// Unlocks an existing device. A wrong passphrase gives [`NodeError::WrongPassphrase`] and writes nothing.
@@ -131,9 +134,11 @@ impl Vault {
         let secrets = DeviceSecrets::open(passphrase_key, kdf_bytes, &sealed)?;
         let keys = DeviceKeys::from_seeds(&secrets.signing_seed, &secrets.agreement_seed);
         let shelf = Shelf::new(store.clone(), &secrets.storage_key);
-        // A directory from before names at rest is moved over before anything reads it.
-        migrate_to_hidden_names(&shelf)?;
-        Ok(Self { store, keys, storage_key: secrets.storage_key.clone(), shelf, name: secrets.name.clone() })
+        // A directory from before names at rest is moved over before anything reads it. A group that cannot be
+        // moved stays as it was and is reported; the device unlocks.
+        let unmoved = migrate_to_hidden_names(&shelf)?;
+        let name = secrets.name.clone();
+        Ok(Self { store, keys, storage_key: secrets.storage_key.clone(), shelf, unmoved, name })
     }
 
     /// This device's public identity.
@@ -222,7 +227,17 @@ impl Vault {
 
     /// Ids of the groups on this device, without opening them.
     pub fn group_ids(&self) -> Result<Vec<GroupId>, NodeError> {
-        self.shelf.groups()
+        Ok(self.shelf.groups()?.0)
+    }
+
+    /// Groups whose stored records this device cannot read (a damaged keys record; a group from an older version
+    /// that could not be moved), each with a sentence: they are not in [`Vault::group_ids`], and are reported.
+    pub fn unreadable_groups(&self) -> Result<Vec<(GroupId, String)>, NodeError> {
+        let mut unreadable = self.unmoved.clone();
+        // A group left under its old names is listed by the store too, as records without a key: say it once.
+        let others = self.shelf.groups()?.1;
+        unreadable.extend(others.into_iter().filter(|(id, _)| self.unmoved.iter().all(|(unmoved, _)| unmoved != id)));
+        Ok(unreadable)
     }
 
     /// Opens a group: its keys, its snapshot, and the entries after it.

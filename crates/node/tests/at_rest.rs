@@ -101,6 +101,7 @@ fn a_store_names_its_records_differently_on_every_device() {
 /// the clear), holding Ana's device (passphrase "correct horse battery staple") in two groups: "Tenants", with Bea's
 /// entries, 70 entries of Ana's, a snapshot and one unsent edit, and "Second group".
 const LAYOUT1_TENANTS: &str = "61ebe0506c97ae9f2ac30d024687b93f";
+const LAYOUT1_SECOND: &str = "b028875b5c8b1dacbd31adbc95aec9f9";
 const LAYOUT1_ANA: &str = "f6646aa7e6fe3279b2862edf15cde78906968e57b19ce8ee5b00d1c31c92b7c8";
 
 /// Opens the store in `dir` again. sled lets go of its file lock from a background thread once the last handle is
@@ -137,6 +138,8 @@ fn a_directory_from_before_names_at_rest_is_moved_over_on_unlock_with_nothing_lo
     assert!(shows_any_part_of(&all_bytes(&data), &tenants.0).is_some());
     {
         let store = Arc::new(open_data_dir(&data, DataDirMode::Existing).unwrap());
+        // A chunk past the unsent count: an edit sealed into an entry since, which layout 1 left behind.
+        store.put_meta(&format!("pending/{LAYOUT1_TENANTS}/5"), b"stale").unwrap();
         assert!(store.get_meta(&format!("group-keys/{LAYOUT1_TENANTS}")).unwrap().is_some(), "the fixture is layout 1");
         let ana = Vault::unlock(store.clone(), &passphrase()).unwrap();
         assert_eq!(ana.device_id().to_hex(), LAYOUT1_ANA);
@@ -150,7 +153,11 @@ fn a_directory_from_before_names_at_rest_is_moved_over_on_unlock_with_nothing_lo
         assert!(minutes.starts_with("CANARY-MINUTES-BEA"), "{minutes}");
         assert!(minutes.contains("line 69") && minutes.ends_with("CANARY-UNSENT"), "{minutes}");
         assert_eq!(view.members.len(), 2);
-        // Nothing is left under the old names.
+        // Nothing is left under the old names: no meta name holds either group id (edits already sealed into
+        // entries leave stale unsent chunks behind; they go too).
+        for name in store.meta_names("").unwrap() {
+            assert!(!name.contains(LAYOUT1_TENANTS) && !name.contains(LAYOUT1_SECOND), "{name} is still there");
+        }
         assert!(store.get_meta(&format!("group-keys/{LAYOUT1_TENANTS}")).unwrap().is_none());
         assert!(store.get_meta(&format!("pending/{LAYOUT1_TENANTS}")).unwrap().is_none());
         assert!(store.log_heads(&tenants.0).unwrap().is_empty());
@@ -203,4 +210,108 @@ fn a_move_interrupted_part_way_is_finished_by_the_next_unlock() {
     assert!(group.damage().is_empty(), "{:?}", group.damage());
     assert!(group.view().meetings[0].minutes.ends_with("CANARY-UNSENT"));
     assert_eq!(ana.groups().unwrap().len(), 2);
+}
+
+/// Copies every record of a fully moved Tenants (`moved`) into `store`: its keys, unsent edits, logs and snapshot.
+fn copy_moved_records(moved: &dyn Store, store: &dyn Store, name: [u8; 16]) {
+    for prefix in [format!("keys/{}", hex::encode(name)), format!("unsent/{}", hex::encode(name))] {
+        for meta in moved.meta_names(&prefix).unwrap() {
+            store.put_meta(&meta, &moved.get_meta(&meta).unwrap().unwrap()).unwrap();
+        }
+    }
+    for (log, head) in moved.log_heads(&name).unwrap() {
+        store.truncate_log(&log, 0).unwrap();
+        for (seq, bytes) in moved.entries(&log, 1, head as usize).unwrap() {
+            store.append_entry(&log, seq, &bytes).unwrap();
+        }
+    }
+    store.put_snapshot(&name, &moved.snapshot(&name).unwrap().unwrap()).unwrap();
+}
+
+#[test]
+fn a_move_interrupted_while_removing_the_old_records_is_finished_by_the_next_unlock() {
+    let tenants = sunspace_node::GroupId::from_hex(LAYOUT1_TENANTS).unwrap();
+    let moved_dir = unpack_layout1();
+    let moved = Arc::new(open_data_dir(&moved_dir.path().join("layout1"), DataDirMode::Existing).unwrap());
+    let ana = Vault::unlock(moved.clone(), &passphrase()).unwrap();
+    let name = sunspace_node::forge::stored_group_name(&ana, tenants);
+    drop(ana);
+    // The crash came after the old logs and snapshot were removed, before the old keys and unsent records were:
+    // the group is no longer listed under its id, only its keys record says it was there.
+    let dir = unpack_layout1();
+    let data = dir.path().join("layout1");
+    {
+        let store = open_data_dir(&data, DataDirMode::Existing).unwrap();
+        copy_moved_records(moved.as_ref(), &store, name);
+        for (log, _) in store.log_heads(&tenants.0).unwrap() {
+            store.truncate_log(&log, 0).unwrap();
+        }
+        store.remove_snapshot(&tenants.0).unwrap();
+        assert!(!store.groups().unwrap().contains(&tenants.0));
+        assert!(!store.meta_names(&format!("pending/{LAYOUT1_TENANTS}")).unwrap().is_empty());
+        store.flush().unwrap();
+    }
+    let store = reopen_store(&data);
+    let ana = Vault::unlock(store.clone(), &passphrase()).unwrap();
+    for name in store.meta_names("").unwrap() {
+        assert!(!name.contains(LAYOUT1_TENANTS), "{name} is still there");
+    }
+    let group = ana.open_group(tenants).unwrap();
+    assert!(group.damage().is_empty(), "{:?}", group.damage());
+    assert!(group.view().meetings[0].minutes.ends_with("CANARY-UNSENT"));
+}
+
+#[test]
+fn an_old_group_that_cannot_be_moved_is_reported_and_the_device_still_unlocks() {
+    let dir = unpack_layout1();
+    let data = dir.path().join("layout1");
+    {
+        let store = open_data_dir(&data, DataDirMode::Existing).unwrap();
+        store.put_meta(&format!("group-keys/{LAYOUT1_SECOND}"), b"damaged").unwrap();
+        store.flush().unwrap();
+    }
+    let store = reopen_store(&data);
+    let ana = Vault::unlock(store.clone(), &passphrase()).unwrap();
+    // Tenants moved and opens; the second group is named with a sentence, and tried again next time.
+    let tenants = sunspace_node::GroupId::from_hex(LAYOUT1_TENANTS).unwrap();
+    assert_eq!(ana.group_ids().unwrap(), [tenants]);
+    assert!(ana.open_group(tenants).unwrap().damage().is_empty());
+    let unreadable = ana.unreadable_groups().unwrap();
+    assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+    assert_eq!(unreadable[0].0.to_hex(), LAYOUT1_SECOND);
+    assert!(unreadable[0].1.contains("could not be moved"), "{}", unreadable[0].1);
+    assert!(store.get_meta("layout").unwrap().is_none(), "the move is not marked done");
+}
+
+#[test]
+fn a_store_of_an_unknown_later_layout_is_refused_rather_than_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open_data_dir(dir.path(), DataDirMode::Create).unwrap());
+    Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
+    store.put_meta("layout", b"3").unwrap();
+    let error = Vault::unlock(store.clone(), &passphrase()).unwrap_err();
+    assert!(matches!(error, sunspace_node::NodeError::UnknownFormat { .. }), "{error}");
+    assert_eq!(store.get_meta("layout").unwrap().as_deref(), Some(&b"3"[..]));
+}
+
+#[test]
+fn this_devices_own_log_whose_first_entry_no_longer_unseals_leaves_the_group_unopened() {
+    let store = Arc::new(sunspace_store::MemStore::default());
+    let ana = Vault::create(store.clone(), &passphrase(), "Ana", KdfParams::MINIMUM).unwrap();
+    let mut group = ana.create_group("Tenants", day()).unwrap();
+    group.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Meeting"))).unwrap();
+    group.persist_pending().unwrap();
+    let id = group.id();
+    drop(group);
+    let name = sunspace_node::forge::stored_group_name(&ana, id);
+    store.remove_snapshot(&name).unwrap();
+    let (log, head) = store.log_heads(&name).unwrap()[0];
+    let mut entries = store.entries(&log, 1, head as usize).unwrap();
+    entries[0].1[30] ^= 1;
+    store.truncate_log(&log, 0).unwrap();
+    for (seq, bytes) in entries {
+        store.append_entry(&log, seq, &bytes).unwrap();
+    }
+    let error = ana.open_group(id).unwrap_err();
+    assert!(error.to_string().contains("entry 1") && error.to_string().contains("unopened"), "{error}");
 }

@@ -37,7 +37,18 @@ for_each_store!(
     entries_limit_is_respected,
     a_truncated_log_ends_where_it_was_cut_and_grows_again_from_there,
     removed_meta_values_and_snapshots_are_gone,
+    meta_names_are_listed_by_prefix_in_order,
 );
+
+fn meta_names_are_listed_by_prefix_in_order(store: &dyn Store) {
+    for name in ["pending/ab/1", "pending/ab", "pending/ab/0", "pending/ac", "keys/ab", "pendinf"] {
+        store.put_meta(name, b"x").unwrap();
+    }
+    assert_eq!(store.meta_names("pending/ab").unwrap(), ["pending/ab", "pending/ab/0", "pending/ab/1"]);
+    assert_eq!(store.meta_names("pending/ab/").unwrap(), ["pending/ab/0", "pending/ab/1"]);
+    assert_eq!(store.meta_names("nothing").unwrap(), Vec::<String>::new());
+    assert_eq!(store.meta_names("").unwrap().len(), 6);
+}
 
 fn removed_meta_values_and_snapshots_are_gone(store: &dyn Store) {
     store.put_meta("a", b"1").unwrap();

@@ -70,6 +70,9 @@ pub trait Store: Send + Sync {
     /// Writes a named metadata value.
     fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
 
+    /// The names of every metadata value that starts with `prefix`, in order.
+    fn meta_names(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+
     /// Removes a named metadata value (nothing happens if there is none).
     fn remove_meta(&self, name: &str) -> Result<(), StoreError>;
 

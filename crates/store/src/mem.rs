@@ -33,6 +33,17 @@ impl Store for MemStore {
         Ok(())
     }
 
+    fn meta_names(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .lock()
+            .meta
+            .range(prefix.to_owned()..)
+            .map(|(name, _)| name)
+            .take_while(|name| name.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+
     fn remove_meta(&self, name: &str) -> Result<(), StoreError> {
         self.lock().meta.remove(name);
         Ok(())

@@ -99,6 +99,17 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn meta_names(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.meta
+            .scan_prefix(prefix)
+            .keys()
+            .map(|key| {
+                let key = key.map_err(map_sled_error)?;
+                String::from_utf8(key.to_vec()).map_err(|_| StoreError::Corrupted("a meta name is malformed".into()))
+            })
+            .collect()
+    }
+
     fn remove_meta(&self, name: &str) -> Result<(), StoreError> {
         self.meta.remove(name).map_err(map_sled_error)?;
         Ok(())
