@@ -50,7 +50,7 @@ async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max_len: usize) -> 
 
 async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, data: &[u8], max_len: usize) -> io::Result<()> {
     if data.len() > max_len {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "sync frame larger than the limit"));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "frame larger than the protocol's limit"));
     }
     io.write_all(&(data.len() as u32).to_be_bytes()).await?;
     io.write_all(data).await?;
