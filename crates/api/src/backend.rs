@@ -426,7 +426,7 @@ impl Backend {
     pub async fn export(&self, group: String) -> Result<Export, ApiError> {
         let view = self.group(group).await?;
         let markdown = sunspace_model::export::markdown(&view);
-        let path = save_to_documents(&view.name, "md", &markdown).await?;
+        let path = save_to_documents("md", markdown.clone()).await?;
         Ok(Export { text: markdown, path })
     }
 
@@ -436,7 +436,7 @@ impl Backend {
         let view = self.group(group).await?;
         let json = serde_json::to_string_pretty(&view)
             .map_err(|_| ApiError::new(ErrorKind::Storage, "The archive could not be written"))?;
-        let path = save_to_documents(&view.name, "json", &json).await?;
+        let path = save_to_documents("json", json.clone()).await?;
         Ok(Export { text: json, path })
     }
 
@@ -615,15 +615,18 @@ fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Saves an export as `<group name>-<date>.<extension>` in the documents folder (or home); returns its path.
-async fn save_to_documents(name: &str, extension: &str, text: &str) -> Result<String, ApiError> {
+/// Saves an export under a neutral name (`sunspace-export-<date>.<extension>`, never overwriting one) in the
+/// documents folder (or home), readable only by this user; returns its path.
+async fn save_to_documents(extension: &'static str, text: String) -> Result<String, ApiError> {
     let folder = directories::UserDirs::new()
         .and_then(|dirs| dirs.document_dir().map(|d| d.to_path_buf()).or_else(|| Some(dirs.home_dir().to_path_buf())))
         .unwrap_or_else(std::env::temp_dir);
-    let safe: String = name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect();
-    let path = folder.join(format!("{safe}-{}.{extension}", today()));
-    tokio::fs::create_dir_all(&folder).await.map_err(storage)?;
-    tokio::fs::write(&path, text).await.map_err(storage)?;
+    let date = today();
+    let path =
+        tokio::task::spawn_blocking(move || crate::files::save_new_export(&folder, date, extension, text.as_bytes()))
+            .await
+            .map_err(|_| ApiError::new(ErrorKind::Storage, "Could not save the export"))?
+            .map_err(storage)?;
     Ok(path.display().to_string())
 }
 

@@ -21,6 +21,7 @@
 mod backend;
 pub mod bindings;
 mod error;
+pub mod files;
 mod passphrase;
 mod types;
 

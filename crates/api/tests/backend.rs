@@ -105,6 +105,16 @@ async fn first_run_a_meeting_with_minutes_attendance_and_a_decision_then_export(
     let export = app.export(group.id.clone()).await.unwrap();
     assert!(export.text.contains("We will meet the landlord.") && export.text.contains("Ask for repairs"));
     assert_eq!(std::fs::read_to_string(&export.path).unwrap(), export.text);
+    // Plaintext: readable only by this user, under a name that does not carry the group's (as the CLI writes).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&export.path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", export.path);
+    }
+    let file_name = std::path::Path::new(&export.path).file_name().unwrap().to_string_lossy().into_owned();
+    assert!(file_name.starts_with("sunspace-export-") && !file_name.contains("Tenants"), "{file_name}");
+    let again = app.export(group.id.clone()).await.unwrap();
+    assert_ne!(again.path, export.path, "an earlier export is not overwritten");
     let archive = app.export_archive(group.id.clone()).await.unwrap();
     let every_record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&archive.path).unwrap()).unwrap();

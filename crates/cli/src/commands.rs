@@ -320,16 +320,9 @@ fn open<'a>(node: &'a mut Node, group: Option<&str>) -> anyhow::Result<&'a mut O
     Ok(node.group(id)?)
 }
 
-/// Writes an export readable only by this user: it is plaintext.
+/// Writes an export readable only by this user (it is plaintext), as every front end does (`sunspace_api::files`).
 fn write_private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("could not write {}", path.display()))?;
-    file.write_all(bytes).with_context(|| format!("could not write {}", path.display()))?;
-    file.sync_all()?;
-    Ok(())
+    sunspace_api::files::write_private_file(path, bytes).with_context(|| format!("could not write {}", path.display()))
 }
 
 /// `relay add | remove | list`: the relays recorded in the group's (encrypted) roster.
