@@ -74,7 +74,7 @@ fn group_id(group: &str) -> Result<GroupId, ApiError> {
 }
 
 fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
+    sunspace_node::today()
 }
 
 impl Backend {
@@ -506,13 +506,13 @@ impl Backend {
     pub async fn invite(&self, group: String, device: bool) -> Result<InviteView, ApiError> {
         let handle = self.handle().await?;
         let kind = if device { InviteKind::Device } else { InviteKind::Member };
-        let minutes = 10;
         let request = InviteRequest {
             group: group_id(&group)?,
             kind,
             existing_member: None,
-            ttl: Duration::from_secs(minutes * 60),
+            ttl: sunspace_node::engine::invitation_lifetime(None),
         };
+        let minutes = request.ttl.as_secs() / 60;
         let mut invite = handle.invite(request).await?;
         let flow = hex_of(&invite.tag);
         let qr_svg = qrcode::QrCode::new(invite.qr_text.as_bytes())

@@ -167,7 +167,7 @@ pub(crate) struct InviteOptions {
     /// The newcomer is someone already in the records (added with `member add-local`): name or id.
     #[arg(long, value_name = "MEMBER")]
     pub(crate) member: Option<String>,
-    /// How many minutes the code stays valid.
+    /// How many minutes the code stays valid (1 to 60).
     #[arg(long, default_value_t = 10, value_name = "MINUTES")]
     pub(crate) minutes: u64,
     /// Say yes to "do the words match?" without asking (for scripts that compare them themselves).

@@ -4,7 +4,7 @@ use chrono::{Duration, NaiveDate};
 
 /// Today's date on this machine.
 pub(crate) fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
+    sunspace_node::today()
 }
 
 /// Parses `YYYY-MM-DD`, `today`, `yesterday` or `tomorrow`.

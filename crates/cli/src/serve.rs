@@ -3,7 +3,6 @@
 
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use sunspace_membership::invite::InviteKind;
@@ -198,12 +197,10 @@ async fn converse(
                 .await?
                 .map_err(|e| anyhow::anyhow!("{e:#}"))?;
             let kind = if device { InviteKind::Device } else { InviteKind::Member };
-            let request = InviteRequest {
-                group,
-                kind,
-                existing_member: member,
-                ttl: Duration::from_secs(minutes.clamp(1, 60) * 60),
-            };
+            let ttl = sunspace_node::engine::invitation_lifetime(Some(minutes));
+            // What the person is told is what was opened, not what was asked for.
+            let minutes = ttl.as_secs() / 60;
+            let request = InviteRequest { group, kind, existing_member: member, ttl };
             let mut invite = handle.invite(request).await?;
             write_reply(
                 writer,

@@ -37,6 +37,17 @@ const PEER_QUEUE: usize = 64;
 const ANTI_ENTROPY: Duration = Duration::from_secs(15);
 /// How long an invitation stays open unless given otherwise.
 pub const DEFAULT_INVITATION_TTL: Duration = Duration::from_secs(10 * 60);
+/// The longest an invitation may stay open: while one is open, strangers may connect to the join protocol.
+pub const MAX_INVITATION_MINUTES: u64 = 60;
+
+/// How long an invitation asked to last `minutes` stays open: [`DEFAULT_INVITATION_TTL`] unless asked
+/// otherwise, never under a minute or over [`MAX_INVITATION_MINUTES`]. The one rule every front end uses.
+pub fn invitation_lifetime(minutes: Option<u64>) -> Duration {
+    match minutes {
+        Some(minutes) => Duration::from_secs(minutes.clamp(1, MAX_INVITATION_MINUTES) * 60),
+        None => DEFAULT_INVITATION_TTL,
+    }
+}
 /// How long an ended invitation is remembered, to tell a joining device why.
 const ENDED_KEPT: Duration = Duration::from_secs(30);
 /// How often the engine publishes its own addresses in the roster, redials member devices it is not connected
@@ -1558,5 +1569,18 @@ impl Engine {
             }
         }
         self.set_door().await;
+    }
+}
+
+#[cfg(test)]
+mod invitation_lifetime_tests {
+    use super::*;
+
+    #[test]
+    fn an_invitation_lasts_ten_minutes_unless_asked_and_between_one_and_sixty() {
+        assert_eq!(invitation_lifetime(None), Duration::from_secs(600));
+        assert_eq!(invitation_lifetime(Some(0)), Duration::from_secs(60));
+        assert_eq!(invitation_lifetime(Some(25)), Duration::from_secs(25 * 60));
+        assert_eq!(invitation_lifetime(Some(600)), Duration::from_secs(60 * 60));
     }
 }

@@ -756,7 +756,7 @@ impl OpenGroup {
             agreement_key: hex::encode(admission.agreement),
             method: if admission.via_qr { "in-person-qr" } else { "in-person-code" }.into(),
         };
-        let today = chrono::Utc::now().date_naive();
+        let today = crate::today();
         let member = if admission.own_device {
             let member = my_member.clone();
             self.edit(|doc| doc.record_device(Some(&member), "", &record, today))?;
@@ -874,7 +874,7 @@ impl OpenGroup {
         }
         self.rotate_key()?;
         // The records say so too (the signed membership is what cuts access), under the new key.
-        let today = chrono::Utc::now().date_naive();
+        let today = crate::today();
         let marked = self.edit(|doc| {
             doc.update_member(member, None, Some(sunspace_model::MemberStatus::Left))?;
             cutoffs.iter().try_for_each(|(device, _)| doc.set_device_revoked(&device.to_hex(), today))
@@ -943,7 +943,7 @@ impl OpenGroup {
             return Err(NodeError::Refused("only the device's own member or a steward can revoke it".into()));
         }
         self.rotate_key()?;
-        let today = chrono::Utc::now().date_naive();
+        let today = crate::today();
         if let Err(error) = self.edit(|doc| doc.set_device_revoked(&device.to_hex(), today)) {
             tracing::warn!(%error, "the device was revoked, but its record could not be marked so");
         }

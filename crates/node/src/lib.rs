@@ -47,3 +47,10 @@ pub use error::NodeError;
 pub use group::{Admission, OpenGroup, Receipt, RefusedEntry, PENDING_MAX_CHANGES, SNAPSHOT_EVERY};
 pub use sunspace_log::GroupId;
 pub use vault::{GroupSummary, Passphrase, Vault, MIN_PASSPHRASE_CHARS};
+
+/// Today's date where this device is: the one "today" every record takes (a meeting's default date, a member's
+/// joining, an action done, a role ended), from every front end. Organizers think in their local day; a meeting
+/// held in the evening must not be dated tomorrow because UTC has moved on.
+pub fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
