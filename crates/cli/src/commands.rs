@@ -241,11 +241,7 @@ pub(crate) fn execute(node: &mut Node, group: Option<String>, json: bool, comman
             match output {
                 Some(path) => {
                     write_private_file(&path, &bytes)?;
-                    emit(&format!(
-                        "Wrote {} bytes to {}. This file is NOT encrypted: keep it somewhere safe.",
-                        bytes.len(),
-                        path.display()
-                    ))
+                    emit(&wrote_export(bytes.len(), &path))
                 }
                 None if format == ExportFormat::Automerge && std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
                     bail!("the automerge export is binary: write it to a file with --output FILE")
@@ -320,8 +316,22 @@ fn open<'a>(node: &'a mut Node, group: Option<&str>) -> anyhow::Result<&'a mut O
     Ok(node.group(id)?)
 }
 
+/// The sentence after an export is written to a file.
+pub(crate) fn wrote_export(bytes: usize, path: &Path) -> String {
+    format!("Wrote {bytes} bytes to {}. This file is NOT encrypted: keep it somewhere safe.", path.display())
+}
+
+/// A minutes file's text, from this process's working directory (also when the command runs through `serve`).
+pub(crate) fn read_minutes_file(file: &Path) -> anyhow::Result<String> {
+    let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
+    if size > MAX_MINUTES_FILE {
+        bail!("{} is {size} bytes; minutes are limited to {MAX_MINUTES_FILE} bytes", file.display());
+    }
+    std::fs::read_to_string(file).with_context(|| format!("cannot read {} as text", file.display()))
+}
+
 /// Writes an export readable only by this user (it is plaintext), as every front end does (`sunspace_api::files`).
-fn write_private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     sunspace_api::files::write_private_file(path, bytes).with_context(|| format!("could not write {}", path.display()))
 }
 
@@ -750,11 +760,7 @@ fn minutes(group: &mut OpenGroup, command: MinutesCommand) -> anyhow::Result<()>
                 .context("the minutes must be text (UTF-8)")?;
                 text
             } else {
-                let size = std::fs::metadata(&file).with_context(|| format!("cannot read {}", file.display()))?.len();
-                if size > MAX_MINUTES_FILE {
-                    bail!("{} is {size} bytes; minutes are limited to {MAX_MINUTES_FILE} bytes", file.display());
-                }
-                std::fs::read_to_string(&file).with_context(|| format!("cannot read {} as text", file.display()))?
+                read_minutes_file(&file)?
             };
             if text.len() as u64 > MAX_MINUTES_FILE {
                 bail!("the minutes are larger than {MAX_MINUTES_FILE} bytes");

@@ -12,6 +12,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _};
+use clap::ValueEnum as _;
 use serde::{Deserialize, Serialize};
 use sunspace_node::engine::Status;
 
@@ -240,6 +241,17 @@ impl Client {
                 let args = vec!["minutes".into(), "set".into(), meeting.clone(), "--file".into(), "-".into()];
                 Self::require(dir)?.output(args, group, false, Some(edited))?
             }
+        } else if let Some((meeting, file)) = minutes_from_a_file(command) {
+            // The file is this process's: read here, relative to this working directory, not `serve`'s.
+            let text = crate::commands::read_minutes_file(file)?;
+            let args = vec!["minutes".into(), "set".into(), meeting.clone(), "--file".into(), "-".into()];
+            self.output(args, group, false, Some(text))?
+        } else if let Command::Export { format, output: Some(path) } = command {
+            // `serve` sends the export; this process writes it where the person asked, relative to here.
+            let format = format.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default();
+            let bytes = self.output(vec!["export".into(), "--format".into(), format], group, false, None)?;
+            crate::commands::write_private_file(path, &bytes)?;
+            format!("{}\n", crate::commands::wrote_export(bytes.len(), path)).into_bytes()
         } else {
             let wants_stdin =
                 matches!(command, Command::Minutes(MinutesCommand::Set { file, .. }) if file.as_os_str() == "-");
@@ -258,6 +270,14 @@ impl Client {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(&stdout).and_then(|_| out.flush());
         Ok(())
+    }
+}
+
+/// `minutes set MEETING --file FILE` with a file (not `-`, standard input): the meeting and the file.
+fn minutes_from_a_file(command: &Command) -> Option<(&String, &PathBuf)> {
+    match command {
+        Command::Minutes(MinutesCommand::Set { meeting, file }) if file.as_os_str() != "-" => Some((meeting, file)),
+        _ => None,
     }
 }
 

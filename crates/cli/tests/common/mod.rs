@@ -150,7 +150,12 @@ impl Serve {
     pub fn start_in(home: &Home, namespace: Option<&str>, args: &[&str]) -> Self {
         let log = home.path().join("serve-stderr.log");
         let stderr = std::fs::File::create(&log).unwrap();
-        let mut child = home.command_in(namespace, args).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
+        // `serve` runs in a working directory of its own, as it does when started from a terminal elsewhere: a
+        // command sent to it must not depend on where `serve` happens to run.
+        let cwd = home.path().join("serve-cwd");
+        std::fs::create_dir_all(&cwd).unwrap();
+        let mut child =
+            home.command_in(namespace, args).current_dir(&cwd).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
