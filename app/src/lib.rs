@@ -10,8 +10,8 @@
 mod camera;
 
 use sunspace_api::{
-    ApiError, Backend, CharterInput, DeviceState, Export, FlowStep, GroupItem, InviteView, Network, NewActionInput,
-    NewDecisionInput, NewMeetingInput, PassphraseCheck, RoleInput, SyncView,
+    ApiError, Backend, CharterInput, DeviceState, Export, FlowStep, GroupItem, InviteView, MinutesSaved, Network,
+    NewActionInput, NewDecisionInput, NewMeetingInput, PassphraseCheck, RoleInput, SyncView,
 };
 use sunspace_model::vitality::Vitality;
 use sunspace_model::GroupView;
@@ -61,8 +61,14 @@ async fn add_meeting(backend: State<'_, Backend>, group: String, meeting: NewMee
 }
 
 #[tauri::command]
-async fn set_minutes(backend: State<'_, Backend>, group: String, meeting: String, text: String) -> Answer<()> {
-    backend.set_minutes(group, meeting, text).await
+async fn set_minutes(
+    backend: State<'_, Backend>,
+    group: String,
+    meeting: String,
+    text: String,
+    base: Vec<String>,
+) -> Answer<MinutesSaved> {
+    backend.set_minutes(group, meeting, text, base).await
 }
 
 #[tauri::command]

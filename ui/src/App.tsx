@@ -16,7 +16,7 @@ import type { InviteView } from "./bindings/InviteView";
 import type { MeetingView } from "./bindings/MeetingView";
 import type { PassphraseCheck } from "./bindings/PassphraseCheck";
 import type { SyncView } from "./bindings/SyncView";
-import { actionsByUrgency, groupedDigits, isPresent, keepCaret, meetingsNewestFirst, readableDate, rebaseTyping, todayText } from "./view";
+import { actionsByUrgency, groupedDigits, isPresent, keepCaret, meetingsNewestFirst, readableDate, todayText } from "./view";
 
 type Page =
   | { kind: "meetings" }
@@ -355,41 +355,60 @@ function Meetings({ view, group, open, act, reload }: { view: GroupView; group: 
   );
 }
 
-function Minutes({ group, meeting, act }: { group: string; meeting: MeetingView; act: Act }) {
+function Minutes({ group, meeting, heads, act }: { group: string; meeting: MeetingView; heads: string[]; act: Act }) {
   const area = useRef<HTMLTextAreaElement>(null);
   const [text, setText] = useState(meeting.minutes);
-  // What the group holds as far as this box knows, and what the box holds now (typed, maybe not yet saved).
-  const saved = useRef(meeting.minutes);
+  // The version the box's text was typed on (the group's minutes then, and the heads naming that version), and
+  // what the box holds now (typed, maybe not yet saved). Merging typing with what others wrote meanwhile is the
+  // backend's job: a save names the version it was typed on, and the box shows what the group then holds.
+  const base = useRef({ text: meeting.minutes, heads });
   const latest = useRef(meeting.minutes);
+  const saving = useRef(false);
   const timer = useRef<number | undefined>(undefined);
   const show = (value: string) => {
     latest.current = value;
     setText(value);
   };
-  const saveSoon = () => {
-    window.clearTimeout(timer.current);
-    timer.current = window.setTimeout(async () => {
-      const value = latest.current;
-      saved.current = value;
-      await act(() => backend.setMinutes(group, meeting.id, value));
-    }, 300);
-  };
-  // A peer's edit arrives as a new view: show it without moving the caret off the words it was on, and keep any
-  // unsaved typing by re-applying it on top (then saving the result), so no one's words are lost.
-  useEffect(() => {
-    if (meeting.minutes === saved.current) return;
+  // Shows the group's text in place of the box's, keeping the caret on the words it was on.
+  const replaceKeepingCaret = (value: string) => {
     const box = area.current;
-    const local = latest.current;
-    const caret = box?.selectionStart ?? local.length;
-    const merged = local === saved.current ? meeting.minutes : rebaseTyping(saved.current, local, meeting.minutes);
-    saved.current = meeting.minutes;
-    show(merged);
-    if (merged !== meeting.minutes) saveSoon();
+    const before = latest.current;
+    const caret = box?.selectionStart ?? before.length;
+    show(value);
     requestAnimationFrame(() => {
-      const at = keepCaret(local, merged, caret);
+      const at = keepCaret(before, value, caret);
       if (box && document.activeElement === box) box.setSelectionRange(at, at);
     });
-  }, [meeting.minutes]);
+  };
+  const saveSoon = () => {
+    window.clearTimeout(timer.current);
+    timer.current = window.setTimeout(() => void save(), 300);
+  };
+  const save = async () => {
+    // One save at a time: each names the version it was typed on, which the previous one's answer gives.
+    if (saving.current) return saveSoon();
+    const sent = latest.current;
+    if (sent === base.current.text) return;
+    saving.current = true;
+    const saved = await act(() => backend.setMinutes(group, meeting.id, sent, base.current.heads));
+    saving.current = false;
+    if (!saved) return;
+    base.current = { text: saved.text, heads: saved.heads };
+    if (latest.current === sent) {
+      // Others' words merged in: show them.
+      if (saved.text !== sent) replaceKeepingCaret(saved.text);
+    } else {
+      // Typed meanwhile: the next save carries it, typed on the version just saved.
+      saveSoon();
+    }
+  };
+  // A new view (a peer's edit, or this window's own save coming back): with nothing unsaved in the box, show it
+  // and type on it from now on; with unsaved typing, leave the box alone: its next save is merged with this.
+  useEffect(() => {
+    if (latest.current !== base.current.text) return;
+    base.current = { text: meeting.minutes, heads };
+    if (meeting.minutes !== latest.current) replaceKeepingCaret(meeting.minutes);
+  }, [meeting.minutes, heads.join(",")]);
   return (
     <textarea
       ref={area}
@@ -451,7 +470,7 @@ function Meeting({ view, group, id, act, reload, back }: { view: GroupView; grou
       </Section>
       <Section title="Minutes">
         <p class="muted">Everyone's edits merge; what others type appears here as it arrives.</p>
-        <Minutes group={group} meeting={meeting} act={act} />
+        <Minutes group={group} meeting={meeting} heads={view.heads} act={act} />
       </Section>
       <Section title="Attendance">
         <ul class="checks" data-testid="attendance">

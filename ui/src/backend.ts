@@ -11,6 +11,7 @@ import type { FlowStep } from "./bindings/FlowStep";
 import type { GroupItem } from "./bindings/GroupItem";
 import type { GroupView } from "./bindings/GroupView";
 import type { InviteView } from "./bindings/InviteView";
+import type { MinutesSaved } from "./bindings/MinutesSaved";
 import type { NewActionInput } from "./bindings/NewActionInput";
 import type { NewDecisionInput } from "./bindings/NewDecisionInput";
 import type { NewMeetingInput } from "./bindings/NewMeetingInput";
@@ -29,7 +30,8 @@ export const backend = {
   createGroup: (name: string) => invoke<GroupItem>("create_group", { name }),
   group: (group: string) => invoke<GroupView>("group", { group }),
   addMeeting: (group: string, meeting: NewMeetingInput) => invoke<string>("add_meeting", { group, meeting }),
-  setMinutes: (group: string, meeting: string, text: string) => invoke<void>("set_minutes", { group, meeting, text }),
+  setMinutes: (group: string, meeting: string, text: string, base: string[]) =>
+    invoke<MinutesSaved>("set_minutes", { group, meeting, text, base }),
   addAgendaItem: (group: string, meeting: string, title: string) =>
     invoke<string>("add_agenda_item", { group, meeting, title }),
   setAttendance: (group: string, meeting: string, member: string, present: boolean) =>

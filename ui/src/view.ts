@@ -60,27 +60,6 @@ export function keepCaret(before: string, after: string, caret: number): number 
   return Math.max(start, Math.min(after.length, caret + (after.length - before.length)));
 }
 
-/**
- * Our unsaved typing, re-applied on top of a peer's edit that arrived meanwhile: `base` is the text both started
- * from, `ours` the box's text, `theirs` the text now in the group. Our change (one splice of `base`) is moved to
- * where its surroundings now are in `theirs`, so neither side's words are lost when ours is saved.
- */
-export function rebaseTyping(base: string, ours: string, theirs: string): string {
-  if (ours === base) return theirs;
-  if (theirs === base) return ours;
-  let start = 0;
-  while (start < base.length && start < ours.length && base[start] === ours[start]) start++;
-  let endBase = base.length;
-  let endOurs = ours.length;
-  while (endBase > start && endOurs > start && base[endBase - 1] === ours[endOurs - 1]) {
-    endBase--;
-    endOurs--;
-  }
-  const from = keepCaret(base, theirs, start);
-  const to = Math.max(from, keepCaret(base, theirs, endBase));
-  return theirs.slice(0, from) + ours.slice(start, endOurs) + theirs.slice(to);
-}
-
 /** A member's role grants, split into terms running on `today` and terms that have ended, each with the name. */
 export function roleTerms(
   view: GroupView,

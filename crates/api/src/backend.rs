@@ -241,7 +241,7 @@ impl Backend {
 
     /// Everything the group holds, as the UI shows it.
     pub async fn group(&self, group: String) -> Result<GroupView, ApiError> {
-        self.with_group(&group, |g| Ok(g.view())).await
+        self.with_group(&group, |g| Ok(g.view_now())).await
     }
 
     /// Adds a meeting; returns its id.
@@ -250,9 +250,30 @@ impl Backend {
         self.with_group(&group, move |g| g.edit(|doc| doc.add_meeting(NewMeeting::new(date, &meeting.title)))).await
     }
 
-    /// Replaces a meeting's minutes with `text` (as the smallest edit, so others' concurrent edits survive).
-    pub async fn set_minutes(&self, group: String, meeting: String, text: String) -> Result<(), ApiError> {
-        self.with_group(&group, move |g| g.edit(|doc| doc.set_minutes(&meeting, &text))).await
+    /// Saves a meeting's minutes as `text`, typed on the version `base` names (the `heads` of the view the window
+    /// showed; empty: the current one). The model merges it with whatever changed since
+    /// ([`sunspace_model::GroupDoc::merge_minutes`]); the window shows the text returned.
+    pub async fn set_minutes(
+        &self,
+        group: String,
+        meeting: String,
+        text: String,
+        base: Vec<String>,
+    ) -> Result<MinutesSaved, ApiError> {
+        let base =
+            base.iter().map(|hash| hash.parse::<sunspace_model::ChangeHash>()).collect::<Result<Vec<_>, _>>().map_err(
+                |_| {
+                    ApiError::new(
+                        ErrorKind::Input,
+                        "The minutes were typed on a version this window cannot name; reload the meeting",
+                    )
+                },
+            )?;
+        self.with_group(&group, move |g| {
+            let text = g.edit(|doc| doc.merge_minutes(&meeting, &text, &base))?;
+            Ok(MinutesSaved { text, heads: g.document_heads() })
+        })
+        .await
     }
 
     /// Adds an agenda item to a meeting.

@@ -19,6 +19,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     crate::NewActionInput::export_all(&config)?;
     crate::SyncView::export_all(&config)?;
     crate::InviteView::export_all(&config)?;
+    crate::MinutesSaved::export_all(&config)?;
     crate::FlowStep::export_all(&config)?;
     crate::AppEvent::export_all(&config)?;
     crate::Export::export_all(&config)?;

@@ -14,7 +14,7 @@
 //! let meeting = backend
 //!     .add_meeting(group.id.clone(), NewMeetingInput { date: "2026-11-20".into(), title: "General meeting".into() })
 //!     .await?;
-//! backend.set_minutes(group.id.clone(), meeting, "We agreed to meet the landlord.".into()).await?;
+//! backend.set_minutes(group.id.clone(), meeting, "We agreed to meet the landlord.".into(), Vec::new()).await?;
 //! # Ok(()) }
 //! ```
 

@@ -197,6 +197,16 @@ pub enum AppEvent {
     },
 }
 
+/// Minutes saved: the text after the model merged the edit with what changed since the version it was typed on,
+/// and the heads of the version it is now (the next edit from this window is typed on it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct MinutesSaved {
+    /// The minutes as the group now holds them.
+    pub text: String,
+    /// The document heads after the save (hex change hashes).
+    pub heads: Vec<String>,
+}
+
 /// A saved export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Export {

@@ -53,7 +53,23 @@ async fn first_run_a_meeting_with_minutes_attendance_and_a_decision_then_export(
         (bad.kind, bad.message.as_str()),
         (ErrorKind::Input, "The date \"20/11/2026\" is not a date (year-month-day).")
     );
-    app.set_minutes(group.id.clone(), meeting.clone(), "We will meet the landlord.".into()).await.unwrap();
+    app.set_minutes(group.id.clone(), meeting.clone(), "We will meet the landlord.".into(), Vec::new()).await.unwrap();
+    let view = app.group(group.id.clone()).await.unwrap();
+    // Two windows typed on the same version: the second save is merged with the first, not written over it.
+    let seen = view.heads.clone();
+    assert!(!seen.is_empty());
+    let first = "Welcome. We will meet the landlord.";
+    app.set_minutes(group.id.clone(), meeting.clone(), first.into(), seen.clone()).await.unwrap();
+    let second = app
+        .set_minutes(group.id.clone(), meeting.clone(), "We will meet the landlord. On Monday.".into(), seen)
+        .await
+        .unwrap();
+    assert_eq!(second.text, "Welcome. We will meet the landlord. On Monday.");
+    assert_eq!(app.group(group.id.clone()).await.unwrap().heads, second.heads);
+    app.set_minutes(group.id.clone(), meeting.clone(), "We will meet the landlord.".into(), second.heads).await.unwrap();
+    let unnamed =
+        app.set_minutes(group.id.clone(), meeting.clone(), "x".into(), vec!["not a hash".into()]).await.unwrap_err();
+    assert_eq!(unnamed.kind, ErrorKind::Input);
     let view = app.group(group.id.clone()).await.unwrap();
     let ana = view.members[0].id.clone();
     app.set_attendance(group.id.clone(), meeting.clone(), ana.clone(), true).await.unwrap();
@@ -171,7 +187,7 @@ async fn a_device_joins_in_person_and_an_edit_from_the_other_device_arrives_as_a
 
     // Bea's edit reaches Ana's window as a remote change.
     let mut events = ana.subscribe();
-    bea.set_minutes(group.id.clone(), meeting.clone(), "Bea was here.".into()).await.unwrap();
+    bea.set_minutes(group.id.clone(), meeting.clone(), "Bea was here.".into(), Vec::new()).await.unwrap();
     let remote = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             let batch = events.recv().await.unwrap();

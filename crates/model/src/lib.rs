@@ -40,6 +40,7 @@ mod read;
 pub mod view;
 pub mod vitality;
 
+pub use automerge::ChangeHash;
 pub use cadence::Cadence;
 pub use doc::{DeviceRecord, Founder, GroupDoc, SCHEMA_VERSION};
 pub use error::ModelError;

@@ -140,6 +140,9 @@ pub struct GroupView {
     pub conflicts: Vec<Conflict>,
     /// Records that could not be read (written by a newer or broken client); kept in the document, listed here.
     pub unreadable: Vec<String>,
+    /// The document heads this view shows (hex change hashes), when it was taken for editing
+    /// ([`crate::GroupDoc::view_now`]); empty otherwise.
+    pub heads: Vec<String>,
 }
 
 impl GroupView {

@@ -550,6 +550,17 @@ impl OpenGroup {
         self.doc.view()
     }
 
+    /// The materialized document with the heads it shows, for a front end that edits on it
+    /// ([`GroupDoc::view_now`]).
+    pub fn view_now(&mut self) -> GroupView {
+        self.doc.view_now()
+    }
+
+    /// The document's heads (hex change hashes): the version a front end's next edit is typed on.
+    pub fn document_heads(&mut self) -> Vec<String> {
+        self.doc.heads().iter().map(ToString::to_string).collect()
+    }
+
     /// The document, for reads that need more than the view.
     pub fn doc(&self) -> &GroupDoc {
         &self.doc

@@ -59,4 +59,9 @@ conflicts: Array<Conflict>,
 /**
  * Records that could not be read (written by a newer or broken client); kept in the document, listed here.
  */
-unreadable: Array<string>, };
+unreadable: Array<string>, 
+/**
+ * The document heads this view shows (hex change hashes), when it was taken for editing
+ * ([`crate::GroupDoc::view_now`]); empty otherwise.
+ */
+heads: Array<string>, };
