@@ -66,7 +66,9 @@ async fn first_run_a_meeting_with_minutes_attendance_and_a_decision_then_export(
         .unwrap();
     assert_eq!(second.text, "Welcome. We will meet the landlord. On Monday.");
     assert_eq!(app.group(group.id.clone()).await.unwrap().heads, second.heads);
-    app.set_minutes(group.id.clone(), meeting.clone(), "We will meet the landlord.".into(), second.heads).await.unwrap();
+    app.set_minutes(group.id.clone(), meeting.clone(), "We will meet the landlord.".into(), second.heads)
+        .await
+        .unwrap();
     let unnamed =
         app.set_minutes(group.id.clone(), meeting.clone(), "x".into(), vec!["not a hash".into()]).await.unwrap_err();
     assert_eq!(unnamed.kind, ErrorKind::Input);
