@@ -192,7 +192,8 @@ impl Log {
     /// 3. A removal (of a member or a device) takes effect unless a more senior steward (admitted earlier in the
     ///    replay order) removed its author concurrently: of two stewards removing each other, the senior one stays.
     /// 4. Any other op made by a device concurrently with that device's effective removal is discarded: an
-    ///    infiltrator's admission, grant or rotation made while being removed does not survive the removal.
+    ///    infiltrator's admission, grant or rotation made while being removed does not survive the removal. Ending
+    ///    a member's steward role counts as a removal (in rules 3 and 4) for the ops that need the role.
     /// 5. Concurrent removals of the same device keep the highest cut-off.
     pub fn state(&self) -> State {
         let order = self.causal_order();
@@ -240,6 +241,10 @@ impl Log {
                     devices
                 }
                 Action::RevokeDevice { device, .. } => vec![*device],
+                // Ending a steward's role takes the authority from the devices the ender saw the member have.
+                Action::EndRole { member, role: Role::Steward } => {
+                    past.members.get(member).map(|m| m.devices.iter().copied().collect()).unwrap_or_default()
+                }
                 _ => Vec::new(),
             };
             let mut probe = past;
@@ -334,29 +339,38 @@ impl Log {
             }
         }
         let seniority = |device: &DeviceId| joined.get(device).copied().unwrap_or(usize::MAX);
-        // Rule 3, most senior authors first: a removal stands unless a standing removal of its author by a more
-        // senior device is concurrent with it.
-        let mut removals: Vec<usize> = (0..n).filter(|&i| in_set[i] && is_removal(&members[i].action)).collect();
+        // Rule 3, most senior authors first: a removal (or the ending of a steward's role) stands unless a standing
+        // removal or ending of its author by a more senior device is concurrent with it.
+        let mut removals: Vec<usize> = (0..n).filter(|&i| in_set[i] && takes_authority(&members[i].action)).collect();
         removals.sort_by_key(|&i| (seniority(&authors[i]), i));
         let mut standing: Vec<usize> = Vec::new();
         for &r in &removals {
+            // An ending of a role overrules only what needed it: revoking one's own lost phone still stands.
             let overruled = standing.iter().any(|&s| {
-                seniority(&authors[s]) < seniority(&authors[r]) && concurrent(s, r) && targets[s].contains(&authors[r])
+                seniority(&authors[s]) < seniority(&authors[r])
+                    && concurrent(s, r)
+                    && targets[s].contains(&authors[r])
+                    && (is_removal(&members[s].action) || needs_steward(&members[r].action, &targets[s]))
             });
             if !overruled {
                 standing.push(r);
             }
         }
-        // Rule 4: other ops concurrent with a standing removal of their author are discarded.
+        // Rule 4: other ops concurrent with a standing removal of their author are discarded; so are the ops that
+        // need a steward concurrent with the standing ending of their author's steward role.
         (0..n)
             .map(|i| {
                 if !in_set[i] {
                     return false;
                 }
-                if is_removal(&members[i].action) {
+                if takes_authority(&members[i].action) {
                     return standing.contains(&i);
                 }
-                !standing.iter().any(|&r| concurrent(r, i) && targets[r].contains(&authors[i]))
+                !standing.iter().any(|&r| {
+                    concurrent(r, i)
+                        && targets[r].contains(&authors[i])
+                        && (is_removal(&members[r].action) || needs_steward(&members[i].action, &targets[r]))
+                })
             })
             .collect()
     }
@@ -400,6 +414,23 @@ impl Log {
 
 fn is_removal(action: &Action) -> bool {
     matches!(action, Action::RemoveMember { .. } | Action::RevokeDevice { .. })
+}
+
+/// A removal, or the ending of a steward's role: what rules 3 and 4 order by seniority.
+fn takes_authority(action: &Action) -> bool {
+    is_removal(action) || matches!(action, Action::EndRole { role: Role::Steward, .. })
+}
+
+/// Whether `action` needs its author to be a steward, for an author whose member's devices are `own_devices`:
+/// everything but linking or revoking one's own devices and rotating the key.
+fn needs_steward(action: &Action, own_devices: &[DeviceId]) -> bool {
+    match action {
+        Action::AddMember { .. } | Action::GrantRole { .. } | Action::EndRole { .. } | Action::RemoveMember { .. } => {
+            true
+        }
+        Action::RevokeDevice { device, .. } => !own_devices.contains(device),
+        Action::Create { .. } | Action::LinkDevice { .. } | Action::RotateKey { .. } => false,
+    }
 }
 
 /// The number entries use for the key made by rotation `op`: never 0, which is the founding key.

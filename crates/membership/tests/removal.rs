@@ -282,3 +282,61 @@ fn the_last_steward_cannot_be_removed_or_stop_being_one() {
     log.append(&ana, remove("ana", &[&ana], 0)).unwrap();
     assert!(log.state().is_active_device(&ana.device_id()));
 }
+
+fn end_steward(member: &str) -> Action {
+    Action::EndRole { member: member.into(), role: Role::Steward }
+}
+
+#[test]
+fn a_steward_whose_role_is_ended_cannot_use_it_concurrently_with_the_ending() {
+    let (log, ana, sam, lee) = group();
+    let accomplice = DeviceKeys::generate();
+    let (mut at_ana, mut at_sam) = (fork(&log), fork(&log));
+    at_ana.append(&ana, end_steward("sam")).unwrap();
+    // Meanwhile, on his own device, Sam admits an accomplice, makes Lee a steward and revokes Ana's device.
+    at_sam.add_member(&sam, "accomplice", DeviceKey::of(&accomplice), verified_by(&sam)).unwrap();
+    at_sam.grant_role(&sam, "lee", Role::Steward).unwrap();
+    at_sam.append(&sam, Action::RevokeDevice { device: ana.device_id(), cutoff: 0 }).unwrap();
+    merge(&mut at_ana, &at_sam);
+    merge(&mut at_sam, &at_ana);
+    let (a, s) = (at_ana.state(), at_sam.state());
+    assert_eq!(a, s);
+    assert!(!a.is_active_device(&accomplice.device_id()), "an admission by an ended steward survived");
+    assert!(!a.members["lee"].roles.contains(&Role::Steward), "a grant by an ended steward survived");
+    assert!(a.is_active_device(&ana.device_id()), "a revocation by an ended steward survived");
+    assert!(!a.members["sam"].roles.contains(&Role::Steward));
+    assert!(a.is_active_device(&sam.device_id()), "ending a role is not a removal: Sam stays a member");
+    let discarded = a.rejected.iter().filter(|(_, r)| *r == Rejection::ConcurrentWithRemoval).count();
+    assert_eq!(discarded, 3);
+    let _ = lee;
+}
+
+#[test]
+fn an_ended_steward_may_still_revoke_their_own_lost_phone_concurrently() {
+    let (mut log, ana, sam, _) = group();
+    let phone = DeviceKeys::generate();
+    log.append(
+        &sam,
+        Action::LinkDevice { member: "sam".into(), device: DeviceKey::of(&phone), verification: verified_by(&sam) },
+    )
+    .unwrap();
+    let (mut at_ana, mut at_sam) = (fork(&log), fork(&log));
+    at_ana.append(&ana, end_steward("sam")).unwrap();
+    at_sam.append(&sam, Action::RevokeDevice { device: phone.device_id(), cutoff: 0 }).unwrap();
+    merge(&mut at_ana, &at_sam);
+    assert!(!at_ana.state().is_active_device(&phone.device_id()));
+}
+
+#[test]
+fn of_two_stewards_ending_each_others_role_at_once_the_senior_one_keeps_it() {
+    let (log, ana, sam, _) = group();
+    let (mut at_ana, mut at_sam) = (fork(&log), fork(&log));
+    at_ana.append(&ana, end_steward("sam")).unwrap();
+    at_sam.append(&sam, end_steward("ana")).unwrap();
+    merge(&mut at_ana, &at_sam);
+    merge(&mut at_sam, &at_ana);
+    let (a, s) = (at_ana.state(), at_sam.state());
+    assert_eq!(a, s);
+    assert!(a.members["ana"].roles.contains(&Role::Steward), "Ana founded the group: she is the senior steward");
+    assert!(!a.members["sam"].roles.contains(&Role::Steward));
+}
