@@ -84,3 +84,21 @@ fn a_decisions_history_names_the_device_that_changed_it() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn a_membership_operation_the_rules_refuse_is_never_signed_into_the_log_or_sent() {
+    let ana_vault = device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let bea_vault = device("Bea");
+    let mut bea = admit(&mut ana, &bea_vault, "Bea");
+    let bea_member = ana.members().member_of(&bea_vault.device_id()).unwrap().to_owned();
+    let before = bea.own_log_len();
+    // Bea is no steward: a grant she signs would be refused by every device for good.
+    let grant =
+        sunspace_membership::Action::GrantRole { member: bea_member.clone(), role: sunspace_membership::Role::Steward };
+    let error = bea.append_membership(grant).unwrap_err();
+    assert!(error.to_string().contains("refuse"), "{error}");
+    assert_eq!(bea.own_log_len(), before, "nothing was written");
+    assert!(bea.members().rejected.is_empty(), "nothing was added to the membership log");
+    assert!(common::missing(&mut bea, &ana).is_empty(), "nothing waits to be sent");
+}
