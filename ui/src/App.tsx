@@ -393,12 +393,14 @@ function Minutes({ group, meeting, heads, act }: { group: string; meeting: Meeti
     const saved = await act(() => backend.setMinutes(group, meeting.id, sent, base.current.heads));
     saving.current = false;
     if (!saved) return;
-    base.current = { text: saved.text, heads: saved.heads };
     if (latest.current === sent) {
-      // Others' words merged in: show them.
+      // Others' words merged in: show them, and type on from there.
+      base.current = { text: saved.text, heads: saved.heads };
       if (saved.text !== sent) replaceKeepingCaret(saved.text);
     } else {
-      // Typed meanwhile: the next save carries it, typed on the version just saved.
+      // Typed meanwhile, on the text just sent: the next save carries it, typed on the version that holds
+      // exactly that text, so the words merged into this save are not undone by the next.
+      base.current = { text: sent, heads: saved.typed_on };
       saveSoon();
     }
   };

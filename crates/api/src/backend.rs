@@ -270,8 +270,10 @@ impl Backend {
                 },
             )?;
         self.with_group(&group, move |g| {
-            let text = g.edit(|doc| doc.merge_minutes(&meeting, &text, &base))?;
-            Ok(MinutesSaved { text, heads: g.document_heads() })
+            let now = chrono::Utc::now().timestamp();
+            let (text, typed_on) = g.edit(|doc| doc.merge_minutes(&meeting, &text, &base, now))?;
+            let typed_on = typed_on.iter().map(ToString::to_string).collect();
+            Ok(MinutesSaved { text, heads: g.document_heads(), typed_on })
         })
         .await
     }

@@ -203,8 +203,10 @@ pub enum AppEvent {
 pub struct MinutesSaved {
     /// The minutes as the group now holds them.
     pub text: String,
-    /// The document heads after the save (hex change hashes).
+    /// The document heads after the save (hex change hashes): the version `text` is.
     pub heads: Vec<String>,
+    /// The version holding exactly the text that was sent: what a window that went on typing meanwhile typed on.
+    pub typed_on: Vec<String>,
 }
 
 /// A saved export.

@@ -243,13 +243,13 @@ pub(crate) fn execute(node: &mut Node, group: Option<String>, json: bool, comman
                     write_private_file(&path, &bytes)?;
                     emit(&wrote_export(bytes.len(), &path))
                 }
+                // Through `serve`, the bytes go back to the calling process (which writes the file), whatever
+                // `serve`'s own standard output is.
+                None if crate::remote::capture(&bytes, false) => Ok(()),
                 None if format == ExportFormat::Automerge && std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
                     bail!("the automerge export is binary: write it to a file with --output FILE")
                 }
                 None => {
-                    if crate::remote::capture(&bytes, false) {
-                        return Ok(());
-                    }
                     let mut stdout = std::io::stdout().lock();
                     match stdout.write_all(&bytes).and_then(|_| stdout.flush()) {
                         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -161,3 +161,65 @@ fn a_member_freezing_the_membership_with_a_made_up_dependency_is_still_removed()
     }
     assert_eq!(ana.ok(&["safety-number"]), bea.ok(&["safety-number"]));
 }
+
+#[test]
+fn a_member_giving_two_members_two_histories_is_found_and_shown_by_both() {
+    let turned = with_cal_turned();
+    let peers = turned.peers();
+    let Turned { ana, bea, cal, ana_serve, bea_serve } = turned;
+    let devices: Vec<sunspace_crypto::DeviceId> =
+        peers.iter().map(|p| sunspace_net::device_of_address(&p.parse().unwrap()).unwrap()).collect();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = loop {
+            match open_data_dir(&cal.data(), DataDirMode::Existing) {
+                Ok(store) => break Arc::new(store),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        let vault = Vault::unlock(store, &Passphrase::new(PASSPHRASE.into())).unwrap();
+        let handle = start(vault, EngineOptions::loopback()).await.unwrap();
+        for peer in &peers {
+            handle.add_peer(peer).await.unwrap();
+        }
+        // Two different entries for Cal's next place in its log, one for Ana and one for Bea.
+        let (group, halves) = handle
+            .run(|node| {
+                let g = the_group(node);
+                let me = g.forge_device_keys().device_id();
+                let seq = g.own_log_len() + 1;
+                let prev_hash = g.head_hashes().get(&me).copied().unwrap_or([0; 32]);
+                let link = sunspace_log::ChainLink { seq, prev_hash };
+                let mut halves = Vec::new();
+                for title in ["Cal's version for Ana", "Cal's version for Bea"] {
+                    let meeting = g.view().meetings[0].id.clone();
+                    let bytes = g.forge_changes(|doc| {
+                        let meetings = doc.get(ROOT, "meetings").unwrap().unwrap().1;
+                        let record = doc.get(&meetings, meeting.as_str()).unwrap().unwrap().1;
+                        doc.put(&record, "place", title).unwrap();
+                    });
+                    halves.push(g.forge_entry_at(EntryKind::Change, link, &bytes).unwrap());
+                }
+                (g.id(), halves)
+            })
+            .await
+            .unwrap();
+        for (device, half) in devices.iter().zip(halves) {
+            handle.forge_send_entries(*device, group, vec![half]).await.unwrap();
+        }
+        // Ana's and Bea's `serve` processes sync with each other; each finds the other half.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let shown = [&ana, &bea].iter().all(|home| home.ok(&["status"]).contains("two different histories"));
+            if shown {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    for home in [&ana, &bea] {
+        let status = home.ok(&["status"]);
+        assert!(status.contains("Cal's device") && status.contains("two different histories"), "{status}");
+    }
+    drop((ana_serve, bea_serve));
+}

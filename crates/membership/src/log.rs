@@ -339,6 +339,33 @@ impl Log {
             }
         }
         let seniority = |device: &DeviceId| joined.get(device).copied().unwrap_or(usize::MAX);
+        // Whose each device is: a device belongs to one member for good, so this holds whatever the order.
+        let mut member_of: BTreeMap<DeviceId, &str> = BTreeMap::new();
+        for i in (0..n).filter(|&i| in_set[i]) {
+            if let Action::Create { member, device, .. }
+            | Action::AddMember { member, device, .. }
+            | Action::LinkDevice { member, device, .. } = &members[i].action
+            {
+                member_of.entry(device.id).or_insert(member.as_str());
+            }
+        }
+        // Whether `s` (a removal, or the ending of a steward role) reaches op `i`'s author and what `i` does: a
+        // removal reaches the devices its author saw, and everything they do; the ending of a role reaches every
+        // device of the member, also one linked concurrently, and only what needs the role.
+        let reaches = |s: usize, i: usize| -> bool {
+            match &members[s].action {
+                Action::EndRole { member, role: Role::Steward } => {
+                    let theirs = |device: &DeviceId| member_of.get(device).is_some_and(|m| *m == member.as_str());
+                    theirs(&authors[i])
+                        && match &members[i].action {
+                            // Revoking one's own (lost) device needs no steward.
+                            Action::RevokeDevice { device, .. } => !theirs(device),
+                            other => needs_steward(other),
+                        }
+                }
+                _ => targets[s].contains(&authors[i]),
+            }
+        };
         // Rule 3, most senior authors first: a removal (or the ending of a steward's role) stands unless a standing
         // removal or ending of its author by a more senior device is concurrent with it.
         let mut removals: Vec<usize> = (0..n).filter(|&i| in_set[i] && takes_authority(&members[i].action)).collect();
@@ -346,12 +373,9 @@ impl Log {
         let mut standing: Vec<usize> = Vec::new();
         for &r in &removals {
             // An ending of a role overrules only what needed it: revoking one's own lost phone still stands.
-            let overruled = standing.iter().any(|&s| {
-                seniority(&authors[s]) < seniority(&authors[r])
-                    && concurrent(s, r)
-                    && targets[s].contains(&authors[r])
-                    && (is_removal(&members[s].action) || needs_steward(&members[r].action, &targets[s]))
-            });
+            let overruled = standing
+                .iter()
+                .any(|&s| seniority(&authors[s]) < seniority(&authors[r]) && concurrent(s, r) && reaches(s, r));
             if !overruled {
                 standing.push(r);
             }
@@ -366,11 +390,7 @@ impl Log {
                 if takes_authority(&members[i].action) {
                     return standing.contains(&i);
                 }
-                !standing.iter().any(|&r| {
-                    concurrent(r, i)
-                        && targets[r].contains(&authors[i])
-                        && (is_removal(&members[r].action) || needs_steward(&members[i].action, &targets[r]))
-                })
+                !standing.iter().any(|&r| concurrent(r, i) && reaches(r, i))
             })
             .collect()
     }
@@ -421,14 +441,15 @@ fn takes_authority(action: &Action) -> bool {
     is_removal(action) || matches!(action, Action::EndRole { role: Role::Steward, .. })
 }
 
-/// Whether `action` needs its author to be a steward, for an author whose member's devices are `own_devices`:
-/// everything but linking or revoking one's own devices and rotating the key.
-fn needs_steward(action: &Action, own_devices: &[DeviceId]) -> bool {
+/// Whether `action` needs its author to be a steward (revoking a device needs one unless the device is the
+/// author's member's own: the caller tells those apart).
+fn needs_steward(action: &Action) -> bool {
     match action {
-        Action::AddMember { .. } | Action::GrantRole { .. } | Action::EndRole { .. } | Action::RemoveMember { .. } => {
-            true
-        }
-        Action::RevokeDevice { device, .. } => !own_devices.contains(device),
+        Action::AddMember { .. }
+        | Action::GrantRole { .. }
+        | Action::EndRole { .. }
+        | Action::RemoveMember { .. }
+        | Action::RevokeDevice { .. } => true,
         Action::Create { .. } | Action::LinkDevice { .. } | Action::RotateKey { .. } => false,
     }
 }

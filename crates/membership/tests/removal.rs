@@ -340,3 +340,29 @@ fn of_two_stewards_ending_each_others_role_at_once_the_senior_one_keeps_it() {
     assert!(a.members["ana"].roles.contains(&Role::Steward), "Ana founded the group: she is the senior steward");
     assert!(!a.members["sam"].roles.contains(&Role::Steward));
 }
+
+#[test]
+fn an_ended_steward_cannot_act_through_a_device_linked_at_the_same_time() {
+    let (log, ana, sam, _) = group();
+    let (laptop, accomplice) = (DeviceKeys::generate(), DeviceKeys::generate());
+    let (mut at_ana, mut at_sam) = (fork(&log), fork(&log));
+    at_ana.append(&ana, end_steward("sam")).unwrap();
+    // Sam links a laptop and, from it, admits an accomplice: both concurrent with the ending.
+    at_sam
+        .append(
+            &sam,
+            Action::LinkDevice {
+                member: "sam".into(),
+                device: DeviceKey::of(&laptop),
+                verification: verified_by(&sam),
+            },
+        )
+        .unwrap();
+    at_sam.add_member(&laptop, "accomplice", DeviceKey::of(&accomplice), verified_by(&laptop)).unwrap();
+    merge(&mut at_ana, &at_sam);
+    merge(&mut at_sam, &at_ana);
+    let (a, s) = (at_ana.state(), at_sam.state());
+    assert_eq!(a, s);
+    assert!(a.is_active_device(&laptop.device_id()), "linking one's own device needs no steward");
+    assert!(!a.is_active_device(&accomplice.device_id()), "an admission through the new laptop survived");
+}

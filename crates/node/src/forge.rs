@@ -139,3 +139,17 @@ pub fn rewrite_stored_entry(
 pub fn stored_group_name(vault: &crate::Vault, group: sunspace_log::GroupId) -> [u8; 16] {
     vault.shelf.group_name(&group)
 }
+
+impl crate::NodeHandle {
+    /// Sends `entries` of `group` straight to `device`, as a sync message no honest engine would send to that
+    /// device alone: how a member gives each peer a different half of a fork.
+    pub async fn forge_send_entries(
+        &self,
+        device: sunspace_crypto::DeviceId,
+        group: sunspace_log::GroupId,
+        entries: Vec<Vec<u8>>,
+    ) -> Result<(), NodeError> {
+        let message = sunspace_replicate::Message::Entries { group, entries }.encode();
+        self.net_for_forging().send(device, message).await.map_err(|e| NodeError::Refused(e.to_string()))
+    }
+}

@@ -750,9 +750,15 @@ impl OpenGroup {
         }
         let signed = trial.signed_ops().find(|s| s.id() == op).cloned();
         let signed = signed.ok_or_else(|| NodeError::Damaged("a membership operation vanished".into()))?;
-        self.append_own(EntryKind::Membership, &signed.encode())?;
-        self.membership = trial;
-        self.members = state;
+        let before = self.own_log.len();
+        let stored = self.append_own(EntryKind::Membership, &signed.encode());
+        // Once the entry is in the store it will reach peers (even if flushing or the snapshot failed after it):
+        // this device's membership takes the operation from then on, and a retry does not sign a second one.
+        if self.own_log.len() > before {
+            self.membership = trial;
+            self.members = state;
+        }
+        stored?;
         Ok(op)
     }
 

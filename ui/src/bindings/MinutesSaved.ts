@@ -10,6 +10,10 @@ export type MinutesSaved = {
  */
 text: string, 
 /**
- * The document heads after the save (hex change hashes).
+ * The document heads after the save (hex change hashes): the version `text` is.
  */
-heads: Array<string>, };
+heads: Array<string>, 
+/**
+ * The version holding exactly the text that was sent: what a window that went on typing meanwhile typed on.
+ */
+typed_on: Array<string>, };
