@@ -16,7 +16,7 @@ import type { InviteView } from "./bindings/InviteView";
 import type { MeetingView } from "./bindings/MeetingView";
 import type { PassphraseCheck } from "./bindings/PassphraseCheck";
 import type { SyncView } from "./bindings/SyncView";
-import { actionsByUrgency, groupedDigits, isPresent, keepCaret, meetingsNewestFirst, readableDate, todayText } from "./view";
+import { actionsByUrgency, groupedDigits, isPresent, keepCaret, meetingsNewestFirst, readableDate, carryTyping, todayText } from "./view";
 
 type Page =
   | { kind: "meetings" }
@@ -393,14 +393,13 @@ function Minutes({ group, meeting, heads, act }: { group: string; meeting: Meeti
     const saved = await act(() => backend.setMinutes(group, meeting.id, sent, base.current.heads));
     saving.current = false;
     if (!saved) return;
+    base.current = { text: saved.text, heads: saved.heads };
     if (latest.current === sent) {
       // Others' words merged in: show them, and type on from there.
-      base.current = { text: saved.text, heads: saved.heads };
       if (saved.text !== sent) replaceKeepingCaret(saved.text);
     } else {
-      // Typed meanwhile, on the text just sent: the next save carries it, typed on the version that holds
-      // exactly that text, so the words merged into this save are not undone by the next.
-      base.current = { text: sent, heads: saved.typed_on };
+      // Typed meanwhile: carry those keystrokes onto the merged text, and save them next, typed on it.
+      replaceKeepingCaret(carryTyping(sent, latest.current, saved.text));
       saveSoon();
     }
   };

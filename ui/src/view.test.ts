@@ -5,6 +5,7 @@ import type { GroupView } from "./bindings/GroupView";
 import type { Vitality } from "./bindings/Vitality";
 import { localeUsable } from "./locale";
 import {
+  carryTyping,
   actionsByUrgency,
   attendanceSeries,
   charterChanges,
@@ -58,8 +59,19 @@ describe("view logic", () => {
   });
 });
 
-// Typing while a peer's edit arrives is merged by the backend (crates/model/tests/minutes_merge.rs keeps the
-// cases this file used to hold for the window's own merge).
+// Typing while a peer's edit arrives is merged by the backend (crates/model/tests/minutes_merge.rs); only the
+// keystrokes typed while a save was on its way are carried here, onto the text the save came back with.
+describe("keystrokes typed during a save", () => {
+  it("are carried onto the merged text, keeping the words merged into the save", () => {
+    expect(carryTyping("AB", "ABC", "ZAB")).toBe("ZABC");
+    expect(carryTyping("a b", "a X b", "a b c")).toBe("a X b c");
+  });
+
+  it("change nothing when there were none", () => {
+    expect(carryTyping("same", "same", "merged")).toBe("merged");
+  });
+});
+
 describe("role terms", () => {
   it("splits role grants into running terms and ended ones, with names", () => {
     const view = {

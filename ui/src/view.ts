@@ -60,6 +60,28 @@ export function keepCaret(before: string, after: string, caret: number): number 
   return Math.max(start, Math.min(after.length, caret + (after.length - before.length)));
 }
 
+/**
+ * The keystrokes typed while a save was on its way, carried onto the text the save came back with: `base` is the
+ * text that was sent, `ours` the box's text now, `theirs` the merged text the backend returned (the merging of
+ * the sent text with others' words is the backend's). Only this box's own few keystrokes of that moment move, as
+ * one splice to where its surroundings now are, so the words merged into the save are not undone by the next.
+ */
+export function carryTyping(base: string, ours: string, theirs: string): string {
+  if (ours === base) return theirs;
+  if (theirs === base) return ours;
+  let start = 0;
+  while (start < base.length && start < ours.length && base[start] === ours[start]) start++;
+  let endBase = base.length;
+  let endOurs = ours.length;
+  while (endBase > start && endOurs > start && base[endBase - 1] === ours[endOurs - 1]) {
+    endBase--;
+    endOurs--;
+  }
+  const from = keepCaret(base, theirs, start);
+  const to = Math.max(from, keepCaret(base, theirs, endBase));
+  return theirs.slice(0, from) + ours.slice(start, endOurs) + theirs.slice(to);
+}
+
 /** A member's role grants, split into terms running on `today` and terms that have ended, each with the name. */
 export function roleTerms(
   view: GroupView,

@@ -270,10 +270,8 @@ impl Backend {
                 },
             )?;
         self.with_group(&group, move |g| {
-            let now = chrono::Utc::now().timestamp();
-            let (text, typed_on) = g.edit(|doc| doc.merge_minutes(&meeting, &text, &base, now))?;
-            let typed_on = typed_on.iter().map(ToString::to_string).collect();
-            Ok(MinutesSaved { text, heads: g.document_heads(), typed_on })
+            let text = g.edit(|doc| doc.merge_minutes(&meeting, &text, &base))?;
+            Ok(MinutesSaved { text, heads: g.document_heads() })
         })
         .await
     }

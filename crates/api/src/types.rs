@@ -205,8 +205,6 @@ pub struct MinutesSaved {
     pub text: String,
     /// The document heads after the save (hex change hashes): the version `text` is.
     pub heads: Vec<String>,
-    /// The version holding exactly the text that was sent: what a window that went on typing meanwhile typed on.
-    pub typed_on: Vec<String>,
 }
 
 /// A saved export.

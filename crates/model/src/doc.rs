@@ -622,13 +622,15 @@ impl GroupDoc {
     }
 
     /// Replaces a meeting's minutes with `text`, typed on the minutes as they were at `base` (the document heads
-    /// of the view the writer saw; empty: the current heads), and merges it with whatever changed since: automerge
-    /// makes the writer's change on the document as it was at `base` (an isolated view of it), then merges it
-    /// with the changes made after `base`, here or received from peers, so the words others wrote meanwhile stay.
-    /// Ends the edit as one change stamped `time` (after ending any edit still open).
+    /// of the view the writer saw): what the writer changed since `base` is applied to the minutes as they are
+    /// now, so the words others wrote meanwhile — on this device or received from a peer — stay where they are.
+    /// Returns the minutes after the merge. With `base` the current heads (nothing changed since) this is
+    /// [`GroupDoc::set_minutes`].
     ///
-    /// Returns the minutes after the merge, and the version holding exactly the writer's text (its change's
-    /// heads): a writer who typed on while this was saved types on that version, not on the merged one.
+    /// The merge is automerge's, not a text heuristic: each of the writer's changes is placed by the stable
+    /// identity of the characters around it at `base` (automerge cursors), and the characters the writer deleted
+    /// are deleted by identity, those another writer already deleted left alone. The text is compared a
+    /// character (Unicode code point) at a time, automerge's own unit.
     ///
     /// ```
     /// # use sunspace_model::{Founder, GroupDoc, NewMeeting};
@@ -637,48 +639,71 @@ impl GroupDoc {
     /// # let (mut doc, _) = GroupDoc::create(&"cc".repeat(16), "Tenants", &founder, today).unwrap();
     /// let meeting = doc.add_meeting(NewMeeting::new(today, "General meeting")).unwrap();
     /// doc.set_minutes(&meeting, "Agenda.").unwrap();
-    /// doc.commit(0);
     /// let seen = doc.heads();
     /// // Someone else adds a line at the top; the writer, on the version they saw, adds one at the end.
     /// doc.set_minutes(&meeting, "Welcome. Agenda.").unwrap();
-    /// let (merged, _) = doc.merge_minutes(&meeting, "Agenda. Rent.", &seen, 0).unwrap();
+    /// let merged = doc.merge_minutes(&meeting, "Agenda. Rent.", &seen).unwrap();
     /// assert_eq!(merged, "Welcome. Agenda. Rent.");
     /// ```
-    pub fn merge_minutes(
-        &mut self,
-        meeting: &str,
-        text: &str,
-        base: &[ChangeHash],
-        time: i64,
-    ) -> Result<(String, Vec<ChangeHash>), ModelError> {
+    pub fn merge_minutes(&mut self, meeting: &str, text: &str, base: &[ChangeHash]) -> Result<String, ModelError> {
         check_len("minutes", text, MAX_TEXT_LEN)?;
+        let obj = self.record(RecordKind::Meeting, meeting)?;
+        let minutes = self.text_field(&obj, "minutes")?;
+        let heads = self.doc.get_heads();
+        if base.is_empty() || base == heads.as_slice() {
+            self.doc.update_text(&minutes, text)?;
+            return Ok(self.doc.text(&minutes)?);
+        }
+        let unknown_version = || {
+            ModelError::Invalid("the minutes were edited on a version this device does not hold; reload them".into())
+        };
         // automerge reads at unknown heads as if they were not there: check them first.
         if base.iter().any(|hash| self.doc.get_change_by_hash(hash).is_none()) {
-            return Err(ModelError::Invalid(
-                "the minutes were edited on a version this device does not hold; reload them".into(),
-            ));
+            return Err(unknown_version());
         }
-        let obj = self.record(RecordKind::Meeting, meeting)?;
-        let existed = child(&self.doc, &obj, "minutes", ObjType::Text).is_some();
-        let minutes = self.text_field(&obj, "minutes")?;
-        self.commit(time);
-        let now = self.doc.get_heads();
-        let isolated = existed && !base.is_empty() && base != now.as_slice();
-        if isolated {
-            self.doc.isolate(base);
+        let before = self.doc.text_at(&minutes, base).map_err(|_| unknown_version())?;
+        let base_chars = before.chars().count();
+        let diff =
+            similar::TextDiff::configure().algorithm(similar::Algorithm::Myers).diff_chars(before.as_str(), text);
+        let new_chars: Vec<char> = text.chars().collect();
+        // Each change, as (first base character replaced, one past the last, what replaces them), latest first so
+        // applying one never moves where an earlier one goes.
+        let mut changes: Vec<(usize, usize, String)> = Vec::new();
+        for op in diff.ops() {
+            let (old, new) = (op.old_range(), op.new_range());
+            if op.tag() != similar::DiffTag::Equal {
+                changes.push((old.start, old.end, new_chars.get(new).map(|c| c.iter().collect()).unwrap_or_default()));
+            }
         }
-        let edited = self.doc.update_text(&minutes, text);
-        let change = self.commit(time);
-        if isolated {
-            self.doc.integrate();
+        for (start, end, insert) in changes.into_iter().rev() {
+            // Where the change goes now: right before the base character that followed it (if that one was
+            // deleted since, before the next one still there), or at the end.
+            let at = if end < base_chars {
+                let cursor = self.doc.get_cursor(&minutes, end, Some(base))?;
+                self.doc.get_cursor_position(&minutes, &cursor, None)?
+            } else {
+                self.doc.length(&minutes)
+            };
+            // The base characters the writer deleted that are still there, by identity.
+            let mut still_there = Vec::new();
+            for index in start..end {
+                let cursor = self.doc.get_cursor(&minutes, index, Some(base))?;
+                let now = self.doc.get_cursor_position(&minutes, &cursor, None)?;
+                if now < self.doc.length(&minutes) && self.doc.get_cursor(&minutes, now, None)? == cursor {
+                    still_there.push(now);
+                }
+            }
+            if !insert.is_empty() {
+                self.doc.splice_text(&minutes, at, 0, &insert)?;
+            }
+            // Deleted from the last, so positions found above still hold (all of them are before `at`).
+            for position in still_there.into_iter().rev() {
+                self.doc.splice_text(&minutes, position, 1, "")?;
+            }
         }
-        edited?;
-        let version = match change {
-            Some(hash) => vec![hash],
-            None if isolated => base.to_vec(),
-            None => now,
-        };
-        Ok((self.doc.text(&minutes)?, version))
+        let merged = self.doc.text(&minutes)?;
+        check_len("minutes", &merged, MAX_TEXT_LEN)?;
+        Ok(merged)
     }
 
     /// Adds `text` at the end of a meeting's minutes, on a new line if the minutes do not end with one.

@@ -376,7 +376,11 @@ impl GroupDoc {
                 other => return Err(ChangeRefusal::ChunkKind(other)),
             }
         }
-        let changes = parse_changes(bytes, &chunks)?;
+        let mut changes = parse_changes(bytes, &chunks)?;
+        // A bundle lists changes in a causal order, not necessarily by sequence number: a change made on an earlier
+        // version (`GroupDoc::merge_minutes` edits at the heads a writer typed on) may come before a later-numbered
+        // one it does not depend on. One device's changes in sequence order are always a causal order.
+        changes.sort_by_key(Change::seq);
         let actor = ActorId::from(author.as_slice());
         if self.vetting.seqs.is_none() {
             self.vetting.seqs = Some(self.actor_seqs());

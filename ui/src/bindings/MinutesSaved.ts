@@ -12,8 +12,4 @@ text: string,
 /**
  * The document heads after the save (hex change hashes): the version `text` is.
  */
-heads: Array<string>, 
-/**
- * The version holding exactly the text that was sent: what a window that went on typing meanwhile typed on.
- */
-typed_on: Array<string>, };
+heads: Array<string>, };
