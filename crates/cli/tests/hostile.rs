@@ -22,24 +22,30 @@ use sunspace_node::{open_data_dir, DataDirMode, Node, Passphrase, Vault};
 fn as_hostile_cal(cal: &Home, peers: &[String], forge: fn(&mut Node), done: impl Fn() -> bool) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = loop {
-            // Cal's `serve` just stopped: sled releases its lock shortly after.
-            match open_data_dir(&cal.data(), DataDirMode::Existing) {
-                Ok(store) => break Arc::new(store),
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        };
-        let vault = Vault::unlock(store, &Passphrase::new(PASSPHRASE.into())).unwrap();
-        let handle = start(vault, EngineOptions::loopback()).await.unwrap();
-        for peer in peers {
-            handle.add_peer(peer).await.unwrap();
-        }
+        let handle = cal_engine(cal, peers).await;
         handle.run(forge).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         while !done() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     });
+}
+
+/// An engine on Cal's data directory (as a modified client would run it), connected to `peers`.
+async fn cal_engine(cal: &Home, peers: &[String]) -> sunspace_node::NodeHandle {
+    let store = loop {
+        // Cal's `serve` just stopped: sled releases its lock shortly after.
+        match open_data_dir(&cal.data(), DataDirMode::Existing) {
+            Ok(store) => break Arc::new(store),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    let vault = Vault::unlock(store, &Passphrase::new(PASSPHRASE.into())).unwrap();
+    let handle = start(vault, EngineOptions::loopback()).await.unwrap();
+    for peer in peers {
+        handle.add_peer(peer).await.unwrap();
+    }
+    handle
 }
 
 /// Three members serving, Cal's `serve` stopped (Cal's device is about to be run in bad faith), and the addresses
@@ -171,17 +177,7 @@ fn a_member_giving_two_members_two_histories_is_found_and_shown_by_both() {
         peers.iter().map(|p| sunspace_net::device_of_address(&p.parse().unwrap()).unwrap()).collect();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = loop {
-            match open_data_dir(&cal.data(), DataDirMode::Existing) {
-                Ok(store) => break Arc::new(store),
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        };
-        let vault = Vault::unlock(store, &Passphrase::new(PASSPHRASE.into())).unwrap();
-        let handle = start(vault, EngineOptions::loopback()).await.unwrap();
-        for peer in &peers {
-            handle.add_peer(peer).await.unwrap();
-        }
+        let handle = cal_engine(&cal, &peers).await;
         // Two different entries for Cal's next place in its log, one for Ana and one for Bea.
         let (group, halves) = handle
             .run(|node| {

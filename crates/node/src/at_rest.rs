@@ -56,6 +56,11 @@ pub(crate) struct Shelf {
     names: Secret32,
 }
 
+/// The meta name of the keys record of the group kept under `name`.
+fn keys_name_under(name: &[u8; 16]) -> String {
+    format!("keys/{}", hex::encode(name))
+}
+
 /// A stored entry that could not be unsealed: the disk was damaged or the record was moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct UnreadableEntry;
@@ -92,7 +97,7 @@ impl Shelf {
     }
 
     pub(crate) fn keys_name(&self, group: &GroupId) -> String {
-        format!("keys/{}", hex::encode(self.group_name(group)))
+        keys_name_under(&self.group_name(group))
     }
 
     pub(crate) fn unsent_count_name(&self, group: &GroupId) -> String {
@@ -211,7 +216,7 @@ impl Shelf {
         let mut groups = Vec::new();
         let mut unreadable = Vec::new();
         for name in self.store.groups()? {
-            let Some(sealed) = self.store.get_meta(&format!("keys/{}", hex::encode(name)))? else {
+            let Some(sealed) = self.store.get_meta(&keys_name_under(&name))? else {
                 tracing::warn!("stored records without a group key are left out");
                 unreadable.push((GroupId(name), "records of a group whose key this device does not hold".to_owned()));
                 continue;

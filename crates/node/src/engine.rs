@@ -109,11 +109,12 @@ impl Node {
     /// Opens every group of the device. One that does not open is reported ([`Node::unopened`]), never a reason
     /// for the device not to unlock.
     fn open_all(&mut self) -> Result<(), NodeError> {
-        for (id, reason) in self.vault.unreadable_groups()? {
+        let (groups, unreadable) = self.vault.stored_groups()?;
+        for (id, reason) in unreadable {
             tracing::error!(group = %id, %reason, "a group's records cannot be read");
             self.unopened.insert(id, reason);
         }
-        for id in self.vault.group_ids()? {
+        for id in groups {
             match self.group(id) {
                 Ok(_) => {
                     self.unopened.remove(&id);

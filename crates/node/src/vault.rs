@@ -227,17 +227,23 @@ impl Vault {
 
     /// Ids of the groups on this device, without opening them.
     pub fn group_ids(&self) -> Result<Vec<GroupId>, NodeError> {
-        Ok(self.shelf.groups()?.0)
+        Ok(self.stored_groups()?.0)
     }
 
     /// Groups whose stored records this device cannot read (a damaged keys record; a group from an older version
     /// that could not be moved), each with a sentence: they are not in [`Vault::group_ids`], and are reported.
     pub fn unreadable_groups(&self) -> Result<Vec<(GroupId, String)>, NodeError> {
+        Ok(self.stored_groups()?.1)
+    }
+
+    /// [`Vault::group_ids`] and [`Vault::unreadable_groups`] from one reading of the store.
+    #[allow(clippy::type_complexity)]
+    pub fn stored_groups(&self) -> Result<(Vec<GroupId>, Vec<(GroupId, String)>), NodeError> {
+        let (groups, others) = self.shelf.groups()?;
         let mut unreadable = self.unmoved.clone();
         // A group left under its old names is listed by the store too, as records without a key: say it once.
-        let others = self.shelf.groups()?.1;
         unreadable.extend(others.into_iter().filter(|(id, _)| self.unmoved.iter().all(|(unmoved, _)| unmoved != id)));
-        Ok(unreadable)
+        Ok((groups, unreadable))
     }
 
     /// Opens a group: its keys, its snapshot, and the entries after it.

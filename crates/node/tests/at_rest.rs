@@ -129,6 +129,17 @@ fn unpack_layout1() -> tempfile::TempDir {
     dir
 }
 
+/// The layout 1 fixture after a finished move: its directory, its store, and Tenants' hidden name there (the same
+/// device, so the same names as in any other copy of the fixture).
+fn moved_layout1() -> (tempfile::TempDir, Arc<sunspace_store::SledStore>, [u8; 16]) {
+    let dir = unpack_layout1();
+    let moved = Arc::new(open_data_dir(&dir.path().join("layout1"), DataDirMode::Existing).unwrap());
+    let ana = Vault::unlock(moved.clone(), &passphrase()).unwrap();
+    let tenants = sunspace_node::GroupId::from_hex(LAYOUT1_TENANTS).unwrap();
+    let name = sunspace_node::forge::stored_group_name(&ana, tenants);
+    (dir, moved, name)
+}
+
 #[test]
 fn a_directory_from_before_names_at_rest_is_moved_over_on_unlock_with_nothing_lost() {
     let dir = unpack_layout1();
@@ -180,12 +191,7 @@ fn a_directory_from_before_names_at_rest_is_moved_over_on_unlock_with_nothing_lo
 #[test]
 fn a_move_interrupted_part_way_is_finished_by_the_next_unlock() {
     let tenants = sunspace_node::GroupId::from_hex(LAYOUT1_TENANTS).unwrap();
-    // Where a finished move puts Tenants' records (the same device, so the same hidden names).
-    let moved_dir = unpack_layout1();
-    let moved = Arc::new(open_data_dir(&moved_dir.path().join("layout1"), DataDirMode::Existing).unwrap());
-    let ana = Vault::unlock(moved.clone(), &passphrase()).unwrap();
-    let name = sunspace_node::forge::stored_group_name(&ana, tenants);
-    drop(ana);
+    let (_moved_dir, moved, name) = moved_layout1();
     // What a crash part-way leaves: the old records all there, the keys and the first ten entries of each log
     // already under the new names, and no layout marker.
     let dir = unpack_layout1();
@@ -231,11 +237,7 @@ fn copy_moved_records(moved: &dyn Store, store: &dyn Store, name: [u8; 16]) {
 #[test]
 fn a_move_interrupted_while_removing_the_old_records_is_finished_by_the_next_unlock() {
     let tenants = sunspace_node::GroupId::from_hex(LAYOUT1_TENANTS).unwrap();
-    let moved_dir = unpack_layout1();
-    let moved = Arc::new(open_data_dir(&moved_dir.path().join("layout1"), DataDirMode::Existing).unwrap());
-    let ana = Vault::unlock(moved.clone(), &passphrase()).unwrap();
-    let name = sunspace_node::forge::stored_group_name(&ana, tenants);
-    drop(ana);
+    let (_moved_dir, moved, name) = moved_layout1();
     // The crash came after the old logs and snapshot were removed, before the old keys and unsent records were:
     // the group is no longer listed under its id, only its keys record says it was there.
     let dir = unpack_layout1();
