@@ -1,8 +1,11 @@
 //! The Sunspace desktop app: a thin Tauri 2 shell around [`sunspace_api::Backend`].
 //!
-//! Each command below is a one-line call into the backend; the backend's batches of changes are forwarded to the
-//! window as the `sunspace://changes` event. Everything the app decides lives in `sunspace-api` and below; the UI
-//! (`ui/`) calls these commands through its one `backend.ts` module, with types generated from the Rust ones.
+//! Each command below is a one-line call into the backend; almost everything the window does is the one command
+//! `request`, which carries a [`sunspace_api::Request`] to the application service and returns its
+//! [`sunspace_api::Response`] — the same JSON the CLI sends to `serve`. The backend's batches of changes are
+//! forwarded to the window as the `sunspace://changes` event. Everything the app decides lives in `sunspace-api`
+//! and below; the UI (`ui/`) calls these commands through its one `backend.ts` module, with types generated from
+//! the Rust ones.
 //!
 //! Environment: `SUNSPACE_HOME` chooses the data folder; `SUNSPACE_NETWORK=loopback` keeps the engine on
 //! 127.0.0.1 with mDNS off (tests).
@@ -10,11 +13,9 @@
 mod camera;
 
 use sunspace_api::{
-    ApiError, Backend, CharterInput, DeviceState, Export, FlowStep, GroupItem, InviteView, MinutesSaved, Network,
-    NewActionInput, NewDecisionInput, NewMeetingInput, PassphraseCheck, RoleInput, SyncView,
+    ApiError, Backend, DeviceState, Export, ExportFormat, FlowStep, InviteView, Network, PassphraseCheck, Request,
+    Response,
 };
-use sunspace_model::vitality::Vitality;
-use sunspace_model::GroupView;
 use tauri::{Emitter, Manager, State};
 use tokio::sync::broadcast as tokio_broadcast;
 
@@ -41,158 +42,13 @@ async fn unlock(backend: State<'_, Backend>, passphrase: String) -> Answer<Devic
 }
 
 #[tauri::command]
-async fn groups(backend: State<'_, Backend>) -> Answer<Vec<GroupItem>> {
-    backend.groups().await
+async fn request(backend: State<'_, Backend>, request: Request) -> Answer<Response> {
+    backend.request(request).await
 }
 
 #[tauri::command]
-async fn create_group(backend: State<'_, Backend>, name: String) -> Answer<GroupItem> {
-    backend.create_group(name).await
-}
-
-#[tauri::command]
-async fn group(backend: State<'_, Backend>, group: String) -> Answer<GroupView> {
-    backend.group(group).await
-}
-
-#[tauri::command]
-async fn add_meeting(backend: State<'_, Backend>, group: String, meeting: NewMeetingInput) -> Answer<String> {
-    backend.add_meeting(group, meeting).await
-}
-
-#[tauri::command]
-async fn set_minutes(
-    backend: State<'_, Backend>,
-    group: String,
-    meeting: String,
-    text: String,
-    base: Vec<String>,
-) -> Answer<MinutesSaved> {
-    backend.set_minutes(group, meeting, text, base).await
-}
-
-#[tauri::command]
-async fn add_agenda_item(backend: State<'_, Backend>, group: String, meeting: String, title: String) -> Answer<String> {
-    backend.add_agenda_item(group, meeting, title).await
-}
-
-#[tauri::command]
-async fn set_attendance(
-    backend: State<'_, Backend>,
-    group: String,
-    meeting: String,
-    member: String,
-    present: bool,
-) -> Answer<()> {
-    backend.set_attendance(group, meeting, member, present).await
-}
-
-#[tauri::command]
-async fn add_guest(
-    backend: State<'_, Backend>,
-    group: String,
-    meeting: String,
-    name: String,
-    new_face: bool,
-) -> Answer<()> {
-    backend.add_guest(group, meeting, name, new_face).await
-}
-
-#[tauri::command]
-async fn add_decision(backend: State<'_, Backend>, group: String, decision: NewDecisionInput) -> Answer<String> {
-    backend.add_decision(group, decision).await
-}
-
-#[tauri::command]
-async fn add_action(backend: State<'_, Backend>, group: String, action: NewActionInput) -> Answer<String> {
-    backend.add_action(group, action).await
-}
-
-#[tauri::command]
-async fn export_archive(backend: State<'_, Backend>, group: String) -> Answer<Export> {
-    backend.export_archive(group).await
-}
-
-#[tauri::command]
-async fn revoke_device(backend: State<'_, Backend>, group: String, device: String) -> Answer<String> {
-    backend.revoke_device(group, device).await
-}
-
-#[tauri::command]
-async fn edit_charter(backend: State<'_, Backend>, group: String, charter: CharterInput) -> Answer<()> {
-    backend.edit_charter(group, charter).await
-}
-
-#[tauri::command]
-async fn grant_role(backend: State<'_, Backend>, group: String, role: RoleInput) -> Answer<String> {
-    backend.grant_role(group, role).await
-}
-
-#[tauri::command]
-async fn end_role(backend: State<'_, Backend>, group: String, grant: String) -> Answer<()> {
-    backend.end_role(group, grant).await
-}
-
-#[tauri::command]
-async fn vitality(backend: State<'_, Backend>, group: String) -> Answer<Vitality> {
-    backend.vitality(group).await
-}
-
-#[tauri::command]
-async fn set_action_done(backend: State<'_, Backend>, group: String, action: String, done: bool) -> Answer<()> {
-    backend.set_action_done(group, action, done).await
-}
-
-#[tauri::command]
-async fn resolve(
-    backend: State<'_, Backend>,
-    group: String,
-    kind: sunspace_model::RecordKind,
-    record: String,
-    field: String,
-    value: String,
-) -> Answer<()> {
-    backend.resolve(group, kind, record, field, value).await
-}
-
-#[tauri::command]
-async fn safety_number(backend: State<'_, Backend>, group: String) -> Answer<String> {
-    backend.safety_number(group).await
-}
-
-#[tauri::command]
-async fn decision_history(backend: State<'_, Backend>, group: String, decision: String) -> Answer<Vec<String>> {
-    backend.decision_history(group, decision).await
-}
-
-#[tauri::command]
-async fn stewards(backend: State<'_, Backend>, group: String) -> Answer<Vec<String>> {
-    backend.stewards(group).await
-}
-
-#[tauri::command]
-async fn set_steward(backend: State<'_, Backend>, group: String, member: String, steward: bool) -> Answer<String> {
-    backend.set_steward(group, member, steward).await
-}
-
-#[tauri::command]
-async fn remove_member(backend: State<'_, Backend>, group: String, member: String, reason: String) -> Answer<String> {
-    backend.remove_member(group, member, reason).await
-}
-
-#[tauri::command]
-async fn export(backend: State<'_, Backend>, group: String) -> Answer<Export> {
-    backend.export(group).await
-}
-
-#[tauri::command]
-async fn sync(backend: State<'_, Backend>, group: String) -> Answer<SyncView> {
-    backend.sync(group).await
-}
-
-#[tauri::command]
-async fn add_peer(backend: State<'_, Backend>, address: String) -> Answer<()> {
-    backend.add_peer(address).await
+async fn export(backend: State<'_, Backend>, group: String, format: ExportFormat) -> Answer<Export> {
+    backend.export(group, format).await
 }
 
 #[tauri::command]
@@ -239,35 +95,11 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             check_passphrase,
-            export_archive,
-            revoke_device,
-            edit_charter,
-            grant_role,
-            end_role,
-            vitality,
             device,
             create_device,
             unlock,
-            groups,
-            create_group,
-            group,
-            add_meeting,
-            set_minutes,
-            add_agenda_item,
-            set_attendance,
-            add_guest,
-            add_decision,
-            add_action,
-            set_action_done,
-            resolve,
-            safety_number,
-            remove_member,
-            stewards,
-            set_steward,
-            decision_history,
+            request,
             export,
-            sync,
-            add_peer,
             invite,
             join,
             flow,

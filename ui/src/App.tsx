@@ -16,7 +16,7 @@ import type { InviteView } from "./bindings/InviteView";
 import type { MeetingView } from "./bindings/MeetingView";
 import type { PassphraseCheck } from "./bindings/PassphraseCheck";
 import type { SyncView } from "./bindings/SyncView";
-import { actionsByUrgency, groupedDigits, isPresent, keepCaret, meetingsNewestFirst, readableDate, carryTyping, todayText } from "./view";
+import { actionsByUrgency, groupedDigits, isPresent, keepCaret, meetingsNewestFirst, needsReload, readableDate, carryTyping, todayText } from "./view";
 
 type Page =
   | { kind: "meetings" }
@@ -218,9 +218,14 @@ function GroupScreen({ group, groups, page, setPage, setGroup, error, setError, 
   const [sync, setSync] = useState<SyncView | null>(null);
   const [flowTick, setFlowTick] = useState(0);
   const act = useAction(setError);
+  // The heads of the version shown: the echo of this window's own edit, already reloaded, is skipped.
+  const shown = useRef<string[]>([]);
   const reload = async () => {
     const next = await act.read(() => backend.group(group));
-    if (next) setView(next);
+    if (next) {
+      shown.current = next.heads;
+      setView(next);
+    }
   };
   const reloadSync = async () => {
     try {
@@ -234,7 +239,7 @@ function GroupScreen({ group, groups, page, setPage, setGroup, error, setError, 
     void reloadSync();
     const timer = setInterval(() => void reloadSync(), 5000);
     const stop = backend.onChanges((events) => {
-      if (events.some((e) => e.kind === "changed" && e.group === group)) void reload();
+      if (needsReload(events, group, shown.current)) void reload();
       if (events.some((e) => e.kind === "changed" || e.kind === "peers")) void reloadSync();
       if (events.some((e) => e.kind === "flow")) setFlowTick((n) => n + 1);
     });
@@ -535,7 +540,7 @@ function Meeting({ view, group, id, act, reload, back }: { view: GroupView; grou
             </li>
           ))}
         </ul>
-        <form class="row" onSubmit={(e) => { e.preventDefault(); void run(() => backend.addAction(group, { title: action, owner: owner || null, due: due || null, meeting: id }), () => setAction("")); }}>
+        <form class="row" onSubmit={(e) => { e.preventDefault(); void run(() => backend.addAction(group, { title: action, owners: owner ? [owner] : [], due: due || undefined, meeting: id }), () => setAction("")); }}>
           <input aria-label="Action item" placeholder="Who does what" value={action} onInput={(e) => setAction(e.currentTarget.value)} />
           <select aria-label="Owner" value={owner} onChange={(e) => setOwner(e.currentTarget.value)}>
             <option value="">(no one yet)</option>

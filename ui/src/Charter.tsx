@@ -91,7 +91,7 @@ function Roles({ view, group, act, reload }: { view: GroupView; group: string; a
   const [until, setUntil] = useState("");
   const grant = async (event: Event) => {
     event.preventDefault();
-    const id = await act(() => backend.grantRole(group, { member, role, from, until: until || null }));
+    const id = await act(() => backend.grantRole(group, { member, role, from, until: until || undefined }));
     if (id) {
       setRole("");
       setUntil("");

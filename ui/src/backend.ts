@@ -2,70 +2,106 @@
 // as a one-line call into sunspace-api; every type comes from ./bindings, generated from the Rust types.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { ActionInput } from "./bindings/ActionInput";
 import type { ApiError } from "./bindings/ApiError";
 import type { AppEvent } from "./bindings/AppEvent";
 import type { CharterInput } from "./bindings/CharterInput";
+import type { DecisionInput } from "./bindings/DecisionInput";
 import type { DeviceState } from "./bindings/DeviceState";
 import type { Export } from "./bindings/Export";
+import type { ExportFormat } from "./bindings/ExportFormat";
 import type { FlowStep } from "./bindings/FlowStep";
-import type { GroupItem } from "./bindings/GroupItem";
-import type { GroupView } from "./bindings/GroupView";
 import type { InviteView } from "./bindings/InviteView";
-import type { MinutesSaved } from "./bindings/MinutesSaved";
-import type { NewActionInput } from "./bindings/NewActionInput";
-import type { NewDecisionInput } from "./bindings/NewDecisionInput";
-import type { NewMeetingInput } from "./bindings/NewMeetingInput";
+import type { MeetingInput } from "./bindings/MeetingInput";
 import type { PassphraseCheck } from "./bindings/PassphraseCheck";
 import type { RecordKind } from "./bindings/RecordKind";
+import type { Request } from "./bindings/Request";
+import type { Response } from "./bindings/Response";
 import type { RoleInput } from "./bindings/RoleInput";
-import type { SyncView } from "./bindings/SyncView";
-import type { Vitality } from "./bindings/Vitality";
 
-export const backend = {
-  checkPassphrase: (passphrase: string) => invoke<PassphraseCheck>("check_passphrase", { passphrase }),
-  device: () => invoke<DeviceState>("device"),
-  createDevice: (name: string, passphrase: string) => invoke<DeviceState>("create_device", { name, passphrase }),
-  unlock: (passphrase: string) => invoke<DeviceState>("unlock", { passphrase }),
-  groups: () => invoke<GroupItem[]>("groups"),
-  createGroup: (name: string) => invoke<GroupItem>("create_group", { name }),
-  group: (group: string) => invoke<GroupView>("group", { group }),
-  addMeeting: (group: string, meeting: NewMeetingInput) => invoke<string>("add_meeting", { group, meeting }),
-  setMinutes: (group: string, meeting: string, text: string, base: string[]) =>
-    invoke<MinutesSaved>("set_minutes", { group, meeting, text, base }),
-  addAgendaItem: (group: string, meeting: string, title: string) =>
-    invoke<string>("add_agenda_item", { group, meeting, title }),
-  setAttendance: (group: string, meeting: string, member: string, present: boolean) =>
-    invoke<void>("set_attendance", { group, meeting, member, present }),
-  addGuest: (group: string, meeting: string, name: string, newFace: boolean) =>
-    invoke<void>("add_guest", { group, meeting, name, newFace }),
-  addDecision: (group: string, decision: NewDecisionInput) => invoke<string>("add_decision", { group, decision }),
-  addAction: (group: string, action: NewActionInput) => invoke<string>("add_action", { group, action }),
-  setActionDone: (group: string, action: string, done: boolean) =>
-    invoke<void>("set_action_done", { group, action, done }),
-  resolve: (group: string, kind: RecordKind, record: string, field: string, value: string) =>
-    invoke<void>("resolve", { group, kind, record, field, value }),
-  editCharter: (group: string, charter: CharterInput) => invoke<void>("edit_charter", { group, charter }),
-  grantRole: (group: string, role: RoleInput) => invoke<string>("grant_role", { group, role }),
-  endRole: (group: string, grant: string) => invoke<void>("end_role", { group, grant }),
-  vitality: (group: string) => invoke<Vitality>("vitality", { group }),
-  safetyNumber: (group: string) => invoke<string>("safety_number", { group }),
-  removeMember: (group: string, member: string, reason: string) =>
-    invoke<string>("remove_member", { group, member, reason }),
-  decisionHistory: (group: string, decision: string) => invoke<string[]>("decision_history", { group, decision }),
-  stewards: (group: string) => invoke<string[]>("stewards", { group }),
-  setSteward: (group: string, member: string, steward: boolean) => invoke<string>("set_steward", { group, member, steward }),
-  export: (group: string) => invoke<Export>("export", { group }),
-  exportArchive: (group: string) => invoke<Export>("export_archive", { group }),
-  revokeDevice: (group: string, device: string) => invoke<string>("revoke_device", { group, device }),
-  sync: (group: string) => invoke<SyncView>("sync", { group }),
-  addPeer: (address: string) => invoke<void>("add_peer", { address }),
-  invite: (group: string, device: boolean) => invoke<InviteView>("invite", { group, device }),
-  join: (code: string) => invoke<string>("join", { code }),
-  flow: (flow: string) => invoke<FlowStep>("flow", { flow }),
-  confirm: (flow: string, matched: boolean) => invoke<void>("confirm", { flow, matched }),
-  onChanges: (callback: (events: AppEvent[]) => void): Promise<UnlistenFn> =>
-    listen<AppEvent[]>("sunspace://changes", (event) => callback(event.payload)),
-};
+/** A Tauri command call: the app's `invoke`, or a fake in tests. */
+export type Invoke = <T>(command: string, args?: Record<string, unknown>) => Promise<T>;
+
+/** The response of one outcome. */
+export type Outcome<K extends Response["outcome"]> = Extract<Response, { outcome: K }>;
+
+/** Minutes as the group holds them after a save, and the version they are. */
+export type MinutesSaved = Outcome<"minutes-saved">;
+
+/**
+ * The window's calls. Almost all are one `request` to the application service (the same `Request` the CLI sends
+ * to `serve`), unwrapped to the outcome the screen expects; unlocking, invitations and saving exports have their
+ * own commands.
+ */
+export function makeBackend(call: Invoke) {
+  const ask = <K extends Response["outcome"]>(request: Request, outcome: K): Promise<Outcome<K>> =>
+    call<Response>("request", { request }).then((response) => {
+      if (response.outcome !== outcome) {
+        const error: ApiError = { kind: "storage", message: "The app answered out of turn; nothing was shown." };
+        throw error;
+      }
+      return response as Outcome<K>;
+    });
+  const message = (response: { message: string }) => response.message;
+  const created = (response: Outcome<"created">) => response.id;
+  const nothing = () => undefined;
+  return {
+    checkPassphrase: (passphrase: string) => call<PassphraseCheck>("check_passphrase", { passphrase }),
+    device: () => call<DeviceState>("device"),
+    createDevice: (name: string, passphrase: string) => call<DeviceState>("create_device", { name, passphrase }),
+    unlock: (passphrase: string) => call<DeviceState>("unlock", { passphrase }),
+    groups: () => ask({ request: "groups" }, "groups").then((r) => r.groups),
+    createGroup: (name: string) => ask({ request: "create-group", name }, "group-chosen").then((r) => r.group),
+    group: (group: string) => ask({ request: "group", group }, "group").then((r) => r.view),
+    addMeeting: (group: string, meeting: MeetingInput) =>
+      ask({ request: "add-meeting", group, meeting }, "created").then(created),
+    setMinutes: (group: string, meeting: string, text: string, base: string[]) =>
+      ask({ request: "set-minutes", group, meeting, text, base }, "minutes-saved"),
+    addAgendaItem: (group: string, meeting: string, title: string) =>
+      ask({ request: "add-agenda-item", group, meeting, title }, "created").then(created),
+    setAttendance: (group: string, meeting: string, member: string, present: boolean) =>
+      ask({ request: "set-present", group, meeting, member, present }, present ? "attended" : "changed").then(nothing),
+    addGuest: (group: string, meeting: string, name: string, newFace: boolean) =>
+      ask({ request: "add-attendance", group, meeting, who: name, new_face: newFace, guest: true }, "attended").then(nothing),
+    addDecision: (group: string, decision: DecisionInput) =>
+      ask({ request: "add-decision", group, decision }, "created").then(created),
+    addAction: (group: string, action: ActionInput) => ask({ request: "add-action", group, action }, "created").then(created),
+    setActionDone: (group: string, action: string, done: boolean) =>
+      ask({ request: "set-action-done", group, action, done }, "changed").then(nothing),
+    resolve: (group: string, kind: RecordKind, record: string, field: string, value: string) =>
+      ask({ request: "resolve", group, kind, record, field, keep: { by: "value", keep: value } }, "changed").then(nothing),
+    editCharter: (group: string, charter: CharterInput) =>
+      ask({ request: "edit-charter", group, charter }, "changed").then(nothing),
+    grantRole: (group: string, role: RoleInput) => ask({ request: "grant-role", group, role }, "created").then(created),
+    endRole: (group: string, grant: string) => ask({ request: "end-role", group, grant }, "changed").then(nothing),
+    vitality: (group: string) => ask({ request: "vitality", group }, "vitality"),
+    safetyNumber: (group: string) => ask({ request: "group", group }, "group").then((r) => r.safety_number),
+    removeMember: (group: string, member: string, reason: string) =>
+      ask({ request: "remove-member", group, member, reason }, "removed").then(message),
+    decisionHistory: (group: string, decision: string) =>
+      ask({ request: "decision-history", group, decision }, "history").then((r) => r.sentences),
+    stewards: (group: string) => ask({ request: "group", group }, "group").then((r) => r.stewards),
+    setSteward: (group: string, member: string, steward: boolean) =>
+      ask({ request: "set-steward", group, member, steward }, "steward").then(message),
+    export: (group: string) => call<Export>("export", { group, format: "markdown" satisfies ExportFormat }),
+    exportArchive: (group: string) => call<Export>("export", { group, format: "json" satisfies ExportFormat }),
+    revokeDevice: (group: string, device: string) =>
+      ask({ request: "revoke-device", group, device }, "revoked").then(message),
+    sync: (group: string) => ask({ request: "sync", group }, "sync"),
+    addPeer: (address: string) => ask({ request: "add-peer", address }, "done").then(nothing),
+    invite: (group: string, device: boolean) => call<InviteView>("invite", { group, device }),
+    join: (code: string) => call<string>("join", { code }),
+    flow: (flow: string) => call<FlowStep>("flow", { flow }),
+    confirm: (flow: string, matched: boolean) => call<void>("confirm", { flow, matched }),
+    onChanges: (callback: (events: AppEvent[]) => void): Promise<UnlistenFn> =>
+      listen<AppEvent[]>("sunspace://changes", (event) => callback(event.payload)),
+  };
+}
+
+/** What the window calls. */
+export type Backend = ReturnType<typeof makeBackend>;
+
+export const backend: Backend = makeBackend(invoke);
 
 /** The sentence to show for a failed call: the backend's own sentence, never a dump. */
 export function sentenceOf(error: unknown): string {

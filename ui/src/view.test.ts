@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { ActionView } from "./bindings/ActionView";
+import type { AppEvent } from "./bindings/AppEvent";
 import type { MeetingView } from "./bindings/MeetingView";
 import type { GroupView } from "./bindings/GroupView";
 import type { Vitality } from "./bindings/Vitality";
 import { localeUsable } from "./locale";
 import {
   carryTyping,
+  needsReload,
   actionsByUrgency,
   attendanceSeries,
   charterChanges,
@@ -111,5 +113,18 @@ describe("the reported locale", () => {
   it("is refused when Intl cannot use it (LANG=C), so the window falls back to English instead of staying blank", () => {
     expect(localeUsable("C")).toBe(false);
     expect(localeUsable("en-GB")).toBe(true);
+  });
+});
+
+describe("reloading on the backend's changes", () => {
+  const changed = (group: string, heads: string[]): AppEvent => ({ kind: "changed", group, origin: "local", records: ["meeting"], heads });
+  it("a window skips the echo of its own edit, already reloaded", () => {
+    expect(needsReload([changed("g1", ["b", "a"])], "g1", ["a", "b"])).toBe(false);
+  });
+  it("a window reloads for a change it does not show yet, and only for its group", () => {
+    expect(needsReload([changed("g1", ["c"])], "g1", ["a", "b"])).toBe(true);
+    expect(needsReload([changed("g2", ["c"])], "g1", ["a"])).toBe(false);
+    expect(needsReload([{ kind: "peers" }], "g1", ["a"])).toBe(false);
+    expect(needsReload([changed("g1", ["a"])], "g1", [])).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import type { AppEvent } from "./bindings/AppEvent";
 // How records are arranged for reading: pure functions of the generated view types, tested with Vitest.
 import type { ActionView } from "./bindings/ActionView";
 import type { GroupView } from "./bindings/GroupView";
@@ -144,4 +145,14 @@ export function followThroughBars(vitality: Vitality): { label: string; count: n
     { label: "Overdue", count: a.overdue },
     { label: "Not yet due", count: a.open },
   ];
+}
+
+/**
+ * Whether a batch of the backend's changes asks a window showing `group` at version `shown` (its heads) to reload
+ * it: a change to another group does not, nor one whose heads the window already shows — the echo of its own
+ * edit, reloaded right after it was made.
+ */
+export function needsReload(events: AppEvent[], group: string, shown: string[]): boolean {
+  const same = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((h, i) => h === [...b].sort()[i]);
+  return events.some((e) => e.kind === "changed" && e.group === group && !(shown.length > 0 && same(e.heads, shown)));
 }

@@ -1,12 +1,12 @@
 //! Errors as the person using the app should read them: one plain sentence, never a debug dump.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sunspace_model::ModelError;
 use sunspace_node::NodeError;
 
 /// What went wrong, in a sentence for the person, and what kind of thing it was (for the UI to choose where to
 /// show it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
     /// What kind of problem.
@@ -16,7 +16,7 @@ pub struct ApiError {
 }
 
 /// Kinds of problem the UI treats differently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorKind {
     /// Something typed does not fit (empty, too long, not a date): shown next to the field.

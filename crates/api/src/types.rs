@@ -2,14 +2,13 @@
 //! generated TypeScript twin in `ui/src/bindings/`.
 
 use serde::{Deserialize, Serialize};
-use sunspace_model::DecisionMethod;
 use ts_rs::TS;
 
 pub use crate::error::ErrorKind;
 pub use crate::passphrase::PassphraseCheck;
 
 /// Whether this device is set up and unlocked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct DeviceState {
     /// A device exists in the data folder.
     pub set_up: bool,
@@ -22,7 +21,7 @@ pub struct DeviceState {
 }
 
 /// A group on this device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct GroupItem {
     /// Its id (hex).
     pub id: String,
@@ -30,45 +29,8 @@ pub struct GroupItem {
     pub name: String,
 }
 
-/// A meeting to add.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
-pub struct NewMeetingInput {
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    /// What it is called.
-    pub title: String,
-}
-
-/// A decision to record.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
-pub struct NewDecisionInput {
-    /// What was decided, in a line.
-    pub title: String,
-    /// How.
-    pub method: DecisionMethod,
-    /// The outcome: what was agreed, the count, the objections.
-    pub outcome: String,
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    /// The meeting where it was made.
-    pub meeting: Option<String>,
-}
-
-/// An action item to add.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
-pub struct NewActionInput {
-    /// What is to be done.
-    pub title: String,
-    /// The member who does it.
-    pub owner: Option<String>,
-    /// By when (`YYYY-MM-DD`).
-    pub due: Option<String>,
-    /// The meeting where it was agreed.
-    pub meeting: Option<String>,
-}
-
 /// One other member device, as the sync view shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct PeerView {
     /// The member's name.
     pub name: String,
@@ -81,7 +43,7 @@ pub struct PeerView {
 }
 
 /// Sync status in words a non-engineer reads at a glance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SyncView {
     /// Connected to at least one other member device.
     pub online: bool,
@@ -99,7 +61,7 @@ pub struct SyncView {
 }
 
 /// How far a device is in receiving what the devices in reach hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SyncProgress {
     /// Records held here.
     pub held: u64,
@@ -110,7 +72,7 @@ pub struct SyncProgress {
 }
 
 /// Changes to the charter; a missing field is left as it is.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct CharterInput {
     /// Why the group exists.
     pub purpose: Option<String>,
@@ -122,21 +84,8 @@ pub struct CharterInput {
     pub confidentiality: Option<String>,
 }
 
-/// A role to grant for a term.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
-pub struct RoleInput {
-    /// The member's record id.
-    pub member: String,
-    /// The role ("facilitator", "note-taker", "steward", …).
-    pub role: String,
-    /// Start of the term (`YYYY-MM-DD`).
-    pub from: String,
-    /// End of the term (`YYYY-MM-DD`), if set.
-    pub until: Option<String>,
-}
-
 /// An open invitation, for the inviter's screen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct InviteView {
     /// Names the invitation in later calls.
     pub flow: String,
@@ -151,7 +100,7 @@ pub struct InviteView {
 }
 
 /// Where an invitation or a join stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "stage", rename_all = "kebab-case")]
 pub enum FlowStep {
     /// Waiting for the other device.
@@ -178,15 +127,19 @@ pub enum FlowStep {
 }
 
 /// What changed, for the UI to refresh. Sent in batches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum AppEvent {
-    /// A group's records changed, here (`remote` false) or from another device.
+    /// A group's records changed, here or on another device.
     Changed {
         /// The group (hex).
         group: String,
-        /// Whether the change came from another device.
-        remote: bool,
+        /// Where the change was made.
+        origin: ChangeOrigin,
+        /// The kinds of record changed (a window reloads those); empty when any may have (from a peer).
+        records: Vec<sunspace_model::RecordKind>,
+        /// The document's heads after the change: a window that shows these already (its own edit) skips it.
+        heads: Vec<String>,
     },
     /// A member device came into reach or left it.
     Peers,
@@ -197,18 +150,18 @@ pub enum AppEvent {
     },
 }
 
-/// Minutes saved: the text after the model merged the edit with what changed since the version it was typed on,
-/// and the heads of the version it is now (the next edit from this window is typed on it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct MinutesSaved {
-    /// The minutes as the group now holds them.
-    pub text: String,
-    /// The document heads after the save (hex change hashes): the version `text` is.
-    pub heads: Vec<String>,
+/// Where a change was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeOrigin {
+    /// On this device (this window, another window, or the command line through the same engine).
+    Local,
+    /// On another device, received.
+    Remote,
 }
 
 /// A saved export.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Export {
     /// What was saved: Markdown for the minutes and decisions (also for printing), JSON for the full archive.
     pub text: String,

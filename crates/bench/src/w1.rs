@@ -204,8 +204,8 @@ async fn sunspace(edits: usize, extra: usize) -> anyhow::Result<Figures> {
     node_b.add_peer(&address).await?;
     let deadline = started + Duration::from_secs(120);
     loop {
-        let heads_a = node_a.run(move |node| node.group(group).map(|g| (g.heads(), g.has_pending()))).await??;
-        let heads_b = node_b.run(move |node| node.group(group).map(|g| (g.heads(), g.has_pending()))).await??;
+        let heads_a = node_a.log_heads(group).await?;
+        let heads_b = node_b.log_heads(group).await?;
         if heads_a == heads_b && !heads_a.1 && heads_a.0.len() == 2 {
             break;
         }
@@ -214,8 +214,8 @@ async fn sunspace(edits: usize, extra: usize) -> anyhow::Result<Figures> {
     }
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     let (traffic_a, traffic_b) = (node_a.status().await?.traffic, node_b.status().await?.traffic);
-    let view_a = node_a.run(move |node| node.group(group).map(|g| serde_json::to_value(g.view()).ok())).await??;
-    let view_b = node_b.run(move |node| node.group(group).map(|g| serde_json::to_value(g.view()).ok())).await??;
+    let view_a = serde_json::to_value(node_a.read(group).await?.view).ok();
+    let view_b = serde_json::to_value(node_b.read(group).await?.view).ok();
     anyhow::ensure!(view_a == view_b, "the documents differ after sync");
     Ok(Figures {
         millis,
@@ -289,10 +289,10 @@ pub(crate) async fn full_sync(
     let _ = joining.confirm.send(true);
     anyhow::ensure!(matches!(joining.events.recv().await, Some(JoinEvent::Joined { .. })), "not admitted");
     let started = Instant::now();
-    let wanted = node_a.run(move |node| node.group(group).map(|g| g.heads())).await??;
+    let wanted = node_a.log_heads(group).await?.0;
     let deadline = started + Duration::from_secs(600);
     loop {
-        let heads = node_b.run(move |node| node.group(group).map(|g| g.heads())).await??;
+        let heads = node_b.log_heads(group).await?.0;
         if wanted.iter().all(|(author, seq)| heads.get(author) >= Some(seq)) {
             break;
         }

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use sunspace_crypto::kdf::KdfParams;
 use sunspace_crypto::DeviceKeys;
+use sunspace_model::edit::Edit;
 use sunspace_model::NewMeeting;
 use sunspace_node::engine::{self, EngineOptions};
-use sunspace_node::{open_data_dir, Admission, DataDirMode, NodeHandle, Passphrase, Vault};
+use sunspace_node::{open_data_dir, Admission, DataDirMode, NodeCommand, NodeHandle, Passphrase, Vault};
 
 use crate::machine;
 
@@ -101,22 +102,13 @@ async fn w3(nodes: usize, edits: usize) -> anyhow::Result<(f64, f64, f64)> {
     let mut samples = Vec::new();
     for n in 0..edits {
         let started = Instant::now();
-        let seq = handles[0]
-            .run(move |node| -> anyhow::Result<u64> {
-                let group = node.group(id)?;
-                group.edit(|doc| doc.add_meeting(NewMeeting::new(day(), &format!("W3 {n}"))))?;
-                Ok(0)
-            })
-            .await??;
-        let _ = seq;
-        let target =
-            handles[0].run(move |node| node.group(id).map(|g| g.heads().get(&author).copied().unwrap_or(0))).await??;
+        let edit = Edit::AddMeeting(NewMeeting::new(day(), &format!("W3 {n}")));
+        handles[0].execute(NodeCommand::Edit { group: id, edit }).await?;
+        let target = handles[0].log_heads(id).await?.0.get(&author).copied().unwrap_or(0);
         let target = target.max(1);
         for handle in &handles[1..] {
             loop {
-                let held = handle
-                    .run(move |node| node.group(id).map(|g| g.heads().get(&author).copied().unwrap_or(0)))
-                    .await??;
+                let held = handle.log_heads(id).await?.0.get(&author).copied().unwrap_or(0);
                 if held >= target {
                     break;
                 }

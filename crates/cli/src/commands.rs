@@ -1,6 +1,8 @@
-//! One function per command. Each is a thin layer: resolve names to ids, call the engine, print.
+//! One function per command. Each is a thin layer: turn the arguments into a [`Request`] to the application
+//! service ([`sunspace_api::Service`], here or inside `serve`: [`Device`]), and print the [`Response`] — its
+//! sentence, or for reads a table drawn from the group's records. Files and the editor are handled here, on the
+//! caller's side; the service never sees a path.
 
-use crate::render::prefix;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -9,26 +11,23 @@ use anyhow::{anyhow, bail, Context as _};
 use chrono::NaiveDate;
 use clap::CommandFactory;
 use serde::Serialize;
+use sunspace_api::{
+    resolve, ActionChanges, ActionInput, CharterInput, DecisionChanges, DecisionInput, GroupPage, Keep, MeetingChanges,
+    MeetingInput, Request, Response, RoleInput,
+};
 use sunspace_crypto::kdf::KdfParams;
 use sunspace_model::view::short;
-use sunspace_model::{
-    export, vitality, ActionPatch, Attendee, Cadence, CharterPatch, DecisionPatch, MeetingPatch, MemberStatus,
-    NewAction, NewDecision, NewMeeting, RecordKind,
-};
-use sunspace_node::{open_data_dir, DataDirMode, Node, OpenGroup, Vault};
+use sunspace_model::{vitality, Attendee, CharterPatch, MemberStatus};
+use sunspace_node::{open_data_dir, DataDirMode, Vault};
 
 use crate::args::*;
-use crate::context::{
-    choose_group, data_dir, find_any, find_attendee, find_group, find_meeting, find_member, passphrase, unlock,
-};
+use crate::context::{data_dir, passphrase};
 use crate::dates::today;
+use crate::device::{out_of_turn, Device};
 use crate::render;
 
 /// Writes to standard output; a closed pipe (`sunspace export | head`) ends the program quietly, as Unix tools do.
 pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
-    if crate::remote::capture(text.as_bytes(), true) {
-        return Ok(());
-    }
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{text}").and_then(|_| stdout.flush()) {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
@@ -38,6 +37,19 @@ pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
 
 fn emit_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     emit(&serde_json::to_string_pretty(value)?)
+}
+
+/// Prints a response's sentence, with `hint` (a command-line next step) on the line after it.
+fn say(response: &Response, hint: Option<String>) -> anyhow::Result<()> {
+    let message = response.message().ok_or_else(|| out_of_turn(response))?;
+    match hint {
+        Some(hint) => emit(&format!("{message}\n{hint}")),
+        None => emit(message),
+    }
+}
+
+fn day(date: Option<NaiveDate>) -> Option<String> {
+    date.map(|d| d.to_string())
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
@@ -53,20 +65,12 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Join { code, peer, confirm } => crate::remote::join(&dir, &code, peer, confirm),
         Command::Peer(PeerCommand::Add { address }) => crate::remote::peer_add(&dir, &address),
         Command::Status => crate::remote::status(&dir, cli.json),
-        command => {
-            // While `sunspace serve` runs it holds the store; the command runs inside it, over the control socket.
-            if let Some(client) = crate::remote::Client::connect(&dir)? {
-                return client.run_command(&dir, cli.group, cli.json, &command);
-            }
-            let mut node = Node::new(unlock(&dir)?);
-            execute(&mut node, cli.group, cli.json, command)
-        }
+        command => execute(&mut Device::open(&dir)?, cli.group, cli.json, command),
     }
 }
 
-/// Runs one command that works on the device's groups, locally or inside `serve`.
-pub(crate) fn execute(node: &mut Node, group: Option<String>, json: bool, command: Command) -> anyhow::Result<()> {
-    let cli = Cli { data_dir: None, group, json, command: None };
+/// Runs one command that works on the device's groups.
+pub(crate) fn execute(device: &mut Device, group: Option<String>, json: bool, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Init { .. }
         | Command::Serve(_)
@@ -75,187 +79,103 @@ pub(crate) fn execute(node: &mut Node, group: Option<String>, json: bool, comman
         | Command::Join { .. }
         | Command::Peer(_)
         | Command::Status => bail!("this command cannot run here"),
-        Command::Group(GroupCommand::Create { name, display_name }) => {
-            let vault = node.vault();
-            let group = match display_name {
-                Some(display_name) => vault.create_group_as(&name, &display_name, today())?,
-                None => vault.create_group(&name, today())?,
-            };
-            if vault.group_ids()?.len() > 1 {
-                vault.set_current_group(group.id())?;
-            }
-            let view = group.view();
-            node.insert_group(group);
-            emit(&format!(
-                "Created the group \"{}\" ({}). You are its first member and steward.\nNext: write its charter with `sunspace charter edit`, or add a meeting with `sunspace meeting add --title \"…\"`.",
-                view.name,
-                short(&view.id)
-            ))
+        Command::Group(command) => group_command(device, group, command, json),
+        Command::Charter(command) => charter(device, group, command, json),
+        Command::Member(command) => member(device, group, command, json),
+        Command::Role(command) => role(device, group, command, json),
+        Command::Meeting(command) => meeting(device, group, command, json),
+        Command::Agenda(AgendaCommand::Add { meeting, title, owner }) => {
+            let response = device.ask(Request::AddAgendaItem { group, meeting, title, owner })?;
+            say(&response, None)
         }
-        Command::Group(GroupCommand::List) => {
-            let vault = node.vault();
-            let groups = vault.groups()?;
-            if json {
-                return emit_json(&groups);
-            }
-            if groups.is_empty() {
-                return emit("No groups yet. Create one with `sunspace group create \"Name\"`.");
-            }
-            let current = vault.current_group()?.map(|g| g.to_hex());
-            let rows = groups
-                .iter()
-                .map(|g| {
-                    let marker = if current.as_deref() == Some(g.id.as_str()) || groups.len() == 1 { "*" } else { "" };
-                    vec![marker.to_owned(), short(&g.id).to_owned(), g.name.clone()]
-                })
-                .collect();
-            emit(&render::table(&["", "id", "name"], rows))
+        Command::Agenda(AgendaCommand::Done { item, undo }) => {
+            say(&device.ask(Request::SetAgendaItemDone { group, item, done: !undo })?, None)
         }
-        Command::Group(GroupCommand::Use { group }) => {
-            let id = find_group(node.vault(), &group)?;
-            node.vault().set_current_group(id)?;
-            let name = node.group(id)?.view().name;
-            emit(&format!("Commands now work on \"{name}\"."))
-        }
-        Command::Group(GroupCommand::Show) => {
-            let group = open(node, cli.group.as_deref())?;
-            group_show(group, json)
-        }
-        Command::Group(GroupCommand::Rename { name }) => {
-            let group = open(node, cli.group.as_deref())?;
-            group.edit(|doc| doc.rename_group(&name))?;
-            emit(&format!("The group is now called \"{}\".", group.view().name))
-        }
-        Command::Charter(command) => {
-            let group = open(node, cli.group.as_deref())?;
-            charter(group, command, json)
-        }
-        Command::Member(command) => {
-            let group = open(node, cli.group.as_deref())?;
-            member(group, command, json)
-        }
-        Command::Role(command) => {
-            let group = open(node, cli.group.as_deref())?;
-            role(group, command, json)
-        }
-        Command::Meeting(command) => {
-            let group = open(node, cli.group.as_deref())?;
-            meeting(group, command, json)
-        }
-        Command::Agenda(command) => {
-            let group = open(node, cli.group.as_deref())?;
-            agenda(group, command)
-        }
-        Command::Minutes(command) => {
-            let group = open(node, cli.group.as_deref())?;
-            minutes(group, command)
-        }
-        Command::Attendance(command) => {
-            let group = open(node, cli.group.as_deref())?;
-            attendance(group, command, json)
-        }
-        Command::Decision(command) => {
-            let group = open(node, cli.group.as_deref())?;
-            decision(group, command, json)
-        }
-        Command::Action(command) => {
-            let group = open(node, cli.group.as_deref())?;
-            action(group, command, json)
-        }
-        Command::Device(DeviceCommand::Revoke { device }) => {
-            let group = open(node, cli.group.as_deref())?;
-            let wanted = device.trim().to_lowercase();
-            let matches: Vec<sunspace_crypto::DeviceId> = group
-                .members()
-                .devices
-                .keys()
-                .filter(|d| wanted.len() >= 4 && d.to_hex().starts_with(&wanted))
-                .copied()
-                .collect();
-            let [found] = matches.as_slice() else {
-                bail!(
-                    "no single device in the group has an id starting with \"{device}\" (see `sunspace member show`)"
-                );
-            };
-            let cutoff = group.revoke_device(*found)?;
-            emit(&format!(
-                "Revoked device {}. The group key was changed and given only to the remaining devices: nothing written from now on can be read with that device.\nWhat it could already read: everything in the group up to now. Its own entries up to #{cutoff} are kept; anything it writes from now on is refused.",
-                found.short()
-            ))
+        Command::Minutes(command) => minutes(device, group, command),
+        Command::Attendance(command) => attendance(device, group, command, json),
+        Command::Decision(command) => decision(device, group, command, json),
+        Command::Action(command) => action(device, group, command, json),
+        Command::Device(DeviceCommand::Revoke { device: wanted }) => {
+            say(&device.ask(Request::RevokeDevice { group, device: wanted })?, None)
         }
         Command::Device(DeviceCommand::Show) => {
-            let vault = node.vault();
+            let Response::Device { device: id, owner } = device.ask(Request::Device)? else {
+                bail!("Sunspace answered out of turn")
+            };
             if json {
-                return emit_json(
-                    &serde_json::json!({ "device": vault.device_id().to_hex(), "name": vault.owner_name() }),
-                );
+                return emit_json(&serde_json::json!({ "device": id, "name": owner }));
             }
-            emit(&format!("This device belongs to {}.\nIts id: {}", vault.owner_name(), vault.device_id().to_hex()))
+            emit(&format!("This device belongs to {owner}.\nIts id: {id}"))
         }
-        Command::Relay(command) => {
-            let me = node.vault().device_id();
-            let group = open(node, cli.group.as_deref())?;
-            relay(group, me, command, json)
-        }
+        Command::Relay(command) => relay(device, group, command, json),
         Command::SafetyNumber => {
-            let group = open(node, cli.group.as_deref())?;
+            let page = device.page(&group)?;
             if json {
-                return emit_json(&serde_json::json!({ "safety_number": group.safety_number() }));
+                return emit_json(&serde_json::json!({ "safety_number": page.safety_number }));
             }
             emit(&format!(
                 "Safety number of \"{}\":\n\n    {}\n\nRead it aloud with another member. If your numbers match, you agree on who is in the group, on their devices and keys, and on who was removed.",
-                group.view().name,
-                group.safety_number()
+                page.view.name, page.safety_number
             ))
         }
         Command::Resolve { record, field, keep } => {
-            let group = open(node, cli.group.as_deref())?;
-            resolve(group, &record, &field, &keep)
+            let keep = match keep.parse::<u32>() {
+                Ok(n) => Keep::Number(n),
+                Err(_) => Keep::Value(keep),
+            };
+            say(&device.ask(Request::Resolve { group, kind: None, record, field, keep })?, None)
         }
         Command::Vitality { as_of } => {
-            let group = open(node, cli.group.as_deref())?;
-            let figures = vitality::compute(&group.view(), as_of.unwrap_or_else(today));
+            let Response::Vitality(figures) = device.ask(Request::Vitality { group, as_of: day(as_of) })? else {
+                bail!("Sunspace answered out of turn")
+            };
             if json {
                 return emit_json(&figures);
             }
-            let mut out = vec![format!(
-                "Signs of life and decay, as of {} ({} held)",
-                figures.as_of,
-                if figures.meetings_held == 1 {
-                    "1 meeting".to_owned()
-                } else {
-                    format!("{} meetings", figures.meetings_held)
-                }
-            )];
-            out.extend(figures.summary.iter().map(|line| format!("  • {line}")));
-            out.push("  (Computed on this device from the group's records; never sent anywhere.)".to_owned());
-            emit(&out.join("\n"))
+            emit(&vitality_text(&figures))
         }
-        Command::Export { format, output } => {
-            let group = open(node, cli.group.as_deref())?;
-            let bytes = match format {
-                ExportFormat::Markdown => export::markdown(&group.view()).into_bytes(),
-                ExportFormat::Json => serde_json::to_vec_pretty(&group.view())?,
-                ExportFormat::Automerge => group.export_automerge(),
-            };
-            match output {
-                Some(path) => {
-                    write_private_file(&path, &bytes)?;
-                    emit(&wrote_export(bytes.len(), &path))
-                }
-                // Through `serve`, the bytes go back to the calling process (which writes the file), whatever
-                // `serve`'s own standard output is.
-                None if crate::remote::capture(&bytes, false) => Ok(()),
-                None if format == ExportFormat::Automerge && std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
-                    bail!("the automerge export is binary: write it to a file with --output FILE")
-                }
-                None => {
-                    let mut stdout = std::io::stdout().lock();
-                    match stdout.write_all(&bytes).and_then(|_| stdout.flush()) {
-                        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                        other => Ok(other?),
-                    }
-                }
+        Command::Export { format, output } => export(device, group, format, output.as_deref()),
+    }
+}
+
+fn vitality_text(figures: &vitality::Vitality) -> String {
+    let meetings =
+        if figures.meetings_held == 1 { "1 meeting".to_owned() } else { format!("{} meetings", figures.meetings_held) };
+    let mut out = vec![format!("Signs of life and decay, as of {} ({meetings} held)", figures.as_of)];
+    out.extend(figures.summary.iter().map(|line| format!("  • {line}")));
+    out.push("  (Computed on this device from the group's records; never sent anywhere.)".to_owned());
+    out.join("\n")
+}
+
+fn export(
+    device: &mut Device,
+    group: Option<String>,
+    format: ExportFormat,
+    output: Option<&Path>,
+) -> anyhow::Result<()> {
+    let format = match format {
+        ExportFormat::Markdown => sunspace_api::ExportFormat::Markdown,
+        ExportFormat::Json => sunspace_api::ExportFormat::Json,
+        ExportFormat::Automerge => sunspace_api::ExportFormat::Automerge,
+    };
+    let Response::Exported { bytes, .. } = device.ask(Request::Export { group, format })? else {
+        bail!("Sunspace answered out of turn")
+    };
+    match output {
+        Some(path) => {
+            write_private_file(path, &bytes)?;
+            emit(&wrote_export(bytes.len(), path))
+        }
+        None if format == sunspace_api::ExportFormat::Automerge
+            && std::io::IsTerminal::is_terminal(&std::io::stdout()) =>
+        {
+            bail!("the automerge export is binary: write it to a file with --output FILE")
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(&bytes).and_then(|_| stdout.flush()) {
+                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => Ok(other?),
             }
         }
     }
@@ -311,17 +231,16 @@ fn init(dir: &Path, name: Option<String>) -> anyhow::Result<()> {
     ))
 }
 
-fn open<'a>(node: &'a mut Node, group: Option<&str>) -> anyhow::Result<&'a mut OpenGroup> {
-    let id = choose_group(node.vault(), group)?;
-    Ok(node.group(id)?)
-}
-
 /// The sentence after an export is written to a file.
 pub(crate) fn wrote_export(bytes: usize, path: &Path) -> String {
     format!("Wrote {bytes} bytes to {}. This file is NOT encrypted: keep it somewhere safe.", path.display())
 }
 
-/// A minutes file's text, from this process's working directory (also when the command runs through `serve`).
+/// Largest minutes file read by `minutes set`, in bytes (the model's limit is in characters; this stops a wrong
+/// file, say a video, before it is read into memory).
+const MAX_MINUTES_FILE: u64 = 4 * 1024 * 1024;
+
+/// A minutes file's text, from this process's working directory (also when the command goes to `serve`).
 pub(crate) fn read_minutes_file(file: &Path) -> anyhow::Result<String> {
     let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
     if size > MAX_MINUTES_FILE {
@@ -335,78 +254,41 @@ pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()
     sunspace_api::files::write_private_file(path, bytes).with_context(|| format!("could not write {}", path.display()))
 }
 
-/// `relay add | remove | list`: the relays recorded in the group's (encrypted) roster.
-fn relay(
-    group: &mut OpenGroup,
-    me: sunspace_crypto::DeviceId,
-    command: RelayCommand,
-    json: bool,
-) -> anyhow::Result<()> {
+fn group_command(device: &mut Device, group: Option<String>, command: GroupCommand, json: bool) -> anyhow::Result<()> {
     match command {
-        RelayCommand::Add { addresses } => {
-            let mut relay = None;
-            let mut transport = Vec::new();
-            for text in &addresses {
-                let address: sunspace_net::Multiaddr =
-                    text.parse().map_err(|_| anyhow::anyhow!("\"{text}\" is not an address"))?;
-                if address.iter().any(|p| p == sunspace_net::Protocol::P2pCircuit) {
-                    bail!("\"{text}\" goes through another relay; give the relay's own address");
-                }
-                let Some(device) = sunspace_net::device_of_address(&address) else {
-                    bail!("\"{text}\" needs a /p2p/ part naming the relay (copy it from the relay's `serve` output)");
-                };
-                if relay.is_some_and(|r| r != device) {
-                    bail!("these addresses name different devices; add one relay at a time");
-                }
-                if group.members().devices.contains_key(&device) {
-                    bail!("that is a member device, not a relay: a relay runs with its own data folder and holds no group keys");
-                }
-                relay = Some(device);
-                transport.push(text.clone());
-            }
-            let Some(relay) = relay else { bail!("give the relay's address") };
-            group.edit(|doc| doc.set_relay(&relay.to_hex(), &me.to_hex(), &transport))?;
-            emit(&format!(
-                "The group's devices will use relay {} once they have synced with the group; this device keeps its list of member devices up to date while `sunspace serve` runs here.\nThe relay cannot read anything: it learns which devices are members and sees when they talk and how much, never what.",
-                relay.short()
-            ))
+        GroupCommand::Create { name, display_name } => {
+            let response = device.ask(Request::CreateGroup { name, display_name })?;
+            say(&response, Some("Next: write its charter with `sunspace charter edit`, or add a meeting with `sunspace meeting add --title \"…\"`.".into()))
         }
-        RelayCommand::Remove { relay } => {
-            let wanted = relay.trim().to_lowercase();
-            let relays = group.doc().relays();
-            let found: Vec<_> = relays.iter().filter(|r| wanted.len() >= 4 && r.device.starts_with(&wanted)).collect();
-            let [found] = found.as_slice() else {
-                bail!("no single relay has an id starting with \"{relay}\" (see `sunspace relay list`)");
+        GroupCommand::List => {
+            let Response::Groups { groups, current } = device.ask(Request::Groups)? else {
+                bail!("Sunspace answered out of turn")
             };
-            let device = found.device.clone();
-            group.edit(|doc| doc.remove_relay(&device))?;
-            emit(&format!("The group's devices will stop using relay {}.", prefix(&device)))
-        }
-        RelayCommand::List => {
-            let relays = group.doc().relays();
             if json {
-                return emit_json(&relays);
+                return emit_json(&groups);
             }
-            if relays.is_empty() {
-                return emit("The group uses no relay. A member with an always-on machine can run one: see `sunspace serve --help` and `sunspace relay add --help`.");
+            if groups.is_empty() {
+                return emit("No groups yet. Create one with `sunspace group create \"Name\"`.");
             }
-            let rows = relays
+            let rows = groups
                 .iter()
-                .map(|r| {
-                    let owner =
-                        if r.owner == me.to_hex() { "this device".to_owned() } else { prefix(&r.owner).to_owned() };
-                    vec![prefix(&r.device).to_owned(), owner, r.addresses.join("\n")]
+                .map(|g| {
+                    let marker = if current.as_deref() == Some(g.id.as_str()) || groups.len() == 1 { "*" } else { "" };
+                    vec![marker.to_owned(), short(&g.id).to_owned(), g.name.clone()]
                 })
                 .collect();
-            emit(&render::table(&["relay", "run by", "addresses"], rows))
+            emit(&render::table(&["", "id", "name"], rows))
         }
+        GroupCommand::Use { group } => say(&device.ask(Request::UseGroup { group })?, None),
+        GroupCommand::Show => group_show(&device.page(&group)?, json),
+        GroupCommand::Rename { name } => say(&device.ask(Request::RenameGroup { group, name })?, None),
     }
 }
 
-fn group_show(group: &OpenGroup, json: bool) -> anyhow::Result<()> {
-    let view = group.view();
+fn group_show(page: &GroupPage, json: bool) -> anyhow::Result<()> {
+    let view = &page.view;
     if json {
-        return emit_json(&view);
+        return emit_json(view);
     }
     let today = today();
     let mut out = vec![format!("{}  ({})", view.name, short(&view.id))];
@@ -423,17 +305,18 @@ fn group_show(group: &OpenGroup, json: bool) -> anyhow::Result<()> {
     if let Some(next) = view.meetings.iter().find(|m| m.date >= today) {
         out.push(format!("  next meeting {} — {}", next.date, next.title));
     }
-    out.push(format!("  safety number {}", group.safety_number()));
-    out.extend(render::conflicts(&view, "group", &view.conflicts));
+    out.push(format!("  safety number {}", page.safety_number));
+    out.extend(render::conflicts(view, "group", &view.conflicts));
     out.push(String::new());
-    out.push(render::members_table(&view, today));
+    out.push(render::members_table(view, today));
     emit(&out.join("\n"))
 }
 
-fn charter(group: &mut OpenGroup, command: CharterCommand, json: bool) -> anyhow::Result<()> {
+fn charter(device: &mut Device, group: Option<String>, command: CharterCommand, json: bool) -> anyhow::Result<()> {
     match command {
         CharterCommand::Show => {
-            let view = group.view();
+            let page = device.page(&group)?;
+            let view = &page.view;
             if json {
                 return emit_json(&view.charter);
             }
@@ -447,29 +330,35 @@ fn charter(group: &mut OpenGroup, command: CharterCommand, json: bool) -> anyhow
                 out.push(String::new());
             }
             out.push(format!("Meeting cadence: {}", c.cadence.as_deref().unwrap_or("(not set)")));
-            out.extend(render::conflicts(&view, "charter", &c.conflicts));
+            out.extend(render::conflicts(view, "charter", &c.conflicts));
             emit(&out.join("\n"))
         }
         CharterCommand::Edit { purpose, decision_rules, cadence, confidentiality } => {
-            let cadence = cadence.map(|c| c.parse::<Cadence>().map_err(|e| anyhow!(e))).transpose()?;
-            let patch =
+            let charter =
                 if purpose.is_none() && decision_rules.is_none() && cadence.is_none() && confidentiality.is_none() {
-                    charter_in_editor(group)?
+                    // The charter opens in the editor here, whichever process holds the store.
+                    let page = device.page(&group)?;
+                    let template = charter_template(&page.view.charter);
+                    let edited = crate::editor::edit(&template, ".md")?;
+                    if edited == template {
+                        return emit("No changes.");
+                    }
+                    let patch = parse_charter(&edited)?;
+                    CharterInput {
+                        purpose: patch.purpose,
+                        decision_rules: patch.decision_rules,
+                        cadence: patch.cadence.map(|c| c.to_string()),
+                        confidentiality: patch.confidentiality,
+                    }
                 } else {
-                    CharterPatch { purpose, decision_rules, cadence, confidentiality }
+                    CharterInput { purpose, decision_rules, cadence, confidentiality }
                 };
-            group.edit(|doc| doc.edit_charter(&patch))?;
-            emit("Charter saved.")
+            say(&device.ask(Request::EditCharter { group, charter })?, None)
         }
     }
 }
 
 const CHARTER_HEADINGS: [&str; 4] = ["# Purpose", "# How we decide", "# Meeting cadence", "# Confidentiality"];
-
-fn charter_in_editor(group: &OpenGroup) -> anyhow::Result<CharterPatch> {
-    let edited = crate::editor::edit(&charter_template(&group.view().charter), ".md")?;
-    parse_charter(&edited)
-}
 
 /// The charter as a Markdown text with one heading per field, for editing.
 pub(crate) fn charter_template(c: &sunspace_model::view::CharterView) -> String {
@@ -495,21 +384,23 @@ pub(crate) fn parse_charter(edited: &str) -> anyhow::Result<CharterPatch> {
             current = Some(index);
             continue;
         }
-        match current {
-            Some(index) => {
-                sections[index].push_str(line);
-                sections[index].push('\n');
+        match current.and_then(|index| sections.get_mut(index)) {
+            Some(section) => {
+                section.push_str(line);
+                section.push('\n');
             }
             None if line.trim().is_empty() => {}
             None => bail!("the charter must keep its four headings (\"# Purpose\" …); nothing was changed"),
         }
     }
-    let cadence = sections[2].trim();
+    let [purpose, decision_rules, cadence, confidentiality] = <[String; 4]>::try_from(sections)
+        .map_err(|_| anyhow!("the charter must keep its four headings; nothing was changed"))?;
+    let cadence = cadence.trim();
     Ok(CharterPatch {
-        purpose: Some(sections[0].trim().to_owned()),
-        decision_rules: Some(sections[1].trim().to_owned()),
+        purpose: Some(purpose.trim().to_owned()),
+        decision_rules: Some(decision_rules.trim().to_owned()),
         cadence: if cadence.is_empty() { None } else { Some(cadence.parse().map_err(|e: String| anyhow!(e))?) },
-        confidentiality: Some(sections[3].trim().to_owned()),
+        confidentiality: Some(confidentiality.trim().to_owned()),
     })
 }
 
@@ -517,22 +408,22 @@ fn indent(text: &str) -> String {
     text.trim().lines().map(|line| format!("  {line}")).collect::<Vec<_>>().join("\n")
 }
 
-fn member(group: &mut OpenGroup, command: MemberCommand, json: bool) -> anyhow::Result<()> {
-    let view = group.view();
+fn member(device: &mut Device, group: Option<String>, command: MemberCommand, json: bool) -> anyhow::Result<()> {
     match command {
         MemberCommand::AddLocal { name, sponsor, joined } => {
-            let sponsor = sponsor.map(|s| find_member(group, &view, &s)).transpose()?;
-            let id = group.edit(|doc| doc.add_local_member(&name, joined.unwrap_or_else(today), sponsor.as_deref()))?;
-            emit(&format!("Added {} ({}) as a member recorded by the group.", name.trim(), short(&id)))
+            say(&device.ask(Request::AddLocalMember { group, name, sponsor, joined: day(joined) })?, None)
         }
         MemberCommand::List => {
+            let page = device.page(&group)?;
             if json {
-                return emit_json(&view.members);
+                return emit_json(&page.view.members);
             }
-            emit(&render::members_table(&view, today()))
+            emit(&render::members_table(&page.view, today()))
         }
         MemberCommand::Show { member } => {
-            let id = find_member(group, &view, &member)?;
+            let page = device.page(&group)?;
+            let view = &page.view;
+            let id = resolve::member(view, &member)?;
             let m = view.member(&id).ok_or_else(|| anyhow!("member {id} vanished"))?;
             if json {
                 return emit_json(m);
@@ -544,7 +435,7 @@ fn member(group: &mut OpenGroup, command: MemberCommand, json: bool) -> anyhow::
             if let Some(sponsor) = &m.sponsor {
                 out.push(format!("  brought in by {}", view.member_name(sponsor)));
             }
-            if group.stewards().contains(&m.id) {
+            if page.stewards.contains(&m.id) {
                 out.push("  steward  yes (signed: may admit and remove members)".to_owned());
             }
             for device in view.devices.iter().filter(|d| d.member == m.id) {
@@ -560,62 +451,39 @@ fn member(group: &mut OpenGroup, command: MemberCommand, json: bool) -> anyhow::
                 .filter(|mt| mt.attendance.iter().any(|a| a.who == Attendee::Member(m.id.clone())))
                 .count();
             out.push(format!("  came to  {attended} of {} meetings", view.meetings.len()));
-            out.extend(render::conflicts(&view, short(&m.id), &m.conflicts));
+            out.extend(render::conflicts(view, short(&m.id), &m.conflicts));
             emit(&out.join("\n"))
         }
         MemberCommand::Rename { member, name } => {
-            let id = find_member(group, &view, &member)?;
-            group.edit(|doc| doc.update_member(&id, Some(&name), None))?;
-            emit(&format!("Renamed to {}.", name.trim()))
+            say(&device.ask(Request::UpdateMember { group, member, name: Some(name), status: None })?, None)
         }
         MemberCommand::Remove { member, reason } => {
-            let id = find_member(group, &view, &member)?;
-            let name = view.member_name(&id);
-            let reason = reason.trim();
-            if reason.is_empty() {
-                bail!("say why with --reason \"…\": the group keeps it in the signed record");
-            }
-            let cutoffs = group.remove_member(&id, reason)?;
-            let devices = if cutoffs.len() == 1 { "1 device".to_owned() } else { format!("{} devices", cutoffs.len()) };
-            emit(&format!(
-                "Removed {name} from the group ({devices}). The group key was changed and given only to the remaining devices: nothing written from now on can be read by them, and anything their devices write from now on is refused.\n\nWhat {name} could already read: everything the group recorded up to now — the charter, the member list, every meeting's minutes and attendance, every decision and action item. Assume they have it, and act on it as a group.\n\nOther devices learn of the removal when they next sync; check with `sunspace safety-number` that you agree."
-            ))
+            let response = device.ask(Request::RemoveMember { group, member, reason })?;
+            say(&response, Some("Check with `sunspace safety-number` that you agree.".into()))
         }
         MemberCommand::Steward { member, end } => {
-            let id = find_member(group, &view, &member)?;
-            group.set_steward(&id, !end)?;
-            let name = view.member_name(&id);
-            if end {
-                emit(&format!(
-                    "{name} is no longer a steward. The change is signed and reaches every device when it syncs."
-                ))
-            } else {
-                emit(&format!("{name} is now a steward: they can admit and remove members. The change is signed and reaches every device when it syncs."))
-            }
+            say(&device.ask(Request::SetSteward { group, member, steward: !end })?, None)
         }
         MemberCommand::Status { member, status } => {
-            let id = find_member(group, &view, &member)?;
             let status = match status {
                 StatusArg::Active => MemberStatus::Active,
                 StatusArg::Inactive => MemberStatus::Inactive,
                 StatusArg::Left => MemberStatus::Left,
             };
-            group.edit(|doc| doc.update_member(&id, None, Some(status)))?;
-            emit(&format!("{} is now {}.", view.member_name(&id), status.as_str()))
+            say(&device.ask(Request::UpdateMember { group, member, name: None, status: Some(status) })?, None)
         }
     }
 }
 
-fn role(group: &mut OpenGroup, command: RoleCommand, json: bool) -> anyhow::Result<()> {
-    let view = group.view();
+fn role(device: &mut Device, group: Option<String>, command: RoleCommand, json: bool) -> anyhow::Result<()> {
     match command {
         RoleCommand::Grant { member, role, from, until } => {
-            let id = find_member(group, &view, &member)?;
-            let grant = group.edit(|doc| doc.grant_role(&id, &role, from.unwrap_or_else(today), until))?;
-            let term = until.map(|u| format!(" until {u}")).unwrap_or_default();
-            emit(&format!("{} is {}{term} ({}).", view.member_name(&id), role.trim().to_lowercase(), short(&grant)))
+            let role = RoleInput { member, role, from: day(from), until: day(until) };
+            say(&device.ask(Request::GrantRole { group, role })?, None)
         }
         RoleCommand::List { all } => {
+            let page = device.page(&group)?;
+            let view = &page.view;
             let today = today();
             let grants: Vec<_> = if all { view.roles.iter().collect() } else { view.current_roles(today).collect() };
             if json {
@@ -638,120 +506,83 @@ fn role(group: &mut OpenGroup, command: RoleCommand, json: bool) -> anyhow::Resu
                 .collect();
             emit(&render::table(&["id", "role", "member", "from", "until"], rows))
         }
-        RoleCommand::End { grant, on } => {
-            let id = group.doc().find_id(RecordKind::Role, &grant)?;
-            let on = on.unwrap_or_else(today);
-            group.edit(|doc| doc.end_role(&id, on))?;
-            emit(&format!("The term ends on {on}."))
-        }
+        RoleCommand::End { grant, on } => say(&device.ask(Request::EndRole { group, grant, on: day(on) })?, None),
     }
 }
 
-fn meeting_patch(group: &OpenGroup, fields: MeetingFields) -> anyhow::Result<MeetingPatch> {
-    let view = group.view();
-    let member = |name: Option<String>| -> anyhow::Result<Option<Option<String>>> {
-        name.map(|n| if n.trim().is_empty() { Ok(None) } else { find_member(group, &view, &n).map(Some) }).transpose()
-    };
-    Ok(MeetingPatch {
-        date: fields.date,
-        title: fields.title,
-        kind: fields.kind,
-        place: fields.place.map(Some),
-        facilitator: member(fields.facilitator)?,
-        note_taker: member(fields.note_taker)?,
-    })
-}
-
-fn meeting(group: &mut OpenGroup, command: MeetingCommand, json: bool) -> anyhow::Result<()> {
+fn meeting(device: &mut Device, group: Option<String>, command: MeetingCommand, json: bool) -> anyhow::Result<()> {
     match command {
         MeetingCommand::Add { fields } => {
-            let title = fields.title.clone().ok_or_else(|| anyhow!("give the meeting a title with --title \"…\""))?;
-            let patch = meeting_patch(group, fields)?;
-            let new = NewMeeting {
-                date: patch.date.unwrap_or_else(today),
+            let title = fields.title.ok_or_else(|| anyhow!("give the meeting a title with --title \"…\""))?;
+            let meeting = MeetingInput {
+                date: day(fields.date),
                 title,
-                kind: patch.kind.unwrap_or_else(|| "regular".into()),
-                place: patch.place.flatten(),
-                facilitator: patch.facilitator.flatten(),
-                note_taker: patch.note_taker.flatten(),
+                kind: fields.kind,
+                place: fields.place,
+                facilitator: fields.facilitator,
+                note_taker: fields.note_taker,
             };
-            let date = new.date;
-            let id = group.edit(|doc| doc.add_meeting(new))?;
-            emit(&format!("Added the meeting on {date} ({}).\nNext: `sunspace agenda add {0} \"…\"`, `sunspace attendance add {0} NAME`, `sunspace minutes edit {0}`.", short(&id)))
+            let response = device.ask(Request::AddMeeting { group, meeting })?;
+            let Response::Created { id, .. } = &response else { return Err(out_of_turn(&response)) };
+            let id = short(id);
+            say(&response, Some(format!("Next: `sunspace agenda add {id} \"…\"`, `sunspace attendance add {id} NAME`, `sunspace minutes edit {id}`.")))
         }
         MeetingCommand::List => {
-            let view = group.view();
+            let page = device.page(&group)?;
             if json {
-                return emit_json(&view.meetings);
+                return emit_json(&page.view.meetings);
             }
-            emit(&render::meetings_table(&view))
+            emit(&render::meetings_table(&page.view))
         }
         MeetingCommand::Show { meeting } => {
-            let view = group.view();
-            let id = find_meeting(group, &view, &meeting)?;
+            let page = device.page(&group)?;
+            let view = &page.view;
+            let id = resolve::meeting(view, &meeting)?;
             let meeting = view.meeting(&id).ok_or_else(|| anyhow!("meeting {id} vanished"))?;
             if json {
                 return emit_json(meeting);
             }
-            emit(&render::meeting(&view, meeting))
+            emit(&render::meeting(view, meeting))
         }
         MeetingCommand::Edit { meeting, fields } => {
-            let view = group.view();
-            let id = find_meeting(group, &view, &meeting)?;
-            let patch = meeting_patch(group, fields)?;
-            if patch == MeetingPatch::default() {
+            let changes = MeetingChanges {
+                date: day(fields.date),
+                title: fields.title,
+                kind: fields.kind,
+                place: fields.place,
+                facilitator: fields.facilitator,
+                note_taker: fields.note_taker,
+            };
+            if changes == MeetingChanges::default() {
                 bail!("nothing to change: give --title, --date, --type, --place, --facilitator or --note-taker");
             }
-            group.edit(|doc| doc.update_meeting(&id, patch))?;
-            emit("Meeting updated.")
+            say(&device.ask(Request::EditMeeting { group, meeting, changes })?, None)
         }
     }
 }
 
-fn agenda(group: &mut OpenGroup, command: AgendaCommand) -> anyhow::Result<()> {
-    let view = group.view();
-    match command {
-        AgendaCommand::Add { meeting, title, owner } => {
-            let meeting = find_meeting(group, &view, &meeting)?;
-            let owner = owner.map(|o| find_member(group, &view, &o)).transpose()?;
-            let id = group.edit(|doc| doc.add_agenda_item(&meeting, &title, owner.as_deref()))?;
-            emit(&format!("Added to the agenda ({}).", short(&id)))
-        }
-        AgendaCommand::Done { item, undo } => {
-            let id = group.doc().find_id(RecordKind::Agenda, &item)?;
-            group.edit(|doc| doc.set_agenda_item_done(&id, !undo))?;
-            emit(if undo { "Marked as not covered." } else { "Marked as covered." })
-        }
-    }
-}
-
-/// Largest minutes file read by `minutes set`, in bytes (the model's limit is in characters; this stops a wrong
-/// file, say a video, before it is read into memory).
-const MAX_MINUTES_FILE: u64 = 4 * 1024 * 1024;
-
-fn minutes(group: &mut OpenGroup, command: MinutesCommand) -> anyhow::Result<()> {
-    let view = group.view();
+fn minutes(device: &mut Device, group: Option<String>, command: MinutesCommand) -> anyhow::Result<()> {
     match command {
         MinutesCommand::Show { meeting } => {
-            let id = find_meeting(group, &view, &meeting)?;
-            let meeting = view.meeting(&id).ok_or_else(|| anyhow!("meeting {id} vanished"))?;
+            let page = device.page(&group)?;
+            let id = resolve::meeting(&page.view, &meeting)?;
+            let meeting = page.view.meeting(&id).ok_or_else(|| anyhow!("meeting {id} vanished"))?;
             emit(&meeting.minutes)
         }
         MinutesCommand::Edit { meeting } => {
-            let id = find_meeting(group, &view, &meeting)?;
-            let current = view.meeting(&id).map(|m| m.minutes.clone()).unwrap_or_default();
+            let page = device.page(&group)?;
+            let id = resolve::meeting(&page.view, &meeting)?;
+            let current = page.view.meeting(&id).map(|m| m.minutes.clone()).unwrap_or_default();
             let edited = crate::editor::edit(&current, ".md")?;
             if edited == current {
                 return emit("No changes.");
             }
-            group.edit(|doc| doc.set_minutes(&id, &edited))?;
-            emit("Minutes saved.")
+            // Typed on the version read above: what others wrote meanwhile is merged, not written over.
+            let request = Request::SetMinutes { group, meeting: id, text: edited, base: page.view.heads.clone() };
+            say(&device.ask(request)?, None)
         }
         MinutesCommand::Set { meeting, file } => {
-            let id = find_meeting(group, &view, &meeting)?;
-            let text = if let (true, Some(text)) = (file.as_os_str() == "-", crate::remote::stdin_text()) {
-                text
-            } else if file.as_os_str() == "-" {
+            let text = if file.as_os_str() == "-" {
                 let mut text = String::new();
                 std::io::Read::read_to_string(
                     &mut std::io::Read::take(std::io::stdin(), MAX_MINUTES_FILE + 1),
@@ -765,42 +596,31 @@ fn minutes(group: &mut OpenGroup, command: MinutesCommand) -> anyhow::Result<()>
             if text.len() as u64 > MAX_MINUTES_FILE {
                 bail!("the minutes are larger than {MAX_MINUTES_FILE} bytes");
             }
-            group.edit(|doc| doc.set_minutes(&id, &text))?;
-            emit("Minutes saved.")
+            say(&device.ask(Request::SetMinutes { group, meeting, text, base: Vec::new() })?, None)
         }
         MinutesCommand::Append { meeting, text } => {
-            let id = find_meeting(group, &view, &meeting)?;
-            group.edit(|doc| doc.append_minutes(&id, &text))?;
-            emit("Added to the minutes.")
+            say(&device.ask(Request::AppendMinutes { group, meeting, text })?, None)
         }
     }
 }
 
-fn attendance(group: &mut OpenGroup, command: AttendanceCommand, json: bool) -> anyhow::Result<()> {
-    let view = group.view();
+fn attendance(
+    device: &mut Device,
+    group: Option<String>,
+    command: AttendanceCommand,
+    json: bool,
+) -> anyhow::Result<()> {
     match command {
         AttendanceCommand::Add { meeting, who, new_face, guest } => {
-            let meeting = find_meeting(group, &view, &meeting)?;
-            let attendee = find_attendee(group, &view, &who, guest)?;
-            let name = view.attendee_name(&attendee);
-            group.edit(|doc| doc.add_attendance(&meeting, attendee.clone(), new_face))?;
-            let note = match (&attendee, guest) {
-                (Attendee::Guest(_), false) => " No member has that name, so they are recorded as a guest.",
-                _ => "",
-            };
-            emit(&format!("{name} was there{}.{note}", if new_face { " (a new face)" } else { "" }))
+            say(&device.ask(Request::AddAttendance { group, meeting, who, new_face, guest })?, None)
         }
         AttendanceCommand::Remove { meeting, who } => {
-            let meeting = find_meeting(group, &view, &meeting)?;
-            let attendee = find_attendee(group, &view, &who, false)?;
-            let removed = group.edit(|doc| doc.remove_attendance(&meeting, &attendee))?;
-            if removed == 0 {
-                bail!("{} is not in that meeting's attendance", view.attendee_name(&attendee));
-            }
-            emit(&format!("Removed {} from the attendance.", view.attendee_name(&attendee)))
+            say(&device.ask(Request::RemoveAttendance { group, meeting, who })?, None)
         }
         AttendanceCommand::List { meeting } => {
-            let id = find_meeting(group, &view, &meeting)?;
+            let page = device.page(&group)?;
+            let view = &page.view;
+            let id = resolve::meeting(view, &meeting)?;
             let meeting = view.meeting(&id).ok_or_else(|| anyhow!("meeting {id} vanished"))?;
             if json {
                 return emit_json(&meeting.attendance);
@@ -815,80 +635,66 @@ fn attendance(group: &mut OpenGroup, command: AttendanceCommand, json: bool) -> 
     }
 }
 
-fn decision(group: &mut OpenGroup, command: DecisionCommand, json: bool) -> anyhow::Result<()> {
-    let view = group.view();
+fn decision(device: &mut Device, group: Option<String>, command: DecisionCommand, json: bool) -> anyhow::Result<()> {
     match command {
         DecisionCommand::Add { title, method, outcome, date, review_by, meeting } => {
-            let meeting = meeting.map(|m| find_meeting(group, &view, &m)).transpose()?;
-            let meeting_date = meeting.as_ref().and_then(|m| view.meeting(m)).map(|m| m.date);
-            let new = NewDecision {
-                title,
-                method,
-                outcome,
-                date: date.or(meeting_date).unwrap_or_else(today),
-                review_by,
-                meeting,
-            };
-            let id = group.edit(|doc| doc.add_decision(new))?;
-            emit(&format!(
-                "Decision recorded ({}). Add what follows from it with `sunspace action add \"…\" --decision {0}`.",
-                short(&id)
-            ))
+            let decision =
+                DecisionInput { title, method, outcome, date: day(date), review_by: day(review_by), meeting };
+            let response = device.ask(Request::AddDecision { group, decision })?;
+            let Response::Created { id, .. } = &response else { return Err(out_of_turn(&response)) };
+            let hint = format!("Add what follows from it with `sunspace action add \"…\" --decision {}`.", short(id));
+            let message = response.message().unwrap_or_default();
+            emit(&format!("{message} {hint}"))
         }
         DecisionCommand::List => {
+            let page = device.page(&group)?;
             if json {
-                return emit_json(&view.decisions);
+                return emit_json(&page.view.decisions);
             }
-            emit(&render::decisions_table(&view))
+            emit(&render::decisions_table(&page.view))
         }
         DecisionCommand::Show { decision } => {
-            let id = group.doc().find_id(RecordKind::Decision, &decision)?;
+            let page = device.page(&group)?;
+            let view = &page.view;
+            let id = resolve::record(view, sunspace_model::RecordKind::Decision, &decision)?;
             let d = view.decisions.iter().find(|d| d.id == id).ok_or_else(|| anyhow!("decision {id} vanished"))?;
             if json {
                 return emit_json(d);
             }
-            emit(&render::decision(&view, d))
+            emit(&render::decision(view, d))
         }
         DecisionCommand::History { decision } => {
-            let id = group.doc().find_id(RecordKind::Decision, &decision)?;
+            let Response::History { changes, sentences } = device.ask(Request::DecisionHistory { group, decision })?
+            else {
+                bail!("Sunspace answered out of turn")
+            };
             if json {
-                return emit_json(&group.history(RecordKind::Decision, &id)?);
+                return emit_json(&changes);
             }
-            let lines = group.history_sentences(RecordKind::Decision, &id)?;
-            emit(&lines.join("\n"))
+            emit(&sentences.join("\n"))
         }
         DecisionCommand::Edit { decision, title, method, outcome, date, review_by } => {
-            let id = group.doc().find_id(RecordKind::Decision, &decision)?;
-            let patch = DecisionPatch { title, method, outcome, date, review_by: review_by.map(Some) };
-            if patch == DecisionPatch::default() {
+            let changes = DecisionChanges { title, method, outcome, date: day(date), review_by: day(review_by) };
+            if changes == DecisionChanges::default() {
                 bail!("nothing to change: give --title, --method, --outcome, --date or --review-by");
             }
-            group.edit(|doc| doc.update_decision(&id, patch))?;
-            emit("Decision updated.")
+            say(&device.ask(Request::EditDecision { group, decision, changes })?, None)
         }
     }
 }
 
-fn action(group: &mut OpenGroup, command: ActionCommand, json: bool) -> anyhow::Result<()> {
-    let view = group.view();
+fn action(device: &mut Device, group: Option<String>, command: ActionCommand, json: bool) -> anyhow::Result<()> {
     match command {
         ActionCommand::Add { title, owners, due, decision, meeting } => {
-            let owners = owners.iter().map(|o| find_member(group, &view, o)).collect::<anyhow::Result<Vec<_>>>()?;
-            let decision = decision.map(|d| group.doc().find_id(RecordKind::Decision, &d)).transpose()?;
-            let meeting = meeting.map(|m| find_meeting(group, &view, &m)).transpose()?;
-            let id = group.edit(|doc| doc.add_action(NewAction { title, owners, due, decision, meeting }))?;
-            emit(&format!("Action item added ({}).", short(&id)))
+            let action = ActionInput { title, owners, due: day(due), decision, meeting };
+            say(&device.ask(Request::AddAction { group, action })?, None)
         }
         ActionCommand::Done { action, on, undo } => {
-            let id = group.doc().find_id(RecordKind::Action, &action)?;
-            let on = if undo { None } else { Some(on.unwrap_or_else(today)) };
-            group.edit(|doc| doc.set_action_done(&id, on))?;
-            emit(match on {
-                Some(_) => "Marked done. Well done.",
-                None => "Marked open again.",
-            })
+            say(&device.ask(Request::SetActionDone { group, action, done: !undo, on: day(on) })?, None)
         }
         ActionCommand::List { overdue, open, as_of } => {
+            let page = device.page(&group)?;
+            let view = &page.view;
             let as_of: NaiveDate = as_of.unwrap_or_else(today);
             let actions: Vec<_> = view
                 .actions
@@ -902,60 +708,41 @@ fn action(group: &mut OpenGroup, command: ActionCommand, json: bool) -> anyhow::
             if actions.is_empty() {
                 return emit(if overdue { "Nothing is overdue." } else { "No action items." });
             }
-            emit(&render::actions_table(&view, &actions, as_of))
+            emit(&render::actions_table(view, &actions, as_of))
         }
         ActionCommand::Edit { action, title, due, add_owners, remove_owners } => {
-            let id = group.doc().find_id(RecordKind::Action, &action)?;
-            let to_ids = |names: &[String]| {
-                names.iter().map(|o| find_member(group, &view, o)).collect::<anyhow::Result<Vec<_>>>()
-            };
-            let patch = ActionPatch {
-                title,
-                due: due.map(Some),
-                add_owners: to_ids(&add_owners)?,
-                remove_owners: to_ids(&remove_owners)?,
-            };
-            if patch == ActionPatch::default() {
+            let changes = ActionChanges { title, due: day(due), add_owners, remove_owners };
+            if changes == ActionChanges::default() {
                 bail!("nothing to change: give --title, --due, --add-owner or --remove-owner");
             }
-            group.edit(|doc| doc.update_action(&id, patch))?;
-            emit("Action item updated.")
+            say(&device.ask(Request::EditAction { group, action, changes })?, None)
         }
     }
 }
 
-fn resolve(group: &mut OpenGroup, record: &str, field: &str, keep: &str) -> anyhow::Result<()> {
-    let (kind, id) = find_any(group, record)?;
-    let field = field.replace('-', "_");
-    let view = group.view();
-    let conflicts = match kind {
-        RecordKind::Group => view.conflicts.clone(),
-        RecordKind::Charter => view.charter.conflicts.clone(),
-        RecordKind::Meeting => view.meeting(&id).map(|m| m.conflicts.clone()).unwrap_or_default(),
-        RecordKind::Decision => {
-            view.decisions.iter().find(|d| d.id == id).map(|d| d.conflicts.clone()).unwrap_or_default()
+/// `relay add | remove | list`: the relays recorded in the group's (encrypted) roster.
+fn relay(device: &mut Device, group: Option<String>, command: RelayCommand, json: bool) -> anyhow::Result<()> {
+    match command {
+        RelayCommand::Add { addresses } => say(&device.ask(Request::AddRelay { group, addresses })?, None),
+        RelayCommand::Remove { relay } => say(&device.ask(Request::RemoveRelay { group, relay })?, None),
+        RelayCommand::List => {
+            let page = device.page(&group)?;
+            if json {
+                return emit_json(&page.relays);
+            }
+            if page.relays.is_empty() {
+                return emit("The group uses no relay. A member with an always-on machine can run one: see `sunspace serve --help` and `sunspace relay add --help`.");
+            }
+            let rows = page
+                .relays
+                .iter()
+                .map(|r| {
+                    let owner =
+                        if r.owner == page.me { "this device".to_owned() } else { render::prefix(&r.owner).to_owned() };
+                    vec![render::prefix(&r.device).to_owned(), owner, r.addresses.join("\n")]
+                })
+                .collect();
+            emit(&render::table(&["relay", "run by", "addresses"], rows))
         }
-        RecordKind::Action => view.actions.iter().find(|a| a.id == id).map(|a| a.conflicts.clone()).unwrap_or_default(),
-        RecordKind::Member => view.member(&id).map(|m| m.conflicts.clone()).unwrap_or_default(),
-        RecordKind::Role => view.roles.iter().find(|r| r.id == id).map(|r| r.conflicts.clone()).unwrap_or_default(),
-        RecordKind::Agenda => view
-            .meetings
-            .iter()
-            .flat_map(|m| m.agenda.iter())
-            .find(|i| i.id == id)
-            .map(|i| i.conflicts.clone())
-            .unwrap_or_default(),
-    };
-    let conflict = conflicts
-        .iter()
-        .find(|c| c.field == field)
-        .ok_or_else(|| anyhow!("the {} of this {} has no conflict to settle", field.replace('_', "-"), kind.noun()))?;
-    let value = match keep.parse::<usize>() {
-        Ok(n) if (1..=conflict.values.len()).contains(&n) => conflict.values[n - 1].value.clone(),
-        Ok(n) => bail!("there is no value number {n}: choose 1 to {}", conflict.values.len()),
-        Err(_) => keep.to_owned(),
-    };
-    let id = if id.is_empty() { "-".to_owned() } else { id };
-    group.edit(|doc| doc.resolve(kind, &id, &field, &value))?;
-    emit(&format!("Kept \"{value}\" for the {}.", field.replace('_', "-")))
+    }
 }

@@ -1,6 +1,7 @@
-//! `sunspace`: the command-line face of Sunspace. Every command opens the data directory, unlocks the device with
-//! the passphrase, does one thing through the engine (`sunspace-node`), and prints the result for people, or as
-//! JSON with `--json`. Errors are one sentence on standard error and a non-zero exit.
+//! `sunspace`: the command-line face of Sunspace. Every command turns its arguments into a request to the
+//! application service (`sunspace-api`) — in this process over the device unlocked with the passphrase, or inside
+//! a running `sunspace serve` over its control socket — and prints the response for people, or as JSON with
+//! `--json`. Errors are one sentence on standard error and a non-zero exit.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -8,6 +9,7 @@ mod args;
 mod commands;
 mod context;
 mod dates;
+mod device;
 mod editor;
 mod remote;
 mod render;

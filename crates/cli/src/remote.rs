@@ -1,22 +1,27 @@
 //! The control channel: while `sunspace serve` runs it holds the store, so other `sunspace` commands send their
-//! work to it over a Unix socket in the data directory (`control.sock`, mode 0600, in a 0700 directory; the
+//! requests to it over a Unix socket in the data directory (`control.sock`, mode 0600, in a 0700 directory; the
 //! server also checks that the connecting process belongs to the directory's owner).
 //!
-//! One JSON object per line. The client sends a [`Request`]; the server answers with one or more [`Reply`]s (an
-//! invitation or a join is a conversation: the words, then the client's [`Request::Confirm`], then the outcome).
+//! One JSON object per line. The client sends [`ToServe`] messages; the server answers each with one
+//! [`FromServe`]. A [`ToServe::Request`] carries a [`sunspace_api::Request`] — the same value the app's window and
+//! the CLI without `serve` hand to the service — and its answer is the service's `Response` or its refusal. An
+//! invitation or a join is a conversation: the words, then the client's [`ToServe::Confirm`], then the outcome.
+//!
+//! ```text
+//! → {"message":"request","request":{"request":"append-minutes","group":null,"meeting":"last","text":"Rent."}}
+//! ← {"message":"answer","answer":{"Ok":{"outcome":"changed","heads":["…"],"message":"Added to the minutes."}}}
+//! ```
 
 use crate::render::prefix;
-use std::cell::RefCell;
-use std::io::{BufRead, BufReader, IsTerminal, Read as _, Write as _};
+use std::io::{BufRead, BufReader, IsTerminal, Write as _};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _};
-use clap::ValueEnum as _;
 use serde::{Deserialize, Serialize};
-use sunspace_node::engine::Status;
+use sunspace_api::{ApiError, Request, Response};
 
-use crate::args::{CharterCommand, Command, InviteOptions, MinutesCommand};
+use crate::args::InviteOptions;
 
 /// The socket's file name in the data directory.
 pub(crate) const SOCKET: &str = "control.sock";
@@ -25,19 +30,15 @@ pub(crate) fn socket_path(dir: &Path) -> PathBuf {
     dir.join(SOCKET)
 }
 
-/// A request to the serving process.
+/// A message to the serving process.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "request", rename_all = "kebab-case")]
-pub(crate) enum Request {
-    /// Run a command (its arguments as typed), with the client's group choice and standard input.
-    Run { args: Vec<String>, group: Option<String>, json: bool, stdin: Option<String> },
-    /// The sync status.
-    Status,
-    /// Connect to a peer.
-    PeerAdd { address: String },
-    /// Open an invitation.
+#[serde(tag = "message", rename_all = "kebab-case")]
+pub(crate) enum ToServe {
+    /// One request to the application service.
+    Request { request: Request },
+    /// Open an invitation (the conversation follows).
     Invite { group: Option<String>, member: Option<String>, minutes: u64, device: bool },
-    /// Join with a code.
+    /// Join with a code (the conversation follows).
     Join { code: String, peers: Vec<String> },
     /// The person's answer to "do the words match?".
     Confirm { matched: bool },
@@ -45,14 +46,10 @@ pub(crate) enum Request {
 
 /// An answer from the serving process.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "kebab-case")]
-pub(crate) enum Reply {
-    /// A command's output, and its error if it failed.
-    Output { stdout: Vec<u8>, error: Option<String> },
-    /// The sync status.
-    Status { status: Status },
-    /// Done.
-    Done { message: String },
+#[serde(tag = "message", rename_all = "kebab-case")]
+pub(crate) enum FromServe {
+    /// The service's answer to a request.
+    Answer { answer: Result<Response, ApiError> },
     /// The invitation to show.
     Invitation { code: String, qr_text: String, minutes: u64 },
     /// Words to compare, and with whom.
@@ -63,67 +60,6 @@ pub(crate) enum Reply {
     Joined { group_name: String },
     /// It ended without success.
     Failed { reason: String },
-}
-
-thread_local! {
-    /// Output captured while a command runs inside `serve` for a client.
-    static CAPTURE: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
-    /// The client's standard input, for `minutes set --file -`.
-    static STDIN: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// If a command is running for a client, adds `bytes` (and a newline if `line`) to its output and returns true.
-pub(crate) fn capture(bytes: &[u8], line: bool) -> bool {
-    CAPTURE.with(|capture| match capture.borrow_mut().as_mut() {
-        Some(buffer) => {
-            buffer.extend_from_slice(bytes);
-            if line {
-                buffer.push(b'\n');
-            }
-            true
-        }
-        None => false,
-    })
-}
-
-/// Whether the running command runs inside `serve` for a client.
-pub(crate) fn is_remote() -> bool {
-    CAPTURE.with(|capture| capture.borrow().is_some())
-}
-
-/// The client's standard input, when running for a client that sent one.
-pub(crate) fn stdin_text() -> Option<String> {
-    STDIN.with(|stdin| stdin.borrow_mut().take())
-}
-
-/// Runs a client's command inside `serve` (on the engine), capturing what it prints.
-pub(crate) fn execute_for_client(
-    node: &mut sunspace_node::Node,
-    args: Vec<String>,
-    group: Option<String>,
-    json: bool,
-    stdin: Option<String>,
-) -> Reply {
-    use clap::Parser as _;
-    let cli = match crate::args::Cli::try_parse_from(std::iter::once("sunspace".to_owned()).chain(args)) {
-        Ok(cli) => cli,
-        Err(error) => return Reply::Output { stdout: Vec::new(), error: Some(error.to_string()) },
-    };
-    let Some(command) = cli.command else {
-        return Reply::Output { stdout: Vec::new(), error: Some("no command".into()) };
-    };
-    CAPTURE.with(|capture| *capture.borrow_mut() = Some(Vec::new()));
-    STDIN.with(|slot| *slot.borrow_mut() = stdin);
-    let result =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::commands::execute(node, group, json, command)));
-    let stdout = CAPTURE.with(|capture| capture.borrow_mut().take()).unwrap_or_default();
-    STDIN.with(|slot| *slot.borrow_mut() = None);
-    let error = match result {
-        Ok(Ok(())) => None,
-        Ok(Err(error)) => Some(format!("{error:#}")),
-        Err(_) => Some("Sunspace hit an internal error running that command; please report it".into()),
-    };
-    Reply::Output { stdout, error }
 }
 
 /// A connection to the serving process.
@@ -156,13 +92,13 @@ impl Client {
         })
     }
 
-    fn send(&mut self, request: &Request) -> anyhow::Result<()> {
-        let mut line = serde_json::to_vec(request)?;
+    fn send(&mut self, message: &ToServe) -> anyhow::Result<()> {
+        let mut line = serde_json::to_vec(message)?;
         line.push(b'\n');
         self.writer.write_all(&line).context("lost the connection to `sunspace serve`")
     }
 
-    fn receive(&mut self) -> anyhow::Result<Reply> {
+    fn receive(&mut self) -> anyhow::Result<FromServe> {
         let mut line = String::new();
         let read = self.reader.read_line(&mut line).context("lost the connection to `sunspace serve`")?;
         if read == 0 {
@@ -171,113 +107,13 @@ impl Client {
         serde_json::from_str(&line).context("`sunspace serve` answered something this version cannot read")
     }
 
-    /// Runs one command inside `serve` and returns what it printed, or its error.
-    fn output(
-        mut self,
-        args: Vec<String>,
-        group: Option<String>,
-        json: bool,
-        stdin: Option<String>,
-    ) -> anyhow::Result<Vec<u8>> {
-        self.send(&Request::Run { args, group, json, stdin })?;
+    /// Sends one request to the service inside `serve` and returns its answer.
+    pub(crate) fn ask(&mut self, request: Request) -> anyhow::Result<Result<Response, ApiError>> {
+        self.send(&ToServe::Request { request })?;
         match self.receive()? {
-            Reply::Output { stdout, error: None } => Ok(stdout),
-            Reply::Output { error: Some(error), .. } => Err(anyhow!(error)),
+            FromServe::Answer { answer } => Ok(answer),
             other => bail!("`sunspace serve` answered out of turn: {other:?}"),
         }
-    }
-
-    /// Runs this process's command inside `serve` and prints its output. `minutes edit` opens the editor here,
-    /// between reading the minutes and saving them through `serve`.
-    pub(crate) fn run_command(
-        self,
-        dir: &Path,
-        group: Option<String>,
-        json: bool,
-        command: &Command,
-    ) -> anyhow::Result<()> {
-        let stdout = if let Command::Charter(CharterCommand::Edit {
-            purpose: None,
-            decision_rules: None,
-            cadence: None,
-            confidentiality: None,
-        }) = command
-        {
-            // The charter opens in the editor here; the edited fields go to `serve` as flags.
-            let shown = self.output(vec!["charter".into(), "show".into()], group.clone(), true, None)?;
-            let current: sunspace_model::view::CharterView =
-                serde_json::from_slice(&shown).context("`sunspace serve` sent a charter this version cannot read")?;
-            let template = crate::commands::charter_template(&current);
-            let edited = crate::editor::edit(&template, ".md")?;
-            if edited == template {
-                b"No changes.\n".to_vec()
-            } else {
-                let patch = crate::commands::parse_charter(&edited)?;
-                let mut args: Vec<String> = vec!["charter".into(), "edit".into()];
-                for (flag, value) in [
-                    ("--purpose", patch.purpose),
-                    ("--decision-rules", patch.decision_rules),
-                    ("--cadence", patch.cadence.map(|c| c.to_string())),
-                    ("--confidentiality", patch.confidentiality),
-                ] {
-                    if let Some(value) = value {
-                        args.push(flag.into());
-                        args.push(value);
-                    }
-                }
-                Self::require(dir)?.output(args, group, false, None)?
-            }
-        } else if let Command::Minutes(MinutesCommand::Edit { meeting }) = command {
-            let shown =
-                self.output(vec!["minutes".into(), "show".into(), meeting.clone()], group.clone(), false, None)?;
-            let mut current = String::from_utf8(shown).context("the minutes are not text")?;
-            if current.ends_with('\n') {
-                current.pop();
-            }
-            let edited = crate::editor::edit(&current, ".md")?;
-            if edited == current {
-                b"No changes.\n".to_vec()
-            } else {
-                let args = vec!["minutes".into(), "set".into(), meeting.clone(), "--file".into(), "-".into()];
-                Self::require(dir)?.output(args, group, false, Some(edited))?
-            }
-        } else if let Some((meeting, file)) = minutes_from_a_file(command) {
-            // The file is this process's: read here, relative to this working directory, not `serve`'s.
-            let text = crate::commands::read_minutes_file(file)?;
-            let args = vec!["minutes".into(), "set".into(), meeting.clone(), "--file".into(), "-".into()];
-            self.output(args, group, false, Some(text))?
-        } else if let Command::Export { format, output: Some(path) } = command {
-            // `serve` sends the export; this process writes it where the person asked, relative to here.
-            let format = format.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default();
-            let bytes = self.output(vec!["export".into(), "--format".into(), format], group, false, None)?;
-            crate::commands::write_private_file(path, &bytes)?;
-            format!("{}\n", crate::commands::wrote_export(bytes.len(), path)).into_bytes()
-        } else {
-            let wants_stdin =
-                matches!(command, Command::Minutes(MinutesCommand::Set { file, .. }) if file.as_os_str() == "-");
-            let stdin = if wants_stdin {
-                let mut text = String::new();
-                std::io::stdin()
-                    .take(4 * 1024 * 1024)
-                    .read_to_string(&mut text)
-                    .context("the minutes must be text (UTF-8)")?;
-                Some(text)
-            } else {
-                None
-            };
-            self.output(std::env::args().skip(1).collect(), group, json, stdin)?
-        };
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(&stdout).and_then(|_| out.flush());
-        Ok(())
-    }
-}
-
-/// `minutes set MEETING --file FILE` with a file (not `-`, standard input): the meeting and the file.
-fn minutes_from_a_file(command: &Command) -> Option<(&String, &PathBuf)> {
-    match command {
-        Command::Minutes(MinutesCommand::Set { meeting, file }) if file.as_os_str() != "-" => Some((meeting, file)),
-        _ => None,
     }
 }
 
@@ -303,10 +139,10 @@ fn print_qr(text: &str) {
 /// `invite` and `device link`.
 pub(crate) fn invite(dir: &Path, group: Option<String>, options: InviteOptions, device: bool) -> anyhow::Result<()> {
     let mut client = Client::require(dir)?;
-    client.send(&Request::Invite { group, member: options.member, minutes: options.minutes, device })?;
+    client.send(&ToServe::Invite { group, member: options.member, minutes: options.minutes, device })?;
     loop {
         match client.receive()? {
-            Reply::Invitation { code, qr_text, minutes } => {
+            FromServe::Invitation { code, qr_text, minutes } => {
                 if std::io::stdout().is_terminal() {
                     print_qr(&qr_text);
                 }
@@ -316,24 +152,24 @@ pub(crate) fn invite(dir: &Path, group: Option<String>, options: InviteOptions, 
                 println!("Full invitation (with this device's addresses): {qr_text}");
                 println!("It works once, for the next {minutes} minutes. Waiting for {whose}…");
             }
-            Reply::Words { words, who } => {
+            FromServe::Words { words, who } => {
                 println!("\n{who} connected. Check together, aloud, that their screen shows the same words:\n");
                 println!("    {words}\n");
                 let matched = ask("Do the words match?", options.confirm)?;
-                client.send(&Request::Confirm { matched })?;
+                client.send(&ToServe::Confirm { matched })?;
                 if !matched {
                     println!("Nothing was added.");
                 }
             }
-            Reply::Admitted { member } => {
+            FromServe::Admitted { member } => {
                 println!(
                     "Done: the device is in the group (member {}). The history is on its way to it.",
                     &member[..8.min(member.len())]
                 );
                 return Ok(());
             }
-            Reply::Failed { reason } => bail!("{reason}"),
-            Reply::Done { message } => bail!("{message}"),
+            FromServe::Failed { reason } => bail!("{reason}"),
+            FromServe::Answer { answer: Err(error) } => return Err(error.into()),
             other => bail!("`sunspace serve` answered out of turn: {other:?}"),
         }
     }
@@ -342,22 +178,22 @@ pub(crate) fn invite(dir: &Path, group: Option<String>, options: InviteOptions, 
 /// `join`.
 pub(crate) fn join(dir: &Path, code: &str, peers: Vec<String>, confirm: bool) -> anyhow::Result<()> {
     let mut client = Client::require(dir)?;
-    client.send(&Request::Join { code: code.to_owned(), peers })?;
+    client.send(&ToServe::Join { code: code.to_owned(), peers })?;
     println!("Looking for the inviting device…");
     loop {
         match client.receive()? {
-            Reply::Words { words, who } => {
+            FromServe::Words { words, who } => {
                 println!("\nFound {who}. Check together, aloud, that their screen shows the same words:\n");
                 println!("    {words}\n");
                 let matched = ask("Do the words match?", confirm)?;
-                client.send(&Request::Confirm { matched })?;
+                client.send(&ToServe::Confirm { matched })?;
             }
-            Reply::Joined { group_name } => {
+            FromServe::Joined { group_name } => {
                 println!("You are in \"{group_name}\". Its records are on this device now, encrypted.");
                 return Ok(());
             }
-            Reply::Failed { reason } => bail!("{reason}"),
-            Reply::Done { message } => bail!("{message}"),
+            FromServe::Failed { reason } => bail!("{reason}"),
+            FromServe::Answer { answer: Err(error) } => return Err(error.into()),
             other => bail!("`sunspace serve` answered out of turn: {other:?}"),
         }
     }
@@ -366,15 +202,9 @@ pub(crate) fn join(dir: &Path, code: &str, peers: Vec<String>, confirm: bool) ->
 /// `peer add`.
 pub(crate) fn peer_add(dir: &Path, address: &str) -> anyhow::Result<()> {
     let mut client = Client::require(dir)?;
-    client.send(&Request::PeerAdd { address: address.to_owned() })?;
-    match client.receive()? {
-        Reply::Done { message } => {
-            println!("{message}");
-            Ok(())
-        }
-        Reply::Failed { reason } => bail!("{reason}"),
-        other => bail!("`sunspace serve` answered out of turn: {other:?}"),
-    }
+    let response = client.ask(Request::AddPeer { address: address.to_owned() })??;
+    println!("{}", response.message().unwrap_or_default());
+    Ok(())
 }
 
 /// `status`.
@@ -388,8 +218,9 @@ pub(crate) fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
         }
         return Ok(());
     };
-    client.send(&Request::Status)?;
-    let Reply::Status { status } = client.receive()? else { bail!("`sunspace serve` answered out of turn") };
+    let Response::Status { status } = client.ask(Request::Status)?? else {
+        bail!("`sunspace serve` answered out of turn")
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(());

@@ -7,14 +7,18 @@ use std::path::Path;
 use anyhow::Context as _;
 use sunspace_membership::invite::InviteKind;
 use sunspace_node::engine::{self, EngineOptions, InviteEvent, InviteRequest, JoinEvent};
-use sunspace_node::{GroupId, NodeEvent, NodeHandle};
+use sunspace_node::{GroupId, NodeEvent};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
 
+use std::sync::Arc;
+
+use sunspace_api::{ApiError, Request, Response, Service};
+
 use crate::args::ServeOptions;
 use crate::context::unlock;
-use crate::remote::{execute_for_client, socket_path, Reply, Request};
+use crate::remote::{socket_path, FromServe, ToServe};
 
 /// Longest request line accepted on the control socket (a `minutes set` with its text fits).
 const MAX_REQUEST_LINE: u64 = 8 * 1024 * 1024;
@@ -50,9 +54,11 @@ pub(crate) fn serve(dir: &Path, options: ServeOptions) -> anyhow::Result<()> {
         let listener = UnixListener::bind(&path).with_context(|| format!("could not open {}", path.display()))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
         let owner = std::fs::metadata(dir)?.uid();
-        let groups = handle
-            .run(|node| node.vault().groups().map(|g| g.into_iter().map(|g| g.name).collect::<Vec<_>>()))
-            .await??;
+        let service = Arc::new(Service::engine(handle.clone()));
+        let groups = match service.handle(Request::Groups).await? {
+            Response::Groups { groups, .. } => groups.into_iter().map(|g| g.name).collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
         println!("Sunspace is serving as {name} (device {}). Press Ctrl-C to stop.", device.short());
         println!("Groups: {}", if groups.is_empty() { "none yet".to_owned() } else { groups.join(", ") });
         if let Some(owner) = &options.owner {
@@ -84,7 +90,7 @@ pub(crate) fn serve(dir: &Path, options: ServeOptions) -> anyhow::Result<()> {
                     if let Ok((stream, _)) = connection {
                         let allowed = stream.peer_cred().map(|c| c.uid() == owner).unwrap_or(false);
                         if allowed {
-                            tokio::spawn(client_session(stream, handle.clone()));
+                            tokio::spawn(client_session(stream, service.clone()));
                         }
                     }
                 }
@@ -128,14 +134,14 @@ fn print_event(event: NodeEvent) {
     println!("{line}");
 }
 
-async fn write_reply(writer: &mut OwnedWriteHalf, reply: &Reply) -> anyhow::Result<()> {
+async fn write_reply(writer: &mut OwnedWriteHalf, reply: &FromServe) -> anyhow::Result<()> {
     let mut line = serde_json::to_vec(reply)?;
     line.push(b'\n');
     writer.write_all(&line).await?;
     Ok(())
 }
 
-async fn read_request(reader: &mut tokio::io::Take<BufReader<OwnedReadHalf>>) -> anyhow::Result<Option<Request>> {
+async fn read_message(reader: &mut tokio::io::Take<BufReader<OwnedReadHalf>>) -> anyhow::Result<Option<ToServe>> {
     reader.set_limit(MAX_REQUEST_LINE);
     let mut line = String::new();
     if reader.read_line(&mut line).await? == 0 {
@@ -144,58 +150,55 @@ async fn read_request(reader: &mut tokio::io::Take<BufReader<OwnedReadHalf>>) ->
     Ok(Some(serde_json::from_str(&line)?))
 }
 
-async fn client_session(stream: UnixStream, handle: NodeHandle) {
+async fn client_session(stream: UnixStream, service: Arc<Service>) {
     let (read, mut writer) = stream.into_split();
     let mut reader = BufReader::new(read).take(MAX_REQUEST_LINE);
-    if let Err(error) = converse(&mut reader, &mut writer, &handle).await {
-        let _ = write_reply(&mut writer, &Reply::Failed { reason: format!("{error:#}") }).await;
+    loop {
+        match converse(&mut reader, &mut writer, &service).await {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => {
+                let _ = write_reply(&mut writer, &FromServe::Failed { reason: format!("{error:#}") }).await;
+                break;
+            }
+        }
     }
 }
 
 async fn confirmation(reader: &mut tokio::io::Take<BufReader<OwnedReadHalf>>) -> bool {
-    matches!(read_request(reader).await, Ok(Some(Request::Confirm { matched: true })))
+    matches!(read_message(reader).await, Ok(Some(ToServe::Confirm { matched: true })))
 }
 
+/// Answers one message (and the conversation it opens); `false` once the client has gone.
 async fn converse(
     reader: &mut tokio::io::Take<BufReader<OwnedReadHalf>>,
     writer: &mut OwnedWriteHalf,
-    handle: &NodeHandle,
-) -> anyhow::Result<()> {
-    let Some(request) = read_request(reader).await? else { return Ok(()) };
-    match request {
-        Request::Run { args, group, json, stdin } => {
-            let reply = handle.run(move |node| execute_for_client(node, args, group, json, stdin)).await?;
-            write_reply(writer, &reply).await
+    service: &Service,
+) -> anyhow::Result<bool> {
+    let Some(message) = read_message(reader).await? else { return Ok(false) };
+    let handle = service.engine_handle().ok_or_else(|| anyhow::anyhow!("serve runs without its engine"))?;
+    match message {
+        ToServe::Request { request } => {
+            let answer = service.handle(request).await;
+            write_reply(writer, &FromServe::Answer { answer }).await?;
         }
-        Request::Status => {
-            let status = handle.status().await?;
-            write_reply(writer, &Reply::Status { status }).await
-        }
-        Request::PeerAdd { address } => {
-            handle.add_peer(&address).await?;
-            write_reply(
-                writer,
-                &Reply::Done { message: "Connecting; `sunspace status` shows when it is synced.".into() },
-            )
-            .await
-        }
-        Request::Invite { group, member, minutes, device } => {
-            // The group, and the recorded member the newcomer takes over (by name or id), resolved as any command.
-            let (group, member): (GroupId, Option<String>) = handle
-                .run(move |node| {
-                    let id = crate::context::choose_group(node.vault(), group.as_deref())?;
-                    let member = match member {
-                        Some(wanted) => {
-                            let open = node.group(id)?;
-                            let view = open.view();
-                            Some(crate::context::find_member(open, &view, &wanted)?)
-                        }
-                        None => None,
-                    };
-                    Ok::<_, anyhow::Error>((id, member))
-                })
-                .await?
-                .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        ToServe::Invite { group, member, minutes, device } => {
+            // The group, and the recorded member the newcomer takes over (by name or id), resolved as any request.
+            let resolved = async {
+                let id = service.group_id(group.as_deref()).await?;
+                let member = match member {
+                    Some(wanted) => {
+                        let Response::Group(page) = service.handle(Request::Group { group: Some(id.to_hex()) }).await?
+                        else {
+                            return Err(ApiError::new(sunspace_api::ErrorKind::NotFound, "That group is not here"));
+                        };
+                        Some(sunspace_api::resolve::member(&page.view, &wanted)?)
+                    }
+                    None => None,
+                };
+                Ok::<_, ApiError>((id, member))
+            };
+            let (group, member): (GroupId, Option<String>) = resolved.await?;
             let kind = if device { InviteKind::Device } else { InviteKind::Member };
             let ttl = sunspace_node::engine::invitation_lifetime(Some(minutes));
             // What the person is told is what was opened, not what was asked for.
@@ -204,30 +207,36 @@ async fn converse(
             let mut invite = handle.invite(request).await?;
             write_reply(
                 writer,
-                &Reply::Invitation { code: invite.code.clone(), qr_text: invite.qr_text.clone(), minutes },
+                &FromServe::Invitation { code: invite.code.clone(), qr_text: invite.qr_text.clone(), minutes },
             )
             .await?;
             while let Some(event) = invite.events.recv().await {
                 match event {
                     InviteEvent::Words { words, name, .. } => {
-                        write_reply(writer, &Reply::Words { words, who: format!("\"{name}\"'s device") }).await?;
+                        let who = format!("\"{name}\"'s device");
+                        write_reply(writer, &FromServe::Words { words, who }).await?;
                         let matched = confirmation(reader).await;
                         handle.confirm_invite(invite.tag, matched).await?;
                     }
-                    InviteEvent::Admitted { member } => return write_reply(writer, &Reply::Admitted { member }).await,
-                    InviteEvent::Failed { reason } => return write_reply(writer, &Reply::Failed { reason }).await,
+                    InviteEvent::Admitted { member } => {
+                        write_reply(writer, &FromServe::Admitted { member }).await?;
+                        break;
+                    }
+                    InviteEvent::Failed { reason } => {
+                        write_reply(writer, &FromServe::Failed { reason }).await?;
+                        break;
+                    }
                 }
             }
-            Ok(())
         }
-        Request::Join { code, peers } => {
+        ToServe::Join { code, peers } => {
             let mut joining = handle.join(&code, peers).await?;
             let mut confirm = Some(joining.confirm);
             while let Some(event) = joining.events.recv().await {
                 match event {
                     JoinEvent::Words { words, group_name, inviter_name } => {
-                        let who = format!("{inviter_name}'s device, inviting you to \"{group_name}\"");
-                        write_reply(writer, &Reply::Words { words, who }).await?;
+                        let who = sunspace_api::words::invited_by(&inviter_name, &group_name);
+                        write_reply(writer, &FromServe::Words { words, who }).await?;
                         let matched = confirmation(reader).await;
                         if let Some(confirm) = confirm.take() {
                             let _ = confirm.send(matched);
@@ -237,13 +246,19 @@ async fn converse(
                         if let Some(id) = GroupId::from_hex(&group) {
                             handle.wait_for_history(id).await;
                         }
-                        return write_reply(writer, &Reply::Joined { group_name }).await;
+                        write_reply(writer, &FromServe::Joined { group_name }).await?;
+                        break;
                     }
-                    JoinEvent::Failed { reason } => return write_reply(writer, &Reply::Failed { reason }).await,
+                    JoinEvent::Failed { reason } => {
+                        write_reply(writer, &FromServe::Failed { reason }).await?;
+                        break;
+                    }
                 }
             }
-            Ok(())
         }
-        Request::Confirm { .. } => write_reply(writer, &Reply::Failed { reason: "nothing to confirm".into() }).await,
+        ToServe::Confirm { .. } => {
+            write_reply(writer, &FromServe::Failed { reason: "nothing to confirm".into() }).await?;
+        }
     }
+    Ok(true)
 }

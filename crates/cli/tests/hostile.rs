@@ -23,7 +23,7 @@ fn as_hostile_cal(cal: &Home, peers: &[String], forge: fn(&mut Node), done: impl
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let handle = cal_engine(cal, peers).await;
-        handle.run(forge).await.unwrap();
+        handle.forge(forge).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         while !done() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -180,7 +180,7 @@ fn a_member_giving_two_members_two_histories_is_found_and_shown_by_both() {
         let handle = cal_engine(&cal, &peers).await;
         // Two different entries for Cal's next place in its log, one for Ana and one for Bea.
         let (group, halves) = handle
-            .run(|node| {
+            .forge(|node| {
                 let g = the_group(node);
                 let me = g.forge_device_keys().device_id();
                 let seq = g.own_log_len() + 1;

@@ -38,7 +38,7 @@ use serde::Serialize;
 use crate::{GroupDoc, ModelError, RecordKind};
 
 /// One change to one field of a record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldChange {
     /// The field.

@@ -30,6 +30,7 @@
 
 mod cadence;
 mod doc;
+pub mod edit;
 mod error;
 pub mod export;
 pub mod history;

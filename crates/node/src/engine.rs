@@ -24,7 +24,8 @@ use sunspace_net::{device_of_address, Multiaddr, NetConfig, NetEvent, NetHandle}
 use sunspace_replicate::{batches, Message, SyncAction, SyncPolicy};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::group::{Admission, OpenGroup};
+use crate::command::{GroupSnapshot, Node, NodeCommand, NodeOutcome};
+use crate::group::Admission;
 use crate::relays::{is_through, RelayPlan, RelayPushes};
 use crate::vault::Vault;
 use crate::NodeError;
@@ -66,68 +67,6 @@ const MAX_DISCOVERED: usize = 256;
 const DISCOVERY_MORE: Duration = Duration::from_secs(2);
 /// How long a joining device looks for the inviter on the local network when the code has no address.
 const DISCOVERY_WAIT: Duration = Duration::from_secs(20);
-
-/// An unlocked device and its open groups. Owned by the engine task; reached through [`NodeHandle::run`].
-#[derive(Debug)]
-pub struct Node {
-    vault: Vault,
-    groups: BTreeMap<GroupId, OpenGroup>,
-    /// Groups that could not be opened, with why: the device unlocks and its other groups open all the same.
-    unopened: BTreeMap<GroupId, String>,
-}
-
-impl Node {
-    /// Wraps an unlocked device.
-    pub fn new(vault: Vault) -> Self {
-        Self { vault, groups: BTreeMap::new(), unopened: BTreeMap::new() }
-    }
-
-    /// Groups that could not be opened, with why.
-    pub fn unopened(&self) -> &BTreeMap<GroupId, String> {
-        &self.unopened
-    }
-
-    /// The unlocked device.
-    pub fn vault(&self) -> &Vault {
-        &self.vault
-    }
-
-    /// An open group, opened on first use.
-    pub fn group(&mut self, id: GroupId) -> Result<&mut OpenGroup, NodeError> {
-        if !self.groups.contains_key(&id) {
-            let group = self.vault.open_group(id)?;
-            self.groups.insert(id, group);
-        }
-        self.groups.get_mut(&id).ok_or_else(|| NodeError::GroupNotFound(id.to_hex()))
-    }
-
-    /// Keeps a group that was just created or joined.
-    pub fn insert_group(&mut self, group: OpenGroup) {
-        self.groups.insert(group.id(), group);
-    }
-
-    /// Opens every group of the device. One that does not open is reported ([`Node::unopened`]), never a reason
-    /// for the device not to unlock.
-    fn open_all(&mut self) -> Result<(), NodeError> {
-        let (groups, unreadable) = self.vault.stored_groups()?;
-        for (id, reason) in unreadable {
-            tracing::error!(group = %id, %reason, "a group's records cannot be read");
-            self.unopened.insert(id, reason);
-        }
-        for id in groups {
-            match self.group(id) {
-                Ok(_) => {
-                    self.unopened.remove(&id);
-                }
-                Err(error) => {
-                    tracing::error!(group = %id, %error, "a group could not be opened");
-                    self.unopened.insert(id, error.to_string());
-                }
-            }
-        }
-        Ok(())
-    }
-}
 
 /// Where a change came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -196,6 +135,11 @@ pub enum NodeEvent {
         group: String,
         /// Local or remote.
         origin: Origin,
+        /// The kinds of record a local edit touched; empty when any may have (entries from a peer).
+        records: Vec<sunspace_model::RecordKind>,
+        /// The document's heads after the change (hex change hashes): a window showing exactly these has
+        /// nothing to reload (its own edit's echo).
+        heads: Vec<String>,
     },
 }
 
@@ -445,10 +389,14 @@ pub struct Joining {
     pub confirm: oneshot::Sender<bool>,
 }
 
-type Job = Box<dyn FnOnce(&mut Node) + Send>;
+/// A closure on the node, for the hostile-member harness only: it does what no typed command allows.
+#[cfg(feature = "test-utils")]
+type ForgeJob = Box<dyn FnOnce(&mut Node) + Send>;
 
 enum Command {
-    Run(Job),
+    Node(NodeCommand, oneshot::Sender<Result<NodeOutcome, NodeError>>),
+    #[cfg(feature = "test-utils")]
+    Forge(ForgeJob),
     AddPeer(Multiaddr, oneshot::Sender<Result<(), NodeError>>),
     Status(oneshot::Sender<Status>),
     Invite(InviteRequest, oneshot::Sender<Result<Invite, NodeError>>),
@@ -504,14 +452,38 @@ impl NodeHandle {
         self.commands.send(command).await.map_err(|_| NodeError::Stopped)
     }
 
-    /// Runs `job` on the engine's node (its device and open groups) and returns its result. Any entry the job
-    /// writes is pushed to connected member devices as soon as it returns.
-    pub async fn run<T: Send + 'static>(
+    /// Carries out one command on the engine's node ([`Node::execute`]). A write's entry is pushed to connected
+    /// member devices as soon as it is made, and announced as [`NodeEvent::Changed`].
+    pub async fn execute(&self, command: NodeCommand) -> Result<NodeOutcome, NodeError> {
+        let (reply, done) = oneshot::channel();
+        self.command(Command::Node(command, reply)).await?;
+        done.await.map_err(|_| NodeError::Stopped)?
+    }
+
+    /// A group as front ends show it.
+    pub async fn read(&self, group: GroupId) -> Result<GroupSnapshot, NodeError> {
+        match self.execute(NodeCommand::Read(group)).await? {
+            NodeOutcome::Snapshot(snapshot) => Ok(*snapshot),
+            other => Err(NodeError::Refused(format!("the engine answered a read with {other:?}"))),
+        }
+    }
+
+    /// The last entry held of each device's log, and whether edits wait to be sealed.
+    pub async fn log_heads(&self, group: GroupId) -> Result<(BTreeMap<DeviceId, u64>, bool), NodeError> {
+        match self.execute(NodeCommand::LogHeads(group)).await? {
+            NodeOutcome::LogHeads { heads, pending } => Ok((heads, pending)),
+            other => Err(NodeError::Refused(format!("the engine answered a heads query with {other:?}"))),
+        }
+    }
+
+    /// Runs `job` on the engine's node: the hostile-member harness's way to do what no typed command allows.
+    #[cfg(feature = "test-utils")]
+    pub async fn forge<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut Node) -> T + Send + 'static,
     ) -> Result<T, NodeError> {
         let (reply, done) = oneshot::channel();
-        self.command(Command::Run(Box::new(move |node| {
+        self.command(Command::Forge(Box::new(move |node| {
             let _ = reply.send(job(node));
         })))
         .await?;
@@ -519,23 +491,35 @@ impl NodeHandle {
     }
 
     /// Waits (a minute at most) until a just-joined group's records have arrived: its membership and its name.
-    /// Returns whether they did.
+    /// Returns whether they did. Woken by the group's changes, not by polling.
     pub async fn wait_for_history(&self, group: GroupId) -> bool {
-        for _ in 0..300 {
-            let ready = self
-                .run(move |node| {
-                    node.group(group)
-                        .map(|g| !g.members().devices.is_empty() && !g.doc().name().is_empty())
-                        .unwrap_or(false)
-                })
-                .await
-                .unwrap_or(true);
+        let mut events = self.subscribe();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = match self.read(group).await {
+                Ok(snapshot) => !snapshot.devices.is_empty() && !snapshot.view.name.is_empty(),
+                Err(NodeError::Stopped) => return false,
+                Err(_) => false,
+            };
             if ready {
                 return true;
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            let hex = group.to_hex();
+            // A change to this group, or a second at most (in case events were missed while reading).
+            let wait = async {
+                loop {
+                    match events.recv().await {
+                        Ok(NodeEvent::Changed { group, .. }) if group == hex => break,
+                        Err(broadcast::error::RecvError::Closed) => break,
+                        _ => {}
+                    }
+                }
+            };
+            let until = deadline.min(tokio::time::Instant::now() + Duration::from_secs(1));
+            if tokio::time::timeout_at(until, wait).await.is_err() && tokio::time::Instant::now() >= deadline {
+                return false;
+            }
         }
-        false
     }
 
     /// The engine's events.
@@ -865,9 +849,19 @@ impl Engine {
 
     async fn on_command(&mut self, command: Command) {
         match command {
-            Command::Run(job) => {
+            Command::Node(command, reply) => {
+                let writes = command.writes();
+                let records = command.records();
+                let outcome = self.node.execute(command);
+                if writes {
+                    self.after_change(Origin::Local, None, records).await;
+                }
+                let _ = reply.send(outcome);
+            }
+            #[cfg(feature = "test-utils")]
+            Command::Forge(job) => {
                 job(&mut self.node);
-                self.after_change(Origin::Local, None).await;
+                self.after_change(Origin::Local, None, Vec::new()).await;
             }
             Command::AddPeer(address, reply) => {
                 let result = match device_of_address(&address) {
@@ -960,7 +954,7 @@ impl Engine {
             }
         }
         if wrote {
-            self.after_change(Origin::Local, None).await;
+            self.after_change(Origin::Local, None, Vec::new()).await;
         }
         self.use_relays().await;
         let now = Instant::now();
@@ -1154,7 +1148,7 @@ impl Engine {
 
     /// After anything that may have changed groups: push what grew to established sessions, and follow
     /// membership changes in the allow-list.
-    async fn after_change(&mut self, origin: Origin, from: Option<DeviceId>) {
+    async fn after_change(&mut self, origin: Origin, from: Option<DeviceId>, records: Vec<sunspace_model::RecordKind>) {
         // Edits in a group some connected peer shares are sealed into an entry at once, to be pushed below.
         let connected = self.connected_peers();
         let shared: Vec<GroupId> =
@@ -1175,7 +1169,8 @@ impl Engine {
         }
         self.update_allowed().await;
         for (group, heads) in grown {
-            self.emit(NodeEvent::Changed { group: group.to_hex(), origin });
+            let document = self.node.groups.get_mut(&group).map(|g| g.document_heads()).unwrap_or_default();
+            self.emit(NodeEvent::Changed { group: group.to_hex(), origin, records: records.clone(), heads: document });
             let actions = self.sync.on_local_heads(group, &heads, from);
             self.carry_out(actions);
         }
@@ -1310,7 +1305,7 @@ impl Engine {
                 });
                 if !receipt.accepted.is_empty() {
                     self.mark_synced(from);
-                    self.after_change(Origin::Remote, Some(from)).await;
+                    self.after_change(Origin::Remote, Some(from), Vec::new()).await;
                 }
                 self.carry_out(then);
             }
@@ -1557,7 +1552,7 @@ impl Engine {
         match result {
             Ok((member, keys)) => {
                 // Allow the new device before it hears it is welcome: its first heads message follows at once.
-                self.after_change(Origin::Local, None).await;
+                self.after_change(Origin::Local, None, Vec::new()).await;
                 self.answer(ticket, JoinAnswer::Welcome { group: group.to_hex(), member: member.clone(), keys }).await;
                 let _ = invite.events.send(InviteEvent::Admitted { member }).await;
             }

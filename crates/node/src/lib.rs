@@ -30,6 +30,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod at_rest;
+pub mod command;
 mod datadir;
 pub mod engine;
 mod error;
@@ -40,9 +41,10 @@ mod records;
 mod relays;
 mod vault;
 
+pub use command::{GroupSnapshot, Node, NodeCommand, NodeOutcome};
 pub use datadir::{open_data_dir, DataDirMode, FORMAT_FILE, FORMAT_LINE, STORE_DIR};
 pub use engine::{IntegrityKind, IntegrityNote, UnopenedGroup};
-pub use engine::{Node, NodeEvent, NodeHandle};
+pub use engine::{NodeEvent, NodeHandle};
 pub use error::NodeError;
 pub use group::{Admission, OpenGroup, Receipt, RefusedEntry, PENDING_MAX_CHANGES, SNAPSHOT_EVERY};
 pub use sunspace_log::GroupId;

@@ -9,21 +9,27 @@ use std::time::Duration;
 use common::{day, device};
 use sunspace_log::GroupId;
 use sunspace_membership::invite::InviteKind;
+use sunspace_model::edit::Edit;
 use sunspace_model::NewMeeting;
 use sunspace_node::engine::{start, EngineOptions, Invite, InviteEvent, InviteRequest, JoinEvent};
-use sunspace_node::{NodeEvent, NodeHandle};
+use sunspace_node::{GroupSnapshot, NodeCommand, NodeEvent, NodeHandle, NodeOutcome};
 
 /// Creates a group "Tenants" on `handle`'s device.
 async fn found_group(handle: &NodeHandle) -> GroupId {
-    handle
-        .run(|node| {
-            let group = node.vault().create_group("Tenants", day()).unwrap();
-            let id = group.id();
-            node.insert_group(group);
-            id
-        })
-        .await
-        .unwrap()
+    let command = NodeCommand::CreateGroup { name: "Tenants".into(), display_name: None, today: day() };
+    let NodeOutcome::GroupCreated(group) = handle.execute(command).await.unwrap() else { panic!("no group") };
+    GroupId::from_hex(&group.id).unwrap()
+}
+
+/// Adds a meeting called `title`.
+async fn add_meeting(handle: &NodeHandle, group: GroupId, title: &str) {
+    let edit = Edit::AddMeeting(NewMeeting::new(day(), title));
+    handle.execute(NodeCommand::Edit { group, edit }).await.unwrap();
+}
+
+/// How many devices the group's signed membership holds, on `handle`'s device.
+async fn devices(handle: &NodeHandle, group: GroupId) -> usize {
+    handle.read(group).await.unwrap().devices.len()
 }
 
 /// Opens an invitation for a new member, once `handle`'s device listens (so the QR text has addresses).
@@ -34,23 +40,19 @@ async fn invite_member(handle: &NodeHandle, group: GroupId) -> Invite {
     handle.invite(request).await.unwrap()
 }
 
-async fn wait_for(
-    handle: &NodeHandle,
-    what: &str,
-    check: impl Fn(&mut sunspace_node::Node) -> bool + Send + Clone + 'static,
-) {
-    wait_for_within(handle, what, Duration::from_secs(10), check).await;
+async fn wait_for(handle: &NodeHandle, what: &str, group: GroupId, check: impl Fn(&GroupSnapshot) -> bool) {
+    wait_for_within(handle, what, group, Duration::from_secs(10), check).await;
 }
 
 async fn wait_for_within(
     handle: &NodeHandle,
     what: &str,
+    group: GroupId,
     limit: Duration,
-    check: impl Fn(&mut sunspace_node::Node) -> bool + Send + Clone + 'static,
+    check: impl Fn(&GroupSnapshot) -> bool,
 ) {
     for _ in 0..limit.as_millis() / 50 {
-        let check = check.clone();
-        if handle.run(move |node| check(node)).await.unwrap() {
+        if handle.read(group).await.is_ok_and(|snapshot| check(&snapshot)) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -72,11 +74,7 @@ async fn a_device_invited_in_person_gets_the_history_and_later_edits_at_once() {
     let ana = start(device("Ana"), EngineOptions::loopback()).await.unwrap();
     let bea = start(device("Bea"), EngineOptions::loopback()).await.unwrap();
     let group = found_group(&ana).await;
-    ana.run(move |node| {
-        node.group(group).unwrap().edit(|doc| doc.add_meeting(NewMeeting::new(day(), "First meeting"))).unwrap();
-    })
-    .await
-    .unwrap();
+    add_meeting(&ana, group, "First meeting").await;
     let mut invite = invite_member(&ana, group).await;
     assert!(invite.qr_text.contains("/ip4/127.0.0.1/"));
 
@@ -95,29 +93,17 @@ async fn a_device_invited_in_person_gets_the_history_and_later_edits_at_once() {
     assert!(matches!(invite.events.recv().await.unwrap(), InviteEvent::Admitted { .. }));
     assert!(matches!(joining.events.recv().await.unwrap(), JoinEvent::Joined { .. }));
 
-    wait_for(&bea, "the history", move |node| node.group(group).map(|g| g.view().meetings.len() == 1).unwrap_or(false))
-        .await;
+    wait_for(&bea, "the history", group, |g| g.view.meetings.len() == 1).await;
 
     // An edit on Bea's device, made right after joining, reaches Ana's at once: well before the next
     // anti-entropy round (15 s), which would otherwise be the first time Bea learns where Ana stands.
-    bea.run(move |node| {
-        node.group(group).unwrap().edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Bea's meeting"))).unwrap();
-    })
-    .await
-    .unwrap();
-    wait_for_within(&ana, "Bea's edit", Duration::from_secs(5), move |node| {
-        node.group(group).unwrap().view().meetings.len() == 2
-    })
-    .await;
+    add_meeting(&bea, group, "Bea's meeting").await;
+    wait_for_within(&ana, "Bea's edit", group, Duration::from_secs(5), |g| g.view.meetings.len() == 2).await;
 
     // An edit on Ana's device reaches Bea's without any further command.
     let mut events = bea.subscribe();
-    ana.run(move |node| {
-        node.group(group).unwrap().edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Second meeting"))).unwrap();
-    })
-    .await
-    .unwrap();
-    wait_for(&bea, "the pushed edit", move |node| node.group(group).unwrap().view().meetings.len() == 3).await;
+    add_meeting(&ana, group, "Second meeting").await;
+    wait_for(&bea, "the pushed edit", group, |g| g.view.meetings.len() == 3).await;
     let mut saw_remote_change = false;
     while let Ok(event) = events.try_recv() {
         saw_remote_change |= matches!(event, NodeEvent::Changed { origin: sunspace_node::engine::Origin::Remote, .. });
@@ -129,7 +115,7 @@ async fn a_device_invited_in_person_gets_the_history_and_later_edits_at_once() {
         start(device("Cal"), EngineOptions::loopback()).await.unwrap().join(&invite.qr_text, Vec::new()).await.unwrap();
     let JoinEvent::Failed { reason } = again.events.recv().await.unwrap() else { panic!("a used code must fail") };
     assert!(reason.contains("nothing was added"), "{reason}");
-    assert_eq!(ana.run(move |node| node.group(group).unwrap().members().devices.len()).await.unwrap(), 2);
+    assert_eq!(devices(&ana, group).await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,9 +133,9 @@ async fn words_that_do_not_match_add_nobody() {
     assert!(reason.contains("nothing was added"), "{reason}");
     let JoinEvent::Failed { reason } = joining.events.recv().await.unwrap() else { panic!("expected failure") };
     assert!(reason.contains("nothing was added"), "{reason}");
-    let devices = ana.run(move |node| node.group(group).unwrap().members().devices.len()).await.unwrap();
-    assert_eq!(devices, 1);
-    assert!(bea.run(|node| node.vault().group_ids().unwrap().is_empty()).await.unwrap());
+    assert_eq!(devices(&ana, group).await, 1);
+    let NodeOutcome::Groups { groups, .. } = bea.execute(NodeCommand::Groups).await.unwrap() else { panic!() };
+    assert!(groups.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,7 +157,7 @@ async fn a_stranger_who_learned_the_tag_learns_no_name_and_cannot_take_the_invit
     let addresses = invitation.addresses.clone();
     // Eve knows the tag (she answered Bea's mDNS query and saw Bea's hello), not the secret: she relays Bea's
     // hello proof, and tries one of her own making.
-    let bea_device = bea.run(|node| node.vault().device_id()).await.unwrap();
+    let bea_device = bea.device();
     for hello in [invitation.hello_proof(&bea_device), [7; 32]] {
         let request =
             JoinRequest::Hello { tag: invitation.tag(), hello, commitment: [1; 32], agreement: [2; 32], via_qr: false };

@@ -5,18 +5,18 @@
  */
 export type RoleInput = { 
 /**
- * The member's record id.
+ * The member (name or id).
  */
 member: string, 
 /**
- * The role ("facilitator", "note-taker", "steward", …).
+ * The role ("facilitator", "note-taker", …).
  */
 role: string, 
 /**
- * Start of the term (`YYYY-MM-DD`).
+ * Start of the term (default today).
  */
-from: string, 
+from?: string, 
 /**
- * End of the term (`YYYY-MM-DD`), if set.
+ * End of the term.
  */
-until: string | null, };
+until?: string, };

@@ -4,7 +4,7 @@ import type { DecisionMethod } from "./DecisionMethod";
 /**
  * A decision to record.
  */
-export type NewDecisionInput = { 
+export type DecisionInput = { 
 /**
  * What was decided, in a line.
  */
@@ -18,10 +18,14 @@ method: DecisionMethod,
  */
 outcome: string, 
 /**
- * `YYYY-MM-DD`.
+ * When (default: the meeting's date, or today).
  */
-date: string, 
+date?: string, 
+/**
+ * When to look at it again.
+ */
+review_by?: string, 
 /**
  * The meeting where it was made.
  */
-meeting: string | null, };
+meeting?: string, };

@@ -3,20 +3,24 @@
 /**
  * An action item to add.
  */
-export type NewActionInput = { 
+export type ActionInput = { 
 /**
  * What is to be done.
  */
 title: string, 
 /**
- * The member who does it.
+ * Who does it (names or ids).
  */
-owner: string | null, 
+owners: Array<string>, 
 /**
- * By when (`YYYY-MM-DD`).
+ * By when.
  */
-due: string | null, 
+due?: string, 
+/**
+ * The decision it follows from.
+ */
+decision?: string, 
 /**
  * The meeting where it was agreed.
  */
-meeting: string | null, };
+meeting?: string, };

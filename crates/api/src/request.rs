@@ -1,0 +1,699 @@
+//! The application's one interface: a [`Request`] in, a [`Response`] out, the same JSON from every front end.
+//!
+//! The CLI parses its arguments into a `Request` and hands it to a [`crate::Service`] in its own process, or sends
+//! it as one line of JSON to a running `serve` (which hands it to its own `Service`); the app's window sends it
+//! through the Tauri command `request`. Records are named the way a person names them — a member by name or the
+//! start of an id, a meeting by id prefix or `last` — and the service resolves them ([`crate::resolve`]). Dates are
+//! `YYYY-MM-DD`, `today` or `tomorrow`. Each `Response` carries the structured outcome and, where a person is
+//! told something, the sentence ([`crate::words`]).
+//!
+//! ```
+//! use sunspace_api::Request;
+//! let request: Request = serde_json::from_str(
+//!     r#"{"request":"remove-member","group":null,"member":"Cal","reason":"shared the minutes with the manager"}"#,
+//! ).unwrap();
+//! assert!(matches!(request, Request::RemoveMember { .. }));
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sunspace_model::vitality::Vitality;
+use sunspace_model::{DecisionMethod, FieldChange, GroupView, MemberStatus, RecordKind, RelayView};
+use ts_rs::TS;
+
+use crate::types::{CharterInput, GroupItem, SyncView};
+
+/// Which group a request is about: its name, the start of its id, or `None` for the one chosen with `group use`
+/// (or the only one).
+pub type GroupRef = Option<String>;
+
+/// Everything a front end can ask of the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "request", rename_all = "kebab-case")]
+pub enum Request {
+    /// This device's id and owner.
+    Device,
+    /// The groups on this device.
+    Groups,
+    /// Creates a group; this device's owner is its first member and steward.
+    CreateGroup {
+        /// The group's name.
+        name: String,
+        /// The founder's name in this group, if not the owner's.
+        #[serde(default)]
+        #[ts(optional)]
+        display_name: Option<String>,
+    },
+    /// Makes a group the one requests are about by default.
+    UseGroup {
+        /// Its name or the start of its id.
+        group: String,
+    },
+    /// Everything the group holds, as front ends show it.
+    Group {
+        /// The group.
+        group: GroupRef,
+    },
+    /// Renames the group.
+    RenameGroup {
+        /// The group.
+        group: GroupRef,
+        /// The new name.
+        name: String,
+    },
+    /// Changes the charter.
+    EditCharter {
+        /// The group.
+        group: GroupRef,
+        /// The fields to change.
+        charter: CharterInput,
+    },
+    /// Adds someone who does not use the app.
+    AddLocalMember {
+        /// The group.
+        group: GroupRef,
+        /// Their name.
+        name: String,
+        /// The member who brought them in.
+        #[serde(default)]
+        #[ts(optional)]
+        sponsor: Option<String>,
+        /// When they joined (default today).
+        #[serde(default)]
+        #[ts(optional)]
+        joined: Option<String>,
+    },
+    /// Renames a member or changes their standing.
+    UpdateMember {
+        /// The group.
+        group: GroupRef,
+        /// The member.
+        member: String,
+        /// A new name.
+        #[serde(default)]
+        #[ts(optional)]
+        name: Option<String>,
+        /// A new standing.
+        #[serde(default)]
+        #[ts(optional)]
+        status: Option<MemberStatus>,
+    },
+    /// Removes a member (stewards only).
+    RemoveMember {
+        /// The group.
+        group: GroupRef,
+        /// The member.
+        member: String,
+        /// Why, kept in the signed record.
+        reason: String,
+    },
+    /// Makes a member a steward, or ends it.
+    SetSteward {
+        /// The group.
+        group: GroupRef,
+        /// The member.
+        member: String,
+        /// Steward from now on, or not.
+        steward: bool,
+    },
+    /// Revokes one device (the start of its id).
+    RevokeDevice {
+        /// The group.
+        group: GroupRef,
+        /// The device.
+        device: String,
+    },
+    /// Grants a role for a term.
+    GrantRole {
+        /// The group.
+        group: GroupRef,
+        /// The grant.
+        role: RoleInput,
+    },
+    /// Ends a role's term.
+    EndRole {
+        /// The group.
+        group: GroupRef,
+        /// The grant (the start of its id).
+        grant: String,
+        /// The last day (default today).
+        #[serde(default)]
+        #[ts(optional)]
+        on: Option<String>,
+    },
+    /// Adds a meeting.
+    AddMeeting {
+        /// The group.
+        group: GroupRef,
+        /// The meeting.
+        meeting: MeetingInput,
+    },
+    /// Changes a meeting's details.
+    EditMeeting {
+        /// The group.
+        group: GroupRef,
+        /// The meeting (`last` for the most recent).
+        meeting: String,
+        /// What changes.
+        changes: MeetingChanges,
+    },
+    /// Adds an agenda item.
+    AddAgendaItem {
+        /// The group.
+        group: GroupRef,
+        /// The meeting.
+        meeting: String,
+        /// The item.
+        title: String,
+        /// Who brings it.
+        #[serde(default)]
+        #[ts(optional)]
+        owner: Option<String>,
+    },
+    /// Marks an agenda item covered, or not.
+    SetAgendaItemDone {
+        /// The group.
+        group: GroupRef,
+        /// The item.
+        item: String,
+        /// Covered.
+        done: bool,
+    },
+    /// Saves the minutes as `text`, typed on the version `base` names (empty: the current one); the model
+    /// merges it with whatever changed since.
+    SetMinutes {
+        /// The group.
+        group: GroupRef,
+        /// The meeting.
+        meeting: String,
+        /// The whole text.
+        text: String,
+        /// The heads of the version it was typed on.
+        #[serde(default)]
+        base: Vec<String>,
+    },
+    /// Adds text at the end of the minutes.
+    AppendMinutes {
+        /// The group.
+        group: GroupRef,
+        /// The meeting.
+        meeting: String,
+        /// The text.
+        text: String,
+    },
+    /// Records that someone came: a member (by name or id) or, if none matches or `guest`, a guest.
+    AddAttendance {
+        /// The group.
+        group: GroupRef,
+        /// The meeting.
+        meeting: String,
+        /// Who.
+        who: String,
+        /// Their first time.
+        new_face: bool,
+        /// A guest even if a member has this name.
+        guest: bool,
+    },
+    /// Marks a member present at a meeting, or not (the window's tap-to-mark): the member must be one.
+    SetPresent {
+        /// The group.
+        group: GroupRef,
+        /// The meeting.
+        meeting: String,
+        /// The member.
+        member: String,
+        /// Present, or not.
+        present: bool,
+    },
+    /// Takes someone off a meeting's attendance.
+    RemoveAttendance {
+        /// The group.
+        group: GroupRef,
+        /// The meeting.
+        meeting: String,
+        /// Who.
+        who: String,
+    },
+    /// Records a decision.
+    AddDecision {
+        /// The group.
+        group: GroupRef,
+        /// The decision.
+        decision: DecisionInput,
+    },
+    /// Changes a decision.
+    EditDecision {
+        /// The group.
+        group: GroupRef,
+        /// The decision.
+        decision: String,
+        /// What changes.
+        changes: DecisionChanges,
+    },
+    /// Who changed a decision, when and from what.
+    DecisionHistory {
+        /// The group.
+        group: GroupRef,
+        /// The decision.
+        decision: String,
+    },
+    /// Adds an action item.
+    AddAction {
+        /// The group.
+        group: GroupRef,
+        /// The action item.
+        action: ActionInput,
+    },
+    /// Marks an action item done (on a day, default today), or open again.
+    SetActionDone {
+        /// The group.
+        group: GroupRef,
+        /// The action item.
+        action: String,
+        /// Done, or open again.
+        done: bool,
+        /// The day it was done.
+        #[serde(default)]
+        #[ts(optional)]
+        on: Option<String>,
+    },
+    /// Changes an action item.
+    EditAction {
+        /// The group.
+        group: GroupRef,
+        /// The action item.
+        action: String,
+        /// What changes.
+        changes: ActionChanges,
+    },
+    /// Keeps one of the values two devices wrote to the same field.
+    Resolve {
+        /// The group.
+        group: GroupRef,
+        /// The kind of record, if known (otherwise found from the id).
+        #[serde(default)]
+        #[ts(optional)]
+        kind: Option<RecordKind>,
+        /// The record (`group` or `charter` for those).
+        record: String,
+        /// The field.
+        field: String,
+        /// Which value.
+        keep: Keep,
+    },
+    /// The group's signs of life and decay.
+    Vitality {
+        /// The group.
+        group: GroupRef,
+        /// As of this date (default today).
+        #[serde(default)]
+        #[ts(optional)]
+        as_of: Option<String>,
+    },
+    /// The group's records, exported.
+    Export {
+        /// The group.
+        group: GroupRef,
+        /// In which form.
+        format: ExportFormat,
+    },
+    /// Lists a relay for the group's devices.
+    AddRelay {
+        /// The group.
+        group: GroupRef,
+        /// The relay's addresses, each ending in `/p2p/<relay>`.
+        addresses: Vec<String>,
+    },
+    /// Stops listing a relay (the start of its id).
+    RemoveRelay {
+        /// The group.
+        group: GroupRef,
+        /// The relay.
+        relay: String,
+    },
+    /// The engine's status: addresses, peers, sync state, integrity (needs a running engine).
+    Status,
+    /// A group's sync state in words (needs a running engine).
+    Sync {
+        /// The group.
+        group: GroupRef,
+    },
+    /// Connects to a member device at an address (needs a running engine).
+    AddPeer {
+        /// The address, ending in `/p2p/<device>`.
+        address: String,
+    },
+}
+
+/// Which of a conflict's values to keep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "by", content = "keep", rename_all = "kebab-case")]
+pub enum Keep {
+    /// Its number as listed, from 1.
+    Number(u32),
+    /// The value itself.
+    Value(String),
+}
+
+/// A meeting to add.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MeetingInput {
+    /// When (default today).
+    #[serde(default)]
+    #[ts(optional)]
+    pub date: Option<String>,
+    /// What it is called.
+    pub title: String,
+    /// Its type (default "regular").
+    #[serde(default)]
+    #[ts(optional)]
+    pub kind: Option<String>,
+    /// Where.
+    #[serde(default)]
+    #[ts(optional)]
+    pub place: Option<String>,
+    /// Who facilitates.
+    #[serde(default)]
+    #[ts(optional)]
+    pub facilitator: Option<String>,
+    /// Who takes notes.
+    #[serde(default)]
+    #[ts(optional)]
+    pub note_taker: Option<String>,
+}
+
+/// Changes to a meeting; a missing field stays, an empty place or person clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MeetingChanges {
+    /// New date.
+    #[serde(default)]
+    #[ts(optional)]
+    pub date: Option<String>,
+    /// New title.
+    #[serde(default)]
+    #[ts(optional)]
+    pub title: Option<String>,
+    /// New type.
+    #[serde(default)]
+    #[ts(optional)]
+    pub kind: Option<String>,
+    /// New place.
+    #[serde(default)]
+    #[ts(optional)]
+    pub place: Option<String>,
+    /// New facilitator.
+    #[serde(default)]
+    #[ts(optional)]
+    pub facilitator: Option<String>,
+    /// New note-taker.
+    #[serde(default)]
+    #[ts(optional)]
+    pub note_taker: Option<String>,
+}
+
+/// A decision to record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DecisionInput {
+    /// What was decided, in a line.
+    pub title: String,
+    /// How.
+    pub method: DecisionMethod,
+    /// The outcome: what was agreed, the count, the objections.
+    pub outcome: String,
+    /// When (default: the meeting's date, or today).
+    #[serde(default)]
+    #[ts(optional)]
+    pub date: Option<String>,
+    /// When to look at it again.
+    #[serde(default)]
+    #[ts(optional)]
+    pub review_by: Option<String>,
+    /// The meeting where it was made.
+    #[serde(default)]
+    #[ts(optional)]
+    pub meeting: Option<String>,
+}
+
+/// Changes to a decision; a missing field stays.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DecisionChanges {
+    /// New title.
+    #[serde(default)]
+    #[ts(optional)]
+    pub title: Option<String>,
+    /// New method.
+    #[serde(default)]
+    #[ts(optional)]
+    pub method: Option<DecisionMethod>,
+    /// New outcome.
+    #[serde(default)]
+    #[ts(optional)]
+    pub outcome: Option<String>,
+    /// New date.
+    #[serde(default)]
+    #[ts(optional)]
+    pub date: Option<String>,
+    /// New review date.
+    #[serde(default)]
+    #[ts(optional)]
+    pub review_by: Option<String>,
+}
+
+/// An action item to add.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ActionInput {
+    /// What is to be done.
+    pub title: String,
+    /// Who does it (names or ids).
+    #[serde(default)]
+    pub owners: Vec<String>,
+    /// By when.
+    #[serde(default)]
+    #[ts(optional)]
+    pub due: Option<String>,
+    /// The decision it follows from.
+    #[serde(default)]
+    #[ts(optional)]
+    pub decision: Option<String>,
+    /// The meeting where it was agreed.
+    #[serde(default)]
+    #[ts(optional)]
+    pub meeting: Option<String>,
+}
+
+/// Changes to an action item; a missing field stays.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ActionChanges {
+    /// New title.
+    #[serde(default)]
+    #[ts(optional)]
+    pub title: Option<String>,
+    /// New due date.
+    #[serde(default)]
+    #[ts(optional)]
+    pub due: Option<String>,
+    /// Owners to add.
+    #[serde(default)]
+    pub add_owners: Vec<String>,
+    /// Owners to take off.
+    #[serde(default)]
+    pub remove_owners: Vec<String>,
+}
+
+/// A role to grant for a term.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RoleInput {
+    /// The member (name or id).
+    pub member: String,
+    /// The role ("facilitator", "note-taker", …).
+    pub role: String,
+    /// Start of the term (default today).
+    #[serde(default)]
+    #[ts(optional)]
+    pub from: Option<String>,
+    /// End of the term.
+    #[serde(default)]
+    #[ts(optional)]
+    pub until: Option<String>,
+}
+
+/// The forms of export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExportFormat {
+    /// Readable minutes and decisions.
+    Markdown,
+    /// Every record, as JSON.
+    Json,
+    /// The raw automerge document.
+    Automerge,
+}
+
+/// A group as front ends show it: the records, and what only the signed membership knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct GroupPage {
+    /// The records, with the heads they show.
+    pub view: GroupView,
+    /// Member record ids of the stewards (signed).
+    pub stewards: Vec<String>,
+    /// Devices of the signed membership (hex), each with its member record id.
+    pub devices: BTreeMap<String, String>,
+    /// The safety number, grouped for reading aloud.
+    pub safety_number: String,
+    /// The relays the group lists.
+    pub relays: Vec<RelayView>,
+    /// This device (hex).
+    pub me: String,
+    /// This device's owner's member record, if the group lists this device.
+    pub my_member: Option<String>,
+}
+
+/// What a request did or found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Response {
+    /// This device.
+    Device {
+        /// Its id (hex).
+        device: String,
+        /// Its owner's name.
+        owner: String,
+    },
+    /// The groups on this device.
+    Groups {
+        /// Each group.
+        groups: Vec<GroupItem>,
+        /// The default one (hex), if chosen.
+        current: Option<String>,
+    },
+    /// A group was made, or chosen as the default.
+    GroupChosen {
+        /// The group.
+        group: GroupItem,
+        /// What happened.
+        message: String,
+    },
+    /// A group's records.
+    Group(Box<GroupPage>),
+    /// A record was made.
+    Created {
+        /// Its kind.
+        kind: RecordKind,
+        /// Its id.
+        id: String,
+        /// The document's heads after it.
+        heads: Vec<String>,
+        /// What happened.
+        message: String,
+    },
+    /// A change was made.
+    Changed {
+        /// The document's heads after it.
+        heads: Vec<String>,
+        /// What happened.
+        message: String,
+    },
+    /// Minutes saved: the text after the model merged the edit with what changed since its version.
+    MinutesSaved {
+        /// The minutes as the group now holds them.
+        text: String,
+        /// The version `text` is.
+        heads: Vec<String>,
+        /// What happened.
+        message: String,
+    },
+    /// Someone's attendance was recorded.
+    Attended {
+        /// The name recorded.
+        name: String,
+        /// Recorded as a guest because no member has that name.
+        as_guest: bool,
+        /// The document's heads after it.
+        heads: Vec<String>,
+        /// What happened.
+        message: String,
+    },
+    /// A member was removed.
+    Removed {
+        /// The member's record id.
+        member: String,
+        /// Their name.
+        name: String,
+        /// How many of their devices were cut off.
+        devices: u32,
+        /// What they could already read, in a sentence.
+        could_already_read: String,
+        /// Everything the person should know, in sentences.
+        message: String,
+    },
+    /// A device was revoked.
+    Revoked {
+        /// The device (hex).
+        device: String,
+        /// Its entries up to this one are kept.
+        cutoff: u64,
+        /// What it could already read, in a sentence.
+        could_already_read: String,
+        /// Everything the person should know, in sentences.
+        message: String,
+    },
+    /// A member's stewardship changed.
+    Steward {
+        /// The member's record id.
+        member: String,
+        /// Their name.
+        name: String,
+        /// Steward from now on.
+        steward: bool,
+        /// What happened.
+        message: String,
+    },
+    /// A record's history.
+    History {
+        /// The changes, oldest first.
+        changes: Vec<FieldChange>,
+        /// The same, a sentence each.
+        sentences: Vec<String>,
+    },
+    /// The group's signs of life and decay.
+    Vitality(Box<Vitality>),
+    /// An export's bytes (UTF-8 text for Markdown and JSON). The caller writes them where the person asked.
+    Exported {
+        /// The form.
+        format: ExportFormat,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// The engine's status.
+    Status {
+        /// Addresses, peers, sync state and integrity.
+        #[ts(type = "unknown")]
+        status: Box<sunspace_node::engine::Status>,
+    },
+    /// A group's sync state in words.
+    Sync(Box<SyncView>),
+    /// Done.
+    Done {
+        /// What happened.
+        message: String,
+    },
+}
+
+impl Response {
+    /// What to tell the person, if the outcome has a sentence.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Response::GroupChosen { message, .. }
+            | Response::Created { message, .. }
+            | Response::Changed { message, .. }
+            | Response::MinutesSaved { message, .. }
+            | Response::Attended { message, .. }
+            | Response::Removed { message, .. }
+            | Response::Revoked { message, .. }
+            | Response::Steward { message, .. }
+            | Response::Done { message } => Some(message),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! Every sentence the application tells a person, in one place: the outcomes of requests, the refusals of
+//! resolution, sync status and the steps of an invitation. Front ends print or show these; they do not write
+//! their own. (The command line adds only hints about its own commands: "Next: `sunspace …`".)
+
+use sunspace_model::view::short;
+use sunspace_model::RecordKind;
+
+// ---- Finding what was named ----
+
+/// No group at all.
+pub const NO_GROUPS: &str = "There are no groups on this device yet: create one first.";
+/// No meeting for `last`.
+pub const NO_MEETINGS: &str = "There are no meetings yet: add one first.";
+/// A stored group id that does not parse.
+pub const MALFORMED_GROUP_ID: &str = "A group's id on this device is malformed.";
+
+/// No group has that name or id.
+pub fn no_group_called(wanted: &str) -> String {
+    format!("There is no group called \"{wanted}\" on this device.")
+}
+
+/// Several groups match.
+pub fn several_groups_match(wanted: &str) -> String {
+    format!("\"{wanted}\" matches more than one group: use more of the group's id.")
+}
+
+/// Several groups and none chosen.
+pub fn choose_a_group(names: &[&str]) -> String {
+    let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    format!("This device holds several groups ({}): choose one.", names.join(", "))
+}
+
+/// No record of `kind` has that id.
+pub fn no_record(kind: RecordKind, wanted: &str) -> String {
+    format!("There is no {} with id {}.", kind.noun(), wanted.trim())
+}
+
+/// Several records of `kind` match.
+pub fn several_records(kind: RecordKind, wanted: &str) -> String {
+    format!("\"{}\" matches more than one {}: give more characters of the id.", wanted.trim(), kind.noun())
+}
+
+/// No record of any kind matches.
+pub fn no_record_at_all(wanted: &str) -> String {
+    format!("No record has an id starting with \"{}\".", wanted.trim())
+}
+
+/// Records of several kinds match.
+pub fn several_records_at_all(wanted: &str) -> String {
+    format!("\"{}\" matches several records: give more of the id.", wanted.trim())
+}
+
+/// No member by that name or id.
+pub fn no_member_called(wanted: &str) -> String {
+    format!("There is no member called \"{wanted}\".")
+}
+
+/// Two members share the name.
+pub fn several_members_called(wanted: &str) -> String {
+    format!("Several members are called \"{wanted}\": use the start of their id.")
+}
+
+/// The start of several names.
+pub fn could_be_several_members(wanted: &str) -> String {
+    format!("\"{wanted}\" could be several members: write more of the name.")
+}
+
+/// A date that does not parse.
+pub fn not_a_date(what: &str, text: &str) -> String {
+    format!("The {what} \"{text}\" is not a date (year-month-day).")
+}
+
+/// An edit with nothing in it.
+pub fn nothing_to_change(what: &str) -> String {
+    format!("Nothing to change: give the {what}'s new values.")
+}
+
+/// A device id prefix that names no single device.
+pub fn no_single_device(wanted: &str) -> String {
+    format!("No single device in the group has an id starting with \"{}\".", wanted.trim())
+}
+
+/// A relay id prefix that names no single relay.
+pub fn no_single_relay(wanted: &str) -> String {
+    format!("No single relay has an id starting with \"{}\".", wanted.trim())
+}
+
+/// A removal without a reason.
+pub const REASON_NEEDED: &str = "Give a reason: the group keeps it in the signed record.";
+
+/// Someone not on the attendance.
+pub fn not_in_attendance(name: &str) -> String {
+    format!("{name} is not in that meeting's attendance.")
+}
+
+/// Conflict settling.
+pub fn no_conflict(field: &str, kind: RecordKind) -> String {
+    format!("The {} of this {} has no conflict to settle.", field.replace('_', "-"), kind.noun())
+}
+
+/// A conflict value number out of range.
+pub fn no_value_number(n: u32, count: usize) -> String {
+    format!("There is no value number {n}: choose 1 to {count}.")
+}
+
+/// Minutes typed on a version that cannot be named.
+pub const UNKNOWN_VERSION: &str = "The minutes were typed on a version this window cannot name; reload the meeting.";
+
+/// Requests that need the engine, made without it.
+pub const NEEDS_THE_ENGINE: &str =
+    "This needs Sunspace running as a peer on this device (the app, or `sunspace serve`).";
+
+// ---- Outcomes ----
+
+/// A group was created.
+pub fn group_created(name: &str, id: &str) -> String {
+    format!("Created the group \"{name}\" ({}). You are its first member and steward.", short(id))
+}
+
+/// A group became the default.
+pub fn group_chosen(name: &str) -> String {
+    format!("Commands now work on \"{name}\".")
+}
+
+/// The group was renamed.
+pub fn group_renamed(name: &str) -> String {
+    format!("The group is now called \"{name}\".")
+}
+
+/// The charter was saved.
+pub const CHARTER_SAVED: &str = "Charter saved.";
+
+/// A member without the app was added.
+pub fn local_member_added(name: &str, id: &str) -> String {
+    format!("Added {} ({}) as a member recorded by the group.", name.trim(), short(id))
+}
+
+/// A member was renamed.
+pub fn member_renamed(name: &str) -> String {
+    format!("Renamed to {}.", name.trim())
+}
+
+/// A member's standing changed.
+pub fn member_status(name: &str, status: &str) -> String {
+    format!("{name} is now {status}.")
+}
+
+/// What a removed member (or revoked device) could already read.
+pub fn could_already_read(name: &str) -> String {
+    format!(
+        "What {name} could already read: everything the group recorded up to now — the charter, the member list, \
+         every meeting's minutes and attendance, every decision and action item. Assume they have it, and act on it \
+         as a group."
+    )
+}
+
+/// A member was removed.
+pub fn removed(name: &str, devices: usize) -> String {
+    let devices = if devices == 1 { "1 device".to_owned() } else { format!("{devices} devices") };
+    format!(
+        "Removed {name} from the group ({devices}). The group key was changed and given only to the remaining \
+         devices: nothing written from now on can be read by them, and anything their devices write from now on is \
+         refused.\n\n{}\n\nOther devices learn of the removal when they next sync; compare the safety number with \
+         another member to check that you agree.",
+        could_already_read(name)
+    )
+}
+
+/// What a revoked device could already read.
+pub const DEVICE_COULD_ALREADY_READ: &str = "What it could already read: everything in the group up to now.";
+
+/// A device was revoked.
+pub fn revoked(device: &str, cutoff: u64) -> String {
+    format!(
+        "Device {} was revoked. The group key was changed and given only to the remaining devices: nothing written \
+         from now on can be read with that device.\n{DEVICE_COULD_ALREADY_READ} Its own entries up to #{cutoff} are \
+         kept; anything it writes from now on is refused.",
+        short(device)
+    )
+}
+
+/// A stewardship changed.
+pub fn steward(name: &str, steward: bool) -> String {
+    if steward {
+        format!(
+            "{name} is now a steward: they can admit and remove members. The change is signed and reaches every \
+             device when it syncs."
+        )
+    } else {
+        format!("{name} is no longer a steward. The change is signed and reaches every device when it syncs.")
+    }
+}
+
+/// A role was granted.
+pub fn role_granted(name: &str, role: &str, until: Option<chrono::NaiveDate>, grant: &str) -> String {
+    let term = until.map(|u| format!(" until {u}")).unwrap_or_default();
+    format!("{name} is {}{term} ({}).", role.trim().to_lowercase(), short(grant))
+}
+
+/// A role's term ends.
+pub fn role_ends(on: chrono::NaiveDate) -> String {
+    format!("The term ends on {on}.")
+}
+
+/// A meeting was added.
+pub fn meeting_added(date: chrono::NaiveDate, id: &str) -> String {
+    format!("Added the meeting on {date} ({}).", short(id))
+}
+
+/// A meeting was changed.
+pub const MEETING_UPDATED: &str = "Meeting updated.";
+
+/// An agenda item was added.
+pub fn agenda_added(id: &str) -> String {
+    format!("Added to the agenda ({}).", short(id))
+}
+
+/// An agenda item was marked.
+pub fn agenda_done(done: bool) -> &'static str {
+    if done {
+        "Marked as covered."
+    } else {
+        "Marked as not covered."
+    }
+}
+
+/// Minutes were saved.
+pub const MINUTES_SAVED: &str = "Minutes saved.";
+/// Minutes were added to.
+pub const MINUTES_APPENDED: &str = "Added to the minutes.";
+
+/// Someone's attendance was recorded.
+pub fn attended(name: &str, new_face: bool, as_guest: bool) -> String {
+    let face = if new_face { " (a new face)" } else { "" };
+    let note = if as_guest { " No member has that name, so they are recorded as a guest." } else { "" };
+    format!("{name} was there{face}.{note}")
+}
+
+/// Someone was taken off the attendance.
+pub fn attendance_removed(name: &str) -> String {
+    format!("Removed {name} from the attendance.")
+}
+
+/// A decision was recorded.
+pub fn decision_recorded(id: &str) -> String {
+    format!("Decision recorded ({}).", short(id))
+}
+
+/// A decision was changed.
+pub const DECISION_UPDATED: &str = "Decision updated.";
+
+/// An action item was added.
+pub fn action_added(id: &str) -> String {
+    format!("Action item added ({}).", short(id))
+}
+
+/// An action item was marked.
+pub fn action_done(done: bool) -> &'static str {
+    if done {
+        "Marked done. Well done."
+    } else {
+        "Marked open again."
+    }
+}
+
+/// An action item was changed.
+pub const ACTION_UPDATED: &str = "Action item updated.";
+
+/// A conflict was settled.
+pub fn kept(value: &str, field: &str) -> String {
+    format!("Kept \"{value}\" for the {}.", field.replace('_', "-"))
+}
+
+/// A relay was listed.
+pub fn relay_added(relay: &str) -> String {
+    format!(
+        "The group's devices will use relay {} once they have synced with the group; this device keeps its list of \
+         member devices up to date while it runs as a peer.\nThe relay cannot read anything: it learns which devices \
+         are members and sees when they talk and how much, never what.",
+        short(relay)
+    )
+}
+
+/// A relay was taken off the list.
+pub fn relay_removed(relay: &str) -> String {
+    format!("The group's devices will stop using relay {}.", short(relay))
+}
+
+/// A relay address that is not one.
+pub fn relay_address_problem(text: &str, problem: RelayAddressProblem) -> String {
+    match problem {
+        RelayAddressProblem::NotAnAddress => format!("\"{text}\" is not an address."),
+        RelayAddressProblem::ThroughAnotherRelay => {
+            format!("\"{text}\" goes through another relay; give the relay's own address.")
+        }
+        RelayAddressProblem::NoDevice => {
+            format!("\"{text}\" needs a /p2p/ part naming the relay (copy it from the relay's own output).")
+        }
+        RelayAddressProblem::SeveralDevices => {
+            "These addresses name different devices; add one relay at a time.".to_owned()
+        }
+        RelayAddressProblem::MemberDevice => "That is a member device, not a relay: a relay runs with its own data \
+                                               folder and holds no group keys."
+            .to_owned(),
+        RelayAddressProblem::None => "Give the relay's address.".to_owned(),
+    }
+}
+
+/// What is wrong with relay addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayAddressProblem {
+    /// It does not parse.
+    NotAnAddress,
+    /// A circuit address.
+    ThroughAnotherRelay,
+    /// No `/p2p/` part.
+    NoDevice,
+    /// Addresses of different devices.
+    SeveralDevices,
+    /// A member's device.
+    MemberDevice,
+    /// No address given.
+    None,
+}
+
+/// Connecting to a peer by address.
+pub const CONNECTING: &str = "Connecting; the sync status shows when it is synced.";
+
+// ---- Sync ----
+
+/// A peer device's sync state, in words.
+pub fn peer_state(connected: bool, to_send: Option<u64>) -> String {
+    match (connected, to_send) {
+        (_, Some(0)) => "up to date".into(),
+        (_, Some(1)) => "1 change to send".into(),
+        (_, Some(n)) => format!("{n} changes to send"),
+        (true, None) => "comparing".into(),
+        (false, None) => "not in reach since the app started".into(),
+    }
+}
+
+/// The sync summary: nobody else yet, nobody in reach, up to date with some, or sharing.
+pub fn sync_summary(peers: usize, in_reach: &[&str], all_up_to_date: bool) -> String {
+    if peers == 0 {
+        "No other device is in the group yet. Invite someone in person to share the records.".to_owned()
+    } else if in_reach.is_empty() {
+        "No other member device is in reach. Everything is saved here and will be shared when you meet.".to_owned()
+    } else if all_up_to_date {
+        format!("Up to date with {}.", in_reach.join(", "))
+    } else {
+        format!("Sharing changes with {}.", in_reach.join(", "))
+    }
+}
+
+/// A new device receiving the history.
+pub fn receiving(held: u64, total: u64) -> String {
+    format!("Receiving the group's records: {held} of {total}.")
+}
+
+// ---- Invitations ----
+
+/// Who is on the other side of an invitation.
+pub fn inviting_device(name: &str) -> String {
+    format!("{name}'s device")
+}
+
+/// Who is inviting, on the joining side.
+pub fn invited_by(inviter: &str, group: &str) -> String {
+    format!("{inviter}'s device, inviting you to \"{group}\"")
+}
+
+/// The inviter's side once the newcomer is admitted.
+pub const THEY_ARE_IN: &str = "They are in: the records are on their way to them.";
+
+/// The joining side once admitted.
+pub fn you_are_in(group: &str) -> String {
+    format!("You are in \"{group}\".")
+}
+
+/// An invitation or join that ended.
+pub const INVITATION_ENDED: &str = "That invitation has ended.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_reads_as_sentences() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default();
+        let id = "0123456789abcdef0123456789abcdef";
+        let samples = [
+            group_created("Tenants", id),
+            removed("Cal", 2),
+            revoked(id, 7),
+            steward("Bea", true),
+            steward("Bea", false),
+            role_granted("Bea", "Facilitator", Some(day), id),
+            meeting_added(day, id),
+            attended("Dee", true, true),
+            sync_summary(2, &["Ana"], true),
+            sync_summary(0, &[], false),
+            relay_added(id),
+            no_member_called("Dee"),
+            choose_a_group(&["A", "B"]),
+        ];
+        for sentence in samples {
+            assert!(sentence.chars().next().is_some_and(|c| c.is_uppercase()), "{sentence}");
+            assert!(sentence.ends_with('.'), "{sentence}");
+            assert!(!sentence.contains("sunspace ") && !sentence.contains("--"), "{sentence}");
+        }
+        assert!(removed("Cal", 1).contains("What Cal could already read: everything"));
+    }
+}

@@ -1,0 +1,357 @@
+//! What a front end asks of a device, as typed values: [`NodeCommand`] in, [`NodeOutcome`] out.
+//!
+//! The same command runs on a [`Node`] held by the process (the CLI without `serve`: [`Node::execute`]) or inside
+//! the engine (`serve` and the app: [`crate::NodeHandle::execute`]), which can then tell a read from a write
+//! ([`NodeCommand::writes`]): only a write seals and pushes entries, and its [`crate::NodeEvent::Changed`] names
+//! the records it touched and the heads it made.
+//!
+//! ```no_run
+//! # fn example(node: &mut sunspace_node::Node, group: sunspace_node::GroupId) -> Result<(), sunspace_node::NodeError> {
+//! use sunspace_model::{edit::Edit, NewMeeting};
+//! use sunspace_node::command::{NodeCommand, NodeOutcome};
+//! let today = sunspace_node::today();
+//! let edit = Edit::AddMeeting(NewMeeting::new(today, "General meeting"));
+//! let NodeOutcome::Edited { heads, .. } = node.execute(NodeCommand::Edit { group, edit })? else { unreachable!() };
+//! assert!(!heads.is_empty());
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sunspace_crypto::DeviceId;
+use sunspace_model::edit::{Applied, Edit};
+use sunspace_model::{FieldChange, GroupView, RecordKind, RelayView};
+
+use crate::{GroupId, GroupSummary, NodeError, OpenGroup, Vault};
+
+/// An unlocked device and its open groups. Owned by the engine task (reached through
+/// [`crate::NodeHandle::execute`]), or by the process that runs a command without `serve`.
+#[derive(Debug)]
+pub struct Node {
+    pub(crate) vault: Vault,
+    pub(crate) groups: BTreeMap<GroupId, OpenGroup>,
+    /// Groups that could not be opened, with why: the device unlocks and its other groups open all the same.
+    pub(crate) unopened: BTreeMap<GroupId, String>,
+}
+
+/// One thing asked of the device.
+#[derive(Debug, Clone)]
+pub enum NodeCommand {
+    /// This device's id and owner.
+    Device,
+    /// The groups on this device and the one commands work on by default.
+    Groups,
+    /// Creates a group with this device's owner as founder (under `display_name` if given); it becomes the default
+    /// group when the device holds several.
+    CreateGroup {
+        /// The group's name.
+        name: String,
+        /// The founder's name in this group, if not the owner's.
+        display_name: Option<String>,
+        /// The founding date.
+        today: NaiveDate,
+    },
+    /// Makes a group the default one.
+    UseGroup(GroupId),
+    /// Everything a front end shows of a group.
+    Read(GroupId),
+    /// One change to a group's records.
+    Edit {
+        /// The group.
+        group: GroupId,
+        /// The change.
+        edit: Edit,
+    },
+    /// Removes a member (stewards only): a signed membership change and a new group key.
+    RemoveMember {
+        /// The group.
+        group: GroupId,
+        /// The member's record id.
+        member: String,
+        /// Why, kept in the signed record.
+        reason: String,
+    },
+    /// Makes a member a steward, or ends it.
+    SetSteward {
+        /// The group.
+        group: GroupId,
+        /// The member's record id.
+        member: String,
+        /// Steward from now on, or not.
+        steward: bool,
+    },
+    /// Revokes one device.
+    RevokeDevice {
+        /// The group.
+        group: GroupId,
+        /// The device.
+        device: DeviceId,
+    },
+    /// Who changed a record, when and from what.
+    History {
+        /// The group.
+        group: GroupId,
+        /// The record's kind.
+        kind: RecordKind,
+        /// The record's id.
+        record: String,
+    },
+    /// The whole document in automerge's format.
+    ExportAutomerge(GroupId),
+    /// How far each device's log is held here, and whether edits wait to be sealed (benchmarks, tests).
+    LogHeads(GroupId),
+}
+
+/// A group as a front end shows it: the view and what only the signed membership knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSnapshot {
+    /// The records, with the heads they show.
+    pub view: GroupView,
+    /// Member record ids of the stewards, by the signed membership.
+    pub stewards: Vec<String>,
+    /// Devices in the signed membership (hex), each with its member record id.
+    pub devices: BTreeMap<String, String>,
+    /// The safety number, grouped for reading aloud.
+    pub safety_number: String,
+    /// The relays the group lists.
+    pub relays: Vec<RelayView>,
+    /// This device (hex).
+    pub me: String,
+    /// This device's owner's member record, if the group lists this device.
+    pub my_member: Option<String>,
+}
+
+/// What a [`NodeCommand`] did or found.
+#[derive(Debug, Clone)]
+pub enum NodeOutcome {
+    /// This device.
+    Device {
+        /// Its id (hex).
+        device: String,
+        /// Its owner's name.
+        owner: String,
+    },
+    /// The groups held.
+    Groups {
+        /// Each group.
+        groups: Vec<GroupSummary>,
+        /// The default one, if chosen.
+        current: Option<GroupId>,
+    },
+    /// A group was created.
+    GroupCreated(GroupSummary),
+    /// A group was read.
+    Snapshot(Box<GroupSnapshot>),
+    /// An edit was made.
+    Edited {
+        /// What it made.
+        applied: Applied,
+        /// The document's heads after it.
+        heads: Vec<String>,
+    },
+    /// A member was removed: each of their devices with the last entry of it that is kept.
+    Removed {
+        /// Device and cutoff.
+        cutoffs: Vec<(DeviceId, u64)>,
+    },
+    /// A device was revoked; its entries up to this one are kept.
+    Revoked {
+        /// The last kept entry.
+        cutoff: u64,
+    },
+    /// A record's history.
+    History {
+        /// The changes, oldest first.
+        changes: Vec<FieldChange>,
+        /// The same in sentences.
+        sentences: Vec<String>,
+    },
+    /// Bytes (an export).
+    Bytes(Vec<u8>),
+    /// The last entry held of each device's log, and whether edits wait to be sealed.
+    LogHeads {
+        /// Device and sequence number.
+        heads: BTreeMap<DeviceId, u64>,
+        /// Edits made but not yet sealed into an entry.
+        pending: bool,
+    },
+    /// Done, nothing to report.
+    Done,
+}
+
+impl NodeCommand {
+    /// Whether it may change a group (and so must be sealed, pushed and announced).
+    pub fn writes(&self) -> bool {
+        !matches!(
+            self,
+            NodeCommand::Device
+                | NodeCommand::Groups
+                | NodeCommand::Read(_)
+                | NodeCommand::History { .. }
+                | NodeCommand::ExportAutomerge(_)
+                | NodeCommand::LogHeads(_)
+        )
+    }
+
+    /// The group it is about, if one.
+    pub fn group(&self) -> Option<GroupId> {
+        match self {
+            NodeCommand::Device | NodeCommand::Groups | NodeCommand::CreateGroup { .. } => None,
+            NodeCommand::UseGroup(group)
+            | NodeCommand::Read(group)
+            | NodeCommand::ExportAutomerge(group)
+            | NodeCommand::LogHeads(group) => Some(*group),
+            NodeCommand::Edit { group, .. }
+            | NodeCommand::RemoveMember { group, .. }
+            | NodeCommand::SetSteward { group, .. }
+            | NodeCommand::RevokeDevice { group, .. }
+            | NodeCommand::History { group, .. } => Some(*group),
+        }
+    }
+
+    /// The kinds of record a write touches (a window reloads those): membership changes touch the members and
+    /// the group.
+    pub fn records(&self) -> Vec<RecordKind> {
+        match self {
+            NodeCommand::Edit { edit, .. } => vec![edit.record()],
+            NodeCommand::CreateGroup { .. } => vec![RecordKind::Group],
+            NodeCommand::RemoveMember { .. } | NodeCommand::SetSteward { .. } | NodeCommand::RevokeDevice { .. } => {
+                vec![RecordKind::Member, RecordKind::Group]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Node {
+    /// Wraps an unlocked device.
+    pub fn new(vault: Vault) -> Self {
+        Self { vault, groups: BTreeMap::new(), unopened: BTreeMap::new() }
+    }
+
+    /// Groups that could not be opened, with why.
+    pub fn unopened(&self) -> &BTreeMap<GroupId, String> {
+        &self.unopened
+    }
+
+    /// The unlocked device.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// An open group, opened on first use.
+    pub fn group(&mut self, id: GroupId) -> Result<&mut OpenGroup, NodeError> {
+        if !self.groups.contains_key(&id) {
+            let group = self.vault.open_group(id)?;
+            self.groups.insert(id, group);
+        }
+        self.groups.get_mut(&id).ok_or_else(|| NodeError::GroupNotFound(id.to_hex()))
+    }
+
+    /// Keeps a group that was just created or joined.
+    pub fn insert_group(&mut self, group: OpenGroup) {
+        self.groups.insert(group.id(), group);
+    }
+
+    /// Opens every group of the device. One that does not open is reported ([`Node::unopened`]), never a reason
+    /// for the device not to unlock.
+    pub(crate) fn open_all(&mut self) -> Result<(), NodeError> {
+        let (groups, unreadable) = self.vault.stored_groups()?;
+        for (id, reason) in unreadable {
+            tracing::error!(group = %id, %reason, "a group's records cannot be read");
+            self.unopened.insert(id, reason);
+        }
+        for id in groups {
+            match self.group(id) {
+                Ok(_) => {
+                    self.unopened.remove(&id);
+                }
+                Err(error) => {
+                    tracing::error!(group = %id, %error, "a group could not be opened");
+                    self.unopened.insert(id, error.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Carries out one command. A write is sealed into this device's log and flushed before this returns.
+    pub fn execute(&mut self, command: NodeCommand) -> Result<NodeOutcome, NodeError> {
+        match command {
+            NodeCommand::Device => Ok(NodeOutcome::Device {
+                device: self.vault.device_id().to_hex(),
+                owner: self.vault.owner_name().to_owned(),
+            }),
+            NodeCommand::Groups => {
+                Ok(NodeOutcome::Groups { groups: self.vault.groups()?, current: self.vault.current_group()? })
+            }
+            NodeCommand::CreateGroup { name, display_name, today } => {
+                let group = match display_name {
+                    Some(display_name) => self.vault.create_group_as(&name, &display_name, today)?,
+                    None => self.vault.create_group(&name, today)?,
+                };
+                if self.vault.group_ids()?.len() > 1 {
+                    self.vault.set_current_group(group.id())?;
+                }
+                let summary = GroupSummary { id: group.id().to_hex(), name: group.doc().name() };
+                self.insert_group(group);
+                Ok(NodeOutcome::GroupCreated(summary))
+            }
+            NodeCommand::UseGroup(group) => {
+                self.group(group)?;
+                self.vault.set_current_group(group)?;
+                Ok(NodeOutcome::Done)
+            }
+            NodeCommand::Read(group) => {
+                let me = self.vault.device_id().to_hex();
+                let group = self.group(group)?;
+                let snapshot = GroupSnapshot {
+                    view: group.view_now(),
+                    stewards: group.stewards(),
+                    devices: group
+                        .members()
+                        .devices
+                        .iter()
+                        .map(|(device, entry)| (device.to_hex(), entry.member.clone()))
+                        .collect(),
+                    safety_number: group.safety_number(),
+                    relays: group.doc().relays(),
+                    me,
+                    my_member: group.my_member_id(),
+                };
+                Ok(NodeOutcome::Snapshot(Box::new(snapshot)))
+            }
+            NodeCommand::Edit { group, edit } => {
+                let group = self.group(group)?;
+                let applied = group.edit(|doc| doc.apply(edit))?;
+                Ok(NodeOutcome::Edited { applied, heads: group.document_heads() })
+            }
+            NodeCommand::RemoveMember { group, member, reason } => {
+                let cutoffs = self.group(group)?.remove_member(&member, &reason)?;
+                Ok(NodeOutcome::Removed { cutoffs })
+            }
+            NodeCommand::SetSteward { group, member, steward } => {
+                self.group(group)?.set_steward(&member, steward)?;
+                Ok(NodeOutcome::Done)
+            }
+            NodeCommand::RevokeDevice { group, device } => {
+                let cutoff = self.group(group)?.revoke_device(device)?;
+                Ok(NodeOutcome::Revoked { cutoff })
+            }
+            NodeCommand::History { group, kind, record } => {
+                let group = self.group(group)?;
+                Ok(NodeOutcome::History {
+                    changes: group.history(kind, &record)?,
+                    sentences: group.history_sentences(kind, &record)?,
+                })
+            }
+            NodeCommand::ExportAutomerge(group) => Ok(NodeOutcome::Bytes(self.group(group)?.export_automerge())),
+            NodeCommand::LogHeads(group) => {
+                let group = self.group(group)?;
+                Ok(NodeOutcome::LogHeads { heads: group.heads(), pending: group.has_pending() })
+            }
+        }
+    }
+}
