@@ -73,6 +73,7 @@ bench: deps
 	$(CARGO) build --release -p sunspace-cli -p sunspace-bench
 	$(CARGO_TARGET_DIR)/release/sunspace-bench w1
 	$(CARGO_TARGET_DIR)/release/sunspace-bench w3w4
+	$(CARGO_TARGET_DIR)/release/sunspace-bench edit
 	$(CARGO_TARGET_DIR)/release/sunspace-bench w2 --sunspace $(BIN)
 
 lint:

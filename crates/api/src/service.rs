@@ -135,8 +135,12 @@ impl Service {
         }
     }
 
-    /// The group a request names (or the default one).
+    /// The group a request names (or the default one). A whole id — what the window sends — names it without
+    /// listing the groups; the device refuses it if the group is not here.
     pub async fn group_id(&self, group: Option<&str>) -> Result<GroupId, ApiError> {
+        if let Some(id) = group.and_then(|g| GroupId::from_hex(g.trim())) {
+            return Ok(id);
+        }
         match self.run(NodeCommand::Groups).await? {
             NodeOutcome::Groups { groups, current } => resolve::group(&groups, current, group),
             other => Err(outcome_mismatch(&other)),
@@ -372,8 +376,14 @@ impl Service {
                     .map(|hash| hash.parse::<sunspace_model::ChangeHash>())
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|_| ApiError::input(words::UNKNOWN_VERSION))?;
-                let (id, snapshot) = self.open(&group).await?;
-                let meeting = resolve::meeting(&snapshot.view, &meeting)?;
+                // The window names the meeting by its whole id as it types: no read of the group before the edit
+                // (the model refuses an id it does not hold).
+                let (id, meeting) = if sunspace_model::is_record_id(&meeting) {
+                    (self.group_id(group.as_deref()).await?, meeting)
+                } else {
+                    let (id, snapshot) = self.open(&group).await?;
+                    (id, resolve::meeting(&snapshot.view, &meeting)?)
+                };
                 let (applied, heads) = self.edit(id, Edit::SetMinutes { meeting, text, base }).await?;
                 let Applied::Minutes(text) = applied else {
                     return Err(ApiError::new(ErrorKind::Storage, "The minutes were not saved"));

@@ -141,6 +141,8 @@ async fn first_run_a_meeting_with_minutes_attendance_and_a_decision_then_export(
     assert_eq!(view.meetings[0].minutes, "We will meet the landlord.");
     assert_eq!(view.meetings[0].attendance.len(), 2);
     assert_eq!(view.decisions[0].title, "Ask for repairs in writing");
+    let elsewhere = app.ask(Request::Group { group: Some("ab".repeat(16)) }).await.unwrap_err();
+    assert_eq!(elsewhere.kind, ErrorKind::NotFound, "{elsewhere:?}");
     let unknown = app.ask(present("nobody")).await.unwrap_err();
     assert_eq!(unknown.kind, ErrorKind::NotFound);
 

@@ -4,8 +4,10 @@
 //! ```text
 //! sunspace-bench w1                                         # two devices reconnect after 2 × 1,000 edits
 //! sunspace-bench w2 --sunspace target/release/sunspace      # "ten years" of one group
+//! sunspace-bench edit                                       # one minutes edit, window to peer window
 //! ```
 
+mod edit;
 mod w1;
 mod w2;
 mod w3w4;
@@ -25,6 +27,8 @@ enum Workload {
     W1(w1::Options),
     /// W3 fan-out to 20 engines on loopback, and W4 removal in a 200-device group.
     W3w4(w3w4::Options),
+    /// One minutes edit from a window to a peer's window, through the app's backend, on two engines.
+    Edit(edit::Options),
     /// W2 "ten years": generate a group's decade of records, then measure cold open, memory and bytes on disk.
     W2(w2::Options),
 }
@@ -34,6 +38,7 @@ fn main() -> anyhow::Result<()> {
         Workload::W1(options) => w1::run(options),
         Workload::W2(options) => w2::run(options),
         Workload::W3w4(options) => w3w4::run(options),
+        Workload::Edit(options) => edit::run(options),
     }
 }
 

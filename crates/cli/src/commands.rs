@@ -643,8 +643,7 @@ fn decision(device: &mut Device, group: Option<String>, command: DecisionCommand
             let response = device.ask(Request::AddDecision { group, decision })?;
             let Response::Created { id, .. } = &response else { return Err(out_of_turn(&response)) };
             let hint = format!("Add what follows from it with `sunspace action add \"…\" --decision {}`.", short(id));
-            let message = response.message().unwrap_or_default();
-            emit(&format!("{message} {hint}"))
+            say(&response, Some(hint))
         }
         DecisionCommand::List => {
             let page = device.page(&group)?;

@@ -274,3 +274,35 @@ pub(crate) fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_socket_lines_match_the_published_example() {
+        let protocol = include_str!("../../../docs/protocol.md");
+        let example = protocol
+            .split("<!-- control-example-begin -->")
+            .nth(1)
+            .and_then(|rest| rest.split("<!-- control-example-end -->").next())
+            .expect("docs/protocol.md has the control socket example");
+        let lines: Vec<&str> = example.lines().filter(|l| l.starts_with('{')).collect();
+        assert_eq!(lines.len(), 4);
+        for (n, line) in lines.iter().enumerate() {
+            // Each line reads as the message it stands for and writes back the same JSON.
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            let again = if n % 2 == 0 {
+                serde_json::to_value(serde_json::from_str::<ToServe>(line).unwrap()).unwrap()
+            } else {
+                serde_json::to_value(serde_json::from_str::<FromServe>(line).unwrap()).unwrap()
+            };
+            assert_eq!(again, value, "{line}");
+        }
+        let Ok(ToServe::Request { request: Request::AppendMinutes { meeting, .. } }) = serde_json::from_str(lines[0])
+        else {
+            panic!("the first line is an append-minutes request")
+        };
+        assert_eq!(meeting, "last");
+    }
+}

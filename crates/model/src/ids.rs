@@ -7,6 +7,6 @@ pub fn new_record_id() -> RecordId {
 }
 
 /// Whether `text` has the shape of a record id.
-pub(crate) fn is_record_id(text: &str) -> bool {
+pub fn is_record_id(text: &str) -> bool {
     text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }

@@ -46,7 +46,7 @@ pub use cadence::Cadence;
 pub use doc::{DeviceRecord, Founder, GroupDoc, SCHEMA_VERSION};
 pub use error::ModelError;
 pub use history::FieldChange;
-pub use ids::{new_record_id, RecordId};
+pub use ids::{is_record_id, new_record_id, RecordId};
 pub use incoming::{chunk_checksum, ChangeRefusal, Vetted, MAX_INFLATED_BYTES, MAX_OPS_PER_ENTRY};
 pub use input::{
     ActionPatch, CharterPatch, DecisionMethod, DecisionPatch, MeetingPatch, NewAction, NewDecision, NewMeeting,

@@ -25,7 +25,7 @@ mod mem;
 mod sled_store;
 
 pub use mem::MemStore;
-pub use sled_store::SledStore;
+pub use sled_store::{flushes, SledStore};
 
 /// A device's log within a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

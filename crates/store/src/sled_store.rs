@@ -218,6 +218,15 @@ impl Store for SledStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(map_sled_error)?;
+        FLUSHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// Flushes to disk made by every sled store of this process: what the benchmarks count per edit.
+static FLUSHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many times this process's sled stores flushed to disk (each an fsync of sled's files).
+pub fn flushes() -> u64 {
+    FLUSHES.load(std::sync::atomic::Ordering::Relaxed)
 }
