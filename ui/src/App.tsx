@@ -11,6 +11,7 @@ import type { DeviceState } from "./bindings/DeviceState";
 import type { Export } from "./bindings/Export";
 import type { FlowStep } from "./bindings/FlowStep";
 import type { GroupItem } from "./bindings/GroupItem";
+import type { GroupPage } from "./bindings/GroupPage";
 import type { GroupView } from "./bindings/GroupView";
 import type { InviteView } from "./bindings/InviteView";
 import type { MeetingView } from "./bindings/MeetingView";
@@ -600,18 +601,24 @@ function DecisionHistory({ group, decision, act }: { group: string; decision: st
 }
 
 function Members({ view, group, act, reload, me }: { view: GroupView; group: string; act: Act; reload: () => Promise<void>; me: string | null }) {
-  const myself = view.devices.find((d) => d.id === me)?.member;
   const [number, setNumber] = useState("");
   const [removing, setRemoving] = useState<string | null>(null);
   const [revoking, setRevoking] = useState<string | null>(null);
   const [reason, setReason] = useState("");
   const [told, setTold] = useState("");
-  const [stewards, setStewards] = useState<string[]>([]);
+  // Who may be removed, revoked or made steward, and the warnings, are the service's (one rule for every front end).
+  const [page, setPage] = useState<GroupPage | null>(null);
   useEffect(() => {
-    void act.read(() => backend.safetyNumber(group)).then((n) => n && setNumber(n));
-    void act.read(() => backend.stewards(group)).then((s) => s && setStewards(s));
+    void act.read(() => backend.page(group)).then((p) => {
+      if (p) {
+        setPage(p);
+        setNumber(p.safety_number);
+      }
+    });
   }, [view]);
-  const iAmSteward = myself !== undefined && stewards.includes(myself);
+  const stewards = page?.stewards ?? [];
+  const removal = (member: string) => page?.removable.find((c) => c.id === member);
+  const revocation = (device: string) => page?.revocable.find((c) => c.id === device);
   return (
     <>
       <Section title="Safety number">
@@ -631,7 +638,7 @@ function Members({ view, group, act, reload, me }: { view: GroupView; group: str
               <li>
                 <strong>{m.name}</strong> <span class="muted">{m.status}</span>
                 {stewards.includes(m.id) && <span class="badge-steward" data-testid={`steward-${m.name}`} title="Signed authority: may admit and remove members"> · steward</span>}
-                {iAmSteward && m.status === "active" && devices.length > 0 && (
+                {page?.stewardable.includes(m.id) && (
                   <>
                     {" "}
                     <button class="link" data-testid={`${stewards.includes(m.id) ? "end-steward" : "make-steward"}-${m.name}`} onClick={async () => {
@@ -645,7 +652,7 @@ function Members({ view, group, act, reload, me }: { view: GroupView; group: str
                     device {d.id.slice(0, 8)} · {d.method === "founder" ? "started the group" : d.method === "in-person-qr" ? "verified in person (QR code)" : d.method === "in-person-code" ? "verified in person (typed code)" : d.method}
                     {d.id === me ? " · this device" : ""}
                     {d.revoked ? ` · revoked ${readableDate(d.revoked)}` : ""}
-                    {m.status === "active" && d.id !== me && !d.revoked && devices.filter((o) => !o.revoked).length > 1 && (
+                    {revocation(d.id) && (
                       <>
                         {" "}
                         <button class="link" data-testid={`revoke-${d.id.slice(0, 8)}`} onClick={() => setRevoking(d.id)}>Revoke this device…</button>
@@ -653,10 +660,7 @@ function Members({ view, group, act, reload, me }: { view: GroupView; group: str
                     )}
                     {revoking === d.id && (
                       <div class="stack confirm">
-                        <p>
-                          This device keeps everything it could already read: every record up to now. After revoking, the group key changes and
-                          nothing written afterwards can be read on it. Use this for a lost, stolen or seized device.
-                        </p>
+                        <p>{revocation(d.id)?.warning}</p>
                         <div class="row">
                           <button class="danger" data-testid="confirm-revoke" onClick={async () => {
                             const message = await act(() => backend.revokeDevice(group, d.id));
@@ -668,7 +672,7 @@ function Members({ view, group, act, reload, me }: { view: GroupView; group: str
                     )}
                   </div>
                 ))}
-                {m.status === "active" && devices.length > 0 && m.id !== myself && (
+                {removal(m.id) && (
                   <button class="danger small" data-testid={`remove-${m.name}`} onClick={() => { setRemoving(m.id); setReason(""); }}>
                     Remove…
                   </button>
@@ -679,10 +683,7 @@ function Members({ view, group, act, reload, me }: { view: GroupView; group: str
                     const message = await act(() => backend.removeMember(group, m.id, reason));
                     if (message) { setTold(message); setRemoving(null); await reload(); }
                   }}>
-                    <p>
-                      {m.name} keeps everything they could already read: every record up to now. After removal the group key changes, and
-                      nothing written afterwards can be read on their devices.
-                    </p>
+                    <p>{removal(m.id)?.warning}</p>
                     <input aria-label="Reason" data-testid="removal-reason" placeholder="Reason (kept in the records)" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
                     <div class="row">
                       <button class="danger" data-testid="confirm-removal">Remove {m.name}</button>

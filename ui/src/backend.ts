@@ -53,6 +53,8 @@ export function makeBackend(call: Invoke) {
     groups: () => ask({ request: "groups" }, "groups").then((r) => r.groups),
     createGroup: (name: string) => ask({ request: "create-group", name }, "group-chosen").then((r) => r.group),
     group: (group: string) => ask({ request: "group", group }, "group").then((r) => r.view),
+    /** The group with what only the signed membership knows: stewards, the safety number, what may be done. */
+    page: (group: string) => ask({ request: "group", group }, "group"),
     addMeeting: (group: string, meeting: MeetingInput) =>
       ask({ request: "add-meeting", group, meeting }, "created").then(created),
     setMinutes: (group: string, meeting: string, text: string, base: string[]) =>

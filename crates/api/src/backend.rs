@@ -98,7 +98,7 @@ impl Backend {
             return Ok(DeviceState { set_up, unlocked: false, name: None, device: None });
         };
         let Response::Device { device, owner } = service.handle(Request::Device).await? else {
-            return Err(ApiError::new(ErrorKind::Storage, "The device did not say who it is"));
+            return Err(ApiError::new(ErrorKind::Storage, crate::words::out_of_turn("device")));
         };
         Ok(DeviceState { set_up, unlocked: true, name: Some(owner), device: Some(device) })
     }
@@ -110,7 +110,7 @@ impl Backend {
             return Err(ApiError::input(check.hint));
         }
         if name.trim().is_empty() {
-            return Err(ApiError::input("Your name cannot be empty"));
+            return Err(ApiError::input(crate::words::NAME_NEEDED));
         }
         let dir = self.inner.dir.clone();
         let vault = tokio::task::spawn_blocking(move || {
@@ -118,7 +118,7 @@ impl Backend {
             Vault::create(store, &Passphrase::new(passphrase), name.trim(), kdf_params())
         })
         .await
-        .map_err(|_| ApiError::new(ErrorKind::Storage, "Setting up the device was interrupted"))??;
+        .map_err(|_| ApiError::new(ErrorKind::Storage, crate::words::INTERRUPTED))??;
         self.start(vault).await
     }
 
@@ -133,7 +133,7 @@ impl Backend {
             Vault::unlock(store, &Passphrase::new(passphrase))
         })
         .await
-        .map_err(|_| ApiError::new(ErrorKind::Storage, "Unlocking was interrupted"))??;
+        .map_err(|_| ApiError::new(ErrorKind::Storage, crate::words::INTERRUPTED))??;
         self.start(vault).await
     }
 
@@ -210,7 +210,7 @@ impl Backend {
     pub async fn export(&self, group: String, format: ExportFormat) -> Result<Export, ApiError> {
         let Response::Exported { bytes, .. } = self.request(Request::Export { group: Some(group), format }).await?
         else {
-            return Err(ApiError::new(ErrorKind::Storage, "The export was not made"));
+            return Err(ApiError::new(ErrorKind::Storage, crate::words::NOT_MADE));
         };
         let extension = match format {
             ExportFormat::Markdown => "md",
@@ -344,13 +344,13 @@ async fn save_to_documents(extension: &'static str, bytes: Vec<u8>) -> Result<St
     let date = sunspace_node::today();
     let path = tokio::task::spawn_blocking(move || crate::files::save_new_export(&folder, date, extension, &bytes))
         .await
-        .map_err(|_| ApiError::new(ErrorKind::Storage, "Could not save the export"))?
+        .map_err(|_| ApiError::new(ErrorKind::Storage, crate::words::INTERRUPTED))?
         .map_err(storage)?;
     Ok(path.display().to_string())
 }
 
 fn storage(error: std::io::Error) -> ApiError {
-    ApiError::new(ErrorKind::Storage, format!("Could not save the export: {error}"))
+    ApiError::new(ErrorKind::Storage, crate::words::export_not_saved(&error))
 }
 
 /// The key-derivation cost: the recommended one, unless a test asks for the minimum (`SUNSPACE_TEST_KDF=minimum`).

@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 use sunspace_model::ModelError;
 use sunspace_node::NodeError;
 
+use crate::words;
+
 /// What went wrong, in a sentence for the person, and what kind of thing it was (for the UI to choose where to
 /// show it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, thiserror::Error)]
@@ -46,7 +48,7 @@ impl ApiError {
     }
 
     pub(crate) fn locked() -> Self {
-        Self::new(ErrorKind::Locked, "Unlock this device first")
+        Self::new(ErrorKind::Locked, words::UNLOCK_FIRST)
     }
 }
 
@@ -80,33 +82,20 @@ impl From<NodeError> for ApiError {
         use ErrorKind::*;
         match error {
             // The engine's own wording speaks of command-line steps; the app says what to do in the app.
-            NodeError::NotInitialized => Self::new(Locked, "This device is not set up yet"),
-            NodeError::AlreadyInitialized => Self::new(Refused, "This device is already set up: unlock it instead"),
-            NodeError::WrongPassphrase => {
-                Self::new(WrongPassphrase, "That passphrase does not open this device. Nothing was changed")
-            }
-            NodeError::WeakPassphrase { min } => {
-                Self::new(Input, format!("The passphrase is too short: use at least {min} characters"))
-            }
-            NodeError::UnknownFormat { .. } => Self::new(
-                Storage,
-                "This device's data was written by a different version of Sunspace; open it with that version",
-            ),
-            NodeError::GroupNotFound(_) => Self::new(NotFound, "That group is not on this device"),
+            NodeError::NotInitialized => Self::new(Locked, words::NOT_SET_UP),
+            NodeError::AlreadyInitialized => Self::new(Refused, words::ALREADY_SET_UP),
+            NodeError::WrongPassphrase => Self::new(WrongPassphrase, words::WRONG_PASSPHRASE),
+            NodeError::WeakPassphrase { min } => Self::new(Input, words::passphrase_too_short(min)),
+            NodeError::UnknownFormat { .. } => Self::new(Storage, words::OTHER_VERSION),
+            NodeError::GroupNotFound(_) => Self::new(NotFound, words::GROUP_NOT_HERE),
             NodeError::Model(model) => model.into(),
-            NodeError::NotAMember => Self::new(Refused, "This device is no longer a member device of the group"),
+            NodeError::NotAMember => Self::new(Refused, words::NO_LONGER_A_MEMBER),
             NodeError::Refused(reason) => Self::new(Refused, reason),
-            NodeError::Net(reason) => Self::new(Network, format!("The network could not do it: {reason}")),
-            NodeError::Stopped => Self::new(Storage, "Sunspace's engine has stopped; restart the app"),
-            NodeError::Damaged(_) => Self::new(
-                Storage,
-                "Some stored data on this device is damaged and could not be read; nothing was changed",
-            ),
-            NodeError::Store(sunspace_store::StoreError::Locked) => Self::new(
-                Refused,
-                "Sunspace is already open on this device (another window, or `serve` on the command line): close it first",
-            ),
-            NodeError::Store(store) => Self::new(Storage, format!("The device's storage failed: {store}")),
+            NodeError::Net(reason) => Self::new(Network, words::network_failed(&reason)),
+            NodeError::Stopped => Self::new(Storage, words::ENGINE_STOPPED),
+            NodeError::Damaged(_) => Self::new(Storage, words::DAMAGED),
+            NodeError::Store(sunspace_store::StoreError::Locked) => Self::new(Refused, words::ALREADY_OPEN),
+            NodeError::Store(store) => Self::new(Storage, words::storage_failed(&store)),
             other => Self::new(Storage, other.to_string()),
         }
     }

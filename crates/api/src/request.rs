@@ -547,6 +547,21 @@ pub struct GroupPage {
     pub me: String,
     /// This device's owner's member record, if the group lists this device.
     pub my_member: Option<String>,
+    /// The members this device may remove, each with what the person reads before confirming.
+    pub removable: Vec<Choice>,
+    /// The devices this device may revoke (its own person's other devices; anyone's, as a steward).
+    pub revocable: Vec<Choice>,
+    /// The members whose stewardship this device may give or end.
+    pub stewardable: Vec<String>,
+}
+
+/// Something this device may do to a record, and what the person reads before they confirm it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Choice {
+    /// The member's record id, or the device's id (hex).
+    pub id: String,
+    /// What it means, in sentences: what they keep, what changes.
+    pub warning: String,
 }
 
 /// What a request did or found.

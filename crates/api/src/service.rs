@@ -26,6 +26,7 @@ use sunspace_node::{GroupId, GroupSnapshot, Node, NodeCommand, NodeHandle, NodeO
 use crate::error::{ApiError, ErrorKind};
 use crate::request::*;
 use crate::types::{GroupItem, PeerView, SyncProgress, SyncView};
+use crate::Choice;
 use crate::{resolve, words};
 
 /// Where the service's commands run.
@@ -74,7 +75,7 @@ fn optional_date(text: Option<&str>, what: &str) -> Result<Option<NaiveDate>, Ap
 }
 
 fn outcome_mismatch(outcome: &NodeOutcome) -> ApiError {
-    ApiError::new(ErrorKind::Storage, format!("The device answered out of turn ({})", variant_name(outcome)))
+    ApiError::new(ErrorKind::Storage, words::out_of_turn(variant_name(outcome)))
 }
 
 fn variant_name(outcome: &NodeOutcome) -> &'static str {
@@ -94,6 +95,7 @@ fn variant_name(outcome: &NodeOutcome) -> &'static str {
 }
 
 fn page(snapshot: GroupSnapshot) -> GroupPage {
+    let (removable, revocable, stewardable) = choices(&snapshot);
     GroupPage {
         view: snapshot.view,
         stewards: snapshot.stewards,
@@ -102,7 +104,39 @@ fn page(snapshot: GroupSnapshot) -> GroupPage {
         relays: snapshot.relays,
         me: snapshot.me,
         my_member: snapshot.my_member,
+        removable,
+        revocable,
+        stewardable,
     }
+}
+
+/// The one removal rule, for every front end to offer what the device would do: a steward may remove an active
+/// member with a device in the group, other than themselves, and give or end their stewardship; a device may be
+/// revoked, by its own person or a steward, while its member is active and keeps another device (with one device
+/// left, removal is the tool). The device itself still checks every one against the signed membership.
+pub(crate) fn choices(snapshot: &GroupSnapshot) -> (Vec<Choice>, Vec<Choice>, Vec<String>) {
+    let view = &snapshot.view;
+    let me = snapshot.my_member.as_deref();
+    let steward = me.is_some_and(|me| snapshot.stewards.iter().any(|s| s == me));
+    let signed = |member: &str| snapshot.devices.values().any(|m| m == member);
+    let active: Vec<&sunspace_model::view::MemberView> =
+        view.members.iter().filter(|m| m.status == sunspace_model::MemberStatus::Active && signed(&m.id)).collect();
+    let stewardable: Vec<String> = if steward { active.iter().map(|m| m.id.clone()).collect() } else { Vec::new() };
+    let removable = active
+        .iter()
+        .filter(|m| steward && Some(m.id.as_str()) != me)
+        .map(|m| Choice { id: m.id.clone(), warning: words::removal_warning(&m.name) })
+        .collect();
+    let in_use = |member: &str| view.devices.iter().filter(|d| d.member == member && d.revoked.is_none()).count();
+    let revocable = view
+        .devices
+        .iter()
+        .filter(|d| d.id != snapshot.me && d.revoked.is_none() && snapshot.devices.contains_key(&d.id))
+        .filter(|d| active.iter().any(|m| m.id == d.member) && in_use(&d.member) > 1)
+        .filter(|d| steward || Some(d.member.as_str()) == me)
+        .map(|d| Choice { id: d.id.clone(), warning: words::REVOCATION_WARNING.to_owned() })
+        .collect();
+    (removable, revocable, stewardable)
 }
 
 impl Service {
@@ -127,8 +161,7 @@ impl Service {
     async fn run(&self, command: NodeCommand) -> Result<NodeOutcome, ApiError> {
         match &self.device {
             Device::Local(node) => {
-                let mut node =
-                    node.lock().map_err(|_| ApiError::new(ErrorKind::Storage, "The device's state was lost"))?;
+                let mut node = node.lock().map_err(|_| ApiError::new(ErrorKind::Storage, words::STATE_LOST))?;
                 Ok(node.execute(command)?)
             }
             Device::Engine(handle) => Ok(handle.execute(command).await?),
@@ -177,7 +210,7 @@ impl Service {
     ) -> Result<Response, ApiError> {
         let (applied, heads) = self.edit(group, edit).await?;
         let Applied::Created(id) = applied else {
-            return Err(ApiError::new(ErrorKind::Storage, "The record was not made"));
+            return Err(ApiError::new(ErrorKind::Storage, words::NOT_MADE));
         };
         Ok(Response::Created { kind, message: message(&id), id, heads })
     }
@@ -386,7 +419,7 @@ impl Service {
                 };
                 let (applied, heads) = self.edit(id, Edit::SetMinutes { meeting, text, base }).await?;
                 let Applied::Minutes(text) = applied else {
-                    return Err(ApiError::new(ErrorKind::Storage, "The minutes were not saved"));
+                    return Err(ApiError::new(ErrorKind::Storage, words::NOT_MADE));
                 };
                 Ok(Response::MinutesSaved { text, heads, message: words::MINUTES_SAVED.to_owned() })
             }
@@ -569,7 +602,7 @@ impl Service {
                 let bytes = match format {
                     ExportFormat::Markdown => sunspace_model::export::markdown(&self.read(id).await?.view).into_bytes(),
                     ExportFormat::Json => serde_json::to_vec_pretty(&self.read(id).await?.view)
-                        .map_err(|_| ApiError::new(ErrorKind::Storage, "The archive could not be written"))?,
+                        .map_err(|_| ApiError::new(ErrorKind::Storage, words::NOT_MADE))?,
                     ExportFormat::Automerge => match self.run(NodeCommand::ExportAutomerge(id)).await? {
                         NodeOutcome::Bytes(bytes) => bytes,
                         other => return Err(outcome_mismatch(&other)),
@@ -672,7 +705,7 @@ fn relay_of(snapshot: &GroupSnapshot, addresses: &[String]) -> Result<String, Ap
 /// A group's sync state in words, from the engine's status.
 pub(crate) fn sync_view(status: &sunspace_node::engine::Status, group: &str) -> Result<SyncView, ApiError> {
     let Some(group) = status.groups.iter().find(|g| g.id == group) else {
-        return Err(ApiError::new(ErrorKind::NotFound, "That group is not on this device"));
+        return Err(ApiError::new(ErrorKind::NotFound, words::GROUP_NOT_HERE));
     };
     let peers: Vec<PeerView> = group
         .peers

@@ -5,6 +5,65 @@
 use sunspace_model::view::short;
 use sunspace_model::RecordKind;
 
+// ---- The device ----
+
+/// Locked.
+pub const UNLOCK_FIRST: &str = "Unlock this device first";
+/// No device yet.
+pub const NOT_SET_UP: &str = "This device is not set up yet";
+/// A second set-up.
+pub const ALREADY_SET_UP: &str = "This device is already set up: unlock it instead";
+/// A wrong passphrase.
+pub const WRONG_PASSPHRASE: &str = "That passphrase does not open this device. Nothing was changed";
+/// Data of another version.
+pub const OTHER_VERSION: &str =
+    "This device's data was written by a different version of Sunspace; open it with that version";
+/// A group id that is not here.
+pub const GROUP_NOT_HERE: &str = "That group is not on this device";
+/// Removed or revoked.
+pub const NO_LONGER_A_MEMBER: &str = "This device is no longer a member device of the group";
+/// The engine task ended.
+pub const ENGINE_STOPPED: &str = "Sunspace's engine has stopped; restart the app";
+/// Stored data that does not read.
+pub const DAMAGED: &str = "Some stored data on this device is damaged and could not be read; nothing was changed";
+/// The store is held by another process.
+pub const ALREADY_OPEN: &str =
+    "Sunspace is already open on this device (another window, or the command line's serve): close it first";
+
+/// Set-up without a name.
+pub const NAME_NEEDED: &str = "Your name cannot be empty";
+/// A task that did not finish (the app closing meanwhile).
+pub const INTERRUPTED: &str = "That was interrupted before it finished; nothing was changed";
+/// The device's state behind a poisoned lock.
+pub const STATE_LOST: &str = "The device's state was lost; restart Sunspace";
+/// A change the device did not make.
+pub const NOT_MADE: &str = "That could not be made; nothing was changed";
+
+/// The device answered a request with something else (a defect, worded plainly).
+pub fn out_of_turn(what: &str) -> String {
+    format!("The device answered out of turn ({what}); please report it")
+}
+
+/// An export that could not be saved.
+pub fn export_not_saved(error: &impl std::fmt::Display) -> String {
+    format!("Could not save the export: {error}")
+}
+
+/// A short passphrase.
+pub fn passphrase_too_short(min: usize) -> String {
+    format!("The passphrase is too short: use at least {min} characters")
+}
+
+/// The network refused.
+pub fn network_failed(reason: &str) -> String {
+    format!("The network could not do it: {reason}")
+}
+
+/// The store refused.
+pub fn storage_failed(error: &impl std::fmt::Display) -> String {
+    format!("The device's storage failed: {error}")
+}
+
 // ---- Finding what was named ----
 
 /// No group at all.
@@ -165,6 +224,19 @@ pub fn removed(name: &str, devices: usize) -> String {
         could_already_read(name)
     )
 }
+
+/// What the person reads before removing a member.
+pub fn removal_warning(name: &str) -> String {
+    format!(
+        "{name} keeps everything they could already read: every record up to now. After removal the group key \
+         changes, and nothing written afterwards can be read on their devices."
+    )
+}
+
+/// What the person reads before revoking a device.
+pub const REVOCATION_WARNING: &str = "This device keeps everything it could already read: every record up to now. \
+                                      After revoking, the group key changes and nothing written afterwards can be \
+                                      read on it. Use this for a lost, stolen or seized device.";
 
 /// What a revoked device could already read.
 pub const DEVICE_COULD_ALREADY_READ: &str = "What it could already read: everything in the group up to now.";

@@ -244,6 +244,22 @@ async fn a_device_joins_in_person_and_an_edit_from_the_other_device_arrives_as_a
     let done = wait_for_step(&bea, &joining, |s| matches!(s, FlowStep::Done { .. } | FlowStep::Failed { .. })).await;
     assert!(matches!(&done, FlowStep::Done { group: Some(g), .. } if *g == group.id), "{done:?}");
 
+    // One rule for what each may do: Ana, the steward, may remove Bea and not herself; Bea may remove nobody, and
+    // with one device has none to revoke.
+    let mut pages = Vec::new();
+    for backend in [&ana, &bea] {
+        match backend.request(Request::Group { group: Some(group.id.clone()) }).await.unwrap() {
+            Response::Group(page) => pages.push(page),
+            other => panic!("{other:?}"),
+        }
+    }
+    let (at_ana, at_bea) = (&pages[0], &pages[1]);
+    let bea_member = at_ana.view.members.iter().find(|m| m.name == "Bea").unwrap().id.clone();
+    assert_eq!(at_ana.removable.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![bea_member.clone()]);
+    assert!(at_ana.removable[0].warning.starts_with("Bea keeps everything they could already read"));
+    assert!(at_ana.stewardable.contains(&bea_member) && at_ana.revocable.is_empty());
+    assert!(at_bea.removable.is_empty() && at_bea.revocable.is_empty() && at_bea.stewardable.is_empty());
+
     // Bea's edit reaches Ana's window as a remote change.
     let mut events = ana.subscribe();
     bea.set_minutes(&group.id, &meeting, "Bea was here.", Vec::new()).await.unwrap();
