@@ -65,7 +65,7 @@ pub struct DeviceRecord {
 pub struct GroupDoc {
     pub(crate) doc: AutoCommit,
     /// What vetting received changes needs to know between entries (see [`crate::incoming`]).
-    pub(crate) vetting: crate::incoming::ChangeVetting,
+    pub(crate) vetting: crate::chunks::ChangeVetting,
 }
 
 /// Runs an automerge parse, turning both its errors and its panics into [`ModelError::Unreadable`].
@@ -129,7 +129,7 @@ impl GroupDoc {
         // Every chunk's header and checksum are checked before automerge parses anything: automerge 0.12 panics
         // on some malformed input (`fuzz/regressions/`), and a panic caught here is no defence in a build that
         // aborts on panic, as phone builds often do.
-        crate::incoming::check_chunk_headers(bytes)?;
+        crate::chunks::check_chunk_headers(bytes)?;
         let doc = guarded(|| AutoCommit::load(bytes))?;
         let this = Self { doc, vetting: Default::default() };
         this.check_schema()?;

@@ -29,6 +29,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod cadence;
+mod chunks;
 mod doc;
 pub mod edit;
 mod error;

@@ -12,7 +12,6 @@ use sunspace_replicate::{check_verified_entry, Rejection as EntryRejection, Verd
 
 use crate::at_rest::Shelf;
 use crate::records::{unwrap_hex, wrap_hex, Covered, GroupIndex, GroupKeys, Snapshot};
-use crate::vault::Vault;
 use crate::NodeError;
 
 /// A new snapshot is written after this many entries. Opening replays at most this many entries on top of the
@@ -235,9 +234,18 @@ fn replay_entry(
     Ok(replayed)
 }
 
+/// What an open group borrows from the unlocked device ([`crate::Vault::parts`]): where its records sit, the
+/// device's keys, and the key sealing what only this device reads. (The group does not see the vault itself.)
+#[derive(Clone, Copy)]
+pub(crate) struct DeviceParts<'a> {
+    pub(crate) shelf: &'a Shelf,
+    pub(crate) keys: &'a DeviceKeys,
+    pub(crate) storage_key: &'a Secret32,
+}
+
 impl OpenGroup {
     pub(crate) fn new_founded(
-        vault: &Vault,
+        vault: DeviceParts<'_>,
         id: GroupId,
         keys: GroupKeys,
         doc: GroupDoc,
@@ -268,7 +276,7 @@ impl OpenGroup {
         }
     }
 
-    pub(crate) fn open(vault: &Vault, id: GroupId) -> Result<Self, NodeError> {
+    pub(crate) fn open(vault: DeviceParts<'_>, id: GroupId) -> Result<Self, NodeError> {
         let shelf = vault.shelf.clone();
         let sealed_keys =
             shelf.get_meta(&shelf.keys_name(&id))?.ok_or_else(|| NodeError::GroupNotFound(id.to_hex()))?;
@@ -281,7 +289,7 @@ impl OpenGroup {
         let mut loaded = None;
         let mut membership = MembershipLog::new(id);
         if let Some(sealed) = shelf.snapshot(&id)? {
-            match Snapshot::open(&vault.storage_key, &id, &sealed).and_then(|snapshot| {
+            match Snapshot::open(vault.storage_key, &id, &sealed).and_then(|snapshot| {
                 // A group joined a moment ago has an empty snapshot: it only makes the group known to the store.
                 let doc =
                     if snapshot.covered.is_empty() { None } else { Some(GroupDoc::load_trusted(&snapshot.document)?) };
@@ -422,7 +430,7 @@ impl OpenGroup {
         let sealed_heads = doc.heads();
         // Local edits not yet sealed into an entry.
         let pending_count = match shelf.get_meta(&shelf.unsent_count_name(&id))? {
-            Some(sealed) => crate::records::open_pending_count(&vault.storage_key, &id, &sealed)?,
+            Some(sealed) => crate::records::open_pending_count(vault.storage_key, &id, &sealed)?,
             None => 0,
         };
         let mut unsent = Vec::new();
@@ -430,7 +438,7 @@ impl OpenGroup {
             let sealed = shelf
                 .get_meta(&shelf.unsent_chunk_name(&id, index))?
                 .ok_or_else(|| NodeError::Damaged("one of this device's unsent edits is missing".into()))?;
-            unsent.extend(crate::records::open_pending_chunk(&vault.storage_key, &id, index, &sealed)?);
+            unsent.extend(crate::records::open_pending_chunk(vault.storage_key, &id, index, &sealed)?);
         }
         if !unsent.is_empty() {
             doc.load_incremental(&unsent)
@@ -1310,9 +1318,9 @@ impl OpenGroup {
         }
     }
 
-    /// What a steward should know about this group's integrity, in sentences (see [`crate::engine::IntegrityNote`]).
-    pub fn integrity(&self) -> Vec<crate::engine::IntegrityNote> {
-        use crate::engine::{IntegrityKind, IntegrityNote};
+    /// What a steward should know about this group's integrity, in sentences (see [`crate::status::IntegrityNote`]).
+    pub fn integrity(&self) -> Vec<crate::status::IntegrityNote> {
+        use crate::status::{IntegrityKind, IntegrityNote};
         let mut notes = Vec::new();
         for (device, proof) in &self.equivocations {
             notes.push(IntegrityNote {

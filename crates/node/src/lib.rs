@@ -37,8 +37,10 @@ mod error;
 #[cfg(feature = "test-utils")]
 pub mod forge;
 mod group;
+mod layout;
 mod records;
 mod relays;
+pub mod status;
 mod vault;
 
 pub use command::{GroupSnapshot, Node, NodeCommand, NodeOutcome};

@@ -399,3 +399,27 @@ impl GroupIndex {
         Ok(true)
     }
 }
+
+/// The groups on this device, and the stored records no key on this device opens (each with a sentence). A
+/// group's id comes out of its sealed keys record.
+#[allow(clippy::type_complexity)]
+pub(crate) fn stored_groups(shelf: &Shelf) -> Result<(Vec<GroupId>, Vec<(GroupId, String)>), NodeError> {
+    let mut groups = Vec::new();
+    let mut unreadable = Vec::new();
+    for name in shelf.store().groups()? {
+        let Some(sealed) = shelf.store().get_meta(&crate::at_rest::keys_name_under(&name))? else {
+            tracing::warn!("stored records without a group key are left out");
+            unreadable.push((GroupId(name), "records of a group whose key this device does not hold".to_owned()));
+            continue;
+        };
+        match GroupKeys::open_under(shelf.storage_key(), &name, &sealed) {
+            Ok((id, _)) if shelf.group_name(&id) == name => groups.push(id),
+            _ => {
+                tracing::warn!("a group whose keys record cannot be read is left out");
+                unreadable.push((GroupId(name), "a group whose keys record cannot be read on this device".to_owned()));
+            }
+        }
+    }
+    groups.sort();
+    Ok((groups, unreadable))
+}

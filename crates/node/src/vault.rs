@@ -11,8 +11,9 @@ use sunspace_model::{Founder, GroupDoc};
 use sunspace_store::Store;
 use zeroize::Zeroizing;
 
-use crate::at_rest::{migrate_to_hidden_names, Shelf, LAYOUT_HIDDEN_NAMES, META_LAYOUT};
+use crate::at_rest::{Shelf, LAYOUT_HIDDEN_NAMES, META_LAYOUT};
 use crate::group::OpenGroup;
+use crate::layout::migrate_to_hidden_names;
 use crate::records::{DeviceSecrets, GroupIndex, GroupKeys, KdfRecord, Settings, META_DEVICE, META_KDF, META_SETTINGS};
 use crate::NodeError;
 
@@ -68,6 +69,11 @@ impl fmt::Debug for Vault {
 }
 
 impl Vault {
+    /// What an open group borrows from this device.
+    pub(crate) fn parts(&self) -> crate::group::DeviceParts<'_> {
+        crate::group::DeviceParts { shelf: &self.shelf, keys: &self.keys, storage_key: &self.storage_key }
+    }
+
     /// Whether a device has been set up in this store.
     pub fn is_initialized(store: &dyn Store) -> Result<bool, NodeError> {
         Ok(store.get_meta(META_DEVICE)?.is_some())
@@ -174,7 +180,7 @@ impl Vault {
         let (membership, _) = sunspace_membership::Log::found(&self.keys, &member, nonce);
         let keys = GroupKeys { epochs: vec![(0, Secret32::random())] };
         keys.save(&self.shelf, &id)?;
-        let mut group = OpenGroup::new_founded(self, id, keys, doc, membership);
+        let mut group = OpenGroup::new_founded(self.parts(), id, keys, doc, membership);
         // The founding operation comes first in the founder's log, so every device learns who may write before it
         // reads anything written.
         group.store_founding()?;
@@ -201,7 +207,8 @@ impl Vault {
         let keys = GroupKeys { epochs };
         keys.save(&self.shelf, &id)?;
         GroupIndex::remember(self.store.as_ref(), &self.storage_key, &id, name)?;
-        let mut group = OpenGroup::new_founded(self, id, keys, GroupDoc::empty(), sunspace_membership::Log::new(id));
+        let mut group =
+            OpenGroup::new_founded(self.parts(), id, keys, GroupDoc::empty(), sunspace_membership::Log::new(id));
         group.doc_mut().set_author(&self.keys.device_id().to_hex())?;
         // The empty snapshot makes the group known to the store, so it is listed and opened like any other.
         group.write_snapshot()?;
@@ -239,7 +246,7 @@ impl Vault {
     /// [`Vault::group_ids`] and [`Vault::unreadable_groups`] from one reading of the store.
     #[allow(clippy::type_complexity)]
     pub fn stored_groups(&self) -> Result<(Vec<GroupId>, Vec<(GroupId, String)>), NodeError> {
-        let (groups, others) = self.shelf.groups()?;
+        let (groups, others) = crate::records::stored_groups(&self.shelf)?;
         let mut unreadable = self.unmoved.clone();
         // A group left under its old names is listed by the store too, as records without a key: say it once.
         unreadable.extend(others.into_iter().filter(|(id, _)| self.unmoved.iter().all(|(unmoved, _)| unmoved != id)));
@@ -248,7 +255,7 @@ impl Vault {
 
     /// Opens a group: its keys, its snapshot, and the entries after it.
     pub fn open_group(&self, id: GroupId) -> Result<OpenGroup, NodeError> {
-        OpenGroup::open(self, id)
+        OpenGroup::open(self.parts(), id)
     }
 
     /// The group chosen with `group use`, if any.

@@ -1,0 +1,119 @@
+//! No import cycles between the modules of a crate: each module's `crate::…` paths (and names the crate root
+//! re-exports from a module) point one way, so a reader can follow a crate from its leaves up.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The modules each module of the crate in `src` refers to.
+fn references(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let read = |file: &Path| std::fs::read_to_string(file).unwrap_or_default();
+    let modules: Vec<String> = std::fs::read_dir(src)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".rs")).map(str::to_owned))
+                .filter(|n| n != "lib" && n != "main")
+                .collect()
+        })
+        .unwrap_or_default();
+    // Names the crate root re-exports, and from which module: `pub use module::{A, B};`.
+    let root = read(&src.join("lib.rs")) + &read(&src.join("main.rs"));
+    let mut exported: BTreeMap<String, String> = BTreeMap::new();
+    for statement in root.split(';') {
+        let statement = statement.trim();
+        let Some(rest) = statement.strip_prefix("pub use ") else { continue };
+        let Some((module, names)) = rest.split_once("::") else { continue };
+        if !modules.iter().any(|m| m == module) {
+            continue;
+        }
+        for name in names.trim_matches(|c| c == '{' || c == '}').split(',') {
+            exported.insert(name.trim().to_owned(), module.to_owned());
+        }
+    }
+    let mut graph = BTreeMap::new();
+    for module in &modules {
+        let code: String = read(&src.join(format!("{module}.rs")))
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut used = BTreeSet::new();
+        for (at, _) in code.match_indices("crate::") {
+            let after = &code[at + "crate::".len()..];
+            if let Some(list) = after.strip_prefix('{') {
+                let list = list.split('}').next().unwrap_or("");
+                for name in list.split(',') {
+                    let name = name.trim().split("::").next().unwrap_or("").trim();
+                    if modules.iter().any(|m| m == name) {
+                        used.insert(name.to_owned());
+                    } else if let Some(module) = exported.get(name) {
+                        used.insert(module.clone());
+                    }
+                }
+                continue;
+            }
+            let name: String = after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if modules.contains(&name) {
+                used.insert(name);
+            } else if let Some(module) = exported.get(&name) {
+                used.insert(module.clone());
+            }
+        }
+        used.remove(module);
+        graph.insert(module.clone(), used);
+    }
+    graph
+}
+
+/// A cycle in the graph, if there is one.
+fn cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut found = path[at..].to_vec();
+            found.push(node.to_owned());
+            return Some(found);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(found) = visit(next, graph, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph.keys().find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_modules_of_each_crate_import_one_way() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    for name in ["node", "api", "cli", "model", "replicate", "membership", "net", "log", "store", "crypto"] {
+        let graph = references(&crates.join(name).join("src"));
+        assert!(!graph.is_empty(), "no modules read for {name}");
+        if let Some(found) = cycle(&graph) {
+            panic!("crates/{name}: modules import each other: {}", found.join(" → "));
+        }
+    }
+}
+
+#[test]
+fn a_cycle_is_found() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a".to_owned(), ["b".to_owned()].into()),
+        ("b".to_owned(), ["c".to_owned()].into()),
+        ("c".to_owned(), ["a".to_owned()].into()),
+    ]
+    .into();
+    assert_eq!(cycle(&graph), Some(vec!["a".into(), "b".into(), "c".into(), "a".into()]));
+}
