@@ -15,7 +15,8 @@ use crate::error::{ApiError, ErrorKind};
 use crate::types::*;
 use crate::{ExportFormat, Request, Response, Service};
 
-/// How long the engine's events are gathered before the UI hears of them: one refresh for a burst of changes.
+/// After the first change the window hears of at once, how long the ones that follow are gathered: one more
+/// refresh for a burst of changes.
 const EVENT_BATCH: Duration = Duration::from_millis(100);
 
 /// Where the engine listens.
@@ -180,19 +181,24 @@ impl Backend {
         let batches = self.inner.events.clone();
         tokio::spawn(async move {
             loop {
+                // The first change after a quiet spell goes to the window at once; what follows within
+                // EVENT_BATCH is gathered into one batch, so a burst costs the window one more refresh, not many.
                 let first = match raw.recv().await {
                     Ok(event) => event,
                     Err(broadcast::error::RecvError::Lagged(_)) => AppEvent::Peers,
                     Err(broadcast::error::RecvError::Closed) => break,
                 };
-                let mut batch = vec![first];
+                let _ = batches.send(vec![first]);
+                let mut batch: Vec<AppEvent> = Vec::new();
                 let deadline = tokio::time::Instant::now() + EVENT_BATCH;
                 while let Ok(Ok(event)) = tokio::time::timeout_at(deadline, raw.recv()).await {
                     if !batch.contains(&event) {
                         batch.push(event);
                     }
                 }
-                let _ = batches.send(batch);
+                if !batch.is_empty() {
+                    let _ = batches.send(batch);
+                }
             }
         });
     }

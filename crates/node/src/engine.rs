@@ -721,6 +721,14 @@ impl Engine {
             Command::Node(command, reply) => {
                 let writes = command.writes();
                 let records = command.records();
+                if let Some(group) = command.group().filter(|_| writes) {
+                    // While a member device sharing the group is connected, the edit leaves at once: seal it into
+                    // its entry directly, one flush, rather than pending first and sealed right after.
+                    let shared = self.connected_peers().iter().any(|peer| self.shares(peer, &group));
+                    if let Some(open) = self.node.groups.get_mut(&group) {
+                        open.seal_at_once = shared;
+                    }
+                }
                 let outcome = self.node.execute(command);
                 if writes {
                     self.after_change(Origin::Local, None, records).await;

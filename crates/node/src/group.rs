@@ -97,6 +97,9 @@ pub struct OpenGroup {
     pending_count: u32,
     /// Entries since the last snapshot.
     since_snapshot: u64,
+    /// Seal each edit straight into an entry (one flush) rather than keep it pending first: the engine says so
+    /// while a member device that shares the group is connected, since the entry leaves at once anyway.
+    pub(crate) seal_at_once: bool,
     /// Bytes of entry bodies since the last snapshot: a batched entry can carry hundreds of edits, so snapshots
     /// also follow the amount of history, not only the number of entries.
     bytes_since_snapshot: usize,
@@ -272,6 +275,7 @@ impl OpenGroup {
             pending_heads: Vec::new(),
             pending_count: 0,
             since_snapshot: 0,
+            seal_at_once: false,
             bytes_since_snapshot: 0,
         }
     }
@@ -458,6 +462,7 @@ impl OpenGroup {
             pending_heads,
             pending_count,
             since_snapshot,
+            seal_at_once: false,
             bytes_since_snapshot: 0,
             members,
             membership,
@@ -627,12 +632,17 @@ impl OpenGroup {
         self.doc.save()
     }
 
-    /// Runs one edit. If it succeeds and changed anything, its changes are sealed into a new entry of this
-    /// device's log and flushed to disk before this returns. If it fails, the document is left as it was.
+    /// Runs one edit. If it succeeds and changed anything, its changes are stored — kept pending, or sealed into a
+    /// new entry of this device's log at once while a peer is there to send it to — and flushed to disk before
+    /// this returns. If it fails, the document is left as it was.
     pub fn edit<R>(&mut self, edit: impl FnOnce(&mut GroupDoc) -> Result<R, ModelError>) -> Result<R, NodeError> {
         match edit(&mut self.doc) {
             Ok(result) => {
-                self.save_pending()?;
+                if self.seal_at_once {
+                    self.persist_pending()?;
+                } else {
+                    self.save_pending()?;
+                }
                 Ok(result)
             }
             Err(error) => {
