@@ -6,5 +6,5 @@ export default defineConfig({
   esbuild: { jsx: "automatic", jsxImportSource: "preact" },
   server: { port: 5173, strictPort: true },
   build: { outDir: "dist", emptyOutDir: true, target: "es2022" },
-  test: { environment: "node", include: ["src/**/*.test.ts"] },
+  test: { environment: "node", include: ["src/**/*.test.ts", "src/**/*.test.tsx"] },
 });

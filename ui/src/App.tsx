@@ -361,7 +361,7 @@ function Meetings({ view, group, open, act, reload }: { view: GroupView; group: 
   );
 }
 
-function Minutes({ group, meeting, heads, act }: { group: string; meeting: MeetingView; heads: string[]; act: Act }) {
+export function Minutes({ group, meeting, heads, act }: { group: string; meeting: MeetingView; heads: string[]; act: Act }) {
   const area = useRef<HTMLTextAreaElement>(null);
   const [text, setText] = useState(meeting.minutes);
   // The version the box's text was typed on (the group's minutes then, and the heads naming that version), and
@@ -600,7 +600,7 @@ function DecisionHistory({ group, decision, act }: { group: string; decision: st
   );
 }
 
-function Members({ view, group, act, reload, me }: { view: GroupView; group: string; act: Act; reload: () => Promise<void>; me: string | null }) {
+export function Members({ view, group, act, reload, me }: { view: GroupView; group: string; act: Act; reload: () => Promise<void>; me: string | null }) {
   const [number, setNumber] = useState("");
   const [removing, setRemoving] = useState<string | null>(null);
   const [revoking, setRevoking] = useState<string | null>(null);

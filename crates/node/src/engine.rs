@@ -19,13 +19,15 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sunspace_crypto::{random_array, DeviceId};
 use sunspace_log::GroupId;
-use sunspace_membership::invite::{Invitation, InviteKind, JoinAnswer, JoinRequest, Transcript};
+use sunspace_membership::invite::{Invitation, InviteKind, JoinAnswer, JoinRequest};
 use sunspace_net::{device_of_address, Multiaddr, NetConfig, NetEvent, NetHandle};
 use sunspace_replicate::{batches, Message, SyncAction, SyncPolicy};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::command::{GroupSnapshot, Node, NodeCommand, NodeOutcome};
 use crate::group::Admission;
+use crate::handshake::{Decision, Inviting, Joiner, Stage, Step, NOT_OPEN};
+use crate::reach::Reach;
 use crate::relays::{is_through, RelayPlan, RelayPushes};
 pub use crate::status::{
     GroupStatus, IntegrityKind, IntegrityNote, PeerStatus, RelayLink, RelayService, Status, Traffic, UnopenedGroup,
@@ -57,15 +59,10 @@ const ENDED_KEPT: Duration = Duration::from_secs(30);
 /// How often the engine publishes its own addresses in the roster, redials member devices it is not connected
 /// to, and checks its relays.
 const RECONNECT_TICK: Duration = crate::relays::RELAY_TICK;
-/// The first wait before redialing a member device that is out of reach; it doubles up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_secs(2);
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
 /// How long a joining device waits for each candidate's answer to its hello: an inviter answers at once.
 const HELLO_WAIT: Duration = Duration::from_secs(10);
-/// Devices seen on the local network are remembered this long, and at most [`MAX_DISCOVERED`] of them: a busy
-/// network (or a device announcing made-up identities) cannot grow the engine's memory.
-const DISCOVERED_KEPT: Duration = Duration::from_secs(10 * 60);
-const MAX_DISCOVERED: usize = 256;
+
 /// Once a device on the local network answers, how much longer a joining device keeps looking for others.
 const DISCOVERY_MORE: Duration = Duration::from_secs(2);
 /// How long a joining device looks for the inviter on the local network when the code has no address.
@@ -456,12 +453,6 @@ impl NodeHandle {
     }
 }
 
-/// Compares two values derived from an invitation's secret in constant time.
-fn same_secret(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    use subtle::ConstantTimeEq;
-    a.ct_eq(b).into()
-}
-
 fn join_error(error: impl std::fmt::Display) -> String {
     format!(
         "could not reach the inviting device: the invitation may have expired or been used, or the device is not \
@@ -503,14 +494,8 @@ async fn join_flow(
     }
     candidates.sort();
     candidates.dedup();
-    let nonce: [u8; 32] = random_array();
-    let hello = JoinRequest::Hello {
-        tag: invitation.tag(),
-        hello: invitation.hello_proof(&me.device),
-        commitment: Invitation::commitment(&me.device, &nonce),
-        agreement: me.agreement,
-        via_qr: !invitation.addresses.is_empty(),
-    };
+    let joining = Joiner::new(invitation.clone(), me.device, me.agreement, me.name.clone(), random_array());
+    let hello = joining.hello();
     // Every candidate is asked at once, each with a short limit: a device on the local network that answers
     // mDNS but not the handshake (or answers slowly on purpose) cannot hold the join up. The hello names no one;
     // only a device that proves it holds the secret is told the joiner's name, in the reveal.
@@ -529,74 +514,62 @@ async fn join_flow(
     let mut last_error = "no device on this network answered the invitation".to_owned();
     while let Some((candidate, answer)) = futures::StreamExt::next(&mut asks).await {
         match answer.map(|a| a.map(|bytes| JoinAnswer::decode(&bytes))) {
-            Ok(Ok(Ok(JoinAnswer::Challenge { nonce: inviter_nonce, proof, group_name, inviter_name, .. })))
-                if same_secret(&proof, &invitation.proof(&candidate, &me.device, &inviter_nonce)) =>
-            {
-                found = Some((candidate, inviter_nonce, group_name, inviter_name));
-                break;
-            }
-            Ok(Ok(Ok(JoinAnswer::Refused { reason }))) => last_error = reason,
-            Ok(Ok(_)) => last_error = "a device answered but does not hold this invitation".into(),
+            Ok(Ok(Ok(answer))) => match joining.on_challenge(candidate, answer) {
+                Ok(inviter) => {
+                    found = Some(inviter);
+                    break;
+                }
+                Err(reason) => last_error = reason,
+            },
+            Ok(Ok(Err(_))) => last_error = "a device answered but does not hold this invitation".into(),
             Ok(Err(error)) => last_error = join_error(error),
             Err(_) => last_error = join_error("no answer in time"),
         }
     }
     drop(asks);
-    let (inviter, inviter_nonce, group_name, inviter_name) = found.ok_or(last_error)?;
-    let reveal = JoinRequest::Reveal { tag: invitation.tag(), nonce, name: me.name.clone() };
-    match handle.net.join_request(inviter, reveal.encode()).await.map(|a| JoinAnswer::decode(&a)) {
-        Ok(Ok(JoinAnswer::Revealed)) => {}
-        Ok(Ok(JoinAnswer::Refused { reason })) => return Err(reason),
-        Ok(_) => return Err("the inviting device answered out of turn".into()),
+    let inviter = found.ok_or(last_error)?;
+    let words = match handle.net.join_request(inviter.device, joining.reveal().encode()).await {
+        Ok(bytes) => match JoinAnswer::decode(&bytes) {
+            Ok(answer) => joining.on_revealed(&inviter, answer)?,
+            Err(_) => return Err("the inviting device answered out of turn".into()),
+        },
         Err(error) => return Err(join_error(error)),
-    }
-    let transcript =
-        Transcript { inviter, joiner: me.device, joiner_agreement: me.agreement, inviter_nonce, joiner_nonce: nonce };
-    let words = invitation.words(&transcript).to_string();
+    };
+    let group_name = inviter.group_name.clone();
     events
-        .send(JoinEvent::Words { words, group_name: group_name.clone(), inviter_name })
+        .send(JoinEvent::Words { words, group_name: group_name.clone(), inviter_name: inviter.inviter_name.clone() })
         .await
         .map_err(|_| "stopped".to_owned())?;
     let matched =
         tokio::time::timeout(DEFAULT_INVITATION_TTL, confirmed).await.ok().and_then(Result::ok).unwrap_or(false);
-    let confirm = JoinRequest::Confirm { tag: invitation.tag(), matched };
-    let answer = handle.net.join_request(inviter, confirm.encode()).await.map(|a| JoinAnswer::decode(&a));
+    let answer = handle.net.join_request(inviter.device, joining.confirm(matched).encode()).await;
     if !matched {
         return Err(
             "you said the words did not match, so nothing was added; make a new invitation and try again".into()
         );
     }
     let (group, keys) = match answer {
-        Ok(Ok(JoinAnswer::Welcome { group, keys, .. })) => (group, keys),
-        Ok(Ok(JoinAnswer::Refused { reason })) => return Err(reason),
-        Ok(_) => return Err("the inviting device answered out of turn".into()),
+        Ok(bytes) => match JoinAnswer::decode(&bytes) {
+            Ok(answer) => Joiner::on_welcome(answer)?,
+            Err(_) => return Err("the inviting device answered out of turn".into()),
+        },
         Err(error) => return Err(join_error(error)),
     };
-    let group = GroupId::from_hex(&group).ok_or("the inviting device sent a malformed group id")?;
     let (reply, done) = oneshot::channel();
     handle
-        .command(Command::Welcomed { group, keys, name: group_name.clone(), inviter, reply })
+        .command(Command::Welcomed { group, keys, name: group_name.clone(), inviter: inviter.device, reply })
         .await
         .map_err(|e| e.to_string())?;
     done.await.map_err(|_| "stopped".to_owned())?.map_err(|e| e.to_string())?;
     Ok((group, group_name))
 }
 
-enum Stage {
-    Open,
-    Challenged { joiner: DeviceId, commitment: [u8; 32], agreement: [u8; 32], nonce: [u8; 32] },
-    Revealed { joiner: DeviceId, agreement: [u8; 32], name: String },
-}
-
 struct OpenInvite {
-    invitation: Invitation,
+    /// The handshake's state and rules (crate::inviting): no I/O.
+    core: Inviting,
     request: InviteRequest,
     expires: Instant,
     events: mpsc::Sender<InviteEvent>,
-    stage: Stage,
-    inviter_confirmed: Option<bool>,
-    joiner_confirmed: Option<u64>,
-    via_qr: bool,
 }
 
 struct PeerInfo {
@@ -636,11 +609,9 @@ pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, N
         invites: HashMap::new(),
         ended: HashMap::new(),
         doors: 0,
-        discovered: BTreeMap::new(),
+        reach: Reach::default(),
         listening: Vec::new(),
         traffic: Traffic::default(),
-        known: BTreeMap::new(),
-        backoff: HashMap::new(),
         relay_plan: RelayPlan::default(),
         relay_pushes: RelayPushes::default(),
         relay_service: options.relay_owner.map(|owner| RelayService { owner: owner.to_hex(), clients: Vec::new() }),
@@ -672,14 +643,10 @@ struct Engine {
     /// door shut.
     ended: HashMap<[u8; 16], (String, Instant)>,
     doors: usize,
-    /// Devices seen on the local network (mDNS), with where and when; pruned (see [`DISCOVERED_KEPT`]).
-    discovered: BTreeMap<DeviceId, (Multiaddr, Instant)>,
+    /// Where each member device can be reached, and when to try again (crate::reach).
+    reach: Reach,
     listening: Vec<String>,
     traffic: Traffic,
-    /// Where member devices were last reachable: from the roster, `peer add` and mDNS.
-    known: BTreeMap<DeviceId, BTreeSet<Multiaddr>>,
-    /// When to try each unreachable member device (or relay) next, and the wait after that.
-    backoff: HashMap<DeviceId, (Instant, Duration)>,
     /// The relays the groups list, as of the last tick.
     relay_plan: RelayPlan,
     /// On a relay's owner: the lists sent to it.
@@ -729,7 +696,12 @@ impl Engine {
                         open.seal_at_once = shared;
                     }
                 }
+                let group = command.group();
                 let outcome = self.node.execute(command);
+                // Only this command's edit: the engine's own (its addresses in the roster) keep pending first.
+                if let Some(open) = group.and_then(|g| self.node.groups.get_mut(&g)) {
+                    open.seal_at_once = false;
+                }
                 if writes {
                     self.after_change(Origin::Local, None, records).await;
                 }
@@ -747,8 +719,8 @@ impl Engine {
                         Err(NodeError::Refused("that device is not a member device of any group on this device".into()))
                     }
                     Some(device) => {
-                        self.known.entry(device).or_default().insert(address.clone());
-                        self.backoff.remove(&device);
+                        self.reach.learn(device, address.clone());
+                        self.reach.reached(device);
                         let _ = self.net.add_address(device, address.clone()).await;
                         self.net.dial(address).await.map_err(|e| NodeError::Net(e.to_string()))
                     }
@@ -763,7 +735,7 @@ impl Engine {
             }
             Command::ConfirmInvite(tag, matched) => {
                 if let Some(invite) = self.invites.get_mut(&tag) {
-                    invite.inviter_confirmed = Some(matched);
+                    invite.core.inviter_confirmed = Some(matched);
                 }
                 self.conclude(tag).await;
             }
@@ -772,8 +744,7 @@ impl Engine {
                 self.set_door().await;
             }
             Command::Candidates(reply) => {
-                let fresh = self.discovered.iter().filter(|(_, (_, seen))| seen.elapsed() < DISCOVERED_KEPT);
-                let _ = reply.send(fresh.map(|(device, _)| *device).collect());
+                let _ = reply.send(self.reach.recently_seen(Instant::now()));
             }
             Command::Welcomed { group, keys, name, inviter, reply } => {
                 let result = self.node.vault.accept_group(group, &keys, &name);
@@ -824,7 +795,7 @@ impl Engine {
                 for text in group.doc().device_addresses(&device.to_hex()) {
                     if let Ok(address) = text.parse::<Multiaddr>() {
                         if device_of_address(&address) == Some(device) {
-                            self.known.entry(device).or_default().insert(address);
+                            self.reach.learn(device, address);
                         }
                     }
                 }
@@ -838,29 +809,18 @@ impl Engine {
         let out_of_reach: Vec<DeviceId> = self
             .allowed
             .iter()
-            .filter(|d| !self.peers.get(d).is_some_and(|p| p.connected) && self.known.contains_key(d))
+            .filter(|d| !self.peers.get(d).is_some_and(|p| p.connected) && self.reach.knows(d))
             .copied()
             .collect();
         for device in out_of_reach {
-            if !self.due_for_retry(device, now) {
+            if !self.reach.due_for_retry(device, now) {
                 continue;
             }
-            for address in self.known.get(&device).cloned().unwrap_or_default() {
+            for address in self.reach.addresses(&device) {
                 let _ = self.net.add_address(device, address.clone()).await;
                 let _ = self.net.dial(address).await;
             }
         }
-    }
-
-    /// Whether a device out of reach (a member device to redial, or a relay to listen through) is due for
-    /// another try at `now`; if so, the next try is pushed back, doubling the wait up to [`MAX_BACKOFF`].
-    fn due_for_retry(&mut self, device: DeviceId, now: Instant) -> bool {
-        let (next, wait) = self.backoff.get(&device).copied().unwrap_or((now, FIRST_BACKOFF));
-        if next > now {
-            return false;
-        }
-        self.backoff.insert(device, (now + wait, (wait * 2).min(MAX_BACKOFF)));
-        true
     }
 
     /// Listens through every relay the groups list (with backoff while a relay is out of reach or refuses),
@@ -876,17 +836,17 @@ impl Engine {
         let now = Instant::now();
         for (relay, addresses) in &plan.relays {
             if self.listening.iter().any(|address| is_through(address, relay)) {
-                self.backoff.remove(relay);
+                self.reach.reached(*relay);
                 continue;
             }
-            if self.due_for_retry(*relay, now) {
+            if self.reach.due_for_retry(*relay, now) {
                 let _ = self.net.use_relay(*relay, addresses.clone()).await;
             }
         }
         for device in &self.allowed {
             let circuits = plan.circuit_addresses(device);
-            if !circuits.is_empty() {
-                self.known.entry(*device).or_default().extend(circuits);
+            for circuit in circuits {
+                self.reach.learn(*device, circuit);
             }
         }
         self.relay_pushes.push(&self.net, &plan.owned);
@@ -911,9 +871,9 @@ impl Engine {
         wanted.remove(&me);
         for device in wanted.difference(&self.allowed) {
             let _ = self.net.allow(*device).await;
-            if let Some((address, _)) = self.discovered.get(device) {
+            if let Some(address) = self.reach.seen_at(device).cloned() {
                 let _ = self.net.add_address(*device, address.clone()).await;
-                let _ = self.net.dial(address.clone()).await;
+                let _ = self.net.dial(address).await;
             }
         }
         for device in self.allowed.difference(&wanted) {
@@ -1085,7 +1045,7 @@ impl Engine {
                     return; // a stranger through the open door: only the join protocol
                 }
                 self.peers.entry(device).or_insert(PeerInfo { connected: true, last_synced: None }).connected = true;
-                self.backoff.remove(&device);
+                self.reach.reached(device);
                 self.emit(NodeEvent::PeerConnected { device: device.to_hex() });
                 for group in self.shared_groups(&device) {
                     self.send_heads(device, group);
@@ -1100,21 +1060,11 @@ impl Engine {
             }
             NetEvent::Received { from, message } => self.on_message(from, &message).await,
             NetEvent::Discovered { device, address } => {
-                self.discovered.retain(|_, (_, seen)| seen.elapsed() < DISCOVERED_KEPT);
-                if self.discovered.len() >= MAX_DISCOVERED && !self.discovered.contains_key(&device) {
-                    let oldest = self.discovered.iter().min_by_key(|(_, (_, seen))| *seen).map(|(d, _)| *d);
-                    if let Some(oldest) = oldest {
-                        self.discovered.remove(&oldest);
-                    }
-                }
-                self.discovered.insert(device, (address.clone(), Instant::now()));
-                if let Some(peer) = sunspace_net::peer_of_device(&device) {
-                    let full = match device_of_address(&address) {
-                        Some(_) => address.clone(),
-                        None => address.clone().with(sunspace_net::Protocol::P2p(peer)),
-                    };
-                    self.known.entry(device).or_default().insert(full);
-                }
+                let full = sunspace_net::peer_of_device(&device).map(|peer| match device_of_address(&address) {
+                    Some(_) => address.clone(),
+                    None => address.clone().with(sunspace_net::Protocol::P2p(peer)),
+                });
+                self.reach.discovered(device, address.clone(), full, Instant::now());
                 if self.allowed.contains(&device) && !self.peers.get(&device).is_some_and(|p| p.connected) {
                     let _ = self.net.add_address(device, address.clone()).await;
                     let _ = self.net.dial(address).await;
@@ -1272,14 +1222,10 @@ impl Engine {
         self.invites.insert(
             tag,
             OpenInvite {
-                invitation,
+                core: Inviting::new(invitation),
                 expires: Instant::now() + request.ttl,
                 request,
                 events: events_tx,
-                stage: Stage::Open,
-                inviter_confirmed: None,
-                joiner_confirmed: None,
-                via_qr: false,
             },
         );
         self.set_door().await;
@@ -1302,11 +1248,11 @@ impl Engine {
 
     async fn fail_invite(&mut self, tag: [u8; 16], reason: &str) {
         if let Some(invite) = self.invites.remove(&tag) {
-            if !matches!(invite.stage, Stage::Open) {
+            if !matches!(invite.core.stage, Stage::Open) {
                 let told = format!("the other device ended the invitation ({reason})");
                 self.ended.insert(tag, (told, Instant::now()));
             }
-            if let Some(ticket) = invite.joiner_confirmed {
+            if let Some(ticket) = invite.core.joiner_confirmed {
                 self.answer(ticket, JoinAnswer::Refused { reason: reason.to_owned() }).await;
             }
             let _ = invite.events.send(InviteEvent::Failed { reason: reason.to_owned() }).await;
@@ -1331,98 +1277,52 @@ impl Engine {
             self.answer(ticket, refuse(reason)).await;
             return;
         }
-        let not_open = "this invitation is not open on that device: it expired, was used, or was never made";
-        let Some(invite) = self.invites.get_mut(&tag) else {
-            self.answer(ticket, refuse(not_open)).await;
+        let Some(group) = self.invites.get(&tag).map(|invite| invite.request.group) else {
+            self.answer(ticket, refuse(NOT_OPEN)).await;
             return;
         };
+        let group_name = self.node.groups.get(&group).map(|g| g.doc().name()).unwrap_or_default();
+        let Some(invite) = self.invites.get_mut(&tag) else { return };
         if invite.expires <= Instant::now() {
             self.fail_invite(tag, "the invitation expired before anyone joined; nothing was added").await;
             self.answer(ticket, refuse("this invitation has expired; ask for a new one")).await;
             return;
         }
-        let answer = match (&invite.stage, request) {
-            // A hello not bound to this connection's device (a stranger who learned the tag, or relays another
-            // device's hello) gets the answer an unknown invitation gets: no name, and the invitation stays open.
-            (_, JoinRequest::Hello { hello, .. }) if !same_secret(&hello, &invite.invitation.hello_proof(&from)) => {
-                tracing::warn!(device = %from.short(), "a hello without proof of the invitation's secret; refused");
-                refuse(not_open)
+        let kind = invite.request.kind;
+        let step = invite.core.on_request(me, from, request, ticket, random_array(), &group_name, &owner, kind);
+        match step {
+            Step::Answer(answer) => self.answer(ticket, answer).await,
+            Step::Words { words, name, device, answer } => {
+                let _ = invite.events.send(InviteEvent::Words { words, name, device: device.to_hex() }).await;
+                self.answer(ticket, answer).await;
             }
-            // The first hello with the proof binds the invitation to its device; the same device may say hello
-            // again (its first answer did not arrive in time) and is challenged afresh.
-            (Stage::Open, JoinRequest::Hello { commitment, agreement, via_qr, .. })
-            | (Stage::Challenged { .. }, JoinRequest::Hello { commitment, agreement, via_qr, .. })
-                if matches!(invite.stage, Stage::Open)
-                    || matches!(invite.stage, Stage::Challenged { joiner, .. } if joiner == from) =>
-            {
-                invite.via_qr = via_qr;
-                let nonce: [u8; 32] = random_array();
-                let proof = invite.invitation.proof(&me, &from, &nonce);
-                invite.stage = Stage::Challenged { joiner: from, commitment, agreement, nonce };
-                let group_id = invite.request.group;
-                let kind = invite.request.kind;
-                let group_name = self.node.groups.get(&group_id).map(|g| g.doc().name()).unwrap_or_default();
-                JoinAnswer::Challenge { nonce, proof, group_name, inviter_name: owner, kind }
+            Step::Fail { told, reason } => {
+                self.answer(ticket, refuse(&told)).await;
+                self.fail_invite(tag, &reason).await;
             }
-            (
-                Stage::Challenged { joiner, commitment, agreement, nonce: inviter_nonce },
-                JoinRequest::Reveal { nonce, name, .. },
-            ) if *joiner == from => {
-                if Invitation::commitment(&from, &nonce) != *commitment {
-                    self.answer(ticket, refuse("the handshake did not check out; nothing was added")).await;
-                    self.fail_invite(tag, "the joining device's handshake did not check out; nothing was added").await;
-                    return;
-                }
-                let transcript = Transcript {
-                    inviter: me,
-                    joiner: from,
-                    joiner_agreement: *agreement,
-                    inviter_nonce: *inviter_nonce,
-                    joiner_nonce: nonce,
-                };
-                let words = invite.invitation.words(&transcript).to_string();
-                let event = InviteEvent::Words { words, name: name.clone(), device: from.to_hex() };
-                invite.stage = Stage::Revealed { joiner: from, agreement: *agreement, name };
-                let _ = invite.events.send(event).await;
-                JoinAnswer::Revealed
-            }
-            (Stage::Revealed { joiner, .. }, JoinRequest::Confirm { matched, .. }) if *joiner == from => {
-                if !matched {
-                    self.answer(ticket, refuse("nothing was added")).await;
-                    self.fail_invite(tag, "the newcomer said the words did not match; nothing was added").await;
-                    return;
-                }
-                invite.joiner_confirmed = Some(ticket);
-                self.conclude(tag).await;
-                return;
-            }
-            (Stage::Open, _) => refuse("the handshake is out of order"),
-            _ => refuse("this invitation is already being used by another device"),
-        };
-        self.answer(ticket, answer).await;
+            Step::JoinerConfirmed => self.conclude(tag).await,
+        }
     }
 
     /// Admits the joiner once both people confirmed the words.
     async fn conclude(&mut self, tag: [u8; 16]) {
         let Some(invite) = self.invites.get(&tag) else { return };
-        match (invite.inviter_confirmed, invite.joiner_confirmed) {
-            (Some(false), _) => {
-                self.fail_invite(tag, "you said the words did not match; nothing was added").await;
+        let (joiner, agreement, name, ticket) = match invite.core.decision() {
+            Decision::Wait => return,
+            Decision::Refuse(reason) => {
+                self.fail_invite(tag, &reason).await;
                 return;
             }
-            (Some(true), Some(_)) => {}
-            _ => return,
-        }
+            Decision::Admit { joiner, agreement, name, ticket } => (joiner, agreement, name, ticket),
+        };
         let Some(invite) = self.invites.remove(&tag) else { return };
-        let Stage::Revealed { joiner, agreement, name } = &invite.stage else { return };
-        let ticket = invite.joiner_confirmed.unwrap_or_default();
         let admission = Admission {
-            device: *joiner,
-            agreement: *agreement,
-            name: name.clone(),
+            device: joiner,
+            agreement,
+            name,
             own_device: invite.request.kind == InviteKind::Device,
             existing_member: invite.request.existing_member.clone(),
-            via_qr: invite.via_qr,
+            via_qr: invite.core.via_qr,
         };
         let group = invite.request.group;
         let result = self.node.group(group).and_then(|open| open.admit(&admission));

@@ -37,7 +37,9 @@ mod error;
 #[cfg(feature = "test-utils")]
 pub mod forge;
 mod group;
+pub mod handshake;
 mod layout;
+pub mod reach;
 mod records;
 mod relays;
 pub mod status;
