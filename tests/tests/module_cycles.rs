@@ -7,15 +7,34 @@ use std::path::Path;
 /// The modules each module of the crate in `src` refers to.
 fn references(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let read = |file: &Path| std::fs::read_to_string(file).unwrap_or_default();
+    // A module is a file `name.rs`, or a directory `name/` with `mod.rs` (its files read as one module).
     let modules: Vec<String> = std::fs::read_dir(src)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".rs")).map(str::to_owned))
+                .filter_map(|e| {
+                    let name = e.file_name().to_str()?.to_owned();
+                    match name.strip_suffix(".rs") {
+                        Some(stem) => Some(stem.to_owned()),
+                        None => e.path().join("mod.rs").exists().then_some(name),
+                    }
+                })
                 .filter(|n| n != "lib" && n != "main")
                 .collect()
         })
         .unwrap_or_default();
+    let source = |module: &str| -> String {
+        let dir = src.join(module);
+        if dir.is_dir() {
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .map(|e| e.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+                .unwrap_or_default();
+            files.sort();
+            files.iter().filter(|f| f.extension().is_some_and(|x| x == "rs")).map(|f| read(f)).collect()
+        } else {
+            read(&src.join(format!("{module}.rs")))
+        }
+    };
     // Names the crate root re-exports, and from which module: `pub use module::{A, B};`.
     let root = read(&src.join("lib.rs")) + &read(&src.join("main.rs"));
     let mut exported: BTreeMap<String, String> = BTreeMap::new();
@@ -32,11 +51,8 @@ fn references(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     }
     let mut graph = BTreeMap::new();
     for module in &modules {
-        let code: String = read(&src.join(format!("{module}.rs")))
-            .lines()
-            .filter(|line| !line.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let code: String =
+            source(module).lines().filter(|line| !line.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
         let mut used = BTreeSet::new();
         for (at, _) in code.match_indices("crate::") {
             let after = &code[at + "crate::".len()..];

@@ -44,7 +44,9 @@ export function makeBackend(call: Invoke) {
     });
   const message = (response: { message: string }) => response.message;
   const created = (response: Outcome<"created">) => response.id;
-  const nothing = () => undefined;
+  // A change with nothing to show resolves to null (as a Tauri command returning nothing does), so a screen can
+  // tell it from a failure, which `act` turns into undefined.
+  const nothing = () => null;
   return {
     checkPassphrase: (passphrase: string) => call<PassphraseCheck>("check_passphrase", { passphrase }),
     device: () => call<DeviceState>("device"),

@@ -196,3 +196,13 @@ describe("the minutes box", () => {
     expect(box?.value).toBe("Welcome. Agenda. Rent.");
   });
 });
+
+describe("calls that change records and show nothing", () => {
+  it("resolve to null, which a screen tells from a failure (undefined)", async () => {
+    const { makeBackend } = await vi.importActual<typeof import("./backend")>("./backend");
+    const invoke = (async () => ({ outcome: "changed", heads: ["h2"], message: "Charter saved." })) as Parameters<typeof makeBackend>[0];
+    const backend = makeBackend(invoke);
+    expect(await backend.editCharter(view.id, { purpose: "Homes for all.", decision_rules: null, cadence: null, confidentiality: null })).toBeNull();
+    expect(await backend.setActionDone(view.id, "a1", true)).toBeNull();
+  });
+});
