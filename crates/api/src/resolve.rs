@@ -25,8 +25,12 @@ pub fn group(groups: &[GroupSummary], current: Option<GroupId>, wanted: Option<&
     if groups.is_empty() {
         return Err(ApiError::new(ErrorKind::NotFound, words::NO_GROUPS));
     }
-    let found = match wanted {
-        Some(wanted) => {
+    // A whole id names its group, whatever another group is called: a name is a member's to write, an id is not
+    // (so a group renamed to look like another's id cannot stand in for it).
+    let whole_id = wanted.map(|w| w.trim().to_lowercase()).and_then(|w| groups.iter().find(|g| g.id == w));
+    let found = match (whole_id, wanted) {
+        (Some(group), _) => group,
+        (None, Some(wanted)) => {
             let lower = wanted.trim().to_lowercase();
             let by_name: Vec<_> = groups.iter().filter(|g| g.name.to_lowercase() == lower).collect();
             let by_id: Vec<_> = groups.iter().filter(|g| lower.len() >= 4 && g.id.starts_with(&lower)).collect();
@@ -36,7 +40,7 @@ pub fn group(groups: &[GroupSummary], current: Option<GroupId>, wanted: Option<&
                 _ => return Err(ApiError::input(words::several_groups_match(wanted))),
             }
         }
-        None => {
+        (None, None) => {
             let current = current.map(|c| c.to_hex());
             match groups.iter().find(|g| Some(&g.id) == current.as_ref()) {
                 Some(group) => group,
@@ -110,6 +114,23 @@ pub fn try_member(view: &GroupView, wanted: &str) -> Result<Option<String>, ApiE
 /// A member, or a refusal naming who was not found.
 pub fn member(view: &GroupView, wanted: &str) -> Result<String, ApiError> {
     try_member(view, wanted)?.ok_or_else(|| ApiError::new(ErrorKind::NotFound, words::no_member_called(wanted)))
+}
+
+/// A member of the signed membership (one holding devices, `signed`), by what [`member`] finds in the view or
+/// else by id (whole, or a prefix of at least four characters): a member whose record the view cannot read —
+/// a hostile member may break their own — can still be removed or have their stewardship ended.
+pub fn signed_member<'a>(
+    view: &GroupView,
+    signed: impl IntoIterator<Item = &'a str>,
+    wanted: &str,
+) -> Result<String, ApiError> {
+    match member(view, wanted) {
+        Ok(found) => Ok(found),
+        Err(error) => {
+            let signed: std::collections::BTreeSet<&str> = signed.into_iter().collect();
+            by_prefix(signed, wanted).map(str::to_owned).ok_or(error)
+        }
+    }
 }
 
 /// A member if one matches (and `force_guest` is off), otherwise a guest by that name.
@@ -203,6 +224,24 @@ mod tests {
         assert_eq!(member(&view, "Dee").unwrap_err().kind, ErrorKind::NotFound);
         assert_eq!(attendee(&view, "Dee", false).ok(), Some(Attendee::Guest("Dee".into())));
         assert_eq!(attendee(&view, "Cal", true).ok(), Some(Attendee::Guest("Cal".into())));
+    }
+
+    #[test]
+    fn a_member_the_view_cannot_read_is_found_by_id_in_the_signed_membership() {
+        let (view, ana) = view();
+        let hidden = "fe".repeat(16);
+        let signed = [ana.as_str(), hidden.as_str()];
+        assert_eq!(signed_member(&view, signed, &hidden[..6]).ok(), Some(hidden.clone()));
+        assert_eq!(signed_member(&view, signed, "ana").ok(), Some(ana.clone()));
+        assert_eq!(signed_member(&view, signed, "Dee").unwrap_err().kind, ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_whole_id_names_its_group_even_if_another_is_called_by_it() {
+        let a = GroupSummary { id: "ab".repeat(16), name: "Tenants".into() };
+        let b = GroupSummary { id: "cd".repeat(16), name: "ab".repeat(16) };
+        let both = [a.clone(), b];
+        assert_eq!(group(&both, None, Some(&a.id)).ok().map(|g| g.to_hex()), Some(a.id));
     }
 
     #[test]

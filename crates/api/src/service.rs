@@ -110,31 +110,32 @@ fn page(snapshot: GroupSnapshot) -> GroupPage {
     }
 }
 
-/// The one removal rule, for every front end to offer what the device would do: a steward may remove an active
-/// member with a device in the group, other than themselves, and give or end their stewardship; a device may be
-/// revoked, by its own person or a steward, while its member is active and keeps another device (with one device
-/// left, removal is the tool). The device itself still checks every one against the signed membership.
+/// The one removal rule, for every front end to offer what the device would do, judged on the signed membership
+/// alone (the document's member and device records are any member's to write): a steward may remove any member
+/// holding a device in the group other than themselves, and give or end their stewardship; a device may be
+/// revoked, by its own person or a steward, while its member keeps another device (with one device left, removal
+/// is the tool). The device itself still checks every one.
 pub(crate) fn choices(snapshot: &GroupSnapshot) -> (Vec<Choice>, Vec<Choice>, Vec<String>) {
     let view = &snapshot.view;
     let me = snapshot.my_member.as_deref();
     let steward = me.is_some_and(|me| snapshot.stewards.iter().any(|s| s == me));
-    let signed = |member: &str| snapshot.devices.values().any(|m| m == member);
-    let active: Vec<&sunspace_model::view::MemberView> =
-        view.members.iter().filter(|m| m.status == sunspace_model::MemberStatus::Active && signed(&m.id)).collect();
-    let stewardable: Vec<String> = if steward { active.iter().map(|m| m.id.clone()).collect() } else { Vec::new() };
-    let removable = active
-        .iter()
-        .filter(|m| steward && Some(m.id.as_str()) != me)
-        .map(|m| Choice { id: m.id.clone(), warning: words::removal_warning(&m.name) })
+    // Members with a device in the signed membership, and how many each holds.
+    let mut holding: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for member in snapshot.devices.values() {
+        *holding.entry(member.as_str()).or_default() += 1;
+    }
+    let stewardable: Vec<String> = if steward { holding.keys().map(|m| (*m).to_owned()).collect() } else { Vec::new() };
+    let removable = holding
+        .keys()
+        .filter(|m| steward && Some(**m) != me)
+        .map(|m| Choice { id: (*m).to_owned(), warning: words::removal_warning(&view.member_name(m)) })
         .collect();
-    let in_use = |member: &str| view.devices.iter().filter(|d| d.member == member && d.revoked.is_none()).count();
-    let revocable = view
+    let revocable = snapshot
         .devices
         .iter()
-        .filter(|d| d.id != snapshot.me && d.revoked.is_none() && snapshot.devices.contains_key(&d.id))
-        .filter(|d| active.iter().any(|m| m.id == d.member) && in_use(&d.member) > 1)
-        .filter(|d| steward || Some(d.member.as_str()) == me)
-        .map(|d| Choice { id: d.id.clone(), warning: words::REVOCATION_WARNING.to_owned() })
+        .filter(|(device, member)| **device != snapshot.me && holding.get(member.as_str()).is_some_and(|n| *n > 1))
+        .filter(|(_, member)| steward || Some(member.as_str()) == me)
+        .map(|(device, _)| Choice { id: device.clone(), warning: words::REVOCATION_WARNING.to_owned() })
         .collect();
     (removable, revocable, stewardable)
 }
@@ -302,7 +303,8 @@ impl Service {
                     return Err(ApiError::input(words::REASON_NEEDED));
                 }
                 let (id, snapshot) = self.open(&group).await?;
-                let member = resolve::member(&snapshot.view, &member)?;
+                let signed = snapshot.devices.values().map(String::as_str);
+                let member = resolve::signed_member(&snapshot.view, signed, &member)?;
                 // Read before the removal, while the roster still names them.
                 let name = snapshot.view.member_name(&member);
                 let command = NodeCommand::RemoveMember { group: id, member: member.clone(), reason };
@@ -320,7 +322,8 @@ impl Service {
             }
             R::SetSteward { group, member, steward } => {
                 let (id, snapshot) = self.open(&group).await?;
-                let member = resolve::member(&snapshot.view, &member)?;
+                let signed = snapshot.devices.values().map(String::as_str);
+                let member = resolve::signed_member(&snapshot.view, signed, &member)?;
                 let name = snapshot.view.member_name(&member);
                 self.run(NodeCommand::SetSteward { group: id, member: member.clone(), steward }).await?;
                 Ok(Response::Steward { message: words::steward(&name, steward), member, name, steward })

@@ -119,7 +119,7 @@ pub struct GroupSnapshot {
     pub relays: Vec<RelayView>,
     /// This device (hex).
     pub me: String,
-    /// This device's owner's member record, if the group lists this device.
+    /// This device's owner's member record, by the signed membership.
     pub my_member: Option<String>,
 }
 
@@ -277,7 +277,8 @@ impl Node {
         Ok(())
     }
 
-    /// Carries out one command. A write is sealed into this device's log and flushed before this returns.
+    /// Carries out one command. A write is stored and flushed before this returns: kept in the sealed pending
+    /// record, or sealed into this device's next entry at once while the engine has a peer to send it to.
     pub fn execute(&mut self, command: NodeCommand) -> Result<NodeOutcome, NodeError> {
         match command {
             NodeCommand::Device => Ok(NodeOutcome::Device {
@@ -305,7 +306,8 @@ impl Node {
                 Ok(NodeOutcome::Done)
             }
             NodeCommand::Read(group) => {
-                let me = self.vault.device_id().to_hex();
+                let my_device = self.vault.device_id();
+                let me = my_device.to_hex();
                 let group = self.group(group)?;
                 let snapshot = GroupSnapshot {
                     view: group.view_now(),
@@ -318,8 +320,9 @@ impl Node {
                         .collect(),
                     safety_number: group.safety_number(),
                     relays: group.doc().relays(),
+                    // By the signed membership, not the document's device records (which any member may write).
+                    my_member: group.members().member_of(&my_device).map(str::to_owned),
                     me,
-                    my_member: group.my_member_id(),
                 };
                 Ok(NodeOutcome::Snapshot(Box::new(snapshot)))
             }

@@ -5,7 +5,7 @@
 //! The flow, for one edit made through the handle while a peer is connected:
 //!
 //! ```text
-//! handle.run(|node| node.group(id)?.edit(..))   the edit becomes a sealed entry, stored and flushed
+//! handle.execute(NodeCommand::Edit { .. })      the edit becomes a sealed entry, stored and flushed
 //!   → engine sees the group's heads grew        → Session::on_local_heads → entries read from the store
 //!   → per-peer send queue → net task            → peer's engine: OpenGroup::receive → pushes to its own peers
 //! ```
@@ -565,7 +565,7 @@ async fn join_flow(
 }
 
 struct OpenInvite {
-    /// The handshake's state and rules (crate::inviting): no I/O.
+    /// The handshake's state and rules (crate::handshake): no I/O.
     core: Inviting,
     request: InviteRequest,
     expires: Instant,
