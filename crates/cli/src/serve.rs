@@ -3,18 +3,16 @@
 
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context as _;
+use sunspace_api::{ApiError, Request, Response, Service};
 use sunspace_membership::invite::InviteKind;
 use sunspace_node::engine::{self, EngineOptions, InviteEvent, InviteRequest, JoinEvent};
 use sunspace_node::{GroupId, NodeEvent};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
-
-use std::sync::Arc;
-
-use sunspace_api::{ApiError, Request, Response, Service};
 
 use crate::args::ServeOptions;
 use crate::context::unlock;
