@@ -38,6 +38,7 @@ mod error;
 pub mod forge;
 mod group;
 pub mod handshake;
+mod join;
 mod layout;
 pub mod reach;
 mod records;
