@@ -733,3 +733,68 @@ pub(crate) fn sync_view(status: &sunspace_node::engine::Status, group: &str) -> 
     let integrity = group.integrity.iter().map(|note| note.sentence.clone()).collect();
     Ok(SyncView { online: !in_reach.is_empty(), summary, peers, waiting, receiving, integrity })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use sunspace_model::{DeviceRecord, Founder, GroupDoc, MemberStatus};
+
+    use super::*;
+
+    /// Ana (steward, one device) and Bea (two devices) in the signed membership; Bea's document record then
+    /// edited the way a hostile member could: her standing set to "left", one of her devices marked revoked,
+    /// and Ana's device record pointed at Bea.
+    fn hostile_snapshot() -> (GroupSnapshot, String, String) {
+        let (ana_device, bea_phone, bea_laptop) = ("aa".repeat(32), "bb".repeat(32), "cc".repeat(32));
+        let founder =
+            Founder { device_id: ana_device.clone(), agreement_key: "11".repeat(32), display_name: "Ana".into() };
+        let today = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let (mut doc, ana) = GroupDoc::create(&"cd".repeat(16), "Tenants", &founder, today).unwrap();
+        let record = |id: &str| DeviceRecord {
+            device_id: id.into(),
+            agreement_key: "22".repeat(32),
+            method: "in-person-qr".into(),
+        };
+        let bea = doc.record_device(None, "Bea", &record(&bea_phone), today).unwrap();
+        doc.record_device(Some(&bea), "Bea", &record(&bea_laptop), today).unwrap();
+        // What Bea's device writes into the document, which any member may.
+        doc.update_member(&bea, None, Some(MemberStatus::Left)).unwrap();
+        doc.set_device_revoked(&bea_laptop, today).unwrap();
+        let signed: BTreeMap<String, String> =
+            [(ana_device.clone(), ana.clone()), (bea_phone, bea.clone()), (bea_laptop.clone(), bea.clone())].into();
+        let snapshot = GroupSnapshot {
+            view: doc.view(),
+            stewards: vec![ana.clone()],
+            devices: signed,
+            safety_number: String::new(),
+            relays: Vec::new(),
+            me: ana_device,
+            my_member: Some(ana.clone()),
+        };
+        (snapshot, ana, bea)
+    }
+
+    #[test]
+    fn what_a_steward_may_do_is_judged_on_the_signed_membership_not_the_document() {
+        let (snapshot, ana, bea) = hostile_snapshot();
+        let (removable, revocable, stewardable) = choices(&snapshot);
+        // Bea marked herself as left and one device as revoked: she is still removable, both her devices still
+        // revocable, since the signed membership still lets them read.
+        assert_eq!(removable.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![bea.clone()]);
+        assert!(removable[0].warning.starts_with("Bea keeps everything"));
+        assert_eq!(revocable.len(), 2, "{revocable:?}");
+        assert!(stewardable.contains(&ana) && stewardable.contains(&bea));
+    }
+
+    #[test]
+    fn a_member_who_is_not_a_steward_is_offered_only_their_own_devices() {
+        let (mut snapshot, _, bea) = hostile_snapshot();
+        snapshot.me = "bb".repeat(32);
+        snapshot.my_member = Some(bea);
+        let (removable, revocable, stewardable) = choices(&snapshot);
+        assert!(removable.is_empty() && stewardable.is_empty());
+        assert_eq!(revocable.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec!["cc".repeat(32)]);
+    }
+}
