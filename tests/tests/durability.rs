@@ -129,7 +129,6 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
             "could not mount a small tmpfs (root: {}) to simulate a full disk",
             running_as_root()
         ));
-        return;
     }
     let _unmount = Unmount(mount.path());
     let dir = mount.path().join("data");

@@ -14,7 +14,6 @@ use sunspace_tests::Namespaces;
 fn a_newcomer_on_the_same_lan_joins_with_the_typed_code_found_by_mdns() {
     let Some(lan) = Namespaces::create() else {
         sunspace_tests::cannot_run_here("creating network namespaces needs root");
-        return;
     };
     let ana = Home::new();
     ana.ok(&["init", "--name", "Ana"]);
