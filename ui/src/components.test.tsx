@@ -99,6 +99,19 @@ function mount(node: preact.ComponentChild): HTMLElement {
   return root;
 }
 
+/** Types `value` into the field `testid`, as a person would (an input event). */
+async function typeInto(root: HTMLElement, testid: string, value: string) {
+  const field = root.querySelector<HTMLInputElement | HTMLTextAreaElement>(`[data-testid="${testid}"]`);
+  expect(field, testid).not.toBeNull();
+  await settle(() => {
+    if (field) {
+      field.value = value;
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  });
+  return field;
+}
+
 afterEach(() => {
   document.body.innerHTML = "";
 });
@@ -128,13 +141,7 @@ describe("the members screen", () => {
     expect(remove).not.toBeNull();
     await settle(() => remove?.click());
     expect(root.textContent).toContain("Bea keeps everything they could already read (from the service).");
-    const reason = root.querySelector<HTMLInputElement>('[data-testid="removal-reason"]');
-    await settle(() => {
-      if (reason) {
-        reason.value = "shared the minutes";
-        reason.dispatchEvent(new Event("input", { bubbles: true }));
-      }
-    });
+    await typeInto(root, "removal-reason", "shared the minutes");
     await settle(() => root.querySelector<HTMLButtonElement>('[data-testid="confirm-removal"]')?.click());
     await ticks();
     const removal = sent().find((r) => r.request === "remove-member");
@@ -153,13 +160,7 @@ describe("the members screen", () => {
     const root = mount(<Members view={view} group={view.id} act={act} reload={async () => {}} me="d-ana" />);
     await ticks();
     await settle(() => root.querySelector<HTMLButtonElement>('[data-testid="remove-Bea"]')?.click());
-    const reason = root.querySelector<HTMLInputElement>('[data-testid="removal-reason"]');
-    await settle(() => {
-      if (reason) {
-        reason.value = "x";
-        reason.dispatchEvent(new Event("input", { bubbles: true }));
-      }
-    });
+    await typeInto(root, "removal-reason", "x");
     await settle(() => root.querySelector<HTMLButtonElement>('[data-testid="confirm-removal"]')?.click());
     await ticks();
     expect(error).toBe("Only a steward can remove a member.");
@@ -178,13 +179,7 @@ describe("the minutes box", () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const act = useAction(() => {});
     const root = mount(<Minutes group={view.id} meeting={meeting} heads={["h1"]} act={act} />);
-    const box = root.querySelector<HTMLTextAreaElement>('[data-testid="minutes"]');
-    await settle(() => {
-      if (box) {
-        box.value = "Agenda. Rent.";
-        box.dispatchEvent(new Event("input", { bubbles: true }));
-      }
-    });
+    const box = await typeInto(root, "minutes", "Agenda. Rent.");
     await settle(async () => {
       vi.advanceTimersByTime(400);
     });

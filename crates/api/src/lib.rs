@@ -41,5 +41,5 @@ pub use backend::{Backend, Network};
 pub use error::ApiError;
 pub use passphrase::check_passphrase;
 pub use request::*;
-pub use service::{parse_date, Service};
+pub use service::{date_of, parse_date, Service};
 pub use types::*;

@@ -15,14 +15,13 @@
 //! assert!(matches!(request, Request::RemoveMember { .. }));
 //! ```
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use sunspace_model::vitality::Vitality;
-use sunspace_model::{DecisionMethod, FieldChange, GroupView, MemberStatus, RecordKind, RelayView};
+use sunspace_model::{DecisionMethod, FieldChange, MemberStatus, RecordKind};
 use ts_rs::TS;
 
 use crate::types::{CharterInput, GroupItem, SyncView};
+use sunspace_node::GroupSnapshot;
 
 /// Which group a request is about: its name, the start of its id, or `None` for the one chosen with `group use`
 /// (or the only one).
@@ -530,23 +529,14 @@ pub enum ExportFormat {
     Automerge,
 }
 
-/// A group as front ends show it: the records, and what only the signed membership knows.
+/// A group as front ends show it: the records and what only the signed membership knows (the device's
+/// [`GroupSnapshot`], its fields at the top level), and what this device may do to whom.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct GroupPage {
-    /// The records, with the heads they show.
-    pub view: GroupView,
-    /// Member record ids of the stewards (signed).
-    pub stewards: Vec<String>,
-    /// Devices of the signed membership (hex), each with its member record id.
-    pub devices: BTreeMap<String, String>,
-    /// The safety number, grouped for reading aloud.
-    pub safety_number: String,
-    /// The relays the group lists.
-    pub relays: Vec<RelayView>,
-    /// This device (hex).
-    pub me: String,
-    /// This device's owner's member record, if the group lists this device.
-    pub my_member: Option<String>,
+    /// The records and the signed membership's view of them.
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub snapshot: GroupSnapshot,
     /// The members this device may remove, each with what the person reads before confirming.
     pub removable: Vec<Choice>,
     /// The devices this device may revoke (its own person's other devices; anyone's, as a steward).

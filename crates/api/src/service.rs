@@ -52,18 +52,21 @@ impl std::fmt::Debug for Service {
     }
 }
 
-/// Parses a date as people write it: `YYYY-MM-DD`, `today`, `yesterday` or `tomorrow` (this device's day,
-/// [`sunspace_node::today`]).
-pub fn parse_date(text: &str, what: &str) -> Result<NaiveDate, ApiError> {
+/// A date as people write it: `YYYY-MM-DD`, `today`, `yesterday` or `tomorrow` (this device's day,
+/// [`sunspace_node::today`]); every front end reads dates with this.
+pub fn date_of(text: &str) -> Option<NaiveDate> {
     let today = sunspace_node::today();
     match text.trim().to_lowercase().as_str() {
-        "today" => Ok(today),
-        "yesterday" => Ok(today - Duration::days(1)),
-        "tomorrow" => Ok(today + Duration::days(1)),
-        other => {
-            NaiveDate::parse_from_str(other, "%Y-%m-%d").map_err(|_| ApiError::input(words::not_a_date(what, text)))
-        }
+        "today" => Some(today),
+        "yesterday" => Some(today - Duration::days(1)),
+        "tomorrow" => Some(today + Duration::days(1)),
+        other => NaiveDate::parse_from_str(other, "%Y-%m-%d").ok(),
     }
+}
+
+/// [`date_of`], refused in a sentence naming `what` the date is.
+pub fn parse_date(text: &str, what: &str) -> Result<NaiveDate, ApiError> {
+    date_of(text).ok_or_else(|| ApiError::input(words::not_a_date(what, text)))
 }
 
 /// An optional date: missing or empty is `None`.
@@ -96,18 +99,7 @@ fn variant_name(outcome: &NodeOutcome) -> &'static str {
 
 fn page(snapshot: GroupSnapshot) -> GroupPage {
     let (removable, revocable, stewardable) = choices(&snapshot);
-    GroupPage {
-        view: snapshot.view,
-        stewards: snapshot.stewards,
-        devices: snapshot.devices,
-        safety_number: snapshot.safety_number,
-        relays: snapshot.relays,
-        me: snapshot.me,
-        my_member: snapshot.my_member,
-        removable,
-        revocable,
-        stewardable,
-    }
+    GroupPage { snapshot, removable, revocable, stewardable }
 }
 
 /// The one removal rule, for every front end to offer what the device would do, judged on the signed membership

@@ -38,7 +38,7 @@ pub struct PeerView {
     pub device: String,
     /// In reach now.
     pub connected: bool,
-    /// In plain words: "up to date", "3 changes to send", "not seen since the app started".
+    /// In plain words: "up to date", "3 changes to send", "not in reach since Sunspace started on this device".
     pub state: String,
 }
 

@@ -407,7 +407,7 @@ pub fn peer_state(connected: bool, to_send: Option<u64>) -> String {
         (_, Some(1)) => "1 change to send".into(),
         (_, Some(n)) => format!("{n} changes to send"),
         (true, None) => "comparing".into(),
-        (false, None) => "not in reach since the app started".into(),
+        (false, None) => "not in reach since Sunspace started on this device".into(),
     }
 }
 

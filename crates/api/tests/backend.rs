@@ -25,7 +25,7 @@ trait Window {
     }
     async fn view(&self, group: &str) -> Result<GroupView, ApiError> {
         match self.ask(Request::Group { group: Some(group.into()) }).await? {
-            Response::Group(page) => Ok(page.view),
+            Response::Group(page) => Ok(page.snapshot.view),
             other => panic!("{other:?}"),
         }
     }
@@ -254,7 +254,7 @@ async fn a_device_joins_in_person_and_an_edit_from_the_other_device_arrives_as_a
         }
     }
     let (at_ana, at_bea) = (&pages[0], &pages[1]);
-    let bea_member = at_ana.view.members.iter().find(|m| m.name == "Bea").unwrap().id.clone();
+    let bea_member = at_ana.snapshot.view.members.iter().find(|m| m.name == "Bea").unwrap().id.clone();
     assert_eq!(at_ana.removable.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![bea_member.clone()]);
     assert!(at_ana.removable[0].warning.starts_with("Bea keeps everything they could already read"));
     assert!(at_ana.stewardable.contains(&bea_member) && at_ana.revocable.is_empty());

@@ -31,7 +31,7 @@ async fn ask(backend: &Backend, request: Request) -> anyhow::Result<Response> {
 
 async fn view(backend: &Backend, group: &str) -> anyhow::Result<sunspace_model::GroupView> {
     match ask(backend, Request::Group { group: Some(group.into()) }).await? {
-        Response::Group(page) => Ok(page.view),
+        Response::Group(page) => Ok(page.snapshot.view),
         other => anyhow::bail!("unexpected {other:?}"),
     }
 }

@@ -111,11 +111,11 @@ pub(crate) fn execute(device: &mut Device, group: Option<String>, json: bool, co
         Command::SafetyNumber => {
             let page = device.page(&group)?;
             if json {
-                return emit_json(&serde_json::json!({ "safety_number": page.safety_number }));
+                return emit_json(&serde_json::json!({ "safety_number": page.snapshot.safety_number }));
             }
             emit(&format!(
                 "Safety number of \"{}\":\n\n    {}\n\nRead it aloud with another member. If your numbers match, you agree on who is in the group, on their devices and keys, and on who was removed.",
-                page.view.name, page.safety_number
+                page.snapshot.view.name, page.snapshot.safety_number
             ))
         }
         Command::Resolve { record, field, keep } => {
@@ -286,7 +286,7 @@ fn group_command(device: &mut Device, group: Option<String>, command: GroupComma
 }
 
 fn group_show(page: &GroupPage, json: bool) -> anyhow::Result<()> {
-    let view = &page.view;
+    let view = &page.snapshot.view;
     if json {
         return emit_json(view);
     }
@@ -305,7 +305,7 @@ fn group_show(page: &GroupPage, json: bool) -> anyhow::Result<()> {
     if let Some(next) = view.meetings.iter().find(|m| m.date >= today) {
         out.push(format!("  next meeting {} — {}", next.date, next.title));
     }
-    out.push(format!("  safety number {}", page.safety_number));
+    out.push(format!("  safety number {}", page.snapshot.safety_number));
     out.extend(render::conflicts(view, "group", &view.conflicts));
     out.push(String::new());
     out.push(render::members_table(view, today));
@@ -316,7 +316,7 @@ fn charter(device: &mut Device, group: Option<String>, command: CharterCommand, 
     match command {
         CharterCommand::Show => {
             let page = device.page(&group)?;
-            let view = &page.view;
+            let view = &page.snapshot.view;
             if json {
                 return emit_json(&view.charter);
             }
@@ -338,7 +338,7 @@ fn charter(device: &mut Device, group: Option<String>, command: CharterCommand, 
                 if purpose.is_none() && decision_rules.is_none() && cadence.is_none() && confidentiality.is_none() {
                     // The charter opens in the editor here, whichever process holds the store.
                     let page = device.page(&group)?;
-                    let template = charter_template(&page.view.charter);
+                    let template = charter_template(&page.snapshot.view.charter);
                     let edited = crate::editor::edit(&template, ".md")?;
                     if edited == template {
                         return emit("No changes.");
@@ -416,13 +416,13 @@ fn member(device: &mut Device, group: Option<String>, command: MemberCommand, js
         MemberCommand::List => {
             let page = device.page(&group)?;
             if json {
-                return emit_json(&page.view.members);
+                return emit_json(&page.snapshot.view.members);
             }
-            emit(&render::members_table(&page.view, today()))
+            emit(&render::members_table(&page.snapshot.view, today()))
         }
         MemberCommand::Show { member } => {
             let page = device.page(&group)?;
-            let view = &page.view;
+            let view = &page.snapshot.view;
             let id = resolve::member(view, &member)?;
             let m = view.member(&id).ok_or_else(|| anyhow!("member {id} vanished"))?;
             if json {
@@ -435,7 +435,7 @@ fn member(device: &mut Device, group: Option<String>, command: MemberCommand, js
             if let Some(sponsor) = &m.sponsor {
                 out.push(format!("  brought in by {}", view.member_name(sponsor)));
             }
-            if page.stewards.contains(&m.id) {
+            if page.snapshot.stewards.contains(&m.id) {
                 out.push("  steward  yes (signed: may admit and remove members)".to_owned());
             }
             for device in view.devices.iter().filter(|d| d.member == m.id) {
@@ -483,7 +483,7 @@ fn role(device: &mut Device, group: Option<String>, command: RoleCommand, json: 
         }
         RoleCommand::List { all } => {
             let page = device.page(&group)?;
-            let view = &page.view;
+            let view = &page.snapshot.view;
             let today = today();
             let grants: Vec<_> = if all { view.roles.iter().collect() } else { view.current_roles(today).collect() };
             if json {
@@ -530,13 +530,13 @@ fn meeting(device: &mut Device, group: Option<String>, command: MeetingCommand, 
         MeetingCommand::List => {
             let page = device.page(&group)?;
             if json {
-                return emit_json(&page.view.meetings);
+                return emit_json(&page.snapshot.view.meetings);
             }
-            emit(&render::meetings_table(&page.view))
+            emit(&render::meetings_table(&page.snapshot.view))
         }
         MeetingCommand::Show { meeting } => {
             let page = device.page(&group)?;
-            let view = &page.view;
+            let view = &page.snapshot.view;
             let id = resolve::meeting(view, &meeting)?;
             let meeting = view.meeting(&id).ok_or_else(|| anyhow!("meeting {id} vanished"))?;
             if json {
@@ -565,20 +565,21 @@ fn minutes(device: &mut Device, group: Option<String>, command: MinutesCommand) 
     match command {
         MinutesCommand::Show { meeting } => {
             let page = device.page(&group)?;
-            let id = resolve::meeting(&page.view, &meeting)?;
-            let meeting = page.view.meeting(&id).ok_or_else(|| anyhow!("meeting {id} vanished"))?;
+            let id = resolve::meeting(&page.snapshot.view, &meeting)?;
+            let meeting = page.snapshot.view.meeting(&id).ok_or_else(|| anyhow!("meeting {id} vanished"))?;
             emit(&meeting.minutes)
         }
         MinutesCommand::Edit { meeting } => {
             let page = device.page(&group)?;
-            let id = resolve::meeting(&page.view, &meeting)?;
-            let current = page.view.meeting(&id).map(|m| m.minutes.clone()).unwrap_or_default();
+            let id = resolve::meeting(&page.snapshot.view, &meeting)?;
+            let current = page.snapshot.view.meeting(&id).map(|m| m.minutes.clone()).unwrap_or_default();
             let edited = crate::editor::edit(&current, ".md")?;
             if edited == current {
                 return emit("No changes.");
             }
             // Typed on the version read above: what others wrote meanwhile is merged, not written over.
-            let request = Request::SetMinutes { group, meeting: id, text: edited, base: page.view.heads.clone() };
+            let request =
+                Request::SetMinutes { group, meeting: id, text: edited, base: page.snapshot.view.heads.clone() };
             say(&device.ask(request)?, None)
         }
         MinutesCommand::Set { meeting, file } => {
@@ -619,7 +620,7 @@ fn attendance(
         }
         AttendanceCommand::List { meeting } => {
             let page = device.page(&group)?;
-            let view = &page.view;
+            let view = &page.snapshot.view;
             let id = resolve::meeting(view, &meeting)?;
             let meeting = view.meeting(&id).ok_or_else(|| anyhow!("meeting {id} vanished"))?;
             if json {
@@ -648,13 +649,13 @@ fn decision(device: &mut Device, group: Option<String>, command: DecisionCommand
         DecisionCommand::List => {
             let page = device.page(&group)?;
             if json {
-                return emit_json(&page.view.decisions);
+                return emit_json(&page.snapshot.view.decisions);
             }
-            emit(&render::decisions_table(&page.view))
+            emit(&render::decisions_table(&page.snapshot.view))
         }
         DecisionCommand::Show { decision } => {
             let page = device.page(&group)?;
-            let view = &page.view;
+            let view = &page.snapshot.view;
             let id = resolve::record(view, sunspace_model::RecordKind::Decision, &decision)?;
             let d = view.decisions.iter().find(|d| d.id == id).ok_or_else(|| anyhow!("decision {id} vanished"))?;
             if json {
@@ -693,7 +694,7 @@ fn action(device: &mut Device, group: Option<String>, command: ActionCommand, js
         }
         ActionCommand::List { overdue, open, as_of } => {
             let page = device.page(&group)?;
-            let view = &page.view;
+            let view = &page.snapshot.view;
             let as_of: NaiveDate = as_of.unwrap_or_else(today);
             let actions: Vec<_> = view
                 .actions
@@ -727,17 +728,21 @@ fn relay(device: &mut Device, group: Option<String>, command: RelayCommand, json
         RelayCommand::List => {
             let page = device.page(&group)?;
             if json {
-                return emit_json(&page.relays);
+                return emit_json(&page.snapshot.relays);
             }
-            if page.relays.is_empty() {
+            if page.snapshot.relays.is_empty() {
                 return emit("The group uses no relay. A member with an always-on machine can run one: see `sunspace serve --help` and `sunspace relay add --help`.");
             }
             let rows = page
+                .snapshot
                 .relays
                 .iter()
                 .map(|r| {
-                    let owner =
-                        if r.owner == page.me { "this device".to_owned() } else { render::prefix(&r.owner).to_owned() };
+                    let owner = if r.owner == page.snapshot.me {
+                        "this device".to_owned()
+                    } else {
+                        render::prefix(&r.owner).to_owned()
+                    };
                     vec![render::prefix(&r.device).to_owned(), owner, r.addresses.join("\n")]
                 })
                 .collect();

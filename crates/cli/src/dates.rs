@@ -1,22 +1,20 @@
 //! Dates as people type them.
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 
 /// Today's date on this machine.
 pub(crate) fn today() -> NaiveDate {
     sunspace_node::today()
 }
 
-/// Parses `YYYY-MM-DD`, `today`, `yesterday` or `tomorrow`.
+/// Parses `YYYY-MM-DD`, `today`, `yesterday` or `tomorrow`, as the service does ([`sunspace_api::date_of`]), for
+/// the argument parser, which words its own usage errors.
 pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    match text.trim().to_lowercase().as_str() {
-        "today" => Ok(today()),
-        "yesterday" => Ok(today() - Duration::days(1)),
-        "tomorrow" => Ok(today() + Duration::days(1)),
-        other => NaiveDate::parse_from_str(other, "%Y-%m-%d").map_err(|_| {
-            format!("\"{text}\" is not a date: write it as YYYY-MM-DD (for example 2026-11-20), or today/yesterday/tomorrow")
-        }),
-    }
+    sunspace_api::date_of(text).ok_or_else(|| {
+        format!(
+            "\"{text}\" is not a date: write it as YYYY-MM-DD (for example 2026-11-20), or today/yesterday/tomorrow"
+        )
+    })
 }
 
 #[cfg(test)]

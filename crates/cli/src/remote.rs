@@ -264,11 +264,7 @@ pub(crate) fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
             let seen = if peer.connected { "connected" } else { "not connected" };
             let synced =
                 peer.last_synced.as_deref().map_or("not synced since start".to_owned(), |t| format!("last synced {t}"));
-            let pending = match peer.to_send {
-                Some(0) => "up to date".to_owned(),
-                Some(n) => format!("{n} entries to send"),
-                None => "state unknown until it connects".to_owned(),
-            };
+            let pending = sunspace_api::words::peer_state(peer.connected, peer.to_send);
             println!("  {} (device {}): {seen}, {synced}, {pending}", peer.name, prefix(&peer.device));
         }
     }

@@ -190,7 +190,7 @@ async fn converse(
                         else {
                             return Err(ApiError::new(sunspace_api::ErrorKind::NotFound, "That group is not here"));
                         };
-                        Some(sunspace_api::resolve::member(&page.view, &wanted)?)
+                        Some(sunspace_api::resolve::member(&page.snapshot.view, &wanted)?)
                     }
                     None => None,
                 };
@@ -211,7 +211,7 @@ async fn converse(
             while let Some(event) = invite.events.recv().await {
                 match event {
                     InviteEvent::Words { words, name, .. } => {
-                        let who = format!("\"{name}\"'s device");
+                        let who = sunspace_api::words::inviting_device(&name);
                         write_reply(writer, &FromServe::Words { words, who }).await?;
                         let matched = confirmation(reader).await;
                         handle.confirm_invite(invite.tag, matched).await?;

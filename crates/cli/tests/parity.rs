@@ -166,7 +166,7 @@ async fn app_journey(app: &Backend, documents: &Path) -> (Trace, String) {
         outcomes.push(message(app.request(request).await.unwrap()));
     }
     let group = match app.request(Request::Group { group: g() }).await.unwrap() {
-        Response::Group(page) => page.view.id,
+        Response::Group(page) => page.snapshot.view.id,
         other => panic!("{other:?}"),
     };
     let markdown = PathBuf::from(app.export(group.clone(), ExportFormat::Markdown).await.unwrap().path);

@@ -11,6 +11,18 @@ use common::{next_message, node, Node};
 use sunspace_net::{Multiaddr, NetError, NetEvent, MAX_MESSAGE_LEN};
 use tokio::time::timeout;
 
+/// The inviter admits the newcomer, whose connection came in through the open door: it is announced as connected
+/// (again) once the allow-list has taken it.
+async fn admit_and_see_it_announced(inviter: &mut Node, newcomer: &Node) {
+    inviter.net.allow(newcomer.device).await.unwrap();
+    let announced = common::next(&mut inviter.events, |event| match event {
+        NetEvent::Connected(device) => Some(device),
+        _ => None,
+    })
+    .await;
+    assert_eq!(announced, newcomer.device);
+}
+
 async fn introduce(a: &Node, b: &Node, b_address: &Multiaddr) {
     a.net.allow(b.device).await.unwrap();
     b.net.allow(a.device).await.unwrap();
@@ -100,13 +112,7 @@ async fn a_device_that_joined_through_the_open_door_is_reported_connected_once_i
     .await;
     while let Ok(Some(_)) = timeout(Duration::from_millis(300), inviter.events.recv()).await {}
     // ...so once admitted, its open connection is announced again, and the engine syncs over it at once.
-    inviter.net.allow(newcomer.device).await.unwrap();
-    let announced = common::next(&mut inviter.events, |event| match event {
-        NetEvent::Connected(device) => Some(device),
-        _ => None,
-    })
-    .await;
-    assert_eq!(announced, newcomer.device);
+    admit_and_see_it_announced(&mut inviter, &newcomer).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,13 +137,7 @@ async fn a_stranger_at_the_open_door_cannot_open_a_sync_stream_until_it_is_admit
     }
     // Once admitted (the inviter announces the open connection when it has taken the change), the same
     // device's next sync stream is taken at once.
-    inviter.net.allow(newcomer.device).await.unwrap();
-    let announced = common::next(&mut inviter.events, |event| match event {
-        NetEvent::Connected(device) => Some(device),
-        _ => None,
-    })
-    .await;
-    assert_eq!(announced, newcomer.device);
+    admit_and_see_it_announced(&mut inviter, &newcomer).await;
     newcomer.net.send(inviter.device, b"hello as a member".to_vec()).await.unwrap();
     let (from, message) = next_message(&mut inviter.events).await;
     assert_eq!((from, message.as_slice()), (newcomer.device, &b"hello as a member"[..]));

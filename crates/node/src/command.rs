@@ -106,6 +106,7 @@ pub enum NodeCommand {
 
 /// A group as a front end shows it: the view and what only the signed membership knows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GroupSnapshot {
     /// The records, with the heads they show.
     pub view: GroupView,

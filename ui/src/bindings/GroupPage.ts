@@ -4,19 +4,32 @@ import type { GroupView } from "./GroupView";
 import type { RelayView } from "./RelayView";
 
 /**
- * A group as front ends show it: the records, and what only the signed membership knows.
+ * A group as front ends show it: the records and what only the signed membership knows (the device's
+ * [`GroupSnapshot`], its fields at the top level), and what this device may do to whom.
  */
 export type GroupPage = { 
+/**
+ * The members this device may remove, each with what the person reads before confirming.
+ */
+removable: Array<Choice>, 
+/**
+ * The devices this device may revoke (its own person's other devices; anyone's, as a steward).
+ */
+revocable: Array<Choice>, 
+/**
+ * The members whose stewardship this device may give or end.
+ */
+stewardable: Array<string>, 
 /**
  * The records, with the heads they show.
  */
 view: GroupView, 
 /**
- * Member record ids of the stewards (signed).
+ * Member record ids of the stewards, by the signed membership.
  */
 stewards: Array<string>, 
 /**
- * Devices of the signed membership (hex), each with its member record id.
+ * Devices in the signed membership (hex), each with its member record id.
  */
 devices: { [key in string]: string }, 
 /**
@@ -32,18 +45,6 @@ relays: Array<RelayView>,
  */
 me: string, 
 /**
- * This device's owner's member record, if the group lists this device.
+ * This device's owner's member record, by the signed membership.
  */
-my_member: string | null, 
-/**
- * The members this device may remove, each with what the person reads before confirming.
- */
-removable: Array<Choice>, 
-/**
- * The devices this device may revoke (its own person's other devices; anyone's, as a steward).
- */
-revocable: Array<Choice>, 
-/**
- * The members whose stewardship this device may give or end.
- */
-stewardable: Array<string>, };
+my_member: string | null, };

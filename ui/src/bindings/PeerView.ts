@@ -17,6 +17,6 @@ device: string,
  */
 connected: boolean, 
 /**
- * In plain words: "up to date", "3 changes to send", "not seen since the app started".
+ * In plain words: "up to date", "3 changes to send", "not in reach since Sunspace started on this device".
  */
 state: string, };
