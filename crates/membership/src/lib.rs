@@ -33,5 +33,11 @@ mod op;
 mod state;
 
 pub use log::{epoch_id, InsertError, Log, MAX_OPS_PER_AUTHOR};
-pub use op::{group_id_for, key_commitment, Action, DeviceKey, Method, Op, OpId, Role, SignedOp, Verification};
-pub use state::{DeviceState, Epoch, MemberState, Rejection, RemovedDevice, State, MAX_DEVICES_PER_MEMBER};
+pub use op::{
+    compartment_id_for, group_id_for, key_commitment, Action, DeviceKey, Method, Op, OpId, Role, SignedOp,
+    Verification, MAX_COMPARTMENT_NAME,
+};
+pub use state::{
+    CompartmentState, DeviceState, Epoch, MemberState, Rejection, RemovedDevice, State, MAX_COMPARTMENTS,
+    MAX_DEVICES_PER_MEMBER,
+};

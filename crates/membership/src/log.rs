@@ -241,6 +241,9 @@ impl Log {
                     devices
                 }
                 Action::RevokeDevice { device, .. } => vec![*device],
+                Action::RemoveFromCompartment { member, .. } => {
+                    past.members.get(member).map(|m| m.devices.iter().copied().collect()).unwrap_or_default()
+                }
                 // Ending a steward's role takes the authority from the devices the ender saw the member have.
                 Action::EndRole { member, role: Role::Steward } => {
                     past.members.get(member).map(|m| m.devices.iter().copied().collect()).unwrap_or_default()
@@ -277,6 +280,47 @@ impl Log {
                 None => removals.is_empty(),
             })
             .map(|epoch| epoch.id);
+        // A compartment's writable key: its newest generation whose rotation (or creation) knew of every standing
+        // removal touching it: a member taken out of it, or removed from the group, or one of their devices
+        // revoked, since they held its keys.
+        let member_of = |device: &DeviceId| -> Option<String> {
+            state
+                .devices
+                .get(device)
+                .map(|d| d.member.clone())
+                .or_else(|| state.removed.get(device).map(|r| r.member.clone()))
+        };
+        let mut writable = BTreeMap::new();
+        for (compartment, c) in &state.compartments {
+            let touching: Vec<usize> = (0..n)
+                .filter(|&i| kept[i])
+                .filter(|&i| match &self.ops[&order[i]].1.action {
+                    Action::RemoveFromCompartment { compartment: of, .. } => of == compartment,
+                    Action::RemoveMember { member, .. } => c.ever_members.contains(member),
+                    Action::RevokeDevice { device, .. } => {
+                        member_of(device).is_some_and(|m| c.ever_members.contains(&m))
+                    }
+                    _ => false,
+                })
+                .collect();
+            let newest = c
+                .epochs
+                .iter()
+                .rev()
+                .find(|epoch| {
+                    epoch
+                        .op
+                        .and_then(|op| position.get(&op))
+                        .is_some_and(|&p| touching.iter().all(|&r| has(&ancestors[p], r)))
+                })
+                .map(|epoch| epoch.id);
+            writable.insert(*compartment, newest);
+        }
+        for (compartment, newest) in writable {
+            if let Some(c) = state.compartments.get_mut(&compartment) {
+                c.writable_epoch = newest;
+            }
+        }
         state
     }
 
@@ -363,6 +407,10 @@ impl Log {
                             other => needs_steward(other),
                         }
                 }
+                // Taken out of a compartment: what they did to it meanwhile, nothing else.
+                Action::RemoveFromCompartment { compartment, .. } => {
+                    targets[s].contains(&authors[i]) && members[i].action.compartment() == Some(*compartment)
+                }
                 _ => targets[s].contains(&authors[i]),
             }
         };
@@ -412,17 +460,32 @@ impl Log {
             }
             let (author, op) = &self.ops[id];
             state.fold_apply(*author, op);
-            if matches!(op.action, Action::RotateKey { .. }) {
-                let number = epoch_id(id);
-                // Generations are named by four bytes of the rotation's id: a rotation ground to collide with an
-                // earlier generation's number would have entries sealed under an old key by that number. It is
-                // left out.
-                let taken = state.epochs.iter().any(|e| e.id == number);
+            // Generations are named by four bytes of the rotation's id, in one space for the group and its
+            // compartments: a rotation ground to collide with an earlier generation's number would have entries
+            // sealed under another key by that number. It is left out.
+            let number = epoch_id(id);
+            let taken = state
+                .epochs
+                .iter()
+                .chain(state.compartments.values().flat_map(|c| c.epochs.iter()))
+                .any(|e| e.id == number);
+            let epochs = match &op.action {
+                Action::RotateKey { .. } => Some(&mut state.epochs),
+                Action::RotateCompartmentKey { compartment, .. } => {
+                    state.compartments.get_mut(compartment).map(|c| &mut c.epochs)
+                }
+                Action::CreateCompartment { nonce, .. } => {
+                    let compartment = crate::op::compartment_id_for(&self.group, author, nonce);
+                    state.compartments.get_mut(&compartment).map(|c| &mut c.epochs)
+                }
+                _ => None,
+            };
+            if let Some(epochs) = epochs {
                 if taken {
-                    if state.epochs.last().is_some_and(|e| e.id == u32::MAX) {
-                        state.epochs.pop();
+                    if epochs.last().is_some_and(|e| e.id == u32::MAX) {
+                        epochs.pop();
                     }
-                } else if let Some(epoch) = state.epochs.last_mut().filter(|e| e.id == u32::MAX) {
+                } else if let Some(epoch) = epochs.last_mut().filter(|e| e.id == u32::MAX) {
                     epoch.id = number;
                     epoch.op = Some(*id);
                 }
@@ -438,7 +501,8 @@ fn is_removal(action: &Action) -> bool {
 
 /// A removal, or the ending of a steward's role: what rules 3 and 4 order by seniority.
 fn takes_authority(action: &Action) -> bool {
-    is_removal(action) || matches!(action, Action::EndRole { role: Role::Steward, .. })
+    is_removal(action)
+        || matches!(action, Action::EndRole { role: Role::Steward, .. } | Action::RemoveFromCompartment { .. })
 }
 
 /// Whether `action` needs its author to be a steward (revoking a device needs one unless the device is the
@@ -450,7 +514,15 @@ fn needs_steward(action: &Action) -> bool {
         | Action::EndRole { .. }
         | Action::RemoveMember { .. }
         | Action::RevokeDevice { .. } => true,
-        Action::Create { .. } | Action::LinkDevice { .. } | Action::RotateKey { .. } => false,
+        // A compartment op needs a steward only sometimes (an "only me", a member leaving); the authority was
+        // judged in its causal past, and the ending of a role does not reach it.
+        Action::Create { .. }
+        | Action::LinkDevice { .. }
+        | Action::RotateKey { .. }
+        | Action::CreateCompartment { .. }
+        | Action::AddToCompartment { .. }
+        | Action::RemoveFromCompartment { .. }
+        | Action::RotateCompartmentKey { .. } => false,
     }
 }
 

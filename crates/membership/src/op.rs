@@ -25,6 +25,18 @@ pub fn group_id_for(founder: &DeviceId, nonce: &[u8; 16]) -> GroupId {
     GroupId(id)
 }
 
+/// A compartment's id: bound to its group, the device that created it and a nonce, so nobody can create a
+/// compartment under an id that is already another's.
+pub fn compartment_id_for(group: &GroupId, creator: &DeviceId, nonce: &[u8; 16]) -> GroupId {
+    let digest = hash_parts("sunspace/compartment/v1", &[&group.0, &creator.0, nonce]);
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    GroupId(id)
+}
+
+/// Longest compartment name, in bytes.
+pub const MAX_COMPARTMENT_NAME: usize = 120;
+
 /// The commitment a rotation carries to its new key: SHA-256 over the group and the key. A recipient that unwraps a
 /// key with another commitment knows its wrap was not the key the others received, and refuses it.
 pub fn key_commitment(group: &GroupId, key: &[u8; 32]) -> [u8; 32] {
@@ -149,6 +161,66 @@ pub enum Action {
         #[serde(with = "hex_array")]
         commitment: [u8; 32],
     },
+    /// Creates a compartment: records readable only by the devices of `members`, under a key of its own wrapped
+    /// to exactly those devices. A steward may create one for anyone; any member may create one holding only
+    /// themselves ("only me").
+    CreateCompartment {
+        /// With the group and the creating device, makes the compartment's id ([`compartment_id_for`]).
+        #[serde(with = "hex_array")]
+        nonce: [u8; 16],
+        /// What the group calls it (readable by the whole group; a secret name belongs inside the compartment).
+        name: String,
+        /// The member records in it.
+        members: Vec<String>,
+        /// The compartment's first key, wrapped to every device of its members.
+        wraps: Vec<(DeviceId, String)>,
+        /// [`key_commitment`] of the key, under the compartment's id.
+        #[serde(with = "hex_array")]
+        commitment: [u8; 32],
+    },
+    /// Adds a member to a compartment (by a device of a member of it who is a steward or its creator), giving
+    /// every device of theirs every key of the compartment so far.
+    AddToCompartment {
+        /// The compartment.
+        compartment: GroupId,
+        /// The member.
+        member: String,
+        /// Per key generation of the compartment and device of the member: the key wrapped to it.
+        wraps: Vec<(u32, DeviceId, String)>,
+    },
+    /// Takes a member out of a compartment (a steward, its creator, or the member themselves). Its key must
+    /// rotate before anyone writes there again; `cutoffs` says, per device of the member, how far the remover
+    /// held its log: entries after that under the compartment's keys are not applied by anyone.
+    RemoveFromCompartment {
+        /// The compartment.
+        compartment: GroupId,
+        /// The member.
+        member: String,
+        /// Per device of the member, the last sequence number of its log whose compartment entries count.
+        cutoffs: Vec<(DeviceId, u64)>,
+    },
+    /// A new key for a compartment, by a device of one of its members, wrapped to exactly its devices.
+    RotateCompartmentKey {
+        /// The compartment.
+        compartment: GroupId,
+        /// Per device: the key wrapped to it.
+        wraps: Vec<(DeviceId, String)>,
+        /// [`key_commitment`] of the key, under the compartment's id.
+        #[serde(with = "hex_array")]
+        commitment: [u8; 32],
+    },
+}
+
+impl Action {
+    /// The compartment this op is about, if it is about one (for a creation: none, the id comes from the op).
+    pub fn compartment(&self) -> Option<GroupId> {
+        match self {
+            Action::AddToCompartment { compartment, .. }
+            | Action::RemoveFromCompartment { compartment, .. }
+            | Action::RotateCompartmentKey { compartment, .. } => Some(*compartment),
+            _ => None,
+        }
+    }
 }
 
 /// A membership operation.

@@ -5,7 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use sunspace_crypto::DeviceId;
 use sunspace_log::GroupId;
 
-use crate::op::{group_id_for, Action, DeviceKey, Op, OpId, Role, Verification};
+use crate::op::{
+    compartment_id_for, group_id_for, Action, DeviceKey, Op, OpId, Role, Verification, MAX_COMPARTMENT_NAME,
+};
+
+/// Most compartments one group may have: an "only me" for each of 40 members over years, and the teams.
+pub const MAX_COMPARTMENTS: usize = 500;
 
 /// Most devices one member may have over the group's life, revoked ones included: a phone and a laptop replaced
 /// every year or two for a decade. It bounds how many devices (each with its own share of membership operations)
@@ -86,6 +91,27 @@ pub enum Rejection {
     /// A member may link only so many devices over the group's life.
     #[error("that member has linked as many devices as a member may")]
     TooManyDevices,
+    /// No compartment has that id in the group.
+    #[error("there is no such compartment")]
+    NoSuchCompartment,
+    /// A compartment with that id exists already.
+    #[error("that compartment exists already")]
+    AlreadyCompartment,
+    /// The author's member is not in the compartment (and so holds none of its keys).
+    #[error("only a member of the compartment may do this")]
+    NotInCompartment,
+    /// The member is in the compartment already.
+    #[error("that member is in the compartment already")]
+    AlreadyInCompartment,
+    /// The compartment's name is empty or too long, or it lists nobody or somebody twice.
+    #[error("a compartment needs a name and members, each once")]
+    BadCompartment,
+    /// Taking this member out would leave the compartment with nobody able to read it.
+    #[error("the last member of a compartment cannot leave it")]
+    LastInCompartment,
+    /// The group has as many compartments as a group may.
+    #[error("the group has as many compartments as a group may")]
+    TooManyCompartments,
     /// The op was made concurrently with its author's removal, without knowing of it, and is discarded.
     #[error("made by a device concurrently with its removal")]
     ConcurrentWithRemoval,
@@ -115,6 +141,27 @@ pub struct Epoch {
     pub wrapped_to: BTreeSet<DeviceId>,
 }
 
+/// A compartment: some of the group's members, and the keys only their devices hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompartmentState {
+    /// What the group calls it.
+    pub name: String,
+    /// The member records in it.
+    pub members: BTreeSet<String>,
+    /// Every member it ever held: a removal or revocation touching one of them means its key must rotate.
+    pub ever_members: BTreeSet<String>,
+    /// The member who created it.
+    pub creator: String,
+    /// Its key generations, oldest first (the first is made by its creation). The numbers share one space with
+    /// the group's, so an entry's epoch says which key, and so which document, it is sealed for.
+    pub epochs: Vec<Epoch>,
+    /// The newest generation made with knowledge of every removal touching the compartment: the one to write
+    /// with. `None` when a member left or was removed and no rotation after it is known.
+    pub writable_epoch: Option<u32>,
+    /// Per device taken out of the compartment: the last entry of its log whose compartment entries count.
+    pub cutoffs: BTreeMap<DeviceId, u64>,
+}
+
 /// Who is in the group, as computed from the ops.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
@@ -141,6 +188,8 @@ pub struct State {
     /// The newest key generation made with knowledge of every removal: the one to write with. `None` when a
     /// removal is known and no rotation after it is: a device must rotate before writing.
     pub writable_epoch: Option<u32>,
+    /// The group's compartments by id.
+    pub compartments: BTreeMap<GroupId, CompartmentState>,
 }
 
 impl State {
@@ -157,7 +206,59 @@ impl State {
             writable_epoch: Some(0),
             founder: None,
             devices_ever: BTreeMap::new(),
+            compartments: BTreeMap::new(),
         }
+    }
+
+    /// The active devices of a compartment's members: exactly who its keys are wrapped to.
+    pub fn compartment_devices(&self, compartment: &GroupId) -> BTreeSet<DeviceId> {
+        let Some(state) = self.compartments.get(compartment) else { return BTreeSet::new() };
+        state
+            .members
+            .iter()
+            .filter_map(|member| self.members.get(member))
+            .flat_map(|member| member.devices.iter().copied())
+            .collect()
+    }
+
+    /// The compartment whose key generation `epoch` is, if it is one (the group's own generations are not).
+    pub fn compartment_of_epoch(&self, epoch: u32) -> Option<GroupId> {
+        self.compartments.iter().find(|(_, c)| c.epochs.iter().any(|e| e.id == epoch)).map(|(id, _)| *id)
+    }
+
+    /// The compartments `member` is in.
+    pub fn compartments_of(&self, member: &str) -> Vec<GroupId> {
+        self.compartments.iter().filter(|(_, c)| c.members.contains(member)).map(|(id, _)| *id).collect()
+    }
+
+    /// A compartment's safety number, shown to its members: 30 digits like the group's, over the group's id,
+    /// the compartment's id and name, its members with their devices and keys, the cut-offs and the generation
+    /// to write with. Two members' devices show the same number exactly when they agree on all of those.
+    pub fn compartment_safety_number(&self, compartment: &GroupId) -> Option<String> {
+        let state = self.compartments.get(compartment)?;
+        let mut bytes = b"sunspace/compartment-safety-number/v1\0".to_vec();
+        bytes.extend_from_slice(&self.group.0);
+        bytes.extend_from_slice(&compartment.0);
+        bytes.extend_from_slice(&(state.name.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(state.name.as_bytes());
+        for member in &state.members {
+            bytes.extend_from_slice(&(member.len() as u32).to_be_bytes());
+            bytes.extend_from_slice(member.as_bytes());
+            for device in self.members.get(member).map(|m| &m.devices).into_iter().flatten() {
+                bytes.extend_from_slice(&device.0);
+                if let Some(d) = self.devices.get(device) {
+                    bytes.extend_from_slice(&d.key.agreement);
+                }
+            }
+            bytes.push(0xFE);
+        }
+        bytes.push(0xFF);
+        for (device, cutoff) in &state.cutoffs {
+            bytes.extend_from_slice(&device.0);
+            bytes.extend_from_slice(&cutoff.to_be_bytes());
+        }
+        bytes.extend_from_slice(&state.writable_epoch.unwrap_or(u32::MAX).to_be_bytes());
+        Some(digits(&sunspace_crypto::hash(&bytes)))
     }
 
     /// Whether `device` belongs to the group.
@@ -202,16 +303,7 @@ impl State {
             bytes.extend_from_slice(&removed.cutoff.to_be_bytes());
         }
         bytes.extend_from_slice(&self.writable_epoch.unwrap_or(u32::MAX).to_be_bytes());
-        let digest = sunspace_crypto::hash(&bytes);
-        let groups: Vec<String> = digest
-            .chunks(5)
-            .take(6)
-            .map(|chunk| {
-                let value = chunk.iter().fold(0u64, |acc, byte| (acc << 8) | u64::from(*byte));
-                format!("{:05}", value % 100_000)
-            })
-            .collect();
-        groups.join(" ")
+        digits(&sunspace_crypto::hash(&bytes))
     }
 
     /// Whether `member` holds `role`.
@@ -264,6 +356,54 @@ impl State {
                     removed.cutoff = removed.cutoff.max(*cutoff);
                 }
             }
+            // A compartment's creation and rotations were judged in their causal past; here they always bring
+            // their key generation, so entries sealed under it are known for what they are on every device, even
+            // when a member they list was removed concurrently.
+            Action::CreateCompartment { nonce, name, members, wraps, .. } if self.apply(author, op).is_err() => {
+                let id = compartment_id_for(&self.group, &author, nonce);
+                if self.compartments.contains_key(&id) {
+                    return;
+                }
+                // Everyone listed held its first key, also one removed meanwhile: their removal must rotate it.
+                let ever_members: BTreeSet<String> = members.iter().cloned().collect();
+                let members = ever_members.iter().filter(|m| self.members.contains_key(*m)).cloned().collect();
+                let creator = self.devices.get(&author).map(|d| d.member.clone()).unwrap_or_default();
+                let state = CompartmentState {
+                    name: name.clone(),
+                    ever_members,
+                    members,
+                    creator,
+                    epochs: vec![Epoch { id: u32::MAX, op: None, wrapped_to: wraps.iter().map(|(d, _)| *d).collect() }],
+                    writable_epoch: None,
+                    cutoffs: BTreeMap::new(),
+                };
+                self.compartments.insert(id, state);
+            }
+            Action::RotateCompartmentKey { compartment, wraps, .. } if self.apply(author, op).is_err() => {
+                if let Some(state) = self.compartments.get_mut(compartment) {
+                    let wrapped_to = wraps.iter().map(|(d, _)| *d).collect();
+                    state.epochs.push(Epoch { id: u32::MAX, op: None, wrapped_to });
+                }
+            }
+            Action::RemoveFromCompartment { compartment, cutoffs, .. } if self.apply(author, op).is_err() => {
+                if let Some(state) = self.compartments.get_mut(compartment) {
+                    for (device, cutoff) in cutoffs {
+                        let kept = state.cutoffs.entry(*device).or_insert(*cutoff);
+                        *kept = (*kept).max(*cutoff);
+                    }
+                }
+            }
+            // An addition wrapped the keys to the member's devices even if the member was removed meanwhile:
+            // that removal touches the compartment.
+            Action::AddToCompartment { compartment, member, .. } => {
+                let _ = self.apply(author, op);
+                if let Some(state) = self.compartments.get_mut(compartment) {
+                    state.ever_members.insert(member.clone());
+                }
+            }
+            Action::CreateCompartment { .. }
+            | Action::RotateCompartmentKey { .. }
+            | Action::RemoveFromCompartment { .. } => {}
             _ => {
                 let _ = self.apply(author, op);
             }
@@ -378,6 +518,9 @@ impl State {
                     self.remove_device(device, cutoff, author, reason);
                 }
                 self.removed_members.insert(member.clone(), reason.clone());
+                for compartment in self.compartments.values_mut() {
+                    compartment.members.remove(member);
+                }
                 Ok(())
             }
             Action::RevokeDevice { device, cutoff } => {
@@ -404,6 +547,145 @@ impl State {
                 self.epochs.push(Epoch { id: u32::MAX, op: None, wrapped_to: wraps.iter().map(|(d, _)| *d).collect() });
                 Ok(())
             }
+            Action::CreateCompartment { nonce, name, members, wraps, .. } => {
+                let mine = self.author_member(&author)?.to_owned();
+                let listed: BTreeSet<&String> = members.iter().collect();
+                if name.trim().is_empty() || name.len() > MAX_COMPARTMENT_NAME || listed.len() != members.len() {
+                    return Err(Rejection::BadCompartment);
+                }
+                if members.is_empty() {
+                    return Err(Rejection::BadCompartment);
+                }
+                // Only me: any member. Anyone else in it: a steward decides who reads what.
+                if members.iter().any(|m| *m != mine) {
+                    self.require_steward(&author)?;
+                }
+                if members.iter().any(|m| !self.members.contains_key(m)) {
+                    return Err(Rejection::NoSuchMember);
+                }
+                let id = compartment_id_for(&self.group, &author, nonce);
+                if self.compartments.contains_key(&id) {
+                    return Err(Rejection::AlreadyCompartment);
+                }
+                if self.compartments.len() >= MAX_COMPARTMENTS {
+                    return Err(Rejection::TooManyCompartments);
+                }
+                let devices: BTreeSet<DeviceId> = members
+                    .iter()
+                    .filter_map(|m| self.members.get(m))
+                    .flat_map(|m| m.devices.iter().copied())
+                    .collect();
+                check_wraps(wraps, &devices)?;
+                let members: BTreeSet<String> = members.iter().cloned().collect();
+                let state = CompartmentState {
+                    name: name.clone(),
+                    ever_members: members.clone(),
+                    members,
+                    creator: mine,
+                    epochs: vec![Epoch { id: u32::MAX, op: None, wrapped_to: devices }],
+                    writable_epoch: None,
+                    cutoffs: BTreeMap::new(),
+                };
+                self.compartments.insert(id, state);
+                Ok(())
+            }
+            Action::AddToCompartment { compartment, member, wraps } => {
+                let mine = self.author_member(&author)?.to_owned();
+                let steward = self.has_role(&mine, Role::Steward);
+                let devices = self.members.get(member).map(|m| m.devices.clone()).ok_or(Rejection::NoSuchMember)?;
+                let state = self.compartments.get(compartment).ok_or(Rejection::NoSuchCompartment)?;
+                if !state.members.contains(&mine) {
+                    return Err(Rejection::NotInCompartment);
+                }
+                if !steward && state.creator != mine {
+                    return Err(Rejection::NotASteward);
+                }
+                if state.members.contains(member) {
+                    return Err(Rejection::AlreadyInCompartment);
+                }
+                // Every key so far, to every device of the member, once each.
+                let expected: BTreeSet<(u32, DeviceId)> = state
+                    .epochs
+                    .iter()
+                    .filter(|e| e.id != u32::MAX)
+                    .flat_map(|e| devices.iter().map(move |d| (e.id, *d)))
+                    .collect();
+                let given: BTreeSet<(u32, DeviceId)> = wraps.iter().map(|(e, d, _)| (*e, *d)).collect();
+                if wraps.iter().any(|(_, d, _)| !devices.contains(d)) {
+                    return Err(Rejection::WrappedToOutsider);
+                }
+                if given.len() != wraps.len() || given != expected {
+                    return Err(Rejection::IncompleteRotation);
+                }
+                if let Some(state) = self.compartments.get_mut(compartment) {
+                    state.members.insert(member.clone());
+                    state.ever_members.insert(member.clone());
+                }
+                Ok(())
+            }
+            Action::RemoveFromCompartment { compartment, member, cutoffs } => {
+                let mine = self.author_member(&author)?.to_owned();
+                let steward = self.has_role(&mine, Role::Steward);
+                let theirs: BTreeSet<DeviceId> =
+                    self.members.get(member).map(|m| m.devices.clone()).unwrap_or_default();
+                let state = self.compartments.get_mut(compartment).ok_or(Rejection::NoSuchCompartment)?;
+                if !steward && state.creator != mine && *member != mine {
+                    return Err(Rejection::NotASteward);
+                }
+                if !state.members.contains(member) {
+                    return Err(Rejection::NoSuchMember);
+                }
+                if !cutoffs.iter().all(|(device, _)| theirs.contains(device)) {
+                    return Err(Rejection::CutoffForOtherDevice);
+                }
+                if state.members.len() <= 1 {
+                    return Err(Rejection::LastInCompartment);
+                }
+                state.members.remove(member);
+                for (device, cutoff) in cutoffs {
+                    let kept = state.cutoffs.entry(*device).or_insert(*cutoff);
+                    *kept = (*kept).max(*cutoff);
+                }
+                Ok(())
+            }
+            Action::RotateCompartmentKey { compartment, wraps, .. } => {
+                let mine = self.author_member(&author)?.to_owned();
+                let devices = self.compartment_devices(compartment);
+                let state = self.compartments.get(compartment).ok_or(Rejection::NoSuchCompartment)?;
+                if !state.members.contains(&mine) {
+                    return Err(Rejection::NotInCompartment);
+                }
+                check_wraps(wraps, &devices)?;
+                if let Some(state) = self.compartments.get_mut(compartment) {
+                    state.epochs.push(Epoch { id: u32::MAX, op: None, wrapped_to: devices });
+                }
+                Ok(())
+            }
         }
     }
+}
+
+/// A key is wrapped to exactly `devices`, once each.
+fn check_wraps(wraps: &[(DeviceId, String)], devices: &BTreeSet<DeviceId>) -> Result<(), Rejection> {
+    if wraps.iter().any(|(device, _)| !devices.contains(device)) {
+        return Err(Rejection::WrappedToOutsider);
+    }
+    let wrapped: BTreeSet<&DeviceId> = wraps.iter().map(|(device, _)| device).collect();
+    if wrapped.len() != wraps.len() || wrapped.len() != devices.len() {
+        return Err(Rejection::IncompleteRotation);
+    }
+    Ok(())
+}
+
+/// 30 digits in six groups of five from a digest: six 40-bit slices, each reduced to five digits.
+fn digits(digest: &[u8; 32]) -> String {
+    let groups: Vec<String> = digest
+        .chunks(5)
+        .take(6)
+        .map(|chunk| {
+            let value = chunk.iter().fold(0u64, |acc, byte| (acc << 8) | u64::from(*byte));
+            format!("{:05}", value % 100_000)
+        })
+        .collect();
+    groups.join(" ")
 }
