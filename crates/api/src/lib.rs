@@ -30,6 +30,7 @@ mod backend;
 pub mod bindings;
 mod error;
 pub mod files;
+mod listening;
 mod passphrase;
 mod request;
 pub mod resolve;

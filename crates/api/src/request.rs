@@ -343,7 +343,97 @@ pub enum Request {
         /// The address, ending in `/p2p/<device>`.
         address: String,
     },
+    /// Records a one-on-one conversation: its notes go to this member's "only me" (made on first use), and the
+    /// group's records get only that a conversation happened, for the counts.
+    RecordOneOnOne {
+        /// The group.
+        group: GroupRef,
+        /// The conversation.
+        one_on_one: OneOnOneInput,
+    },
+    /// Shares a passage from a one-on-one as a story, for the whole group or a compartment.
+    ShareStory {
+        /// The group.
+        group: GroupRef,
+        /// The story.
+        story: StoryInput,
+    },
+    /// Adds someone to the base: a person the group talks to who is not a member.
+    AddPerson {
+        /// The group.
+        group: GroupRef,
+        /// The person.
+        person: PersonInput,
+    },
+    /// Changes what the base records about someone (their stance, who holds the relationship, that they joined).
+    EditPerson {
+        /// The group.
+        group: GroupRef,
+        /// The person (name or the start of the id).
+        person: String,
+        /// What changes.
+        changes: PersonChanges,
+    },
+    /// Names a pattern the group hears in the stories.
+    NamePattern {
+        /// The group.
+        group: GroupRef,
+        /// The pattern.
+        pattern: PatternInput,
+    },
+    /// Moves a pattern along (named → researching → demand → won or retired), links stories and meetings.
+    EditPattern {
+        /// The group.
+        group: GroupRef,
+        /// The pattern (name or the start of the id).
+        pattern: String,
+        /// What changes.
+        changes: PatternChanges,
+    },
+    /// Creates a compartment: records only its members' devices read (stewards; any member for "only me").
+    CreateCompartment {
+        /// The group.
+        group: GroupRef,
+        /// What the group calls it.
+        name: String,
+        /// Its members (names or ids); this device's member is always in it.
+        #[serde(default)]
+        members: Vec<String>,
+    },
+    /// Adds a member to a compartment.
+    AddToCompartment {
+        /// The group.
+        group: GroupRef,
+        /// The compartment (name or the start of its id).
+        compartment: String,
+        /// The member.
+        member: String,
+    },
+    /// Takes a member out of a compartment: its key changes, and they read nothing written there afterwards.
+    RemoveFromCompartment {
+        /// The group.
+        group: GroupRef,
+        /// The compartment.
+        compartment: String,
+        /// The member.
+        member: String,
+    },
+    /// Moves a record to a compartment, or to the whole group.
+    MoveRecord {
+        /// The group.
+        group: GroupRef,
+        /// The kind of record, if known (otherwise found from the id).
+        #[serde(default)]
+        #[ts(optional)]
+        kind: Option<RecordKind>,
+        /// The record (the start of its id).
+        record: String,
+        /// Where: a compartment's name or id, `only me`, or `group` for everyone.
+        to: String,
+    },
 }
+
+pub use crate::listening::{OneOnOneInput, PatternChanges, PatternInput, PersonChanges, PersonInput, StoryInput};
 
 /// Which of a conflict's values to keep.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -590,6 +680,15 @@ pub enum Response {
         /// The document's heads after it.
         heads: Vec<String>,
         /// What happened.
+        message: String,
+    },
+    /// A compartment was created.
+    CompartmentCreated {
+        /// Its id (hex).
+        id: String,
+        /// Its name.
+        name: String,
+        /// What happened, and who can read it.
         message: String,
     },
     /// A change was made.

@@ -66,8 +66,69 @@ fn ids(view: &GroupView, kind: RecordKind) -> Vec<&str> {
         RecordKind::Agenda => view.meetings.iter().flat_map(|m| m.agenda.iter().map(|i| i.id.as_str())).collect(),
         RecordKind::Decision => view.decisions.iter().map(|d| d.id.as_str()).collect(),
         RecordKind::Action => view.actions.iter().map(|a| a.id.as_str()).collect(),
+        RecordKind::Person => view.people.iter().map(|p| p.id.as_str()).collect(),
+        RecordKind::OneOnOne => view.one_on_ones.iter().map(|o| o.id.as_str()).collect(),
+        RecordKind::Conversation => view.conversations.iter().map(|c| c.id.as_str()).collect(),
+        RecordKind::Story => view.stories.iter().map(|s| s.id.as_str()).collect(),
+        RecordKind::Pattern => view.patterns.iter().map(|p| p.id.as_str()).collect(),
         RecordKind::Group | RecordKind::Charter => Vec::new(),
     }
+}
+
+/// A record of `kind` by id prefix, or by its name (whole, ignoring case, or the start of one record's): people in
+/// the base and patterns are named.
+pub fn named(view: &GroupView, kind: RecordKind, wanted: &str) -> Result<String, ApiError> {
+    if let Ok(id) = record(view, kind, wanted) {
+        return Ok(id);
+    }
+    let names: Vec<(&str, &str)> = match kind {
+        RecordKind::Person => view.people.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect(),
+        RecordKind::Pattern => view.patterns.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect(),
+        _ => Vec::new(),
+    };
+    let lower = wanted.trim().to_lowercase();
+    let exact: Vec<&str> = names.iter().filter(|(_, n)| n.to_lowercase() == lower).map(|(id, _)| *id).collect();
+    let starts: Vec<&str> =
+        names.iter().filter(|(_, n)| n.to_lowercase().starts_with(&lower)).map(|(id, _)| *id).collect();
+    match (exact.as_slice(), starts.as_slice()) {
+        ([one], _) => Ok((*one).to_owned()),
+        ([], [one]) if !lower.is_empty() => Ok((*one).to_owned()),
+        ([_, _, ..], _) | ([], [_, _, ..]) => Err(ApiError::input(words::several_records(kind, wanted))),
+        _ => Err(ApiError::new(ErrorKind::NotFound, words::no_record(kind, wanted))),
+    }
+}
+
+/// Where a record is to be read: `group` (or empty) for the whole group; `only me`; or a compartment this
+/// device's member is in, by name (ignoring case) or the start of its id. `Ok(None)` is the whole group.
+pub fn compartment(compartments: &[sunspace_node::CompartmentView], wanted: &str) -> Result<Option<Place>, ApiError> {
+    let lower = wanted.trim().to_lowercase();
+    if lower.is_empty() || lower == "group" || lower == "everyone" || lower == "the whole group" {
+        return Ok(None);
+    }
+    if lower == "only me" || lower == "only-me" || lower == "me" {
+        return Ok(Some(Place::OnlyMe));
+    }
+    let by_name: Vec<&sunspace_node::CompartmentView> =
+        compartments.iter().filter(|c| c.name.to_lowercase() == lower).collect();
+    if let [one] = by_name.as_slice() {
+        return Ok(Some(Place::Compartment(one.id.clone())));
+    }
+    if by_name.len() > 1 {
+        return Err(ApiError::input(words::several_compartments_called(wanted)));
+    }
+    match by_prefix(compartments.iter().map(|c| c.id.as_str()), wanted) {
+        Some(id) => Ok(Some(Place::Compartment(id.to_owned()))),
+        None => Err(ApiError::new(ErrorKind::NotFound, words::no_compartment_called(wanted))),
+    }
+}
+
+/// A place for records other than the whole group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// This device's member's "only me" (made on first use).
+    OnlyMe,
+    /// A compartment by id (hex).
+    Compartment(String),
 }
 
 /// The record of `kind` whose id starts with `wanted` (at least four characters), or has it whole.
@@ -171,6 +232,10 @@ pub fn any(view: &GroupView, wanted: &str) -> Result<(RecordKind, String), ApiEr
         RecordKind::Member,
         RecordKind::Role,
         RecordKind::Agenda,
+        RecordKind::Person,
+        RecordKind::OneOnOne,
+        RecordKind::Story,
+        RecordKind::Pattern,
     ];
     let mut found: Vec<(RecordKind, String)> =
         kinds.iter().filter_map(|kind| record(view, *kind, wanted).ok().map(|id| (*kind, id))).collect();

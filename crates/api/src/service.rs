@@ -70,6 +70,10 @@ pub fn parse_date(text: &str, what: &str) -> Result<NaiveDate, ApiError> {
 }
 
 /// An optional date: missing or empty is `None`.
+pub(crate) fn optional_date_of(text: Option<&str>, what: &str) -> Result<Option<NaiveDate>, ApiError> {
+    optional_date(text, what)
+}
+
 fn optional_date(text: Option<&str>, what: &str) -> Result<Option<NaiveDate>, ApiError> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
@@ -77,7 +81,7 @@ fn optional_date(text: Option<&str>, what: &str) -> Result<Option<NaiveDate>, Ap
     }
 }
 
-fn outcome_mismatch(outcome: &NodeOutcome) -> ApiError {
+pub(crate) fn outcome_mismatch(outcome: &NodeOutcome) -> ApiError {
     ApiError::new(ErrorKind::Storage, words::out_of_turn(variant_name(outcome)))
 }
 
@@ -93,6 +97,7 @@ fn variant_name(outcome: &NodeOutcome) -> &'static str {
         NodeOutcome::History { .. } => "history",
         NodeOutcome::Bytes(_) => "bytes",
         NodeOutcome::LogHeads { .. } => "log heads",
+        NodeOutcome::CompartmentCreated { .. } => "compartment created",
         NodeOutcome::Done => "done",
     }
 }
@@ -151,7 +156,7 @@ impl Service {
         }
     }
 
-    async fn run(&self, command: NodeCommand) -> Result<NodeOutcome, ApiError> {
+    pub(crate) async fn run(&self, command: NodeCommand) -> Result<NodeOutcome, ApiError> {
         match &self.device {
             Device::Local(node) => {
                 let mut node = node.lock().map_err(|_| ApiError::new(ErrorKind::Storage, words::STATE_LOST))?;
@@ -181,12 +186,12 @@ impl Service {
     }
 
     /// The group a request names, and its records as of now.
-    async fn open(&self, group: &GroupRef) -> Result<(GroupId, GroupSnapshot), ApiError> {
+    pub(crate) async fn open(&self, group: &GroupRef) -> Result<(GroupId, GroupSnapshot), ApiError> {
         let id = self.group_id(group.as_deref()).await?;
         Ok((id, self.read(id).await?))
     }
 
-    async fn edit(&self, group: GroupId, edit: Edit) -> Result<(Applied, Vec<String>), ApiError> {
+    pub(crate) async fn edit(&self, group: GroupId, edit: Edit) -> Result<(Applied, Vec<String>), ApiError> {
         match self.run(NodeCommand::Edit { group, edit }).await? {
             NodeOutcome::Edited { applied, heads } => Ok((applied, heads)),
             other => Err(outcome_mismatch(&other)),
@@ -209,7 +214,12 @@ impl Service {
     }
 
     /// An edit that changes records, worded by `message`.
-    async fn change(&self, group: GroupId, edit: Edit, message: impl Into<String>) -> Result<Response, ApiError> {
+    pub(crate) async fn change(
+        &self,
+        group: GroupId,
+        edit: Edit,
+        message: impl Into<String>,
+    ) -> Result<Response, ApiError> {
         let (_, heads) = self.edit(group, edit).await?;
         Ok(Response::Changed { heads, message: message.into() })
     }
@@ -590,12 +600,18 @@ impl Service {
             R::Vitality { group, as_of } => {
                 let (_, snapshot) = self.open(&group).await?;
                 let as_of = optional_date(as_of.as_deref(), "date")?.unwrap_or_else(sunspace_node::today);
-                Ok(Response::Vitality(Box::new(sunspace_model::vitality::compute(&snapshot.view, as_of))))
+                let (devices, verified_in_person) = snapshot.devices_verified;
+                let facts = sunspace_model::vitality::MembershipFacts { devices, verified_in_person };
+                Ok(Response::Vitality(Box::new(sunspace_model::vitality::compute_with(&snapshot.view, as_of, facts))))
             }
             R::Export { group, format } => {
                 let id = self.group_id(group.as_deref()).await?;
                 let bytes = match format {
-                    ExportFormat::Markdown => sunspace_model::export::markdown(&self.read(id).await?.view).into_bytes(),
+                    ExportFormat::Markdown => {
+                        let snapshot = self.read(id).await?;
+                        let label = |hex: &str| words::readers_label(&snapshot, hex);
+                        sunspace_model::export::markdown_with(&snapshot.view, &label).into_bytes()
+                    }
                     ExportFormat::Json => serde_json::to_vec_pretty(&self.read(id).await?.view)
                         .map_err(|_| ApiError::new(ErrorKind::Storage, words::NOT_MADE))?,
                     ExportFormat::Automerge => match self.run(NodeCommand::ExportAutomerge(id)).await? {
@@ -632,6 +648,19 @@ impl Service {
                 self.needs_engine()?.add_peer(&address).await?;
                 Ok(Response::Done { message: words::CONNECTING.to_owned() })
             }
+            listening @ (R::RecordOneOnOne { .. }
+            | R::ShareStory { .. }
+            | R::AddPerson { .. }
+            | R::EditPerson { .. }
+            | R::NamePattern { .. }
+            | R::EditPattern { .. }
+            | R::CreateCompartment { .. }
+            | R::AddToCompartment { .. }
+            | R::RemoveFromCompartment { .. }
+            | R::MoveRecord { .. }) => match Box::pin(self.handle_listening(listening)).await {
+                Some(result) => result,
+                None => Err(ApiError::new(ErrorKind::Storage, words::NOT_MADE)),
+            },
         }
     }
 
@@ -669,6 +698,17 @@ fn conflicts_of(view: &GroupView, kind: RecordKind, id: &str) -> Vec<sunspace_mo
             .find(|i| i.id == id)
             .map(|i| i.conflicts.clone())
             .unwrap_or_default(),
+        RecordKind::Person => view.people.iter().find(|p| p.id == id).map(|p| p.conflicts.clone()).unwrap_or_default(),
+        RecordKind::OneOnOne => {
+            view.one_on_ones.iter().find(|o| o.id == id).map(|o| o.conflicts.clone()).unwrap_or_default()
+        }
+        RecordKind::Conversation => {
+            view.conversations.iter().find(|c| c.id == id).map(|c| c.conflicts.clone()).unwrap_or_default()
+        }
+        RecordKind::Story => view.stories.iter().find(|s| s.id == id).map(|s| s.conflicts.clone()).unwrap_or_default(),
+        RecordKind::Pattern => {
+            view.patterns.iter().find(|p| p.id == id).map(|p| p.conflicts.clone()).unwrap_or_default()
+        }
     }
 }
 
@@ -764,6 +804,9 @@ mod tests {
             relays: Vec::new(),
             me: ana_device,
             my_member: Some(ana.clone()),
+            compartments: Vec::new(),
+            all_compartments: BTreeMap::new(),
+            devices_verified: (3, 3),
         };
         (snapshot, ana, bea)
     }

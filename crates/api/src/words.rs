@@ -483,3 +483,100 @@ mod tests {
         assert!(removed("Cal", 1).contains("What Cal could already read: everything"));
     }
 }
+
+// ---- listening and compartments ----
+
+/// What "only me" is called: the compartment holding one member's own notes.
+pub const ONLY_ME: &str = "Only me";
+/// Who reads a record of the group's own document.
+pub const WHOLE_GROUP: &str = "the whole group";
+/// A request about a compartment that named none.
+pub const NAME_A_COMPARTMENT: &str = "Name a compartment you are in (its name or the start of its id).";
+/// This device's owner is not a member of the group by its signed membership.
+pub const NOT_A_MEMBER_HERE: &str = "This device is not a member of that group.";
+/// Someone in the base was updated.
+pub const PERSON_UPDATED: &str = "Updated.";
+/// A pattern was updated.
+pub const PATTERN_UPDATED: &str = "Pattern updated.";
+
+/// No compartment has that name.
+pub fn no_compartment_called(wanted: &str) -> String {
+    format!("You are in no compartment called \"{}\".", wanted.trim())
+}
+
+/// Several compartments have that name.
+pub fn several_compartments_called(wanted: &str) -> String {
+    format!("More than one compartment is called \"{}\": give the start of its id.", wanted.trim())
+}
+
+/// A one-on-one was recorded.
+pub fn one_on_one_recorded(id: &str) -> String {
+    format!(
+        "One-on-one recorded ({}). Its notes are readable only on your own devices; the group sees only that a \
+         conversation happened.",
+        short(id)
+    )
+}
+
+/// A story was shared.
+pub fn story_shared(id: &str) -> String {
+    format!("Story shared ({}).", short(id))
+}
+
+/// Someone was added to the base.
+pub fn person_added(id: &str) -> String {
+    format!("Added to the base ({}).", short(id))
+}
+
+/// A pattern was named.
+pub fn pattern_named(id: &str) -> String {
+    format!("Pattern named ({}).", short(id))
+}
+
+/// A compartment was created, with who reads it.
+pub fn compartment_created(name: &str, members: &[String]) -> String {
+    format!("{name} created. Only the devices of {} can read what is placed in it.", list(members))
+}
+
+/// Someone was added to a compartment.
+pub fn added_to_compartment(person: &str, compartment: &str) -> String {
+    format!("{person} is in {compartment} now, and can read what was placed there before.")
+}
+
+/// Someone was taken out of a compartment.
+pub fn taken_out_of_compartment(person: &str, compartment: &str) -> String {
+    format!(
+        "{person} is out of {compartment}. Its key was changed: {person} reads nothing written there from now on \
+         (what they read before, they may still remember)."
+    )
+}
+
+/// A record of a kind that cannot move.
+pub fn cannot_move(kind: RecordKind) -> String {
+    format!("A {} stays where it is: who is in the group is the group's to read.", kind.noun())
+}
+
+/// A record was moved.
+pub fn record_moved(kind: RecordKind, readers: &str) -> String {
+    format!(
+        "The {} is readable by {readers} from now on. Whoever could read it before may have kept what they read.",
+        kind.noun()
+    )
+}
+
+/// "Who can read this", for a record placed in compartment `hex` (as the export's "Readable by" line).
+pub fn readers_label(snapshot: &sunspace_node::GroupSnapshot, hex: &str) -> String {
+    match snapshot.compartments.iter().find(|c| c.id == hex) {
+        Some(c) if c.only_me => "only you (your own devices)".to_owned(),
+        Some(c) => format!("{} ({})", c.name, list(&c.member_names)),
+        None => snapshot.all_compartments.get(hex).cloned().unwrap_or_else(|| "a compartment".to_owned()),
+    }
+}
+
+fn list(names: &[String]) -> String {
+    match names {
+        [] => "nobody".to_owned(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}

@@ -146,6 +146,11 @@ impl Log {
         self.ops.get(id).map(|(author, _)| *author)
     }
 
+    /// The op `id`, if held.
+    pub fn op(&self, id: &OpId) -> Option<&Op> {
+        self.ops.get(id).map(|(_, op)| op)
+    }
+
     /// Every signed op held, for sending to peers.
     pub fn signed_ops(&self) -> impl Iterator<Item = &SignedOp> {
         self.signed.values()

@@ -152,6 +152,8 @@ pub struct CompartmentState {
     pub ever_members: BTreeSet<String>,
     /// The member who created it.
     pub creator: String,
+    /// The device that created it: its first change lays out the compartment's document.
+    pub creator_device: DeviceId,
     /// Its key generations, oldest first (the first is made by its creation). The numbers share one space with
     /// the group's, so an entry's epoch says which key, and so which document, it is sealed for.
     pub epochs: Vec<Epoch>,
@@ -373,6 +375,7 @@ impl State {
                     ever_members,
                     members,
                     creator,
+                    creator_device: author,
                     epochs: vec![Epoch { id: u32::MAX, op: None, wrapped_to: wraps.iter().map(|(d, _)| *d).collect() }],
                     writable_epoch: None,
                     cutoffs: BTreeMap::new(),
@@ -582,6 +585,7 @@ impl State {
                     ever_members: members.clone(),
                     members,
                     creator: mine,
+                    creator_device: author,
                     epochs: vec![Epoch { id: u32::MAX, op: None, wrapped_to: devices }],
                     writable_epoch: None,
                     cutoffs: BTreeMap::new(),
@@ -620,6 +624,10 @@ impl State {
                 if let Some(state) = self.compartments.get_mut(compartment) {
                     state.members.insert(member.clone());
                     state.ever_members.insert(member.clone());
+                    // Back in, with every key: what they write from now on counts again.
+                    for device in &devices {
+                        state.cutoffs.remove(device);
+                    }
                 }
                 Ok(())
             }

@@ -62,7 +62,8 @@ pub enum ChangeRefusal {
         expected: u64,
     },
     /// A change that rewrites the document's root (its layout version, its tables): only the founder's first
-    /// change lays the root out.
+    /// change lays the root out. The one other write to the root accepted is making one of the listening step's
+    /// tables that the document lacks, as a new map superseding nothing.
     #[error("it rewrites the document's layout (the root keys)")]
     TouchesRoot,
     /// An operation of a kind Sunspace's records never use (counters, marks, lists).
@@ -297,13 +298,25 @@ pub(crate) fn parse_changes(bytes: &[u8], chunks: &[Chunk]) -> Result<Vec<Change
 /// What a change's operations do that Sunspace forbids: write to the document root, or use a kind of operation
 /// the document's layout never has (counters, marks, lists), which some readers and automerge's own save and load
 /// do not handle alike.
+///
+/// One write to the root is allowed from any device: making one of the listening step's tables
+/// ([`crate::doc::LISTENING_TABLES`]) as a new map that supersedes nothing (no predecessor). A document made before
+/// those tables lacks them, and the first device to write such a record makes its table. Made that way, a table can
+/// only ever stand beside another made at the same time (readers merge them), never replace one: a change whose
+/// new table would supersede the one a device holds, or that deletes or overwrites any root key, is refused.
 pub(crate) fn check_operations(change: &Change, may_lay_out_root: bool) -> Result<(), ChangeRefusal> {
-    use automerge::legacy::OpType;
+    use automerge::legacy::{Key, OpType};
     use automerge::{ObjType, ScalarValue};
     let expanded = std::panic::catch_unwind(|| change.decode()).map_err(|_| malformed("a change's operations"))?;
     for op in &expanded.operations {
         if op.obj == LegacyObjectId::Root && !may_lay_out_root {
-            return Err(ChangeRefusal::TouchesRoot);
+            let makes_missing_table = matches!(op.action, OpType::Make(ObjType::Map))
+                && op.pred.is_empty()
+                && !op.insert
+                && matches!(&op.key, Key::Map(key) if crate::doc::LISTENING_TABLES.contains(&key.as_str()));
+            if !makes_missing_table {
+                return Err(ChangeRefusal::TouchesRoot);
+            }
         }
         let allowed = match &op.action {
             OpType::Make(ObjType::Map | ObjType::Table | ObjType::Text) | OpType::Delete => true,

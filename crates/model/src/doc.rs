@@ -14,7 +14,19 @@
 //!                     attendance: { <record id>: { who, new_face, recorded } } } }
 //! decisions:{ <id>: { title, method, outcome, date, review_by?, meeting? } }
 //! actions:  { <id>: { title, owners: { <member id>: true }, due?, status, done_on?, decision?, meeting? } }
+//! people:        { <id>: { name, place?, holder?, stance, became_member?, added } }
+//! one_on_ones:   { <id>: { with_member?, with_person?, with_name, on, place?, keeps_up_at_night: Text,
+//!                          wish_different: Text, others_who_share: Text, warmth, next_step?, next_step_on?, by } }
+//! conversations: { <id>: { by, on, with_base } }
+//! stories:       { <id>: { text: Text, told_by?, from_one_on_one?, shared_by, shared_on } }
+//! patterns:      { <id>: { name, named_on, named_at?, state, stories: { <story id>: true },
+//!                          meetings: { <meeting id>: true }, conversations, description: Text } }
 //! ```
+//!
+//! The last five tables (the listening step) came after the first layout, without a new layout version: a
+//! document made before them lacks them until a device writes such a record, and reads go through every concurrent
+//! value of their root keys (see [`tables`]). A compartment's document ([`GroupDoc::create_compartment`]) has the
+//! same layout, with `kind: "compartment"` in its group record and no members, devices or roles.
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value};
@@ -27,10 +39,17 @@ use crate::view::{
     ActionStatus, ActionView, AgendaItemView, AttendanceView, Attendee, CharterView, DecisionView, DeviceView,
     GroupView, MeetingView, MemberStatus, MemberView, RelayView, RoleGrantView,
 };
+pub(crate) use tables::LISTENING_TABLES;
+
+mod listening;
+mod moving;
+mod tables;
+
 use crate::{
     ActionPatch, CharterPatch, DecisionMethod, DecisionPatch, MeetingPatch, ModelError, NewAction, NewDecision,
     NewMeeting, RecordId, RecordKind, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN,
 };
+pub use moving::{RecordData, RecordValue};
 
 /// The version of the document layout this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -94,25 +113,8 @@ impl GroupDoc {
         founder: &Founder,
         today: NaiveDate,
     ) -> Result<(Self, RecordId), ModelError> {
-        let name = required_line("group name", name, MAX_NAME_LEN)?;
         let display_name = required_line("member name", &founder.display_name, MAX_NAME_LEN)?;
-        let actor = hex::decode(&founder.device_id)
-            .map_err(|_| ModelError::Invalid("the founding device id is not hex".into()))?;
-        let mut doc = AutoCommit::new();
-        doc.set_actor(ActorId::from(actor));
-        doc.put(ObjId::Root, SCHEMA_KEY, SCHEMA_VERSION)?;
-        let group = doc.put_object(ObjId::Root, "group", ObjType::Map)?;
-        doc.put(&group, "id", group_id)?;
-        doc.put(&group, "name", name)?;
-        doc.put(&group, "created", date_text(today))?;
-        let charter = doc.put_object(ObjId::Root, "charter", ObjType::Map)?;
-        for field in ["purpose", "decision_rules", "confidentiality"] {
-            doc.put_object(&charter, field, ObjType::Text)?;
-        }
-        for map in ["members", "devices", "roles", "meetings", "decisions", "actions"] {
-            doc.put_object(ObjId::Root, map, ObjType::Map)?;
-        }
-        let mut this = Self { doc, vetting: Default::default() };
+        let mut this = Self::skeleton(group_id, name, &founder.device_id, today, None)?;
         let member = this.insert_member(&display_name, "app", today, None)?;
         let devices = this.root_map("devices")?;
         let device = this.doc.put_object(&devices, founder.device_id.as_str(), ObjType::Map)?;
@@ -122,6 +124,64 @@ impl GroupDoc {
         this.doc.put(&device, "added", date_text(today))?;
         this.grant_role(&member, "steward", today, None)?;
         Ok((this, member))
+    }
+
+    /// Creates the document of a compartment: a part of the group's records with its own keys (a sub-group, or
+    /// "only me"), held only by the devices of the members in it. Its author is the creating device (hex), whose
+    /// first change lays the document out, as the founder's does a group's.
+    ///
+    /// It has the group document's layout, so that it loads, reads and is vetted exactly like one, with the
+    /// compartment's name as its group name, `kind: "compartment"` in its group record, and no members, devices or
+    /// roles: who belongs to the group stays in the group's document. Its records may name members and other records
+    /// of the group's document, which this document cannot check (see [`GroupDoc::is_compartment`]).
+    pub fn create_compartment(
+        compartment_id: &str,
+        name: &str,
+        author_device: &str,
+        today: NaiveDate,
+    ) -> Result<Self, ModelError> {
+        if compartment_id.is_empty()
+            || compartment_id.len() > 128
+            || !compartment_id.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(ModelError::Invalid("the compartment id is not hex".into()));
+        }
+        Self::skeleton(&compartment_id.to_lowercase(), name, author_device, today, Some("compartment"))
+    }
+
+    /// The layout every document starts with: the layout version, the group record, an empty charter and every
+    /// table, authored by `device` (hex).
+    fn skeleton(id: &str, name: &str, device: &str, today: NaiveDate, kind: Option<&str>) -> Result<Self, ModelError> {
+        let name = required_line("group name", name, MAX_NAME_LEN)?;
+        let actor = hex::decode(device).map_err(|_| ModelError::Invalid("the founding device id is not hex".into()))?;
+        let mut doc = AutoCommit::new();
+        doc.set_actor(ActorId::from(actor));
+        doc.put(ObjId::Root, SCHEMA_KEY, SCHEMA_VERSION)?;
+        let group = doc.put_object(ObjId::Root, "group", ObjType::Map)?;
+        doc.put(&group, "id", id)?;
+        doc.put(&group, "name", name)?;
+        doc.put(&group, "created", date_text(today))?;
+        if let Some(kind) = kind {
+            doc.put(&group, "kind", kind)?;
+        }
+        let charter = doc.put_object(ObjId::Root, "charter", ObjType::Map)?;
+        for field in ["purpose", "decision_rules", "confidentiality"] {
+            doc.put_object(&charter, field, ObjType::Text)?;
+        }
+        for map in
+            ["members", "devices", "roles", "meetings", "decisions", "actions"].into_iter().chain(LISTENING_TABLES)
+        {
+            doc.put_object(ObjId::Root, map, ObjType::Map)?;
+        }
+        Ok(Self { doc, vetting: Default::default() })
+    }
+
+    /// Whether this is a compartment's document ([`GroupDoc::create_compartment`]) rather than a group's.
+    pub fn is_compartment(&self) -> bool {
+        self.root_map("group")
+            .ok()
+            .and_then(|group| Fields::new(&self.doc, group).string("kind"))
+            .is_some_and(|kind| kind == "compartment")
     }
 
     /// Loads a document saved with [`GroupDoc::save`] (or any automerge document with this layout).
@@ -217,6 +277,13 @@ impl GroupDoc {
         self.doc.get_heads()
     }
 
+    /// Of `heads` (a version that may span several documents: the group's and its compartments', as a merged
+    /// view shows it), the ones this document holds: the version of this document the writer saw, to merge an edit
+    /// typed on it ([`GroupDoc::merge_minutes`]). Empty when it holds none of them.
+    pub fn known_heads(&mut self, heads: &[ChangeHash]) -> Vec<ChangeHash> {
+        heads.iter().filter(|hash| self.doc.get_change_meta_by_hash(hash).is_some()).copied().collect()
+    }
+
     /// Ends the pending edits as one change, stamped with `time` (seconds since the epoch).
     pub fn commit(&mut self, time: i64) -> Option<ChangeHash> {
         let hash = self.doc.commit_with(CommitOptions::default().with_time(time))?;
@@ -248,31 +315,53 @@ impl GroupDoc {
 
     pub(crate) fn record(&self, kind: RecordKind, id: &str) -> Result<ObjId, ModelError> {
         let not_found = || ModelError::NotFound { kind: kind.noun(), id: id.to_owned() };
-        let table = match kind {
-            RecordKind::Group => return self.root_map("group"),
-            RecordKind::Charter => return self.root_map("charter"),
-            RecordKind::Agenda => return self.agenda_item(id).map(|(_, item)| item).ok_or_else(not_found),
-            RecordKind::Member => "members",
-            RecordKind::Role => "roles",
-            RecordKind::Meeting => "meetings",
-            RecordKind::Decision => "decisions",
-            RecordKind::Action => "actions",
-        };
-        let table = self.root_map(table)?;
-        child(&self.doc, &table, id, ObjType::Map).ok_or_else(not_found)
+        match kind {
+            RecordKind::Group => self.root_map("group"),
+            RecordKind::Charter => self.root_map("charter"),
+            RecordKind::Agenda => self.agenda_item(id).map(|(_, item)| item).ok_or_else(not_found),
+            _ => {
+                let table = kind.table().ok_or_else(not_found)?;
+                self.find_in_tables(table, id).ok_or_else(not_found)
+            }
+        }
     }
 
     fn agenda_item(&self, id: &str) -> Option<(ObjId, ObjId)> {
-        let meetings = self.root_map("meetings").ok()?;
-        self.doc.keys(&meetings).find_map(|meeting_id| {
-            let meeting = child(&self.doc, &meetings, &meeting_id, ObjType::Map)?;
-            let agenda = child(&self.doc, &meeting, "agenda", ObjType::Map)?;
-            child(&self.doc, &agenda, id, ObjType::Map).map(|item| (meeting, item))
+        self.tables("meetings").into_iter().find_map(|meetings| {
+            self.doc.keys(&meetings).find_map(|meeting_id| {
+                let meeting = child(&self.doc, &meetings, &meeting_id, ObjType::Map)?;
+                let agenda = child(&self.doc, &meeting, "agenda", ObjType::Map)?;
+                child(&self.doc, &agenda, id, ObjType::Map).map(|item| (meeting, item))
+            })
         })
     }
 
     fn require(&self, kind: RecordKind, id: &str) -> Result<(), ModelError> {
         self.record(kind, id).map(|_| ())
+    }
+
+    /// Checks a reference from one record to another: that it has the shape of a record id, and, in a group's
+    /// document, that the record is there. A compartment's records may name members and records of the group's
+    /// document (or of another compartment), which its document cannot see: there only the shape is checked, and
+    /// the caller, holding the merged view, checks the rest.
+    fn require_ref(&self, kind: RecordKind, id: &str) -> Result<(), ModelError> {
+        if !is_record_id(id) {
+            return Err(ModelError::NotFound { kind: kind.noun(), id: id.to_owned() });
+        }
+        if self.is_compartment() {
+            return Ok(());
+        }
+        self.require(kind, id)
+    }
+
+    /// Checks that a reference has the shape of a record id, without looking for the record: for records that may
+    /// live in another document by design (a story linked into a pattern, the one-on-one a story comes from).
+    fn require_id_shape(kind: RecordKind, id: &str) -> Result<(), ModelError> {
+        if is_record_id(id) {
+            Ok(())
+        } else {
+            Err(ModelError::NotFound { kind: kind.noun(), id: id.to_owned() })
+        }
     }
 
     fn put_optional(&mut self, obj: &ObjId, key: &str, value: Option<String>) -> Result<(), ModelError> {
@@ -358,7 +447,7 @@ impl GroupDoc {
     ) -> Result<RecordId, ModelError> {
         let name = required_line("member name", name, MAX_NAME_LEN)?;
         if let Some(sponsor) = sponsor {
-            self.require(RecordKind::Member, sponsor)?;
+            self.require_ref(RecordKind::Member, sponsor)?;
         }
         self.insert_member(&name, "local", joined, sponsor)
     }
@@ -523,7 +612,7 @@ impl GroupDoc {
         until: Option<NaiveDate>,
     ) -> Result<RecordId, ModelError> {
         let role = required_line("role", &role.to_lowercase(), MAX_NAME_LEN)?;
-        self.require(RecordKind::Member, member)?;
+        self.require_ref(RecordKind::Member, member)?;
         if until.is_some_and(|until| until < from) {
             return Err(ModelError::Invalid("a role's term cannot end before it starts".into()));
         }
@@ -549,7 +638,7 @@ impl GroupDoc {
     }
 
     fn check_member_ref(&self, member: Option<&String>) -> Result<(), ModelError> {
-        member.map_or(Ok(()), |member| self.require(RecordKind::Member, member))
+        member.map_or(Ok(()), |member| self.require_ref(RecordKind::Member, member))
     }
 
     /// Adds a meeting.
@@ -729,7 +818,7 @@ impl GroupDoc {
     pub fn add_agenda_item(&mut self, meeting: &str, title: &str, owner: Option<&str>) -> Result<RecordId, ModelError> {
         let title = required_line("agenda item", title, MAX_TITLE_LEN)?;
         if let Some(owner) = owner {
-            self.require(RecordKind::Member, owner)?;
+            self.require_ref(RecordKind::Member, owner)?;
         }
         let obj = self.record(RecordKind::Meeting, meeting)?;
         let agenda = match child(&self.doc, &obj, "agenda", ObjType::Map) {
@@ -760,7 +849,7 @@ impl GroupDoc {
     pub fn add_attendance(&mut self, meeting: &str, who: Attendee, new_face: bool) -> Result<RecordId, ModelError> {
         let who = match who {
             Attendee::Member(id) => {
-                self.require(RecordKind::Member, &id)?;
+                self.require_ref(RecordKind::Member, &id)?;
                 Attendee::Member(id)
             }
             Attendee::Guest(name) => Attendee::Guest(required_line("guest name", &name, MAX_NAME_LEN)?),
@@ -818,7 +907,7 @@ impl GroupDoc {
             return Err(ModelError::Invalid("the review date is before the decision date".into()));
         }
         if let Some(meeting) = &decision.meeting {
-            self.require(RecordKind::Meeting, meeting)?;
+            self.require_ref(RecordKind::Meeting, meeting)?;
         }
         let decisions = self.root_map("decisions")?;
         let id = new_record_id();
@@ -861,13 +950,13 @@ impl GroupDoc {
     pub fn add_action(&mut self, action: NewAction) -> Result<RecordId, ModelError> {
         let title = required_line("action", &action.title, MAX_TITLE_LEN)?;
         for owner in &action.owners {
-            self.require(RecordKind::Member, owner)?;
+            self.require_ref(RecordKind::Member, owner)?;
         }
         if let Some(decision) = &action.decision {
-            self.require(RecordKind::Decision, decision)?;
+            self.require_ref(RecordKind::Decision, decision)?;
         }
         if let Some(meeting) = &action.meeting {
-            self.require(RecordKind::Meeting, meeting)?;
+            self.require_ref(RecordKind::Meeting, meeting)?;
         }
         let actions = self.root_map("actions")?;
         let id = new_record_id();
@@ -888,7 +977,7 @@ impl GroupDoc {
     pub fn update_action(&mut self, action: &str, patch: ActionPatch) -> Result<(), ModelError> {
         let title = patch.title.as_deref().map(|t| required_line("action", t, MAX_TITLE_LEN)).transpose()?;
         for owner in &patch.add_owners {
-            self.require(RecordKind::Member, owner)?;
+            self.require_ref(RecordKind::Member, owner)?;
         }
         let obj = self.record(RecordKind::Action, action)?;
         if let Some(title) = title {
@@ -981,86 +1070,19 @@ impl GroupDoc {
             },
         );
 
-        let mut members: Vec<MemberView> = self.each_record("members", &mut unreadable, |id, mut fields| {
-            Some(MemberView {
-                id: id.to_owned(),
-                name: fields.string("name")?,
-                status: fields.string("status").and_then(|s| MemberStatus::parse(&s)).unwrap_or(MemberStatus::Active),
-                joined: fields.date("joined"),
-                kind: fields.string("kind").unwrap_or_else(|| "local".into()),
-                sponsor: fields.string("sponsor"),
-                conflicts: fields.finish(),
-            })
-        });
-        members.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+        let members = self.each_record("members", &mut unreadable, Self::read_member);
+        let devices = self.each_record("devices", &mut unreadable, Self::read_device);
+        let roles = self.each_record("roles", &mut unreadable, Self::read_role);
+        let meetings = self.each_record("meetings", &mut unreadable, |id, fields| self.meeting_view(id, fields));
+        let decisions = self.each_record("decisions", &mut unreadable, Self::read_decision);
+        let actions = self.each_record("actions", &mut unreadable, Self::read_action);
+        let people = self.each_record("people", &mut unreadable, Self::read_person);
+        let one_on_ones = self.each_record("one_on_ones", &mut unreadable, Self::read_one_on_one);
+        let conversations = self.each_record("conversations", &mut unreadable, Self::read_conversation);
+        let stories = self.each_record("stories", &mut unreadable, Self::read_story);
+        let patterns = self.each_record("patterns", &mut unreadable, Self::read_pattern);
 
-        let devices: Vec<DeviceView> = self.each_record("devices", &mut unreadable, |id, mut fields| {
-            Some(DeviceView {
-                id: id.to_owned(),
-                member: fields.string("member")?,
-                agreement_key: fields.string("agreement_key").unwrap_or_default(),
-                method: fields.string("method").unwrap_or_default(),
-                added: fields.date("added"),
-                revoked: fields.date("revoked"),
-                addresses: fields
-                    .string("addresses")
-                    .map(|text| text.lines().map(str::to_owned).filter(|a| !a.is_empty()).collect())
-                    .unwrap_or_default(),
-            })
-        });
-
-        let mut roles: Vec<RoleGrantView> = self.each_record("roles", &mut unreadable, |id, mut fields| {
-            Some(RoleGrantView {
-                id: id.to_owned(),
-                member: fields.string("member")?,
-                role: fields.string("role")?,
-                from: fields.date("from")?,
-                until: fields.date("until"),
-                conflicts: fields.finish(),
-            })
-        });
-        roles.sort_by(|a, b| a.from.cmp(&b.from).then(a.role.cmp(&b.role)).then(a.id.cmp(&b.id)));
-
-        let mut meetings: Vec<MeetingView> =
-            self.each_record("meetings", &mut unreadable, |id, fields| self.meeting_view(id, fields));
-        meetings.sort_by(|a, b| a.date.cmp(&b.date).then(a.title.cmp(&b.title)).then(a.id.cmp(&b.id)));
-
-        let mut decisions: Vec<DecisionView> = self.each_record("decisions", &mut unreadable, |id, mut fields| {
-            Some(DecisionView {
-                id: id.to_owned(),
-                meeting: fields.string("meeting"),
-                title: fields.string("title")?,
-                method: fields.string("method")?.parse::<DecisionMethod>().ok()?,
-                outcome: fields.string("outcome").unwrap_or_default(),
-                date: fields.date("date")?,
-                review_by: fields.date("review_by"),
-                conflicts: fields.finish(),
-            })
-        });
-        decisions.sort_by(|a, b| a.date.cmp(&b.date).then(a.title.cmp(&b.title)).then(a.id.cmp(&b.id)));
-
-        let mut actions: Vec<ActionView> = self.each_record("actions", &mut unreadable, |id, mut fields| {
-            let mut owners = fields.map_keys("owners");
-            owners.sort();
-            Some(ActionView {
-                id: id.to_owned(),
-                title: fields.string("title")?,
-                owners,
-                due: fields.date("due"),
-                status: match fields.string("status").as_deref() {
-                    Some("done") => ActionStatus::Done,
-                    _ => ActionStatus::Open,
-                },
-                done_on: fields.date("done_on"),
-                decision: fields.string("decision"),
-                meeting: fields.string("meeting"),
-                conflicts: fields.finish(),
-            })
-        });
-        actions
-            .sort_by(|a, b| (a.due.is_none(), a.due, &a.title, &a.id).cmp(&(b.due.is_none(), b.due, &b.title, &b.id)));
-
-        GroupView {
+        let mut view = GroupView {
             id,
             name,
             created,
@@ -1071,9 +1093,106 @@ impl GroupDoc {
             meetings,
             decisions,
             actions,
+            people,
+            one_on_ones,
+            conversations,
+            stories,
+            patterns,
+            placement: Default::default(),
             conflicts,
             unreadable,
             heads: Vec::new(),
+        };
+        view.sort();
+        view
+    }
+
+    fn read_member(id: &str, mut fields: Fields<'_>) -> Option<MemberView> {
+        Some(MemberView {
+            id: id.to_owned(),
+            name: fields.string("name")?,
+            status: fields.string("status").and_then(|s| MemberStatus::parse(&s)).unwrap_or(MemberStatus::Active),
+            joined: fields.date("joined"),
+            kind: fields.string("kind").unwrap_or_else(|| "local".into()),
+            sponsor: fields.string("sponsor"),
+            conflicts: fields.finish(),
+        })
+    }
+
+    fn read_device(id: &str, mut fields: Fields<'_>) -> Option<DeviceView> {
+        Some(DeviceView {
+            id: id.to_owned(),
+            member: fields.string("member")?,
+            agreement_key: fields.string("agreement_key").unwrap_or_default(),
+            method: fields.string("method").unwrap_or_default(),
+            added: fields.date("added"),
+            revoked: fields.date("revoked"),
+            addresses: fields
+                .string("addresses")
+                .map(|text| text.lines().map(str::to_owned).filter(|a| !a.is_empty()).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    fn read_role(id: &str, mut fields: Fields<'_>) -> Option<RoleGrantView> {
+        Some(RoleGrantView {
+            id: id.to_owned(),
+            member: fields.string("member")?,
+            role: fields.string("role")?,
+            from: fields.date("from")?,
+            until: fields.date("until"),
+            conflicts: fields.finish(),
+        })
+    }
+
+    fn read_decision(id: &str, mut fields: Fields<'_>) -> Option<DecisionView> {
+        Some(DecisionView {
+            id: id.to_owned(),
+            meeting: fields.string("meeting"),
+            title: fields.string("title")?,
+            method: fields.string("method")?.parse::<DecisionMethod>().ok()?,
+            outcome: fields.string("outcome").unwrap_or_default(),
+            date: fields.date("date")?,
+            review_by: fields.date("review_by"),
+            conflicts: fields.finish(),
+        })
+    }
+
+    fn read_action(id: &str, mut fields: Fields<'_>) -> Option<ActionView> {
+        let mut owners = fields.map_keys("owners");
+        owners.sort();
+        Some(ActionView {
+            id: id.to_owned(),
+            title: fields.string("title")?,
+            owners,
+            due: fields.date("due"),
+            status: match fields.string("status").as_deref() {
+                Some("done") => ActionStatus::Done,
+                _ => ActionStatus::Open,
+            },
+            done_on: fields.date("done_on"),
+            decision: fields.string("decision"),
+            meeting: fields.string("meeting"),
+            conflicts: fields.finish(),
+        })
+    }
+
+    /// Whether the map `obj` reads as a record of `kind` (the view would show it rather than list it as
+    /// unreadable).
+    pub(crate) fn reads_as(&self, kind: RecordKind, id: &str, obj: ObjId) -> bool {
+        let fields = Fields::new(&self.doc, obj);
+        match kind {
+            RecordKind::Member => Self::read_member(id, fields).is_some(),
+            RecordKind::Role => Self::read_role(id, fields).is_some(),
+            RecordKind::Meeting => self.meeting_view(id, fields).is_some(),
+            RecordKind::Decision => Self::read_decision(id, fields).is_some(),
+            RecordKind::Action => Self::read_action(id, fields).is_some(),
+            RecordKind::Person => Self::read_person(id, fields).is_some(),
+            RecordKind::OneOnOne => Self::read_one_on_one(id, fields).is_some(),
+            RecordKind::Conversation => Self::read_conversation(id, fields).is_some(),
+            RecordKind::Story => Self::read_story(id, fields).is_some(),
+            RecordKind::Pattern => Self::read_pattern(id, fields).is_some(),
+            RecordKind::Group | RecordKind::Charter | RecordKind::Agenda => false,
         }
     }
 
@@ -1084,22 +1203,29 @@ impl GroupDoc {
         GroupView { heads, ..self.view() }
     }
 
+    /// Reads every record of the tables under root key `table` (all its concurrent values, see [`tables`]), each
+    /// id once: a record that does not read is listed in `unreadable`.
     fn each_record<T>(
         &self,
         table: &'static str,
         unreadable: &mut Vec<String>,
         mut read: impl FnMut(&str, Fields<'_>) -> Option<T>,
     ) -> Vec<T> {
-        let Ok(table_obj) = self.root_map(table) else { return Vec::new() };
         let mut out = Vec::new();
-        for (key, value, obj) in entries(&self.doc, &table_obj) {
-            let record = match value {
-                Value::Object(ObjType::Map) => read(&key, Fields::new(&self.doc, obj)),
-                _ => None,
-            };
-            match record {
-                Some(record) => out.push(record),
-                None => unreadable.push(format!("{table}/{key}")),
+        let mut seen = std::collections::BTreeSet::new();
+        for table_obj in self.tables(table) {
+            for (key, value, obj) in entries(&self.doc, &table_obj) {
+                if !seen.insert(key.clone()) {
+                    continue;
+                }
+                let record = match value {
+                    Value::Object(ObjType::Map) => read(&key, Fields::new(&self.doc, obj)),
+                    _ => None,
+                };
+                match record {
+                    Some(record) => out.push(record),
+                    None => unreadable.push(format!("{table}/{key}")),
+                }
             }
         }
         out
@@ -1179,17 +1305,7 @@ impl GroupDoc {
             RecordKind::Agenda => {
                 self.view().meetings.iter().flat_map(|m| m.agenda.iter().map(|i| i.id.clone())).collect()
             }
-            RecordKind::Group | RecordKind::Charter => Vec::new(),
-            _ => {
-                let table = match kind {
-                    RecordKind::Member => "members",
-                    RecordKind::Role => "roles",
-                    RecordKind::Meeting => "meetings",
-                    RecordKind::Decision => "decisions",
-                    _ => "actions",
-                };
-                self.root_map(table).map(|t| self.doc.keys(&t).collect()).unwrap_or_default()
-            }
+            _ => kind.table().map(|table| self.table_keys(table)).unwrap_or_default(),
         };
         let mut matching = candidates.into_iter().filter(|id| id.starts_with(&prefix));
         match (matching.next(), matching.next()) {

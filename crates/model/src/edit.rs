@@ -18,7 +18,8 @@ use chrono::NaiveDate;
 
 use crate::{
     ActionPatch, Attendee, ChangeHash, CharterPatch, DecisionPatch, GroupDoc, MeetingPatch, MemberStatus, ModelError,
-    NewAction, NewDecision, NewMeeting, RecordId, RecordKind,
+    NewAction, NewDecision, NewMeeting, NewOneOnOne, NewPattern, NewPerson, NewStory, OneOnOnePatch, PatternPatch,
+    PersonPatch, RecordData, RecordId, RecordKind, StoryPatch,
 };
 
 /// One change to a group's records. Ids are record ids already resolved (see `sunspace_api`'s resolution of
@@ -72,6 +73,36 @@ pub enum Edit {
     SetRelay { relay: String, owner: String, addresses: Vec<String> },
     /// Stops listing a relay.
     RemoveRelay { relay: String },
+    /// Adds someone to the base.
+    AddPerson(NewPerson),
+    /// Changes a person in the base (their details, stance, the member they became).
+    UpdatePerson { person: RecordId, patch: PersonPatch },
+    /// Records a one-on-one's notes.
+    AddOneOnOne(NewOneOnOne),
+    /// Changes a one-on-one's notes.
+    UpdateOneOnOne { one_on_one: RecordId, patch: OneOnOnePatch },
+    /// Records that a one-on-one happened, with no content: what the group counts.
+    AddConversation { by: RecordId, on: NaiveDate, with_base: bool },
+    /// Shares a story from a one-on-one.
+    AddStory(NewStory),
+    /// Changes a story.
+    UpdateStory { story: RecordId, patch: StoryPatch },
+    /// Records a pattern the group named.
+    AddPattern(NewPattern),
+    /// Changes a pattern.
+    UpdatePattern { pattern: RecordId, patch: PatternPatch },
+    /// Links a story (in this document or another) to a pattern.
+    LinkPatternStory { pattern: RecordId, story: RecordId },
+    /// Unlinks a story from a pattern.
+    UnlinkPatternStory { pattern: RecordId, story: RecordId },
+    /// Records that a meeting discussed a pattern.
+    LinkPatternMeeting { pattern: RecordId, meeting: RecordId },
+    /// Takes a meeting off a pattern's meetings.
+    UnlinkPatternMeeting { pattern: RecordId, meeting: RecordId },
+    /// Writes a record copied out of another document (a move into or out of a compartment).
+    PutRecord { kind: RecordKind, data: RecordData },
+    /// Deletes a record (the last step of a move).
+    DeleteRecord { kind: RecordKind, id: RecordId },
 }
 
 /// What an [`Edit`] made.
@@ -83,7 +114,7 @@ pub enum Applied {
     Changed,
     /// The minutes as the group holds them after the merge.
     Minutes(String),
-    /// How many records were taken away (attendance).
+    /// How many records were taken away (attendance; a deleted record).
     Removed(usize),
 }
 
@@ -105,7 +136,77 @@ impl Edit {
             AddAgendaItem { .. } | SetAgendaItemDone { .. } => RecordKind::Agenda,
             AddDecision(_) | UpdateDecision { .. } => RecordKind::Decision,
             AddAction(_) | SetActionDone { .. } | UpdateAction { .. } => RecordKind::Action,
-            Resolve { kind, .. } => *kind,
+            AddPerson(_) | UpdatePerson { .. } => RecordKind::Person,
+            AddOneOnOne(_) | UpdateOneOnOne { .. } => RecordKind::OneOnOne,
+            AddConversation { .. } => RecordKind::Conversation,
+            AddStory(_) | UpdateStory { .. } => RecordKind::Story,
+            AddPattern(_)
+            | UpdatePattern { .. }
+            | LinkPatternStory { .. }
+            | UnlinkPatternStory { .. }
+            | LinkPatternMeeting { .. }
+            | UnlinkPatternMeeting { .. } => RecordKind::Pattern,
+            Resolve { kind, .. } | PutRecord { kind, .. } | DeleteRecord { kind, .. } => *kind,
+        }
+    }
+}
+
+impl Edit {
+    /// The existing record the edit writes into, as its kind and id: where the edit must be made when the group's
+    /// records are spread over the group's document and its compartments' (the document holding that record).
+    /// `None` for an edit that changes the group itself (its name, charter, relays) or makes a record of its own,
+    /// which goes in the group's document unless the caller chooses a compartment.
+    ///
+    /// A decision or action item made at a meeting, or a pattern named at one, follows its meeting (an action item
+    /// its decision first): written where the meeting is, so a compartment's meeting does not tell the whole group
+    /// what was decided there. A story and a conversation marker never follow anything: sharing a story, and
+    /// counting conversations, are what they are for.
+    pub fn target(&self) -> Option<(RecordKind, &str)> {
+        use Edit::*;
+        fn meeting(id: &Option<RecordId>) -> Option<(RecordKind, &str)> {
+            id.as_deref().map(|id| (RecordKind::Meeting, id))
+        }
+        match self {
+            RenameGroup { .. }
+            | EditCharter(_)
+            | SetRelay { .. }
+            | RemoveRelay { .. }
+            | AddLocalMember { .. }
+            | GrantRole { .. }
+            | AddMeeting(_)
+            | AddPerson(_)
+            | AddOneOnOne(_)
+            | AddConversation { .. }
+            | AddStory(_) => None,
+            UpdateMember { member, .. } => Some((RecordKind::Member, member)),
+            EndRole { grant, .. } => Some((RecordKind::Role, grant)),
+            UpdateMeeting { meeting, .. }
+            | SetMinutes { meeting, .. }
+            | AppendMinutes { meeting, .. }
+            | AddAgendaItem { meeting, .. }
+            | AddAttendance { meeting, .. }
+            | RemoveAttendance { meeting, .. } => Some((RecordKind::Meeting, meeting)),
+            SetAgendaItemDone { item, .. } => Some((RecordKind::Agenda, item)),
+            AddDecision(decision) => meeting(&decision.meeting),
+            UpdateDecision { decision, .. } => Some((RecordKind::Decision, decision)),
+            AddAction(action) => match &action.decision {
+                Some(decision) => Some((RecordKind::Decision, decision)),
+                None => meeting(&action.meeting),
+            },
+            SetActionDone { action, .. } | UpdateAction { action, .. } => Some((RecordKind::Action, action)),
+            UpdatePerson { person, .. } => Some((RecordKind::Person, person)),
+            UpdateOneOnOne { one_on_one, .. } => Some((RecordKind::OneOnOne, one_on_one)),
+            UpdateStory { story, .. } => Some((RecordKind::Story, story)),
+            AddPattern(pattern) => meeting(&pattern.named_at),
+            UpdatePattern { pattern, .. }
+            | LinkPatternStory { pattern, .. }
+            | UnlinkPatternStory { pattern, .. }
+            | LinkPatternMeeting { pattern, .. }
+            | UnlinkPatternMeeting { pattern, .. } => Some((RecordKind::Pattern, pattern)),
+            Resolve { kind: RecordKind::Group | RecordKind::Charter, .. } => None,
+            Resolve { kind, record, .. } => Some((*kind, record)),
+            PutRecord { kind, data } => Some((*kind, &data.id)),
+            DeleteRecord { kind, id } => Some((*kind, id)),
         }
     }
 }
@@ -146,6 +247,21 @@ impl GroupDoc {
             Resolve { kind, record, field, value } => changed(self.resolve(kind, &record, &field, &value)),
             SetRelay { relay, owner, addresses } => changed(self.set_relay(&relay, &owner, &addresses)),
             RemoveRelay { relay } => changed(self.remove_relay(&relay)),
+            AddPerson(person) => self.add_person(person).map(Applied::Created),
+            UpdatePerson { person, patch } => changed(self.update_person(&person, patch)),
+            AddOneOnOne(one) => self.add_one_on_one(one).map(Applied::Created),
+            UpdateOneOnOne { one_on_one, patch } => changed(self.update_one_on_one(&one_on_one, patch)),
+            AddConversation { by, on, with_base } => self.add_conversation(&by, on, with_base).map(Applied::Created),
+            AddStory(story) => self.add_story(story).map(Applied::Created),
+            UpdateStory { story, patch } => changed(self.update_story(&story, patch)),
+            AddPattern(pattern) => self.add_pattern(pattern).map(Applied::Created),
+            UpdatePattern { pattern, patch } => changed(self.update_pattern(&pattern, patch)),
+            LinkPatternStory { pattern, story } => changed(self.link_pattern_story(&pattern, &story)),
+            UnlinkPatternStory { pattern, story } => changed(self.unlink_pattern_story(&pattern, &story)),
+            LinkPatternMeeting { pattern, meeting } => changed(self.link_pattern_meeting(&pattern, &meeting)),
+            UnlinkPatternMeeting { pattern, meeting } => changed(self.unlink_pattern_meeting(&pattern, &meeting)),
+            PutRecord { kind, data } => changed(self.put_record(kind, &data)),
+            DeleteRecord { kind, id } => self.delete_record(kind, &id).map(|()| Applied::Removed(1)),
         }
     }
 }

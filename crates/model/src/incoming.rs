@@ -9,7 +9,8 @@
 //!            ─► parse (guarded)      automerge's parser, its errors and panics both a refusal
 //!            ─► per change           actor = the signing device, no automerge author, seq exactly the next,
 //!                                    every dependency held, no write to the document root (only the founder's
-//!                                    first change lays it out), op count bounded
+//!                                    first change lays it out; any device may make a missing table of the
+//!                                    listening step, superseding nothing), op count bounded
 //!            ─► Vetted               applied in one batch with the batch's other entries
 //! ```
 //!

@@ -15,6 +15,10 @@ pub const MAX_NAME_LEN: usize = 120;
 /// Longest collaborative text (minutes, a charter paragraph, a decision outcome), in characters. Large enough for
 /// a long meeting's verbatim notes, small enough that one paste cannot make the group's document unwieldy.
 pub const MAX_TEXT_LEN: usize = 1_000_000;
+/// Longest note of the listening step (an answer in a one-on-one's notes, a story, a pattern's description), in
+/// characters: about eight printed pages. These are a conversation's notes, not a transcript, and they are the
+/// most sensitive text the group keeps; a bound this size keeps one of them from swallowing a device's budget.
+pub const MAX_NOTE_LEN: usize = 20_000;
 
 /// How a decision was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +97,17 @@ pub enum RecordKind {
     Decision,
     /// An action item.
     Action,
+    /// Someone in the base: a person the group talks to who is not (yet) a member.
+    Person,
+    /// A one-on-one conversation's notes.
+    #[serde(rename = "one_on_one")]
+    OneOnOne,
+    /// A content-free marker that a one-on-one happened, for the group's counts.
+    Conversation,
+    /// A passage shared from a one-on-one.
+    Story,
+    /// A pattern the group named.
+    Pattern,
 }
 
 impl RecordKind {
@@ -107,7 +122,40 @@ impl RecordKind {
             RecordKind::Agenda => "agenda item",
             RecordKind::Decision => "decision",
             RecordKind::Action => "action item",
+            RecordKind::Person => "person",
+            RecordKind::OneOnOne => "one-on-one",
+            RecordKind::Conversation => "conversation",
+            RecordKind::Story => "story",
+            RecordKind::Pattern => "pattern",
         }
+    }
+
+    /// The root table that holds records of this kind (`None` for the group, the charter and agenda items, which
+    /// live in the group record, the charter record and their meeting).
+    pub(crate) fn table(&self) -> Option<&'static str> {
+        Some(match self {
+            RecordKind::Group | RecordKind::Charter | RecordKind::Agenda => return None,
+            RecordKind::Member => "members",
+            RecordKind::Role => "roles",
+            RecordKind::Meeting => "meetings",
+            RecordKind::Decision => "decisions",
+            RecordKind::Action => "actions",
+            RecordKind::Person => "people",
+            RecordKind::OneOnOne => "one_on_ones",
+            RecordKind::Conversation => "conversations",
+            RecordKind::Story => "stories",
+            RecordKind::Pattern => "patterns",
+        })
+    }
+
+    /// Whether records of this kind may be moved between the group's document and a compartment's
+    /// ([`crate::GroupDoc::copy_record_out`], [`crate::GroupDoc::put_record`], [`crate::GroupDoc::delete_record`]).
+    ///
+    /// Members and role grants are not: who belongs to the group, and who holds which role, is the group's, and a
+    /// merged view takes them from the group's document only ([`crate::GroupView::absorb`]). The group record, the
+    /// charter and agenda items are parts of other records, not records of their own.
+    pub fn movable(&self) -> bool {
+        self.table().is_some() && !matches!(self, RecordKind::Member | RecordKind::Role)
     }
 }
 

@@ -38,19 +38,24 @@ pub mod history;
 mod ids;
 pub mod incoming;
 mod input;
+mod listening;
 mod read;
 pub mod view;
 pub mod vitality;
 
 pub use automerge::ChangeHash;
 pub use cadence::Cadence;
-pub use doc::{DeviceRecord, Founder, GroupDoc, SCHEMA_VERSION};
+pub use doc::{DeviceRecord, Founder, GroupDoc, RecordData, RecordValue, SCHEMA_VERSION};
 pub use error::ModelError;
 pub use history::FieldChange;
 pub use ids::{is_record_id, new_record_id, RecordId};
 pub use incoming::{chunk_checksum, ChangeRefusal, Vetted, MAX_INFLATED_BYTES, MAX_OPS_PER_ENTRY};
 pub use input::{
     ActionPatch, CharterPatch, DecisionMethod, DecisionPatch, MeetingPatch, NewAction, NewDecision, NewMeeting,
-    RecordKind, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN,
+    RecordKind, MAX_NAME_LEN, MAX_NOTE_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN,
+};
+pub use listening::{
+    NewOneOnOne, NewPattern, NewPerson, NewStory, OneOnOnePatch, PatternPatch, PatternState, PersonPatch, Stance,
+    StoryPatch, Warmth,
 };
 pub use view::{ActionStatus, Attendee, Conflict, ConflictValue, GroupView, MemberStatus, RelayView};

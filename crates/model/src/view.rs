@@ -4,10 +4,12 @@
 //! is still standing and the device that wrote it. The field itself shows automerge's deterministic pick, so that
 //! all members see the same thing, and the conflict stays visible until someone settles it.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::{DecisionMethod, RecordId};
+use crate::{DecisionMethod, PatternState, RecordId, Stance, Warmth};
 
 /// A single-value field with more than one concurrent value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +138,25 @@ pub struct GroupView {
     pub decisions: Vec<DecisionView>,
     /// Action items, by due date.
     pub actions: Vec<ActionView>,
+    /// The base: people the group talks to who are not (yet) members, by name.
+    #[serde(default)]
+    pub people: Vec<PersonView>,
+    /// One-on-one conversations' notes this device can read, by date.
+    #[serde(default)]
+    pub one_on_ones: Vec<OneOnOneView>,
+    /// Markers of one-on-ones held, without their content, by date.
+    #[serde(default)]
+    pub conversations: Vec<ConversationView>,
+    /// Stories shared from one-on-ones, by date shared.
+    #[serde(default)]
+    pub stories: Vec<StoryView>,
+    /// Patterns the group named, by date named.
+    #[serde(default)]
+    pub patterns: Vec<PatternView>,
+    /// Where records taken in by [`GroupView::absorb`] live: record id → hex id of the compartment whose document
+    /// holds it. A record not listed is in the group's document, readable by the whole group.
+    #[serde(default)]
+    pub placement: BTreeMap<RecordId, String>,
     /// Conflicts on the group's own fields (its name).
     pub conflicts: Vec<Conflict>,
     /// Records that could not be read (written by a newer or broken client); kept in the document, listed here.
@@ -178,6 +199,87 @@ impl GroupView {
     /// Roles that are current on `date`.
     pub fn current_roles(&self, date: NaiveDate) -> impl Iterator<Item = &RoleGrantView> {
         self.roles.iter().filter(move |grant| grant.from <= date && grant.until.is_none_or(|until| until >= date))
+    }
+
+    /// A person in the base by id.
+    pub fn person(&self, id: &str) -> Option<&PersonView> {
+        self.people.iter().find(|person| person.id == id)
+    }
+
+    /// A person's name, or a placeholder naming the missing id.
+    pub fn person_name(&self, id: &str) -> String {
+        self.person(id).map_or_else(|| format!("(unknown person {})", short(id)), |person| person.name.clone())
+    }
+
+    /// A story by id.
+    pub fn story(&self, id: &str) -> Option<&StoryView> {
+        self.stories.iter().find(|story| story.id == id)
+    }
+
+    /// The compartment whose document holds a record (its hex id), or `None` when the group's document does.
+    pub fn compartment_of(&self, id: &str) -> Option<&str> {
+        self.placement.get(id).map(String::as_str)
+    }
+
+    /// Takes in the records of a compartment's document (`other`, the view of compartment `compartment_id`), so
+    /// that one view shows everything this device can read, each record's [`GroupView::placement`] saying where
+    /// it lives. Pure: neither document changes.
+    ///
+    /// Taken in: meetings, decisions, action items, the base, one-on-ones, conversation markers, stories and
+    /// patterns, each with its own conflicts, and what could not be read (prefixed with the compartment's id).
+    /// Kept from the group only: its name, charter, members, devices and roles. Who belongs to the group is the
+    /// group's to say; a compartment's document has no say in it, whatever it holds.
+    ///
+    /// A record that is already in this view (a move between two documents caught half-way: written into the
+    /// compartment, not yet deleted from the group) is shown once, where it already was: in the group's document
+    /// it is readable by the whole group, and saying so is the truth. Records that `other` had itself taken in
+    /// keep their own placement.
+    pub fn absorb(&mut self, compartment_id: &str, other: GroupView) {
+        let mut known: BTreeSet<RecordId> = BTreeSet::new();
+        known.extend(self.meetings.iter().map(|r| r.id.clone()));
+        known.extend(self.decisions.iter().map(|r| r.id.clone()));
+        known.extend(self.actions.iter().map(|r| r.id.clone()));
+        known.extend(self.people.iter().map(|r| r.id.clone()));
+        known.extend(self.one_on_ones.iter().map(|r| r.id.clone()));
+        known.extend(self.conversations.iter().map(|r| r.id.clone()));
+        known.extend(self.stories.iter().map(|r| r.id.clone()));
+        known.extend(self.patterns.iter().map(|r| r.id.clone()));
+        let placement = &mut self.placement;
+        let nested = other.placement;
+        let mut take = |id: &RecordId| {
+            if !known.insert(id.clone()) {
+                return false;
+            }
+            let place = nested.get(id).cloned().unwrap_or_else(|| compartment_id.to_owned());
+            placement.insert(id.clone(), place);
+            true
+        };
+        self.meetings.extend(other.meetings.into_iter().filter(|r| take(&r.id)));
+        self.decisions.extend(other.decisions.into_iter().filter(|r| take(&r.id)));
+        self.actions.extend(other.actions.into_iter().filter(|r| take(&r.id)));
+        self.people.extend(other.people.into_iter().filter(|r| take(&r.id)));
+        self.one_on_ones.extend(other.one_on_ones.into_iter().filter(|r| take(&r.id)));
+        self.conversations.extend(other.conversations.into_iter().filter(|r| take(&r.id)));
+        self.stories.extend(other.stories.into_iter().filter(|r| take(&r.id)));
+        self.patterns.extend(other.patterns.into_iter().filter(|r| take(&r.id)));
+        self.unreadable
+            .extend(other.unreadable.into_iter().map(|what| format!("compartment {compartment_id}: {what}")));
+        self.sort();
+    }
+
+    /// Puts every list of records in the order [`crate::GroupDoc::view`] gives it.
+    pub(crate) fn sort(&mut self) {
+        self.members.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+        self.roles.sort_by(|a, b| a.from.cmp(&b.from).then(a.role.cmp(&b.role)).then(a.id.cmp(&b.id)));
+        self.meetings.sort_by(|a, b| a.date.cmp(&b.date).then(a.title.cmp(&b.title)).then(a.id.cmp(&b.id)));
+        self.decisions.sort_by(|a, b| a.date.cmp(&b.date).then(a.title.cmp(&b.title)).then(a.id.cmp(&b.id)));
+        self.actions
+            .sort_by(|a, b| (a.due.is_none(), a.due, &a.title, &a.id).cmp(&(b.due.is_none(), b.due, &b.title, &b.id)));
+        self.people.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+        self.one_on_ones.sort_by(|a, b| a.on.cmp(&b.on).then(a.id.cmp(&b.id)));
+        self.conversations.sort_by(|a, b| a.on.cmp(&b.on).then(a.id.cmp(&b.id)));
+        self.stories.sort_by(|a, b| a.shared_on.cmp(&b.shared_on).then(a.id.cmp(&b.id)));
+        self.patterns.sort_by(|a, b| a.named_on.cmp(&b.named_on).then(a.name.cmp(&b.name)).then(a.id.cmp(&b.id)));
     }
 }
 
@@ -380,3 +482,124 @@ impl ActionView {
         self.status == ActionStatus::Open && self.due.is_some_and(|due| due < today)
     }
 }
+
+/// Someone in the base: a person the group talks to who is not (yet) a member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PersonView {
+    /// Record id.
+    pub id: RecordId,
+    /// Name.
+    pub name: String,
+    /// Where they work or live in the institution.
+    pub place: Option<String>,
+    /// The member who holds the relationship.
+    pub holder: Option<RecordId>,
+    /// Where they stand.
+    pub stance: Stance,
+    /// The member record they became, once they joined.
+    pub became_member: Option<RecordId>,
+    /// When they were added to the base.
+    pub added: NaiveDate,
+    /// Conflicting fields.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A one-on-one conversation's notes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct OneOnOneView {
+    /// Record id.
+    pub id: RecordId,
+    /// The member it was with.
+    pub with_member: Option<RecordId>,
+    /// The person in the base it was with.
+    pub with_person: Option<RecordId>,
+    /// Who it was with, in words ("" when a member or person is named instead).
+    pub with_name: String,
+    /// When.
+    pub on: NaiveDate,
+    /// Where.
+    pub place: Option<String>,
+    /// "What keeps you up at night?"
+    pub keeps_up_at_night: String,
+    /// "What do you wish was different?"
+    pub wish_different: String,
+    /// "Who else shares this experience?"
+    pub others_who_share: String,
+    /// How warm the relationship is.
+    pub warmth: Warmth,
+    /// What comes next.
+    pub next_step: Option<String>,
+    /// By when.
+    pub next_step_on: Option<NaiveDate>,
+    /// The member who held it.
+    pub by: RecordId,
+    /// Conflicting fields.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// That a one-on-one happened, and nothing of what was said or with whom: what the whole group sees, to count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ConversationView {
+    /// Record id.
+    pub id: RecordId,
+    /// The member who held it.
+    pub by: RecordId,
+    /// When.
+    pub on: NaiveDate,
+    /// Whether it was with someone in the base rather than a member.
+    pub with_base: bool,
+    /// Conflicting fields.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A passage shared from a one-on-one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct StoryView {
+    /// Record id.
+    pub id: RecordId,
+    /// The passage.
+    pub text: String,
+    /// How the teller is described (`None`: no one in particular).
+    pub told_by: Option<String>,
+    /// The one-on-one it comes from (its notes may be in a compartment this device cannot read).
+    pub from_one_on_one: Option<RecordId>,
+    /// The member who shared it.
+    pub shared_by: RecordId,
+    /// When.
+    pub shared_on: NaiveDate,
+    /// Conflicting fields.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A pattern the group named.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PatternView {
+    /// Record id.
+    pub id: RecordId,
+    /// What the group calls it.
+    pub name: String,
+    /// When it was named.
+    pub named_on: NaiveDate,
+    /// The meeting where it was named.
+    pub named_at: Option<RecordId>,
+    /// Where it is in the cycle.
+    pub state: PatternState,
+    /// Stories linked to it, by id (some may be in documents this device cannot read).
+    pub stories: Vec<RecordId>,
+    /// Meetings that discussed it, by id.
+    pub meetings: Vec<RecordId>,
+    /// How many conversations surfaced it.
+    pub conversations: u32,
+    /// What it is, in the group's words.
+    pub description: String,
+    /// Conflicting fields.
+    pub conflicts: Vec<Conflict>,
+}
+
+#[cfg(test)]
+mod tests;

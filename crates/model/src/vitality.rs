@@ -7,10 +7,16 @@
 //!
 //! Only meetings held on or before `as_of` count. [`compute`] is a pure function of the view and the date, so the
 //! same records always give the same answer.
+//!
+//! The listening step ([`Listening`]) is counted from the content-free conversation markers, never from the notes
+//! (which this device may not even hold): one-on-ones this month and over the last months, the base and how many of
+//! it joined, time since the last new pattern, and whether the signs of decay have lasted long enough that the
+//! pattern card says to replant. Counts per member per month exist only in
+//! [`conversations_by_member_month`], which returns counts keyed by member id, never an order of people.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::view::{ActionStatus, GroupView, MeetingView};
@@ -23,6 +29,13 @@ pub const TREND_WINDOW: usize = 3;
 pub const ROTATION_WINDOW: usize = 6;
 /// How far back the cadence check looks, in days: one year.
 pub const CADENCE_WINDOW_DAYS: i64 = 365;
+/// How many calendar months the conversation trend shows, this one last.
+pub const CONVERSATION_MONTHS: u32 = 6;
+/// How long, in months, the signs of decay must have lasted before the figures say to replant: the pattern card's
+/// "if signs of decay emerge after 12–18 months", at its lower end.
+pub const REPLANT_MONTHS: u32 = 12;
+/// The window, in months, over which conversations now are compared with conversations a year before.
+pub const QUARTER_MONTHS: u32 = 3;
 
 /// All the figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +57,13 @@ pub struct Vitality {
     pub actions: FollowThrough,
     /// Meetings held against the charter's cadence.
     pub cadence: CadenceCheck,
+    /// The listening step: one-on-ones, the base, patterns, and whether to replant.
+    #[serde(default)]
+    pub listening: Listening,
+    /// The share of the group's devices that were verified in person, from the signed membership
+    /// ([`MembershipFacts`]); `None` when no devices were given.
+    #[serde(default)]
+    pub verified_in_person_share: Option<f64>,
     /// The figures in plain sentences.
     pub summary: Vec<String>,
 }
@@ -151,6 +171,129 @@ pub struct CadenceCheck {
     pub held: usize,
 }
 
+/// What vitality needs to know of the group's signed membership, which the group document does not hold: the
+/// caller reads it from the membership log. The default (nothing known) leaves the share out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MembershipFacts {
+    /// Devices admitted and not revoked.
+    pub devices: usize,
+    /// Of those, devices verified in person (an inviter and the newcomer compared the code face to face).
+    pub verified_in_person: usize,
+}
+
+/// The listening step, counted for the group as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Listening {
+    /// One-on-ones (conversation markers) in the calendar month of `as_of`, up to `as_of`.
+    pub conversations_this_month: usize,
+    /// One-on-ones in each of the last [`CONVERSATION_MONTHS`] calendar months, oldest first, this one last.
+    pub conversations_by_month: Vec<MonthCount>,
+    /// One-on-ones in the last [`QUARTER_MONTHS`] months: after `as_of` less three months, up to `as_of`.
+    pub conversations_last_quarter: usize,
+    /// One-on-ones in the same three months a year before.
+    pub conversations_quarter_a_year_before: usize,
+    /// One-on-ones held with people in the base rather than members, of all held up to `as_of`.
+    pub conversations_with_base: usize,
+    /// People in the base, added up to `as_of`.
+    pub people_in_base: usize,
+    /// Of those, how many became members.
+    pub became_members: usize,
+    /// Patterns named up to `as_of`.
+    pub patterns_named: usize,
+    /// When the last new pattern was named.
+    pub last_pattern_named: Option<NaiveDate>,
+    /// Days from then to `as_of` (`None`: no pattern named yet).
+    pub days_since_last_pattern: Option<i64>,
+    /// Whether the signs of decay have lasted long enough to replant: rebuild from listening, with new one-on-ones
+    /// with new people, rather than add effort to the structure. True when no new pattern was named for
+    /// [`REPLANT_MONTHS`] months (counted from the group's founding when it never named one), and either fewer
+    /// one-on-ones were held in the last three months than in the same three months a year before, or none at all
+    /// in [`REPLANT_MONTHS`] months.
+    pub replant: bool,
+}
+
+/// A count in one calendar month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MonthCount {
+    /// The month, "YYYY-MM".
+    pub month: String,
+    /// The count.
+    pub count: usize,
+}
+
+fn month_key(date: NaiveDate) -> String {
+    format!("{:04}-{:02}", date.year(), date.month())
+}
+
+fn months_before(date: NaiveDate, months: u32) -> NaiveDate {
+    date.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN)
+}
+
+/// How many one-on-ones each member held in each month, up to `as_of`: member id → months (oldest first) with a
+/// count. Counts only, keyed and ordered by member id, for a member's own page or a steward checking that the
+/// work is shared; never an order of people by how much they did.
+pub fn conversations_by_member_month(view: &GroupView, as_of: NaiveDate) -> BTreeMap<String, Vec<MonthCount>> {
+    let mut counts: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
+    for conversation in view.conversations.iter().filter(|c| c.on <= as_of) {
+        *counts.entry(conversation.by.as_str()).or_default().entry(month_key(conversation.on)).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(member, months)| {
+            (member.to_owned(), months.into_iter().map(|(month, count)| MonthCount { month, count }).collect())
+        })
+        .collect()
+}
+
+fn listening(view: &GroupView, as_of: NaiveDate) -> Listening {
+    let held: Vec<NaiveDate> = view.conversations.iter().map(|c| c.on).filter(|on| *on <= as_of).collect();
+    let in_range = |after: NaiveDate, until: NaiveDate| held.iter().filter(|on| **on > after && **on <= until).count();
+    let this_month = as_of.with_day(1).unwrap_or(as_of);
+    let conversations_by_month: Vec<MonthCount> = (0..CONVERSATION_MONTHS)
+        .rev()
+        .map(|back| {
+            let start = months_before(this_month, back);
+            let key = month_key(start);
+            MonthCount { count: held.iter().filter(|on| month_key(**on) == key).count(), month: key }
+        })
+        .collect();
+    let conversations_this_month = conversations_by_month.last().map_or(0, |m| m.count);
+    let conversations_last_quarter = in_range(months_before(as_of, QUARTER_MONTHS), as_of);
+    let year_ago = months_before(as_of, REPLANT_MONTHS);
+    let conversations_quarter_a_year_before = in_range(months_before(as_of, REPLANT_MONTHS + QUARTER_MONTHS), year_ago);
+
+    let base: Vec<_> = view.people.iter().filter(|p| p.added <= as_of).collect();
+    let named: Vec<NaiveDate> = view.patterns.iter().map(|p| p.named_on).filter(|on| *on <= as_of).collect();
+    let last_pattern_named = named.iter().copied().max();
+
+    // Since when the group has gone without a new pattern: its last one, or its founding (or, for a document that
+    // does not say, its first record) if it never named one.
+    let started = view.created.or_else(|| {
+        let meetings = view.meetings.iter().map(|m| m.date);
+        let people = view.people.iter().map(|p| p.added);
+        meetings.chain(held.iter().copied()).chain(people).filter(|d| *d <= as_of).min()
+    });
+    let no_new_pattern_for_a_year = last_pattern_named.or(started).is_some_and(|since| since <= year_ago);
+    let falling = conversations_last_quarter < conversations_quarter_a_year_before;
+    let silent_year = in_range(year_ago, as_of) == 0;
+    Listening {
+        conversations_this_month,
+        conversations_by_month,
+        conversations_last_quarter,
+        conversations_quarter_a_year_before,
+        conversations_with_base: view.conversations.iter().filter(|c| c.on <= as_of && c.with_base).count(),
+        people_in_base: base.len(),
+        became_members: base.iter().filter(|p| p.became_member.is_some()).count(),
+        patterns_named: named.len(),
+        last_pattern_named,
+        days_since_last_pattern: last_pattern_named.map(|last| (as_of - last).num_days()),
+        replant: no_new_pattern_for_a_year && (falling || silent_year),
+    }
+}
+
 fn average(counts: &[usize]) -> Option<f64> {
     (!counts.is_empty()).then(|| counts.iter().sum::<usize>() as f64 / counts.len() as f64)
 }
@@ -173,8 +316,13 @@ fn rotation(recent: &[&MeetingView], role: impl Fn(&MeetingView) -> Option<&Stri
     }
 }
 
-/// Computes the figures for the group as of `as_of`.
+/// Computes the figures for the group as of `as_of`, with nothing known of its signed membership.
 pub fn compute(view: &GroupView, as_of: NaiveDate) -> Vitality {
+    compute_with(view, as_of, MembershipFacts::default())
+}
+
+/// Computes the figures for the group as of `as_of`, with what the caller read of its signed membership.
+pub fn compute_with(view: &GroupView, as_of: NaiveDate, membership: MembershipFacts) -> Vitality {
     let held: Vec<&MeetingView> = view.meetings.iter().filter(|meeting| meeting.date <= as_of).collect();
 
     // Attendance trend.
@@ -247,9 +395,12 @@ pub fn compute(view: &GroupView, as_of: NaiveDate) -> Vitality {
         note_taking,
         actions,
         cadence,
+        listening: listening(view, as_of),
+        verified_in_person_share: (membership.devices > 0)
+            .then(|| membership.verified_in_person.min(membership.devices) as f64 / membership.devices as f64),
         summary: Vec::new(),
     };
-    vitality.summary = summarize(&vitality);
+    vitality.summary = summarize(&vitality, membership);
     vitality
 }
 
@@ -274,12 +425,58 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn summarize(v: &Vitality) -> Vec<String> {
+fn summarize(v: &Vitality, membership: MembershipFacts) -> Vec<String> {
     let mut lines = Vec::new();
     if v.meetings_held == 0 {
         lines.push("No meetings have been held yet.".to_owned());
-        return lines;
+    } else {
+        summarize_meetings(v, &mut lines);
     }
+    summarize_listening(&v.listening, &mut lines);
+    if membership.devices > 0 {
+        lines.push(format!(
+            "{} of {} were verified in person.",
+            membership.verified_in_person.min(membership.devices),
+            plural(membership.devices, "device", "devices")
+        ));
+    }
+    lines
+}
+
+fn summarize_listening(l: &Listening, lines: &mut Vec<String>) {
+    let recent: usize = l.conversations_by_month.iter().map(|m| m.count).sum();
+    if recent > 0 || l.conversations_quarter_a_year_before > 0 {
+        let months: Vec<String> = l.conversations_by_month.iter().map(|m| m.count.to_string()).collect();
+        lines.push(format!(
+            "{} this month; month by month over the last {CONVERSATION_MONTHS}: {}.",
+            plural(l.conversations_this_month, "one-on-one", "one-on-ones"),
+            months.join(", ")
+        ));
+    }
+    if l.people_in_base > 0 {
+        lines.push(format!(
+            "{} in the base; {} of them became members.",
+            plural(l.people_in_base, "person", "people"),
+            l.became_members
+        ));
+    }
+    match (l.last_pattern_named, l.days_since_last_pattern) {
+        (Some(last), Some(days)) => lines.push(format!(
+            "The last new pattern was named {} ago ({last}).",
+            plural(usize::try_from(days).unwrap_or(0), "day", "days")
+        )),
+        _ if recent > 0 || l.people_in_base > 0 => lines.push("No pattern has been named yet.".to_owned()),
+        _ => {}
+    }
+    if l.replant {
+        lines.push(format!(
+            "No new pattern in {REPLANT_MONTHS} months, and the one-on-ones have fallen off: time to replant. Pause \
+             and rebuild from listening, with new one-on-ones with new people, until new patterns emerge."
+        ));
+    }
+}
+
+fn summarize_meetings(v: &Vitality, lines: &mut Vec<String>) {
     let a = &v.attendance;
     match (a.recent_average, a.previous_average, a.change_percent) {
         (Some(recent), Some(previous), Some(change)) => lines.push(format!(
@@ -339,7 +536,6 @@ fn summarize(v: &Vitality) -> Vec<String> {
         (Some(cadence), None) => lines.push(format!("The charter's cadence \"{cadence}\" could not be read.")),
         (None, _) => lines.push("The charter does not say how often the group meets.".to_owned()),
     }
-    lines
 }
 
 #[cfg(test)]

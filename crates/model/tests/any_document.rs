@@ -6,7 +6,7 @@ use automerge::transaction::Transactable;
 use automerge::{ObjType, ReadDoc, ScalarValue, ROOT};
 use chrono::NaiveDate;
 use proptest::prelude::*;
-use sunspace_model::{Founder, GroupDoc, NewMeeting};
+use sunspace_model::{Founder, GroupDoc, NewMeeting, NewOneOnOne, NewPattern, NewPerson, NewStory, RecordKind};
 
 fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
@@ -44,8 +44,22 @@ fn value() -> impl Strategy<Value = Value> {
     ]
 }
 
-const TABLES: [&str; 8] = ["group", "charter", "members", "devices", "roles", "meetings", "decisions", "actions"];
-const FIELDS: [&str; 24] = [
+const TABLES: [&str; 13] = [
+    "group",
+    "charter",
+    "members",
+    "devices",
+    "roles",
+    "meetings",
+    "decisions",
+    "actions",
+    "people",
+    "one_on_ones",
+    "conversations",
+    "stories",
+    "patterns",
+];
+const FIELDS: [&str; 45] = [
     "name",
     "status",
     "joined",
@@ -70,6 +84,27 @@ const FIELDS: [&str; 24] = [
     "owners",
     "due",
     "relay:ab",
+    "holder",
+    "stance",
+    "became_member",
+    "with_member",
+    "with_person",
+    "with_name",
+    "on",
+    "keeps_up_at_night",
+    "warmth",
+    "next_step_on",
+    "by",
+    "with_base",
+    "text",
+    "told_by",
+    "shared_by",
+    "shared_on",
+    "named_on",
+    "state",
+    "stories",
+    "meetings",
+    "conversations",
 ];
 
 /// One write: in table `t`, at record `r` (an existing one, or a new key), field `f` (or the record itself).
@@ -101,7 +136,8 @@ proptest! {
     ) {
         let founder = Founder { device_id: "aa".repeat(32), agreement_key: "bb".repeat(32), display_name: "Ana".into() };
         let (mut doc, _) = GroupDoc::create(&"cd".repeat(16), "Tenants", &founder, day()).unwrap();
-        doc.add_meeting(NewMeeting::new(day(), "First")).unwrap();
+        let meeting = doc.add_meeting(NewMeeting::new(day(), "First")).unwrap();
+        fill_listening(&mut doc, &meeting);
         let raw = doc.automerge();
         for (table, record, field, value) in writes {
             let Some((automerge::Value::Object(_), table_id)) = raw.get(ROOT, TABLES[table]).unwrap() else { continue };
@@ -117,12 +153,47 @@ proptest! {
                 },
             }
         }
-        let view = doc.view();
+        let mut view = doc.view();
         let _ = sunspace_model::export::markdown(&view);
         let _ = sunspace_model::vitality::compute(&view, day());
+        let _ = sunspace_model::vitality::conversations_by_member_month(&view, day());
+        for (kind, id) in records(&view) {
+            if let Ok(data) = doc.copy_record_out(kind, &id) {
+                let _ = doc.put_record(kind, &data);
+            }
+        }
+        let other = view.clone();
+        view.absorb("0c", other);
+        let _ = sunspace_model::export::markdown(&view);
         let _ = doc.relays();
         let _ = doc.name();
     }
+}
+
+/// One record of each kind of the listening step, so that hostile writes land in real records too.
+fn fill_listening(doc: &mut GroupDoc, meeting: &str) {
+    let ana = doc.view().members[0].id.clone();
+    let person = doc.add_person(NewPerson::new("Lee", day())).unwrap();
+    let notes = NewOneOnOne { with_person: Some(person), ..NewOneOnOne::new(&ana, day(), "") };
+    let one = doc.add_one_on_one(notes).unwrap();
+    doc.add_conversation(&ana, day(), true).unwrap();
+    let story =
+        NewStory { text: "Cold.".into(), told_by: None, from_one_on_one: Some(one), shared_by: ana, shared_on: day() };
+    let story = doc.add_story(story).unwrap();
+    let pattern =
+        doc.add_pattern(NewPattern { named_at: Some(meeting.to_owned()), ..NewPattern::new("Heat", day()) }).unwrap();
+    doc.link_pattern_story(&pattern, &story).unwrap();
+}
+
+fn records(view: &sunspace_model::GroupView) -> Vec<(RecordKind, String)> {
+    let mut out: Vec<(RecordKind, String)> = Vec::new();
+    out.extend(view.meetings.iter().map(|r| (RecordKind::Meeting, r.id.clone())));
+    out.extend(view.people.iter().map(|r| (RecordKind::Person, r.id.clone())));
+    out.extend(view.one_on_ones.iter().map(|r| (RecordKind::OneOnOne, r.id.clone())));
+    out.extend(view.conversations.iter().map(|r| (RecordKind::Conversation, r.id.clone())));
+    out.extend(view.stories.iter().map(|r| (RecordKind::Story, r.id.clone())));
+    out.extend(view.patterns.iter().map(|r| (RecordKind::Pattern, r.id.clone())));
+    out
 }
 
 #[test]

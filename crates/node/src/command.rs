@@ -98,6 +98,55 @@ pub enum NodeCommand {
         /// The record's id.
         record: String,
     },
+    /// One change to a compartment's records (a new record made there; an edit of an existing record goes
+    /// wherever the record is, with [`NodeCommand::Edit`]).
+    EditIn {
+        /// The group.
+        group: GroupId,
+        /// The compartment.
+        compartment: GroupId,
+        /// The change.
+        edit: Edit,
+    },
+    /// Creates a compartment of some members: records only their devices read.
+    CreateCompartment {
+        /// The group.
+        group: GroupId,
+        /// What the group calls it.
+        name: String,
+        /// Its members' record ids.
+        members: Vec<String>,
+    },
+    /// Adds a member to a compartment.
+    AddToCompartment {
+        /// The group.
+        group: GroupId,
+        /// The compartment.
+        compartment: GroupId,
+        /// The member's record id.
+        member: String,
+    },
+    /// Takes a member out of a compartment, and gives it a new key.
+    RemoveFromCompartment {
+        /// The group.
+        group: GroupId,
+        /// The compartment.
+        compartment: GroupId,
+        /// The member's record id.
+        member: String,
+    },
+    /// Moves a record between the group's document and a compartment's (or between compartments): written
+    /// into the one, then deleted from the other.
+    MoveRecord {
+        /// The group.
+        group: GroupId,
+        /// The record's kind.
+        kind: RecordKind,
+        /// The record's id.
+        record: String,
+        /// The compartment to move it to; `None`: the group's document (everyone reads it).
+        to: Option<GroupId>,
+    },
     /// The whole document in automerge's format.
     ExportAutomerge(GroupId),
     /// How far each device's log is held here, and whether edits wait to be sealed (benchmarks, tests).
@@ -122,6 +171,14 @@ pub struct GroupSnapshot {
     pub me: String,
     /// This device's owner's member record, by the signed membership.
     pub my_member: Option<String>,
+    /// The compartments this device's member is in: who can read the records placed in each
+    /// ([`GroupView::placement`]).
+    pub compartments: Vec<crate::status::CompartmentView>,
+    /// Every compartment of the group by id (hex), with its name, for the records this device cannot read.
+    pub all_compartments: BTreeMap<String, String>,
+    /// The members' devices in the signed membership, and how many of them were verified in person (the
+    /// founding device counts: its founder created the group).
+    pub devices_verified: (usize, usize),
 }
 
 /// What a [`NodeCommand`] did or found.
@@ -178,6 +235,11 @@ pub enum NodeOutcome {
         /// Edits made but not yet sealed into an entry.
         pending: bool,
     },
+    /// A compartment was created.
+    CompartmentCreated {
+        /// Its id.
+        compartment: GroupId,
+    },
     /// Done, nothing to report.
     Done,
 }
@@ -205,6 +267,11 @@ impl NodeCommand {
             | NodeCommand::ExportAutomerge(group)
             | NodeCommand::LogHeads(group) => Some(*group),
             NodeCommand::Edit { group, .. }
+            | NodeCommand::EditIn { group, .. }
+            | NodeCommand::CreateCompartment { group, .. }
+            | NodeCommand::AddToCompartment { group, .. }
+            | NodeCommand::RemoveFromCompartment { group, .. }
+            | NodeCommand::MoveRecord { group, .. }
             | NodeCommand::RemoveMember { group, .. }
             | NodeCommand::SetSteward { group, .. }
             | NodeCommand::RevokeDevice { group, .. }
@@ -216,7 +283,11 @@ impl NodeCommand {
     /// the group.
     pub fn records(&self) -> Vec<RecordKind> {
         match self {
-            NodeCommand::Edit { edit, .. } => vec![edit.record()],
+            NodeCommand::Edit { edit, .. } | NodeCommand::EditIn { edit, .. } => vec![edit.record()],
+            NodeCommand::MoveRecord { kind, .. } => vec![*kind],
+            NodeCommand::CreateCompartment { .. }
+            | NodeCommand::AddToCompartment { .. }
+            | NodeCommand::RemoveFromCompartment { .. } => vec![RecordKind::Member, RecordKind::Group],
             NodeCommand::CreateGroup { .. } => vec![RecordKind::Group],
             NodeCommand::RemoveMember { .. } | NodeCommand::SetSteward { .. } | NodeCommand::RevokeDevice { .. } => {
                 vec![RecordKind::Member, RecordKind::Group]
@@ -324,13 +395,42 @@ impl Node {
                     // By the signed membership, not the document's device records (which any member may write).
                     my_member: group.members().member_of(&my_device).map(str::to_owned),
                     me,
+                    compartments: group.compartment_views(),
+                    all_compartments: group
+                        .members()
+                        .compartments
+                        .iter()
+                        .map(|(id, c)| (id.to_hex(), c.name.clone()))
+                        .collect(),
+                    devices_verified: group.devices_verified(),
                 };
                 Ok(NodeOutcome::Snapshot(Box::new(snapshot)))
             }
             NodeCommand::Edit { group, edit } => {
                 let group = self.group(group)?;
-                let applied = group.edit(|doc| doc.apply(edit))?;
+                let applied = group.apply_edit(edit)?;
                 Ok(NodeOutcome::Edited { applied, heads: group.document_heads() })
+            }
+            NodeCommand::EditIn { group, compartment, edit } => {
+                let group = self.group(group)?;
+                let applied = group.edit_compartment(&compartment, |doc| doc.apply(edit))?;
+                Ok(NodeOutcome::Edited { applied, heads: group.document_heads() })
+            }
+            NodeCommand::CreateCompartment { group, name, members } => {
+                let compartment = self.group(group)?.create_compartment(&name, &members)?;
+                Ok(NodeOutcome::CompartmentCreated { compartment })
+            }
+            NodeCommand::AddToCompartment { group, compartment, member } => {
+                self.group(group)?.add_to_compartment(&compartment, &member)?;
+                Ok(NodeOutcome::Done)
+            }
+            NodeCommand::RemoveFromCompartment { group, compartment, member } => {
+                let cutoffs = self.group(group)?.remove_from_compartment(&compartment, &member)?;
+                Ok(NodeOutcome::Removed { cutoffs })
+            }
+            NodeCommand::MoveRecord { group, kind, record, to } => {
+                self.group(group)?.move_record(kind, &record, to)?;
+                Ok(NodeOutcome::Done)
             }
             NodeCommand::RemoveMember { group, member, reason } => {
                 let cutoffs = self.group(group)?.remove_member(&member, &reason)?;

@@ -71,7 +71,11 @@ impl OpenGroup {
     pub fn forge_op(&mut self, deps: Vec<OpId>, action: Action) -> Result<Vec<u8>, NodeError> {
         let op = Op { group: self.id(), deps, action };
         let signed = SignedOp::sign(self.device_keys(), &op);
-        self.forge_entry(EntryKind::Membership, &signed.encode())
+        let entry = self.forge_entry(EntryKind::Membership, &signed.encode())?;
+        // A modified client holds its own operations as any client does: ops by others that build on them
+        // complete on its side too.
+        let _ = self.membership_log_mut().insert(signed);
+        Ok(entry)
     }
 
     /// The ids of the membership operations an honest op by this device would depend on.

@@ -224,10 +224,58 @@ impl GroupKeys {
         shelf.put_meta(&shelf.keys_name(group), &self.seal(shelf, group))?;
         Ok(())
     }
+}
 
-    /// The newest key this device received (keys are kept in the order they arrived).
-    pub(crate) fn newest(&self) -> Option<(u32, &Secret32)> {
-        self.epochs.last().map(|(epoch, key)| (*epoch, key))
+/// The keys of a group's compartments this device is in, by epoch (numbers share one space with the group's),
+/// sealed under the storage key apart from the group's keys: `"SCK1"` ‖ group id ‖ (epoch u32 BE ‖ key)*, under
+/// `ckeys/<hidden group name>`. Kept apart so that nothing that picks "the group's newest key" ever picks one of
+/// them, and absent until the device is in a compartment.
+const COMPARTMENT_KEYS_MAGIC: &[u8; 4] = b"SCK1";
+
+fn compartment_keys_ad(name: &[u8; 16]) -> Vec<u8> {
+    let mut ad = b"sunspace/compartment-keys/v1\0".to_vec();
+    ad.extend_from_slice(name);
+    ad
+}
+
+fn compartment_keys_name(name: &[u8; 16]) -> String {
+    format!("ckeys/{}", hex::encode(name))
+}
+
+impl GroupKeys {
+    /// The compartment keys of `group` this device holds (none if it is in no compartment).
+    pub(crate) fn open_compartment_keys(shelf: &Shelf, group: &GroupId) -> Result<Self, NodeError> {
+        let name = shelf.group_name(group);
+        let Some(sealed) = shelf.get_meta(&compartment_keys_name(&name))? else {
+            return Ok(Self { epochs: Vec::new() });
+        };
+        let failed =
+            || NodeError::Damaged(format!("the compartment keys of group {} failed authentication", group.to_hex()));
+        let plain =
+            Zeroizing::new(open(shelf.storage_key(), &compartment_keys_ad(&name), &sealed).map_err(|_| failed())?);
+        let (Some(magic), Some(id), Some(rest)) = (plain.get(..4), plain.get(4..20), plain.get(20..)) else {
+            return Err(failed());
+        };
+        if magic != COMPARTMENT_KEYS_MAGIC || id != group.0 {
+            return Err(failed());
+        }
+        let epochs = if rest.is_empty() { Vec::new() } else { parse_epochs(rest)? };
+        Ok(Self { epochs })
+    }
+
+    /// Stores these as `group`'s compartment keys (flushed with the next flush).
+    pub(crate) fn save_compartment_keys(&self, shelf: &Shelf, group: &GroupId) -> Result<(), NodeError> {
+        let name = shelf.group_name(group);
+        let mut plain = Zeroizing::new(Vec::with_capacity(20 + self.epochs.len() * 36));
+        plain.extend_from_slice(COMPARTMENT_KEYS_MAGIC);
+        plain.extend_from_slice(&group.0);
+        for (epoch, key) in &self.epochs {
+            plain.extend_from_slice(&epoch.to_be_bytes());
+            plain.extend_from_slice(key.expose());
+        }
+        let sealed = seal(shelf.storage_key(), &compartment_keys_ad(&name), &plain);
+        shelf.put_meta(&compartment_keys_name(&name), &sealed)?;
+        Ok(())
     }
 }
 
@@ -257,10 +305,16 @@ pub(crate) struct Snapshot {
     /// and the entries that carry it are not replayed when a snapshot covers them.
     pub(crate) membership: Vec<Vec<u8>>,
     pub(crate) document: Vec<u8>,
+    /// The documents of the compartments this device is in, as of the same entries (`save()` of each).
+    pub(crate) compartments: Vec<(GroupId, Vec<u8>)>,
 }
 
-/// Version 2 added the membership operations; a version 1 snapshot is not read (the logs rebuild the group).
-const SNAPSHOT_MAGIC: &[u8; 4] = b"SSN2";
+/// Version 2 added the membership operations, version 3 the compartments' documents; a version 2 snapshot is read
+/// as one with no compartments, a version 1 snapshot is not read (the logs rebuild the group).
+const SNAPSHOT_MAGIC: &[u8; 4] = b"SSN3";
+const SNAPSHOT_MAGIC_V2: &[u8; 4] = b"SSN2";
+/// Most compartment documents a snapshot holds (as many as a group may have).
+const MAX_SNAPSHOT_COMPARTMENTS: usize = sunspace_membership::MAX_COMPARTMENTS;
 /// Largest membership operation in a snapshot (as in the membership crate).
 const MAX_SNAPSHOT_OP: usize = 64 * 1024 + 96;
 
@@ -285,6 +339,12 @@ impl Snapshot {
             plain.extend_from_slice(&(op.len() as u32).to_be_bytes());
             plain.extend_from_slice(op);
         }
+        plain.extend_from_slice(&(self.compartments.len() as u32).to_be_bytes());
+        for (id, document) in &self.compartments {
+            plain.extend_from_slice(&id.0);
+            plain.extend_from_slice(&(document.len() as u64).to_be_bytes());
+            plain.extend_from_slice(document);
+        }
         plain.extend_from_slice(&self.document);
         seal(storage_key, &snapshot_ad(group), &plain)
     }
@@ -294,7 +354,8 @@ impl Snapshot {
             open(storage_key, &snapshot_ad(group), sealed)
                 .map_err(|_| NodeError::Damaged("the snapshot failed authentication".into()))?,
         );
-        if plain.len() < 8 || &plain[..4] != SNAPSHOT_MAGIC {
+        let version3 = plain.get(..4) == Some(SNAPSHOT_MAGIC.as_slice());
+        if plain.len() < 8 || !(version3 || plain.get(..4) == Some(SNAPSHOT_MAGIC_V2.as_slice())) {
             return Err(damaged("snapshot"));
         }
         let count = u32::from_be_bytes([plain[4], plain[5], plain[6], plain[7]]) as usize;
@@ -329,7 +390,26 @@ impl Snapshot {
             membership.push(op.to_vec());
             rest = tail;
         }
-        Ok(Self { covered, membership, document: rest.to_vec() })
+        let mut compartments = Vec::new();
+        if version3 {
+            let count = take_u32(&mut rest)?;
+            if count > MAX_SNAPSHOT_COMPARTMENTS {
+                return Err(damaged("snapshot"));
+            }
+            for _ in 0..count {
+                let (id, tail) = rest.split_at_checked(16).ok_or_else(|| damaged("snapshot"))?;
+                let (len, tail) = tail.split_at_checked(8).ok_or_else(|| damaged("snapshot"))?;
+                let len = u64::from_be_bytes(len.try_into().map_err(|_| damaged("snapshot"))?);
+                let len =
+                    usize::try_from(len).ok().filter(|len| *len <= tail.len()).ok_or_else(|| damaged("snapshot"))?;
+                let (document, tail) = tail.split_at(len);
+                let mut compartment = [0u8; 16];
+                compartment.copy_from_slice(id);
+                compartments.push((GroupId(compartment), document.to_vec()));
+                rest = tail;
+            }
+        }
+        Ok(Self { covered, membership, document: rest.to_vec(), compartments })
     }
 }
 

@@ -138,3 +138,23 @@ pub struct Status {
     #[serde(default)]
     pub unopened: Vec<UnopenedGroup>,
 }
+
+/// A compartment this device's member is in, for "who can read this" and its safety number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CompartmentView {
+    /// Its id (hex).
+    pub id: String,
+    /// What the group calls it.
+    pub name: String,
+    /// Its members' record ids.
+    pub members: Vec<String>,
+    /// Their names, in the same order.
+    pub member_names: Vec<String>,
+    /// Whether it holds only this device's member ("only me").
+    pub only_me: bool,
+    /// Whether this device holds its keys and reads its records.
+    pub readable_here: bool,
+    /// Its safety number: the same on every member's device exactly when they agree who is in it.
+    pub safety_number: String,
+}

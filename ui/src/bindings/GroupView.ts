@@ -2,11 +2,16 @@
 import type { ActionView } from "./ActionView";
 import type { CharterView } from "./CharterView";
 import type { Conflict } from "./Conflict";
+import type { ConversationView } from "./ConversationView";
 import type { DecisionView } from "./DecisionView";
 import type { DeviceView } from "./DeviceView";
 import type { MeetingView } from "./MeetingView";
 import type { MemberView } from "./MemberView";
+import type { OneOnOneView } from "./OneOnOneView";
+import type { PatternView } from "./PatternView";
+import type { PersonView } from "./PersonView";
 import type { RoleGrantView } from "./RoleGrantView";
+import type { StoryView } from "./StoryView";
 
 /**
  * The whole group.
@@ -52,6 +57,31 @@ decisions: Array<DecisionView>,
  * Action items, by due date.
  */
 actions: Array<ActionView>, 
+/**
+ * The base: people the group talks to who are not (yet) members, by name.
+ */
+people: Array<PersonView>, 
+/**
+ * One-on-one conversations' notes this device can read, by date.
+ */
+one_on_ones: Array<OneOnOneView>, 
+/**
+ * Markers of one-on-ones held, without their content, by date.
+ */
+conversations: Array<ConversationView>, 
+/**
+ * Stories shared from one-on-ones, by date shared.
+ */
+stories: Array<StoryView>, 
+/**
+ * Patterns the group named, by date named.
+ */
+patterns: Array<PatternView>, 
+/**
+ * Where records taken in by [`GroupView::absorb`] live: record id → hex id of the compartment whose document
+ * holds it. A record not listed is in the group's document, readable by the whole group.
+ */
+placement: { [key in string]: string }, 
 /**
  * Conflicts on the group's own fields (its name).
  */

@@ -3,4 +3,4 @@
 /**
  * The kinds of record, for messages and for [`crate::GroupDoc::resolve`].
  */
-export type RecordKind = "group" | "charter" | "member" | "role" | "meeting" | "agenda" | "decision" | "action";
+export type RecordKind = "group" | "charter" | "member" | "role" | "meeting" | "agenda" | "decision" | "action" | "person" | "one_on_one" | "conversation" | "story" | "pattern";

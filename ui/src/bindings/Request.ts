@@ -9,8 +9,14 @@ import type { Keep } from "./Keep";
 import type { MeetingChanges } from "./MeetingChanges";
 import type { MeetingInput } from "./MeetingInput";
 import type { MemberStatus } from "./MemberStatus";
+import type { OneOnOneInput } from "./OneOnOneInput";
+import type { PatternChanges } from "./PatternChanges";
+import type { PatternInput } from "./PatternInput";
+import type { PersonChanges } from "./PersonChanges";
+import type { PersonInput } from "./PersonInput";
 import type { RecordKind } from "./RecordKind";
 import type { RoleInput } from "./RoleInput";
+import type { StoryInput } from "./StoryInput";
 
 /**
  * Everything a front end can ask of the device.
@@ -379,4 +385,112 @@ group: string | null, } | { "request": "add-peer",
 /**
  * The address, ending in `/p2p/<device>`.
  */
-address: string, };
+address: string, } | { "request": "record-one-on-one", 
+/**
+ * The group.
+ */
+group: string | null, 
+/**
+ * The conversation.
+ */
+one_on_one: OneOnOneInput, } | { "request": "share-story", 
+/**
+ * The group.
+ */
+group: string | null, 
+/**
+ * The story.
+ */
+story: StoryInput, } | { "request": "add-person", 
+/**
+ * The group.
+ */
+group: string | null, 
+/**
+ * The person.
+ */
+person: PersonInput, } | { "request": "edit-person", 
+/**
+ * The group.
+ */
+group: string | null, 
+/**
+ * The person (name or the start of the id).
+ */
+person: string, 
+/**
+ * What changes.
+ */
+changes: PersonChanges, } | { "request": "name-pattern", 
+/**
+ * The group.
+ */
+group: string | null, 
+/**
+ * The pattern.
+ */
+pattern: PatternInput, } | { "request": "edit-pattern", 
+/**
+ * The group.
+ */
+group: string | null, 
+/**
+ * The pattern (name or the start of the id).
+ */
+pattern: string, 
+/**
+ * What changes.
+ */
+changes: PatternChanges, } | { "request": "create-compartment", 
+/**
+ * The group.
+ */
+group: string | null, 
+/**
+ * What the group calls it.
+ */
+name: string, 
+/**
+ * Its members (names or ids); this device's member is always in it.
+ */
+members: Array<string>, } | { "request": "add-to-compartment", 
+/**
+ * The group.
+ */
+group: string | null, 
+/**
+ * The compartment (name or the start of its id).
+ */
+compartment: string, 
+/**
+ * The member.
+ */
+member: string, } | { "request": "remove-from-compartment", 
+/**
+ * The group.
+ */
+group: string | null, 
+/**
+ * The compartment.
+ */
+compartment: string, 
+/**
+ * The member.
+ */
+member: string, } | { "request": "move-record", 
+/**
+ * The group.
+ */
+group: string | null, 
+/**
+ * The kind of record, if known (otherwise found from the id).
+ */
+kind?: RecordKind, 
+/**
+ * The record (the start of its id).
+ */
+record: string, 
+/**
+ * Where: a compartment's name or id, `only me`, or `group` for everyone.
+ */
+to: string, };

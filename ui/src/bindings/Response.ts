@@ -50,6 +50,18 @@ heads: Array<string>,
 /**
  * What happened.
  */
+message: string, } | { "outcome": "compartment-created", 
+/**
+ * Its id (hex).
+ */
+id: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * What happened, and who can read it.
+ */
 message: string, } | { "outcome": "changed", 
 /**
  * The document's heads after it.

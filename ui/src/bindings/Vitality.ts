@@ -2,6 +2,7 @@
 import type { AttendanceTrend } from "./AttendanceTrend";
 import type { CadenceCheck } from "./CadenceCheck";
 import type { FollowThrough } from "./FollowThrough";
+import type { Listening } from "./Listening";
 import type { NewFaces } from "./NewFaces";
 import type { Rotation } from "./Rotation";
 
@@ -41,6 +42,15 @@ actions: FollowThrough,
  * Meetings held against the charter's cadence.
  */
 cadence: CadenceCheck, 
+/**
+ * The listening step: one-on-ones, the base, patterns, and whether to replant.
+ */
+listening: Listening, 
+/**
+ * The share of the group's devices that were verified in person, from the signed membership
+ * ([`MembershipFacts`]); `None` when no devices were given.
+ */
+verified_in_person_share: number | null, 
 /**
  * The figures in plain sentences.
  */

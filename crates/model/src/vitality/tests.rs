@@ -174,3 +174,184 @@ fn a_group_with_no_meetings_says_so() {
     assert_eq!(v.meetings_held, 0);
     assert_eq!(v.summary, vec!["No meetings have been held yet.".to_owned()]);
 }
+
+impl History {
+    /// A conversation marker by person `by` on `on`.
+    fn conversation(&mut self, by: usize, on: NaiveDate) {
+        self.doc.add_conversation(&self.people[by].clone(), on, false).unwrap();
+    }
+}
+
+fn month(month: &str, count: usize) -> MonthCount {
+    MonthCount { month: month.into(), count }
+}
+
+#[test]
+fn one_on_ones_are_counted_this_month_and_for_each_of_the_last_six_months() {
+    let mut h = history(2);
+    // As of 2025-06-21 the six months are January to June 2025. December 2024 is outside them; 2025-06-25 is after
+    // the date. January 1, February 1, March 2, April and May none, June 2 (the 1st and the 20th).
+    for on in [
+        date(2024, 12, 31),
+        date(2025, 1, 31),
+        date(2025, 2, 1),
+        date(2025, 3, 15),
+        date(2025, 3, 16),
+        date(2025, 6, 1),
+        date(2025, 6, 20),
+        date(2025, 6, 25),
+    ] {
+        h.conversation(0, on);
+    }
+    h.doc.add_conversation(&h.people[1].clone(), date(2025, 6, 2), true).unwrap();
+    let v = compute(&h.doc.view(), date(2025, 6, 21));
+    let l = &v.listening;
+    assert_eq!(l.conversations_this_month, 3);
+    assert_eq!(
+        l.conversations_by_month,
+        vec![
+            month("2025-01", 1),
+            month("2025-02", 1),
+            month("2025-03", 2),
+            month("2025-04", 0),
+            month("2025-05", 0),
+            month("2025-06", 3)
+        ]
+    );
+    // The last three months: after 2025-03-21, up to 2025-06-21.
+    assert_eq!(l.conversations_last_quarter, 3);
+    assert_eq!(l.conversations_with_base, 1);
+    assert!(
+        v.summary.iter().any(|s| s == "3 one-on-ones this month; month by month over the last 6: 1, 1, 2, 0, 0, 3."),
+        "{:?}",
+        v.summary
+    );
+}
+
+#[test]
+fn conversations_per_member_per_month_are_counts_keyed_by_member() {
+    let mut h = history(2);
+    for (by, on) in [
+        (1, date(2025, 3, 2)),
+        (0, date(2025, 3, 5)),
+        (1, date(2025, 3, 9)),
+        (1, date(2025, 4, 1)),
+        (0, date(2025, 5, 1)),
+    ] {
+        h.conversation(by, on);
+    }
+    let counts = conversations_by_member_month(&h.doc.view(), date(2025, 4, 30));
+    assert_eq!(counts.len(), 2);
+    assert_eq!(counts[&h.people[0]], vec![month("2025-03", 1)], "May is after the date");
+    assert_eq!(counts[&h.people[1]], vec![month("2025-03", 2), month("2025-04", 1)]);
+    let keys: Vec<&String> = counts.keys().collect();
+    let mut by_id = keys.clone();
+    by_id.sort();
+    assert_eq!(keys, by_id, "ordered by member id, not by how many");
+}
+
+#[test]
+fn the_base_and_how_many_of_it_joined_are_counted() {
+    let mut h = history(2);
+    let joined = h.people[2].clone();
+    for (name, added) in
+        [("Lee", date(2025, 2, 1)), ("Kim", date(2025, 2, 3)), ("Jo", date(2025, 3, 1)), ("Later", date(2025, 9, 1))]
+    {
+        let id = h.doc.add_person(crate::NewPerson::new(name, added)).unwrap();
+        if name == "Kim" {
+            let patch = crate::PersonPatch { became_member: Some(Some(joined.clone())), ..Default::default() };
+            h.doc.update_person(&id, patch).unwrap();
+        }
+    }
+    let v = compute(&h.doc.view(), date(2025, 6, 1));
+    assert_eq!((v.listening.people_in_base, v.listening.became_members), (3, 1));
+    assert!(v.summary.iter().any(|s| s == "3 people in the base; 1 of them became members."), "{:?}", v.summary);
+}
+
+#[test]
+fn days_since_the_last_new_pattern_count_from_the_latest_named_by_the_date() {
+    let mut h = history(1);
+    let none = compute(&h.doc.view(), date(2025, 6, 1));
+    assert_eq!((none.listening.last_pattern_named, none.listening.days_since_last_pattern), (None, None));
+    for named in [date(2025, 2, 1), date(2025, 5, 2), date(2025, 7, 1)] {
+        h.doc.add_pattern(crate::NewPattern::new("A pattern", named)).unwrap();
+    }
+    let v = compute(&h.doc.view(), date(2025, 6, 1));
+    assert_eq!(v.listening.patterns_named, 2, "the July one is after the date");
+    assert_eq!(v.listening.last_pattern_named, Some(date(2025, 5, 2)));
+    assert_eq!(v.listening.days_since_last_pattern, Some(30));
+    assert!(
+        v.summary.iter().any(|s| s == "The last new pattern was named 30 days ago (2025-05-02)."),
+        "{:?}",
+        v.summary
+    );
+}
+
+/// The group (founded 2025-01-01) named a pattern on 2025-01-10 and held three one-on-ones from February to
+/// April 2025; a year later, `later` more in the same months.
+fn decaying(later: &[NaiveDate]) -> History {
+    let mut h = history(1);
+    h.doc.add_pattern(crate::NewPattern::new("Scheduling", date(2025, 1, 10))).unwrap();
+    for on in [date(2025, 2, 15), date(2025, 3, 15), date(2025, 4, 15)] {
+        h.conversation(0, on);
+    }
+    for on in later {
+        h.conversation(0, *on);
+    }
+    h
+}
+
+#[test]
+fn replant_when_no_new_pattern_for_a_year_and_fewer_one_on_ones_than_a_year_before() {
+    // As of 2026-04-30: the last pattern is more than 12 months old; the last three months (after 2026-01-30) hold
+    // one conversation, the same three months of 2025 (after 2025-01-30, up to 2025-04-30) three.
+    let h = decaying(&[date(2026, 3, 15)]);
+    let v = compute(&h.doc.view(), date(2026, 4, 30));
+    assert_eq!((v.listening.conversations_last_quarter, v.listening.conversations_quarter_a_year_before), (1, 3));
+    assert!(v.listening.replant);
+    assert!(v.summary.iter().any(|s| s.contains("time to replant")), "{:?}", v.summary);
+}
+
+#[test]
+fn no_replant_while_one_on_ones_hold_up_or_a_new_pattern_was_named_within_the_year() {
+    let steady = decaying(&[date(2026, 2, 15), date(2026, 3, 15), date(2026, 4, 15)]);
+    let v = compute(&steady.doc.view(), date(2026, 4, 30));
+    assert_eq!((v.listening.conversations_last_quarter, v.listening.conversations_quarter_a_year_before), (3, 3));
+    assert!(!v.listening.replant, "as many as a year before is not fewer");
+
+    let mut renewed = decaying(&[date(2026, 3, 15)]);
+    renewed.doc.add_pattern(crate::NewPattern::new("Pay", date(2025, 6, 1))).unwrap();
+    assert!(!compute(&renewed.doc.view(), date(2026, 4, 30)).listening.replant);
+}
+
+#[test]
+fn replant_after_a_year_with_no_one_on_ones_at_all() {
+    // Nothing held in the year before 2026-05-01, and nothing held in 2025's February to April window either: the
+    // silent year is the sign.
+    let mut h = history(1);
+    h.doc.add_pattern(crate::NewPattern::new("Scheduling", date(2025, 1, 10))).unwrap();
+    h.conversation(0, date(2025, 1, 20));
+    let v = compute(&h.doc.view(), date(2026, 5, 1));
+    assert_eq!((v.listening.conversations_last_quarter, v.listening.conversations_quarter_a_year_before), (0, 0));
+    assert!(v.listening.replant);
+}
+
+#[test]
+fn a_group_younger_than_a_year_is_never_told_to_replant() {
+    // Founded 2025-01-01, no pattern and no conversation: the year without a new pattern counts from the founding.
+    let h = history(1);
+    assert!(!compute(&h.doc.view(), date(2025, 12, 31)).listening.replant);
+    assert!(compute(&h.doc.view(), date(2026, 1, 1)).listening.replant, "a year to the day, silent throughout");
+}
+
+#[test]
+fn the_share_verified_in_person_comes_from_the_membership_facts() {
+    let mut h = history(1);
+    h.meeting(date(2025, 1, 5), 2, None, None);
+    let unknown = compute(&h.doc.view(), date(2025, 2, 1));
+    assert_eq!(unknown.verified_in_person_share, None);
+    let facts = MembershipFacts { devices: 8, verified_in_person: 6 };
+    let v = compute_with(&h.doc.view(), date(2025, 2, 1), facts);
+    assert_eq!(v.verified_in_person_share, Some(0.75));
+    assert!(v.summary.iter().any(|s| s == "6 of 8 devices were verified in person."), "{:?}", v.summary);
+}

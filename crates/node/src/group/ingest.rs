@@ -16,6 +16,7 @@ impl OpenGroup {
         // a peer's changes below.
         self.persist_pending()?;
         let mut receipt = Receipt::default();
+        let compartments_before = self.members.compartments.clone();
         let mut queue = std::mem::take(&mut self.waiting);
         for bytes in encoded {
             match Entry::decode(&bytes) {
@@ -108,6 +109,21 @@ impl OpenGroup {
             }
         }
         receipt.waiting = self.keep_waiting(queue);
+        // Who counts in a compartment changed, or this device was given its earlier keys: its document is made
+        // again from the entries kept.
+        for (id, now) in &self.members.compartments {
+            // A cut-off set by someone's removal from it: what they wrote after it no longer counts.
+            let changed = compartments_before.get(id).is_some_and(|before| before.cutoffs != now.cutoffs);
+            if changed && self.compartments.contains_key(id) {
+                self.rebuild_due.insert(*id);
+            }
+        }
+        self.sort_compartment_keys()?;
+        for compartment in std::mem::take(&mut self.rebuild_due) {
+            if let Err(error) = self.rebuild_compartment(&compartment) {
+                tracing::error!(%error, "a compartment's records could not be rebuilt");
+            }
+        }
         if failure.is_some() {
             // The copy may hold an entry that was not stored: make it again from what was.
             trial = None;
@@ -239,6 +255,14 @@ impl OpenGroup {
         bad_wraps: &mut Vec<DeviceId>,
     ) -> Result<bool, Refusal> {
         let header = entry.header();
+        if let Some(compartment) = self.members.compartment_of_epoch(header.epoch) {
+            return self.accept_compartment_entry(entry, compartment).map(|()| false);
+        }
+        // Only a generation the membership names as the group's: a key welcomed in may be a compartment's whose
+        // creation has not arrived yet, and its entries wait for it.
+        if !self.members.epochs.iter().any(|e| e.id == header.epoch) {
+            return Err(Refusal::KeyNotHeld);
+        }
         let key = self.keys.key(header.epoch).ok_or(Refusal::KeyNotHeld)?;
         let plain = entry.open(key).map_err(invalid)?;
         let mut membership_changed = false;
@@ -275,13 +299,19 @@ impl OpenGroup {
                 if founding {
                     let binds = matches!(&op.action, Action::Create { nonce, .. } if group_id_for(&header.author, nonce) == self.id);
                     if !binds {
-                        return Err(invalid("an entry from a device that is not in the group"));
+                        // Not the founding: another member's first entry that is a membership operation (a
+                        // compartment made straight after joining), arriving before the founder's log. It waits,
+                        // among the few kept for authors not known yet.
+                        return Err(Refusal::Waiting);
                     }
                 }
                 removal = matches!(op.action, Action::RemoveMember { .. } | Action::RevokeDevice { .. });
                 let id = self.membership.insert(signed).map_err(invalid)?;
                 if !self.take_rotated_key(header.author, &op, id).map_err(Refusal::Store)? {
                     bad_wraps.push(header.author);
+                }
+                if let Some(compartment) = self.take_compartment_keys(header.author, &op, id).map_err(Refusal::Store)? {
+                    self.rebuild_due.insert(compartment);
                 }
                 membership_changed = true;
             }
@@ -311,6 +341,34 @@ impl OpenGroup {
             self.members = self.membership.state();
         }
         Ok(membership_changed)
+    }
+
+    /// Keeps a checked entry sealed under a compartment's key in its log, whether or not this device can read
+    /// it, so the author's log stays whole on every device; a device in the compartment then takes in what it
+    /// holds ([`OpenGroup::offer_compartment_change`]). Only records travel under a compartment's key: a
+    /// membership operation or evidence there would be hidden from the rest of the group, and is refused by
+    /// everyone (the entry's kind is in its signed header).
+    fn accept_compartment_entry(&mut self, entry: &Entry, compartment: GroupId) -> Result<(), Refusal> {
+        let header = entry.header();
+        if header.kind != EntryKind::Change {
+            return Err(invalid("a membership operation or evidence sealed with a compartment's key"));
+        }
+        let opened = self.any_key(header.epoch).map(|key| entry.open(key));
+        self.store_received(&header.author, header.link.seq, &entry.encode()).map_err(Refusal::Store)?;
+        self.covered.insert(header.author, Covered { author: header.author, seq: header.link.seq, hash: entry.hash() });
+        if header.author == self.device.device_id() {
+            self.own_log = self.position(&header.author);
+        }
+        self.since_snapshot += 1;
+        self.bytes_since_snapshot += header.body_len as usize;
+        match opened {
+            Some(Ok(plain)) => self.offer_compartment_change(compartment, entry, plain),
+            Some(Err(error)) => {
+                self.keep_refused(entry, &format!("its compartment records do not open: {error}"));
+            }
+            None => {}
+        }
+        Ok(())
     }
 
     /// Stores a received entry at `seq`. The store may already hold entries from there on that this device left

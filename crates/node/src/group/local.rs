@@ -96,16 +96,34 @@ impl OpenGroup {
             EntryKind::Membership | EntryKind::Evidence => {
                 let (epoch, key) = match self.members.writable_epoch.and_then(|e| self.keys.key(e).map(|k| (e, k))) {
                     Some(found) => found,
-                    None => self.keys.newest().ok_or_else(|| NodeError::Damaged("the group has no key".into()))?,
+                    // The group's newest key, never a compartment's (one welcomed in may not be sorted out yet).
+                    None => {
+                        let members = &self.members;
+                        let newest =
+                            self.keys.epochs.iter().rev().find(|(e, _)| members.compartment_of_epoch(*e).is_none());
+                        let newest = newest.map(|(epoch, key)| (*epoch, key));
+                        newest.ok_or_else(|| NodeError::Damaged("the group has no key".into()))?
+                    }
                 };
                 (epoch, key.clone())
             }
         };
+        self.append_own_under(kind, plain, epoch, &key)
+    }
+
+    /// Seals `plain` under generation `epoch` (the group's or a compartment's) into the next entry of this
+    /// device's log, stores it and flushes.
+    pub(super) fn append_own_under(
+        &mut self,
+        kind: EntryKind,
+        plain: &[u8],
+        epoch: u32,
+        key: &Secret32,
+    ) -> Result<(), NodeError> {
         if plain.len() + sunspace_crypto::SEAL_OVERHEAD > sunspace_log::MAX_BODY_LEN {
             // Peers would refuse an entry this large (and so would this device, reopening): never write one.
             return Err(NodeError::Refused("that is more than one entry can carry; make it in smaller parts".into()));
         }
-        let key = &key;
         let link = self.own_log.next_header_fields();
         let entry = Entry::seal(&self.device, kind, self.id, link, epoch, key, plain);
         let author = self.device.device_id();

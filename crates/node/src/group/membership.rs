@@ -29,12 +29,16 @@ impl OpenGroup {
         let signed = trial.signed_ops().find(|s| s.id() == op).cloned();
         let signed = signed.ok_or_else(|| NodeError::Damaged("a membership operation vanished".into()))?;
         let before = self.own_log.len();
+        // The log holds the operation before its entry is stored: a snapshot written with the entry must list it
+        // (a snapshot covers the entry, so the entry is not replayed at the next opening).
+        let previous = std::mem::replace(&mut self.membership, trial);
         let stored = self.append_own(EntryKind::Membership, &signed.encode());
         // Once the entry is in the store it will reach peers (even if flushing or the snapshot failed after it):
         // this device's membership takes the operation from then on, and a retry does not sign a second one.
         if self.own_log.len() > before {
-            self.membership = trial;
             self.members = state;
+        } else {
+            self.membership = previous;
         }
         stored?;
         Ok(op)
@@ -83,13 +87,17 @@ impl OpenGroup {
         if !self.members.is_active_device(&admission.device) {
             return Err(NodeError::Refused("the membership rules did not admit the device".into()));
         }
-        let wrapped = self
-            .keys
-            .epochs
-            .iter()
+        // A new member gets the group's keys; another device of this member also every key of the compartments
+        // the member is in (sorted out from the group's once its membership is known).
+        let mut keys: Vec<(u32, &Secret32)> = self.keys.epochs.iter().map(|(epoch, key)| (*epoch, key)).collect();
+        if admission.own_device {
+            keys.extend(self.compartment_keys_for_own_device());
+        }
+        let wrapped = keys
+            .into_iter()
             .map(|(epoch, key)| {
-                let context = sunspace_membership::invite::welcome_wrap_context(&self.id, *epoch, &admission.device);
-                (*epoch, wrap_hex(&admission.agreement, key, &context))
+                let context = sunspace_membership::invite::welcome_wrap_context(&self.id, epoch, &admission.device);
+                (epoch, wrap_hex(&admission.agreement, key, &context))
             })
             .collect();
         Ok((member, wrapped))

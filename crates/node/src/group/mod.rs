@@ -2,6 +2,7 @@
 //! path: [`open`] (replay at open), [`local`] (this device's edits), [`membership`] (signed membership and
 //! keys) and [`ingest`] (entries from peers); what they share is here.
 
+mod compartment;
 mod ingest;
 mod local;
 mod membership;
@@ -91,7 +92,14 @@ pub struct OpenGroup {
     storage_key: Secret32,
     id: GroupId,
     keys: GroupKeys,
+    /// The keys of the compartments this device is in (kept apart: see [`GroupKeys::open_compartment_keys`]).
+    compartment_keys: GroupKeys,
     doc: GroupDoc,
+    /// The documents of the compartments this device reads.
+    compartments: BTreeMap<GroupId, compartment::CompartmentDoc>,
+    /// Compartments whose documents must be made again from the kept entries (see
+    /// [`OpenGroup::rebuild_compartment`]).
+    rebuild_due: std::collections::BTreeSet<GroupId>,
     /// Where this device's own log stands.
     own_log: LogPosition,
     /// How far the document includes each log (the snapshot's coverage plus what was replayed and written).
@@ -183,6 +191,14 @@ struct ReplayedChange {
 /// What one stored entry held.
 enum Replayed {
     Change(Vec<u8>),
+    /// A compartment's records this device reads.
+    CompartmentChange {
+        epoch: u32,
+        plain: Vec<u8>,
+        entry: Box<Entry>,
+    },
+    /// A compartment's records this device does not read (the generation's number).
+    Sealed(u32),
     Membership,
     Evidence(Box<Equivocation>),
 }
@@ -200,6 +216,7 @@ fn replay_entry(
     bytes: &[u8],
     position: &mut LogPosition,
     keys: &GroupKeys,
+    compartment_keys: &GroupKeys,
     membership: &mut MembershipLog,
 ) -> Result<Replayed, NodeError> {
     let entry = Entry::decode(bytes).map_err(|e| damaged_entry(author, seq, e))?;
@@ -209,9 +226,17 @@ fn replay_entry(
     entry.verify_signature().map_err(|e| damaged_entry(author, seq, e))?;
     let mut probe = *position;
     probe.accept(&entry).map_err(|e| damaged_entry(author, seq, e))?;
-    let key = keys
-        .key(entry.header().epoch)
-        .ok_or_else(|| damaged_entry(author, seq, "uses a key this device does not hold"))?;
+    let epoch = entry.header().epoch;
+    if entry.header().kind == EntryKind::Change && keys.key(epoch).is_none() {
+        // A compartment's records: read if this device is in it, else kept sealed (checked when it was received:
+        // its generation is one of a compartment's in the signed membership).
+        *position = probe;
+        return Ok(match compartment_keys.key(epoch).map(|key| entry.open(key)) {
+            Some(Ok(plain)) => Replayed::CompartmentChange { epoch, plain, entry: Box::new(entry) },
+            _ => Replayed::Sealed(epoch),
+        });
+    }
+    let key = keys.key(epoch).ok_or_else(|| damaged_entry(author, seq, "uses a key this device does not hold"))?;
     let plain = entry.open(key).map_err(|e| damaged_entry(author, seq, e))?;
     let replayed = match entry.header().kind {
         EntryKind::Change => Replayed::Change(plain),
@@ -265,20 +290,34 @@ impl OpenGroup {
         self.id
     }
 
-    /// The materialized document.
+    /// The materialized document, with the records of every compartment this device reads merged in (each
+    /// placed by its compartment: [`GroupView::placement`]).
     pub fn view(&self) -> GroupView {
-        self.doc.view()
+        let mut view = self.doc.view();
+        for (id, held) in &self.compartments {
+            view.absorb(&id.to_hex(), held.doc.view());
+        }
+        view
     }
 
     /// The materialized document with the heads it shows, for a front end that edits on it
-    /// ([`GroupDoc::view_now`]).
+    /// ([`GroupDoc::view_now`]), with the compartments' records merged in as in [`OpenGroup::view`].
     pub fn view_now(&mut self) -> GroupView {
-        self.doc.view_now()
+        let mut view = self.doc.view_now();
+        for (id, held) in &self.compartments {
+            view.absorb(&id.to_hex(), held.doc.view());
+        }
+        view.heads = self.document_heads();
+        view
     }
 
     /// The document's heads (hex change hashes): the version a front end's next edit is typed on.
     pub fn document_heads(&mut self) -> Vec<String> {
-        self.doc.heads().iter().map(ToString::to_string).collect()
+        let mut heads: Vec<String> = self.doc.heads().iter().map(ToString::to_string).collect();
+        for held in self.compartments.values_mut() {
+            heads.extend(held.doc.heads().iter().map(ToString::to_string));
+        }
+        heads
     }
 
     /// The document, for reads that need more than the view.
@@ -357,6 +396,11 @@ impl OpenGroup {
     #[cfg(feature = "test-utils")]
     pub(crate) fn membership_log(&self) -> &MembershipLog {
         &self.membership
+    }
+
+    #[cfg(feature = "test-utils")]
+    pub(crate) fn membership_log_mut(&mut self) -> &mut MembershipLog {
+        &mut self.membership
     }
 
     /// The group's safety number (see [`sunspace_membership::State::safety_number`]).
@@ -505,6 +549,7 @@ impl OpenGroup {
             covered: self.covered.values().copied().collect(),
             membership: self.membership.signed_ops().map(SignedOp::encode).collect(),
             document: self.doc.save(),
+            compartments: self.compartment_saves(),
         };
         self.shelf.put_snapshot(&self.id, &snapshot.seal(&self.storage_key, &self.id))?;
         self.since_snapshot = 0;

@@ -1,0 +1,197 @@
+//! Compartments on real devices: a compartment's records reach its members' devices and no one else's, though
+//! every device of the group carries its entries; someone taken out of it, still connected, reads nothing
+//! written there afterwards; "only me" notes stay on the author's devices; and someone added later reads what was
+//! written before.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::{admit, day, sync};
+use sunspace_crypto::kdf::KdfParams;
+use sunspace_model::NewMeeting;
+use sunspace_node::{open_data_dir, DataDirMode, OpenGroup, Passphrase, Vault};
+
+const TEAM_CANARY: &str = "CANARY-negotiation-offer-4417";
+const LATER_CANARY: &str = "CANARY-after-bea-left-9021";
+const ONLY_ME_CANARY: &str = "CANARY-what-dee-said-about-her-manager-3350";
+
+fn passphrase() -> Passphrase {
+    Passphrase::new("correct horse battery staple".into())
+}
+
+/// A device whose records are in a real sled directory.
+fn sled_device(name: &str) -> (tempfile::TempDir, Vault) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open_data_dir(dir.path(), DataDirMode::Create).unwrap());
+    (dir, Vault::create(store, &passphrase(), name, KdfParams::MINIMUM).unwrap())
+}
+
+fn all_bytes(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(all_bytes(&path));
+        } else {
+            out.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Everything a device shows or exports of the group: its view, the Markdown export and the automerge document.
+fn everything_shown(group: &mut OpenGroup) -> Vec<u8> {
+    let view = group.view();
+    let mut out = serde_json::to_vec(&view).unwrap();
+    out.extend(sunspace_model::export::markdown(&view).into_bytes());
+    out.extend(group.export_automerge());
+    out
+}
+
+fn member_id(group: &OpenGroup, name: &str) -> String {
+    group.view().members.into_iter().find(|m| m.name == name).unwrap().id
+}
+
+fn exchange(a: &mut OpenGroup, b: &mut OpenGroup) {
+    let receipt = sync(a, b);
+    assert!(receipt.rejected.is_empty(), "{receipt:?}");
+    let receipt = sync(b, a);
+    assert!(receipt.rejected.is_empty(), "{receipt:?}");
+}
+
+#[test]
+fn a_compartments_records_reach_its_members_and_stay_sealed_for_everyone_else() {
+    let (_ana_dir, ana_vault) = sled_device("Ana");
+    let mut ana = ana_vault.create_group("Hospital workers", day()).unwrap();
+    let bea_vault = common::device("Bea");
+    let (lee_dir, lee_vault) = sled_device("Lee");
+    let mut bea = admit(&mut ana, &bea_vault, "Bea");
+    let mut lee = admit(&mut ana, &lee_vault, "Lee");
+    let members = vec![member_id(&ana, "Ana"), member_id(&ana, "Bea")];
+    let team = ana.create_compartment("Negotiation team", &members).unwrap();
+    let meeting = ana
+        .edit_compartment(&team, |doc| doc.add_meeting(NewMeeting::new(day(), &format!("Offer {TEAM_CANARY}"))))
+        .unwrap();
+    ana.edit_compartment(&team, |doc| doc.append_minutes(&meeting, TEAM_CANARY)).unwrap();
+    ana.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "General meeting"))).unwrap();
+    exchange(&mut ana, &mut bea);
+    exchange(&mut ana, &mut lee);
+
+    // Bea, in the team, reads it, placed in the team.
+    let view = bea.view();
+    let offer = view.meetings.iter().find(|m| m.id == meeting).expect("Bea reads the team's meeting");
+    assert_eq!(offer.minutes, TEAM_CANARY);
+    assert_eq!(view.placement.get(&meeting), Some(&team.to_hex()));
+    assert_eq!(view.meetings.len(), 2);
+    // Lee carries every entry, and reads none of the team's.
+    assert_eq!(lee.heads(), ana.heads(), "Lee holds the team's entries too");
+    let view = lee.view();
+    assert_eq!(view.meetings.len(), 1);
+    assert!(!contains(&everything_shown(&mut lee), TEAM_CANARY));
+    assert!(contains(&everything_shown(&mut bea), TEAM_CANARY), "the scan finds the canary where it is");
+    // Nor does anything of it sit readable on Lee's disk, or come back when Lee's device opens the group again.
+    let id = lee.id();
+    drop(lee);
+    assert!(!contains(&all_bytes(lee_dir.path()), TEAM_CANARY));
+    let mut lee = lee_vault.open_group(id).unwrap();
+    assert!(lee.damage().is_empty(), "{:?}", lee.damage());
+    assert!(!contains(&everything_shown(&mut lee), TEAM_CANARY));
+    // And what Lee passes on is whole: a device that hears only from Lee gets the team's records, readable.
+    let mut bea_again = bea_vault.open_group(id).unwrap();
+    assert_eq!(bea_again.view().meetings.len(), 2);
+    bea_again.receive(common::missing(&mut lee, &bea_again)).unwrap();
+}
+
+#[test]
+fn someone_taken_out_of_a_compartment_reads_nothing_written_there_afterwards() {
+    let ana_vault = common::device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let bea_vault = common::device("Bea");
+    let mut bea = admit(&mut ana, &bea_vault, "Bea");
+    let (ana_id, bea_id) = (member_id(&ana, "Ana"), member_id(&ana, "Bea"));
+    let team = ana.create_compartment("Rent strike committee", &[ana_id, bea_id.clone()]).unwrap();
+    let meeting = ana.edit_compartment(&team, |doc| doc.add_meeting(NewMeeting::new(day(), "Plan"))).unwrap();
+    ana.edit_compartment(&team, |doc| doc.append_minutes(&meeting, TEAM_CANARY)).unwrap();
+    exchange(&mut ana, &mut bea);
+    assert_eq!(bea.view().meetings[0].minutes, TEAM_CANARY);
+
+    let cutoffs = ana.remove_from_compartment(&team, &bea_id).unwrap();
+    assert_eq!(cutoffs.len(), 1);
+    ana.edit_compartment(&team, |doc| doc.append_minutes(&meeting, LATER_CANARY)).unwrap();
+    // Bea, still in the group and still connected, receives every entry, and reads nothing written after.
+    exchange(&mut ana, &mut bea);
+    assert_eq!(bea.heads(), ana.heads());
+    assert!(!contains(&everything_shown(&mut bea), LATER_CANARY));
+    let on_anas = ana.view();
+    assert_eq!(on_anas.meetings[0].minutes, format!("{TEAM_CANARY}\n{LATER_CANARY}"));
+    assert!(bea.members().compartments[&team].writable_epoch.is_some());
+    assert!(!bea.members().compartments[&team].members.contains(&bea_id));
+}
+
+#[test]
+fn only_me_notes_stay_on_the_authors_own_devices() {
+    let ana_vault = common::device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let (_dee_dir, dee_vault) = sled_device("Dee");
+    let mut dee = admit(&mut ana, &dee_vault, "Dee");
+    let dee_id = member_id(&ana, "Dee");
+    let only_me = dee.create_compartment("Only me", &[dee_id]).unwrap();
+    assert_eq!(dee.only_me(), Some(only_me));
+    let note = dee
+        .edit_compartment(&only_me, |doc| doc.add_meeting(NewMeeting::new(day(), &format!("Notes {ONLY_ME_CANARY}"))))
+        .unwrap();
+    exchange(&mut dee, &mut ana);
+    assert!(!contains(&everything_shown(&mut ana), ONLY_ME_CANARY));
+    assert_eq!(ana.heads(), dee.heads());
+    // Dee's device opens the group again (from its snapshot and entries) and still reads them.
+    let id = dee.id();
+    drop(dee);
+    let mut dee = dee_vault.open_group(id).unwrap();
+    assert!(dee.damage().is_empty(), "{:?}", dee.damage());
+    assert!(contains(&everything_shown(&mut dee), ONLY_ME_CANARY));
+    assert_eq!(dee.view().placement.get(&note), Some(&only_me.to_hex()));
+    // Another of Dee's devices, linked in person, reads them too; Ana's never did.
+    let phone = common::device("Dee's phone");
+    let admission = sunspace_node::Admission {
+        device: phone.device_id(),
+        agreement: phone.agreement_public(),
+        name: "Dee".into(),
+        own_device: true,
+        existing_member: None,
+        via_qr: true,
+    };
+    let (_, wrapped) = dee.admit(&admission).unwrap();
+    let mut dee_phone = phone.accept_group(id, &wrapped, "Tenants").unwrap();
+    let receipt = sync(&mut dee, &mut dee_phone);
+    assert!(receipt.rejected.is_empty(), "{receipt:?}");
+    assert!(contains(&everything_shown(&mut dee_phone), ONLY_ME_CANARY));
+    exchange(&mut dee, &mut ana);
+    assert!(!contains(&everything_shown(&mut ana), ONLY_ME_CANARY));
+}
+
+#[test]
+fn someone_added_to_a_compartment_reads_what_was_written_there_before() {
+    let ana_vault = common::device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let lee_vault = common::device("Lee");
+    let mut lee = admit(&mut ana, &lee_vault, "Lee");
+    let team = ana.create_compartment("Research", &[member_id(&ana, "Ana")]).unwrap();
+    let meeting = ana.edit_compartment(&team, |doc| doc.add_meeting(NewMeeting::new(day(), TEAM_CANARY))).unwrap();
+    exchange(&mut ana, &mut lee);
+    assert!(!contains(&everything_shown(&mut lee), TEAM_CANARY));
+    ana.add_to_compartment(&team, &member_id(&ana, "Lee")).unwrap();
+    exchange(&mut ana, &mut lee);
+    let view = lee.view();
+    assert_eq!(view.meetings.iter().find(|m| m.id == meeting).map(|m| m.title.as_str()), Some(TEAM_CANARY));
+    // And Lee can write there, under the compartment's key.
+    lee.edit_compartment(&team, |doc| doc.append_minutes(&meeting, "Lee's findings")).unwrap();
+    exchange(&mut ana, &mut lee);
+    assert_eq!(ana.view().meetings.iter().find(|m| m.id == meeting).unwrap().minutes, "Lee's findings");
+}
