@@ -3,7 +3,10 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { backend } from "./backend";
 import { CharterPage } from "./Charter";
-import { Conflicts, ErrorLine, Section, useAction, type Act } from "./parts";
+import { Compartments } from "./Compartments";
+import { ListeningPage } from "./Listening";
+import { Conflicts, ErrorLine, Readable, Section, useAction, WhereContext, type Act } from "./parts";
+import { PatternsPage } from "./Patterns";
 import { Scanner } from "./Scanner";
 import { VitalityPage } from "./VitalityPage";
 import type { DecisionMethod } from "./bindings/DecisionMethod";
@@ -23,6 +26,8 @@ type Page =
   | { kind: "meetings" }
   | { kind: "meeting"; id: string }
   | { kind: "actions" }
+  | { kind: "listening" }
+  | { kind: "patterns"; story?: string }
   | { kind: "members" }
   | { kind: "charter" }
   | { kind: "vitality" }
@@ -216,16 +221,29 @@ interface ScreenProps {
 
 function GroupScreen({ group, groups, page, setPage, setGroup, error, setError, me }: ScreenProps) {
   const [view, setView] = useState<GroupView | null>(null);
+  // Where records live and which compartments this member is in, for every record's "who can read this" line.
+  const [places, setPlaces] = useState<Pick<GroupPage, "compartments" | "all_compartments" | "readers" | "whole_group">>({
+    compartments: [],
+    all_compartments: {},
+    readers: {},
+    whole_group: "the whole group",
+  });
   const [sync, setSync] = useState<SyncView | null>(null);
   const [flowTick, setFlowTick] = useState(0);
   const act = useAction(setError);
   // The heads of the version shown: the echo of this window's own edit, already reloaded, is skipped.
   const shown = useRef<string[]>([]);
   const reload = async () => {
-    const next = await act.read(() => backend.group(group));
+    const next = await act.read(() => backend.page(group));
     if (next) {
-      shown.current = next.heads;
-      setView(next);
+      shown.current = next.view.heads;
+      setPlaces({
+        compartments: next.compartments,
+        all_compartments: next.all_compartments,
+        readers: next.readers,
+        whole_group: next.whole_group,
+      });
+      setView(next.view);
     }
   };
   const reloadSync = async () => {
@@ -296,6 +314,8 @@ function GroupScreen({ group, groups, page, setPage, setGroup, error, setError, 
         <nav aria-label="Sections">
           {nav({ kind: "meetings" }, "Meetings", "meetings")}
           {nav({ kind: "actions" }, "Actions", "actions")}
+          {nav({ kind: "listening" }, "Listening", "listening")}
+          {nav({ kind: "patterns" }, "Patterns", "patterns")}
           {nav({ kind: "members" }, "Members", "members")}
           {nav({ kind: "charter" }, "Charter & roles", "charter")}
           {nav({ kind: "vitality" }, "Vitality", "vitality")}
@@ -304,16 +324,22 @@ function GroupScreen({ group, groups, page, setPage, setGroup, error, setError, 
         </nav>
       </header>
       <ErrorLine text={error} />
+      <WhereContext.Provider value={{ group, places: { placement: view.placement, ...places }, act, reload }}>
       <main>
         {page.kind === "meetings" && <Meetings view={view} group={group} open={(id) => setPage({ kind: "meeting", id })} act={act} reload={reload} />}
         {page.kind === "meeting" && <Meeting view={view} group={group} id={page.id} act={act} reload={reload} back={() => setPage({ kind: "meetings" })} />}
         {page.kind === "actions" && <Actions view={view} group={group} act={act} reload={reload} />}
+        {page.kind === "listening" && (
+          <ListeningPage view={view} group={group} act={act} reload={reload} places={{ placement: view.placement, ...places }} namePattern={(story) => setPage({ kind: "patterns", story })} />
+        )}
+        {page.kind === "patterns" && <PatternsPage key={page.story ?? ""} view={view} group={group} act={act} reload={reload} story={page.story} />}
         {page.kind === "members" && <Members view={view} group={group} act={act} reload={reload} me={me} />}
         {page.kind === "charter" && <CharterPage view={view} group={group} act={act} reload={reload} />}
         {page.kind === "vitality" && <VitalityPage view={view} group={group} act={act} />}
         {page.kind === "invite" && <Invite group={group} act={act} tick={flowTick} />}
         {page.kind === "export" && <ExportPage group={group} act={act} />}
       </main>
+      </WhereContext.Provider>
     </div>
   );
 }
@@ -348,11 +374,12 @@ function Meetings({ view, group, open, act, reload }: { view: GroupView; group: 
         {meetings.length === 0 && <p>No meetings yet.</p>}
         <ul class="list" data-testid="meeting-list">
           {meetings.map((m) => (
-            <li>
+            <li key={m.id}>
               <button class="link" onClick={() => open(m.id)}>
                 <span class="date">{readableDate(m.date)}</span> {m.title}
               </button>
               <span class="muted"> · {m.attendance.length} present</span>
+              <Readable kind="meeting" record={m.id} />
             </li>
           ))}
         </ul>
@@ -463,6 +490,7 @@ function Meeting({ view, group, id, act, reload, back }: { view: GroupView; grou
       <h2 data-testid="meeting-heading">
         {meeting.title} <span class="muted">{readableDate(meeting.date)}</span>
       </h2>
+      <Readable kind="meeting" record={meeting.id} />
       <Conflicts view={view} group={group} kind="meeting" record={meeting.id} conflicts={meeting.conflicts} act={act} reload={reload} />
       <Section title="Agenda">
         <ol>
@@ -511,9 +539,10 @@ function Meeting({ view, group, id, act, reload, back }: { view: GroupView; grou
       <Section title="Decisions">
         <ul class="list" data-testid="decisions">
           {decisions.map((d) => (
-            <li>
+            <li key={d.id}>
               <strong>{d.title}</strong> <span class="muted">({d.method})</span> {d.outcome}{" "}
               <DecisionHistory group={group} decision={d.id} act={act} />
+              <Readable kind="decision" record={d.id} />
             </li>
           ))}
         </ul>
@@ -536,8 +565,9 @@ function Meeting({ view, group, id, act, reload, back }: { view: GroupView; grou
       <Section title="Action items">
         <ul class="list">
           {actions.map((a) => (
-            <li>
+            <li key={a.id}>
               {a.title} {a.due && <span class="muted">by {readableDate(a.due)}</span>}
+              <Readable kind="action" record={a.id} />
             </li>
           ))}
         </ul>
@@ -560,13 +590,14 @@ function Meeting({ view, group, id, act, reload, back }: { view: GroupView; grou
 function Actions({ view, group, act, reload }: { view: GroupView; group: string; act: Act; reload: () => Promise<void> }) {
   const { overdue, upcoming } = actionsByUrgency(view.actions, todayText());
   const row = (a: GroupView["actions"][number]) => (
-    <li>
+    <li key={a.id}>
       <label>
         <input type="checkbox" onChange={async (e) => { await act(() => backend.setActionDone(group, a.id, e.currentTarget.checked)); await reload(); }} /> {a.title}
       </label>{" "}
       <span class="muted">
         {a.owners.map((o) => view.members.find((m) => m.id === o)?.name ?? "someone").join(", ")} {a.due && `· by ${readableDate(a.due)}`}
       </span>
+      <Readable kind="action" record={a.id} />
     </li>
   );
   return (
@@ -628,6 +659,11 @@ export function Members({ view, group, act, reload, me }: { view: GroupView; gro
             <span>{g}</span>
           ))}
         </p>
+        {page && (
+          <p class="muted" data-testid="devices-verified">
+            {page.devices_verified[1]} of the group's {page.devices_verified[0]} device{page.devices_verified[0] === 1 ? " was" : "s were"} verified in person.
+          </p>
+        )}
       </Section>
       <Section title="Members">
         {told && <p class="notice" role="status" data-testid="removal-notice">{told}</p>}
@@ -696,6 +732,7 @@ export function Members({ view, group, act, reload, me }: { view: GroupView; gro
           })}
         </ul>
       </Section>
+      {page && <Compartments view={view} page={page} group={group} act={act} reload={reload} />}
     </>
   );
 }

@@ -9,7 +9,7 @@ import { backend } from "./backend";
 import type { GroupView } from "./bindings/GroupView";
 import type { Vitality } from "./bindings/Vitality";
 import { Section, type Act } from "./parts";
-import { attendanceSeries, followThroughBars, newFacesSeries, readableDate } from "./view";
+import { attendanceSeries, followThroughBars, newFacesSeries, readableDate, readableMonth } from "./view";
 
 const SUN = "#b86e00";
 const OK = "#1f6f43";
@@ -24,9 +24,12 @@ export function VitalityPage({ view, group, act }: { view: GroupView; group: str
   if (!vitality) return <p>Reading the records…</p>;
   if (vitality.meetings_held === 0) {
     return (
-      <Section title="Vitality">
-        <p data-testid="vitality-summary">No meetings have been held yet. After the first one, this page shows how the group is doing.</p>
-      </Section>
+      <>
+        <Section title="Vitality">
+          <p data-testid="vitality-summary">No meetings have been held yet. After the first one, this page shows how the group is doing.</p>
+        </Section>
+        <ListeningFigures vitality={vitality} />
+      </>
     );
   }
   const [days, present] = attendanceSeries(vitality);
@@ -42,6 +45,7 @@ export function VitalityPage({ view, group, act }: { view: GroupView; group: str
           ))}
         </ul>
       </Section>
+      <ListeningFigures vitality={vitality} />
       <Section title="Attendance over time">
         <Chart
           testid="chart-attendance"
@@ -79,6 +83,72 @@ export function VitalityPage({ view, group, act }: { view: GroupView; group: str
         )}
       </Section>
     </>
+  );
+}
+
+/**
+ * The listening step, counted for the group as a whole (conversations held, the base, patterns named, devices
+ * verified in person), and the pattern card's "when to replant" when the service says it is time. Never who held
+ * how many: there is no per-person figure to show.
+ */
+function ListeningFigures({ vitality }: { vitality: Vitality }) {
+  const l = vitality.listening;
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  const share = vitality.verified_in_person_share;
+  return (
+    <Section title="Listening">
+      {l.replant && (
+        <p class="warning" role="status" data-testid="replant">
+          <strong>Time to replant: a new listening round.</strong> No new pattern has been named for a long while and the
+          one-on-ones have fallen off. Rather than add effort to the structure, pause and rebuild from listening: new
+          one-on-ones with new people, until new patterns emerge.
+        </p>
+      )}
+      <ul class="summary" data-testid="listening">
+        <li data-testid="listening-this-month">
+          One-on-ones this month: <strong>{l.conversations_this_month}</strong>
+        </li>
+        <li data-testid="listening-quarter">
+          In the last three months: <strong>{l.conversations_last_quarter}</strong> (the same three months a year before:{" "}
+          {l.conversations_quarter_a_year_before})
+        </li>
+        <li data-testid="listening-base">
+          People in the base: <strong>{l.people_in_base}</strong>, of whom {plural(l.became_members, "became a member", "became members")}
+          ; {plural(l.conversations_with_base, "one-on-one was", "one-on-ones were")} with people in the base.
+        </li>
+        <li data-testid="listening-patterns">
+          {l.days_since_last_pattern === null ? (
+            "No pattern named yet."
+          ) : (
+            <>
+              Patterns named: <strong>{l.patterns_named}</strong>; the last one{" "}
+              <strong>{l.days_since_last_pattern === 0 ? "today" : `${plural(l.days_since_last_pattern, "day", "days")} ago`}</strong>
+              {l.last_pattern_named && ` (${readableDate(l.last_pattern_named)})`}.
+            </>
+          )}
+        </li>
+        <li data-testid="verified-share">
+          {share === null ? "No devices to count yet." : <>Devices verified in person: <strong>{Math.round(share * 100)}%</strong> of the group's devices.</>}
+        </li>
+      </ul>
+      <table class="counts" data-testid="listening-trend">
+        <caption>One-on-ones held in each of the last {l.conversations_by_month.length} months</caption>
+        <thead>
+          <tr>
+            <th scope="col">Month</th>
+            <th scope="col">One-on-ones</th>
+          </tr>
+        </thead>
+        <tbody>
+          {l.conversations_by_month.map((m) => (
+            <tr>
+              <th scope="row">{readableMonth(m.month)}</th>
+              <td>{m.count}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
   );
 }
 

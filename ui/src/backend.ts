@@ -13,11 +13,17 @@ import type { ExportFormat } from "./bindings/ExportFormat";
 import type { FlowStep } from "./bindings/FlowStep";
 import type { InviteView } from "./bindings/InviteView";
 import type { MeetingInput } from "./bindings/MeetingInput";
+import type { OneOnOneInput } from "./bindings/OneOnOneInput";
 import type { PassphraseCheck } from "./bindings/PassphraseCheck";
+import type { PatternChanges } from "./bindings/PatternChanges";
+import type { PatternInput } from "./bindings/PatternInput";
+import type { PersonChanges } from "./bindings/PersonChanges";
+import type { PersonInput } from "./bindings/PersonInput";
 import type { RecordKind } from "./bindings/RecordKind";
 import type { Request } from "./bindings/Request";
 import type { Response } from "./bindings/Response";
 import type { RoleInput } from "./bindings/RoleInput";
+import type { StoryInput } from "./bindings/StoryInput";
 
 /** A Tauri command call: the app's `invoke`, or a fake in tests. */
 export type Invoke = <T>(command: string, args?: Record<string, unknown>) => Promise<T>;
@@ -97,6 +103,26 @@ export function makeBackend(call: Invoke) {
     join: (code: string) => call<string>("join", { code }),
     flow: (flow: string) => call<FlowStep>("flow", { flow }),
     confirm: (flow: string, matched: boolean) => call<void>("confirm", { flow, matched }),
+    // Listening and compartments: each answers with the service's sentence, which the screen shows as it is.
+    recordOneOnOne: (group: string, one_on_one: OneOnOneInput) =>
+      ask({ request: "record-one-on-one", group, one_on_one }, "created").then(message),
+    shareStory: (group: string, story: StoryInput) => ask({ request: "share-story", group, story }, "created").then(message),
+    addPerson: (group: string, person: PersonInput) => ask({ request: "add-person", group, person }, "created").then(message),
+    editPerson: (group: string, person: string, changes: PersonChanges) =>
+      ask({ request: "edit-person", group, person, changes }, "changed").then(message),
+    namePattern: (group: string, pattern: PatternInput) =>
+      ask({ request: "name-pattern", group, pattern }, "created").then(message),
+    editPattern: (group: string, pattern: string, changes: PatternChanges) =>
+      ask({ request: "edit-pattern", group, pattern, changes }, "changed").then(message),
+    createCompartment: (group: string, name: string, members: string[]) =>
+      ask({ request: "create-compartment", group, name, members }, "compartment-created").then(message),
+    addToCompartment: (group: string, compartment: string, member: string) =>
+      ask({ request: "add-to-compartment", group, compartment, member }, "changed").then(message),
+    removeFromCompartment: (group: string, compartment: string, member: string) =>
+      ask({ request: "remove-from-compartment", group, compartment, member }, "changed").then(message),
+    /** Moves a record: `to` is a compartment's id or name, `only me`, or `group` for everyone. */
+    moveRecord: (group: string, kind: RecordKind, record: string, to: string) =>
+      ask({ request: "move-record", group, kind, record, to }, "changed").then(message),
     onChanges: (callback: (events: AppEvent[]) => void): Promise<UnlistenFn> =>
       listen<AppEvent[]>("sunspace://changes", (event) => callback(event.payload)),
   };

@@ -16,7 +16,14 @@ import {
   groupedDigits,
   isPresent,
   keepCaret,
+  listNames,
   meetingsNewestFirst,
+  movePlaces,
+  placeOf,
+  readableBy,
+  readableMonth,
+  withWhom,
+  type Places,
   newFacesSeries,
   roleTerms,
   todayText,
@@ -126,5 +133,71 @@ describe("reloading on the backend's changes", () => {
     expect(needsReload([changed("g2", ["c"])], "g1", ["a"])).toBe(false);
     expect(needsReload([{ kind: "peers" }], "g1", ["a"])).toBe(false);
     expect(needsReload([changed("g1", ["a"])], "g1", [])).toBe(true);
+  });
+});
+
+describe("who can read a record", () => {
+  const places: Places = {
+    placement: { "r-mine": "c-me", "r-team": "c-team", "r-elsewhere": "c-other", "r-unknown": "c-gone" },
+    compartments: [
+      { id: "c-me", name: "Only me", members: ["ana"], member_names: ["Ana"], only_me: true, readable_here: true, safety_number: "1" },
+      { id: "c-team", name: "Negotiation team", members: ["ana", "bea"], member_names: ["Ana", "Bea"], only_me: false, readable_here: true, safety_number: "2" },
+    ],
+    all_compartments: { "c-me": "Only me", "c-team": "Negotiation team", "c-other": "Grievance committee" },
+    readers: { "c-me": "only you (your own devices)", "c-team": "Negotiation team (Ana and Bea)", "c-other": "Grievance committee" },
+    whole_group: "the whole group",
+  };
+
+  it("says the whole group for a record in the group's own document", () => {
+    expect(readableBy(places, "r-meeting")).toBe("Readable by: the whole group");
+  });
+
+  it("says only you for a record in this member's only me", () => {
+    expect(readableBy(places, "r-mine")).toBe("Readable by: only you (your own devices)");
+  });
+
+  it("names a compartment and its members", () => {
+    expect(readableBy(places, "r-team")).toBe("Readable by: Negotiation team (Ana and Bea)");
+  });
+
+  it("names a compartment this member is not in by the group's name for it, or as a compartment", () => {
+    expect(readableBy(places, "r-elsewhere")).toBe("Readable by: Grievance committee");
+    expect(readableBy(places, "r-unknown")).toBe("Readable by: a compartment");
+  });
+
+  it("lists names as a sentence does", () => {
+    expect(listNames([])).toBe("nobody");
+    expect(listNames(["Ana"])).toBe("Ana");
+    expect(listNames(["Ana", "Bea", "Cal"])).toBe("Ana, Bea and Cal");
+  });
+
+  it("offers the whole group, only me and each compartment as places to move to, starting from where it is", () => {
+    expect(movePlaces(places)).toEqual([
+      { to: "group", label: "the whole group" },
+      { to: "only me", label: "only you (your own devices)" },
+      { to: "c-team", label: "Negotiation team (Ana and Bea)" },
+    ]);
+    expect(placeOf(places, "r-meeting")).toBe("group");
+    expect(placeOf(places, "r-mine")).toBe("only me");
+    expect(placeOf(places, "r-team")).toBe("c-team");
+  });
+});
+
+describe("listening records", () => {
+  const view = {
+    members: [{ id: "ana", name: "Ana" }],
+    people: [{ id: "dee", name: "Dee" }],
+  } as unknown as GroupView;
+  const one = (fields: Partial<{ with_member: string; with_person: string; with_name: string }>) =>
+    ({ with_member: null, with_person: null, with_name: "", ...fields }) as never;
+
+  it("names who a one-on-one was with: a member, someone in the base, or the name as written", () => {
+    expect(withWhom(view, one({ with_member: "ana" }))).toBe("Ana");
+    expect(withWhom(view, one({ with_person: "dee" }))).toBe("Dee");
+    expect(withWhom(view, one({ with_name: "the new driver" }))).toBe("the new driver");
+  });
+
+  it("writes a month as people read it", () => {
+    expect(readableMonth("2026-11")).toBe("Nov 2026");
   });
 });

@@ -3,6 +3,8 @@ import type { AppEvent } from "./bindings/AppEvent";
 import type { ActionView } from "./bindings/ActionView";
 import type { GroupView } from "./bindings/GroupView";
 import type { CharterInput } from "./bindings/CharterInput";
+import type { CompartmentView } from "./bindings/CompartmentView";
+import type { OneOnOneView } from "./bindings/OneOnOneView";
 import type { MeetingView } from "./bindings/MeetingView";
 import type { RoleGrantView } from "./bindings/RoleGrantView";
 import type { Vitality } from "./bindings/Vitality";
@@ -155,4 +157,83 @@ export function followThroughBars(vitality: Vitality): { label: string; count: n
 export function needsReload(events: AppEvent[], group: string, shown: string[]): boolean {
   const same = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((h, i) => h === [...b].sort()[i]);
   return events.some((e) => e.kind === "changed" && e.group === group && !(shown.length > 0 && same(e.heads, shown)));
+}
+
+/** Names as a sentence lists them: "Ana", "Ana and Bea", "Ana, Bea and Cal". */
+export function listNames(names: string[]): string {
+  if (names.length === 0) return "nobody";
+  if (names.length === 1) return names[0];
+  return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+}
+
+/** What the window knows of where records live: the view's placement, the compartments of the group, and the
+ * service's words for who reads each (the window words none of it itself). */
+export interface Places {
+  /** Record id → hex id of the compartment holding it; a record not listed is the whole group's. */
+  placement: { [record in string]?: string };
+  /** The compartments this device's member is in. */
+  compartments: CompartmentView[];
+  /** Every compartment of the group, by id, with its name. */
+  all_compartments: { [id in string]?: string };
+  /** Who reads each compartment, in the service's words. */
+  readers: { [id in string]?: string };
+  /** Who reads the group's own records, in the service's words. */
+  whole_group: string;
+}
+
+/** Who reads a compartment, in the service's words: "only you (your own devices)", "Negotiation team (Ana and Bea)". */
+export function readersOfCompartment(places: Places, compartment: string): string {
+  return places.readers[compartment] ?? places.all_compartments[compartment] ?? "a compartment";
+}
+
+/**
+ * The "who can read this" line of a record, from where the service says it lives: "Readable by: the whole
+ * group", "Readable by: only you (your own devices)", "Readable by: Negotiation team (Ana and Bea)".
+ */
+export function readableBy(places: Places, record: string): string {
+  const compartment = places.placement[record];
+  return `Readable by: ${compartment ? readersOfCompartment(places, compartment) : places.whole_group}`;
+}
+
+/** Where a record can be sent by `move-record`: everyone, only me, or one of the compartments this member is in. */
+export function movePlaces(places: Places): { to: string; label: string }[] {
+  return [
+    { to: "group", label: places.whole_group },
+    { to: "only me", label: "only you (your own devices)" },
+    ...places.compartments
+      .filter((c) => !c.only_me)
+      .map((c) => ({ to: c.id, label: readersOfCompartment(places, c.id) })),
+  ];
+}
+
+/** Where a record lives now, as a `move-record` destination (so the Move form starts on the current place). */
+export function placeOf(places: Places, record: string): string {
+  const compartment = places.placement[record];
+  if (!compartment) return "group";
+  return places.compartments.find((c) => c.id === compartment)?.only_me ? "only me" : compartment;
+}
+
+/** A member's name by record id, or the words for someone no longer listed. */
+export function memberName(view: GroupView, id: string | null): string {
+  if (!id) return "nobody yet";
+  return view.members.find((m) => m.id === id)?.name ?? "someone no longer listed";
+}
+
+/** Who a one-on-one was with: the member, the person in the base, or the name as written. */
+export function withWhom(view: GroupView, one: OneOnOneView): string {
+  if (one.with_member) return memberName(view, one.with_member);
+  if (one.with_person) return view.people.find((p) => p.id === one.with_person)?.name ?? "someone in the base";
+  return one.with_name || "someone";
+}
+
+/** Records newest first by a date field (ties keep their order). */
+export function newestFirst<T>(records: T[], date: (record: T) => string): T[] {
+  return [...records].sort((a, b) => date(b).localeCompare(date(a)));
+}
+
+/** A "YYYY-MM" month as people read it ("Nov 2026"). */
+export function readableMonth(month: string): string {
+  const parsed = new Date(`${month}-15T12:00:00`);
+  if (Number.isNaN(parsed.getTime())) return month;
+  return parsed.toLocaleDateString("en-GB", { month: "short", year: "numeric" });
 }

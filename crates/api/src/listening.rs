@@ -182,7 +182,7 @@ fn compartment_id(hex: &str) -> Result<GroupId, ApiError> {
 
 impl Service {
     /// The compartment for `place`: `None` is the whole group; "only me" is made the first time it is needed.
-    async fn place(
+    pub(crate) async fn place(
         &self,
         group: GroupId,
         snapshot: &GroupSnapshot,
@@ -207,7 +207,7 @@ impl Service {
     }
 
     /// Makes a record with `edit` in `place` (the group's document or a compartment's).
-    async fn create_in(
+    pub(crate) async fn create_in(
         &self,
         group: GroupId,
         place: Option<GroupId>,

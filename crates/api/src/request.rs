@@ -470,6 +470,11 @@ pub struct MeetingInput {
     #[serde(default)]
     #[ts(optional)]
     pub note_taker: Option<String>,
+    /// Who may read it: `group` (default), or a compartment this member is in (its decisions, action items and
+    /// minutes follow it there).
+    #[serde(default)]
+    #[ts(optional)]
+    pub readers: Option<String>,
 }
 
 /// Changes to a meeting; a missing field stays, an empty place or person clears it.
@@ -633,6 +638,21 @@ pub struct GroupPage {
     pub revocable: Vec<Choice>,
     /// The members whose stewardship this device may give or end.
     pub stewardable: Vec<String>,
+    /// "Who can read this" for each compartment a record may be placed in (hex id, as in the view's
+    /// `placement`), in words; a record not placed in one is read by [`GroupPage::whole_group`].
+    pub readers: std::collections::BTreeMap<String, String>,
+    /// "Who can read this" for the group's own records.
+    pub whole_group: String,
+}
+
+impl GroupPage {
+    /// Who can read record `id`, in words.
+    pub fn readable_by(&self, id: &str) -> &str {
+        match self.snapshot.view.placement.get(id) {
+            Some(hex) => self.readers.get(hex).map_or("a compartment", String::as_str),
+            None => &self.whole_group,
+        }
+    }
 }
 
 /// Something this device may do to a record, and what the person reads before they confirm it.
@@ -796,6 +816,7 @@ impl Response {
             | Response::Removed { message, .. }
             | Response::Revoked { message, .. }
             | Response::Steward { message, .. }
+            | Response::CompartmentCreated { message, .. }
             | Response::Done { message } => Some(message),
             _ => None,
         }

@@ -104,7 +104,9 @@ fn variant_name(outcome: &NodeOutcome) -> &'static str {
 
 fn page(snapshot: GroupSnapshot) -> GroupPage {
     let (removable, revocable, stewardable) = choices(&snapshot);
-    GroupPage { snapshot, removable, revocable, stewardable }
+    let readers =
+        snapshot.all_compartments.keys().map(|hex| (hex.clone(), words::readers_label(&snapshot, hex))).collect();
+    GroupPage { snapshot, removable, revocable, stewardable, readers, whole_group: words::WHOLE_GROUP.to_owned() }
 }
 
 /// The one removal rule, for every front end to offer what the device would do, judged on the signed membership
@@ -376,8 +378,10 @@ impl Service {
                     note_taker: person(meeting.note_taker)?.flatten(),
                 };
                 let date = new.date;
-                self.create(id, RecordKind::Meeting, Edit::AddMeeting(new), |record| words::meeting_added(date, record))
-                    .await
+                let place = resolve::compartment(&snapshot.compartments, meeting.readers.as_deref().unwrap_or(""))?;
+                let place = self.place(id, &snapshot, place).await?;
+                let message = |record: &str| words::meeting_added(date, record);
+                self.create_in(id, place, RecordKind::Meeting, Edit::AddMeeting(new), message).await
             }
             R::EditMeeting { group, meeting, changes } => {
                 let (id, snapshot) = self.open(&group).await?;

@@ -452,38 +452,6 @@ pub fn you_are_in(group: &str) -> String {
 /// An invitation or join that ended.
 pub const INVITATION_ENDED: &str = "That invitation has ended.";
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_outcome_reads_as_sentences() {
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default();
-        let id = "0123456789abcdef0123456789abcdef";
-        let samples = [
-            group_created("Tenants", id),
-            removed("Cal", 2),
-            revoked(id, 7),
-            steward("Bea", true),
-            steward("Bea", false),
-            role_granted("Bea", "Facilitator", Some(day), id),
-            meeting_added(day, id),
-            attended("Dee", true, true),
-            sync_summary(2, &["Ana"], true),
-            sync_summary(0, &[], false),
-            relay_added(id),
-            no_member_called("Dee"),
-            choose_a_group(&["A", "B"]),
-        ];
-        for sentence in samples {
-            assert!(sentence.chars().next().is_some_and(|c| c.is_uppercase()), "{sentence}");
-            assert!(sentence.ends_with('.'), "{sentence}");
-            assert!(!sentence.contains("sunspace ") && !sentence.contains("--"), "{sentence}");
-        }
-        assert!(removed("Cal", 1).contains("What Cal could already read: everything"));
-    }
-}
-
 // ---- listening and compartments ----
 
 /// What "only me" is called: the compartment holding one member's own notes.
@@ -578,5 +546,37 @@ fn list(names: &[String]) -> String {
         [] => "nobody".to_owned(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_reads_as_sentences() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default();
+        let id = "0123456789abcdef0123456789abcdef";
+        let samples = [
+            group_created("Tenants", id),
+            removed("Cal", 2),
+            revoked(id, 7),
+            steward("Bea", true),
+            steward("Bea", false),
+            role_granted("Bea", "Facilitator", Some(day), id),
+            meeting_added(day, id),
+            attended("Dee", true, true),
+            sync_summary(2, &["Ana"], true),
+            sync_summary(0, &[], false),
+            relay_added(id),
+            no_member_called("Dee"),
+            choose_a_group(&["A", "B"]),
+        ];
+        for sentence in samples {
+            assert!(sentence.chars().next().is_some_and(|c| c.is_uppercase()), "{sentence}");
+            assert!(sentence.ends_with('.'), "{sentence}");
+            assert!(!sentence.contains("sunspace ") && !sentence.contains("--"), "{sentence}");
+        }
+        assert!(removed("Cal", 1).contains("What Cal could already read: everything"));
     }
 }

@@ -106,6 +106,29 @@ pub(crate) enum Command {
     /// Action items: who does what by when.
     #[command(subcommand)]
     Action(ActionCommand),
+    /// One-on-one conversations: the notes stay on your own devices.
+    #[command(subcommand, name = "one-on-one")]
+    OneOnOne(crate::listening::OneOnOneCommand),
+    /// Stories shared from one-on-ones.
+    #[command(subcommand)]
+    Story(crate::listening::StoryCommand),
+    /// The base: people the group talks to who are not members.
+    #[command(subcommand)]
+    Base(crate::listening::BaseCommand),
+    /// Patterns the group names in the stories, and where each stands.
+    #[command(subcommand)]
+    Pattern(crate::listening::PatternCommand),
+    /// Compartments: records only some members' devices can read.
+    #[command(subcommand)]
+    Compartment(crate::listening::CompartmentCommand),
+    /// Move a record to a compartment, to "only me", or to the whole group ("group").
+    Move {
+        /// The record (the start of its id, as shown).
+        record: String,
+        /// Where: a compartment's name, `only me`, or `group`.
+        #[arg(long)]
+        to: String,
+    },
     /// Settle a conflict: keep one of the values two devices wrote to the same field at the same time.
     Resolve {
         /// The record (the start of its id, as shown).
@@ -383,6 +406,10 @@ pub(crate) enum MeetingCommand {
     Add {
         #[command(flatten)]
         fields: MeetingFields,
+        /// Who may read it: `group` (default), or a compartment you are in; its minutes, decisions and action
+        /// items go there with it.
+        #[arg(long)]
+        readers: Option<String>,
     },
     /// List meetings by date.
     List,

@@ -35,12 +35,12 @@ pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
-fn emit_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+pub(crate) fn emit_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     emit(&serde_json::to_string_pretty(value)?)
 }
 
 /// Prints a response's sentence, with `hint` (a command-line next step) on the line after it.
-fn say(response: &Response, hint: Option<String>) -> anyhow::Result<()> {
+pub(crate) fn say(response: &Response, hint: Option<String>) -> anyhow::Result<()> {
     let message = response.message().ok_or_else(|| out_of_turn(response))?;
     match hint {
         Some(hint) => emit(&format!("{message}\n{hint}")),
@@ -94,6 +94,12 @@ pub(crate) fn execute(device: &mut Device, group: Option<String>, json: bool, co
         Command::Minutes(command) => minutes(device, group, command),
         Command::Attendance(command) => attendance(device, group, command, json),
         Command::Decision(command) => decision(device, group, command, json),
+        Command::OneOnOne(command) => crate::listening::one_on_one(device, group, command, json),
+        Command::Story(command) => crate::listening::story(device, group, command, json),
+        Command::Base(command) => crate::listening::base(device, group, command, json),
+        Command::Pattern(command) => crate::listening::pattern(device, group, command, json),
+        Command::Compartment(command) => crate::listening::compartment(device, group, command, json),
+        Command::Move { record, to } => say(&device.ask(Request::MoveRecord { group, kind: None, record, to })?, None),
         Command::Action(command) => action(device, group, command, json),
         Command::Device(DeviceCommand::Revoke { device: wanted }) => {
             say(&device.ask(Request::RevokeDevice { group, device: wanted })?, None)
@@ -512,7 +518,7 @@ fn role(device: &mut Device, group: Option<String>, command: RoleCommand, json: 
 
 fn meeting(device: &mut Device, group: Option<String>, command: MeetingCommand, json: bool) -> anyhow::Result<()> {
     match command {
-        MeetingCommand::Add { fields } => {
+        MeetingCommand::Add { fields, readers } => {
             let title = fields.title.ok_or_else(|| anyhow!("give the meeting a title with --title \"…\""))?;
             let meeting = MeetingInput {
                 date: day(fields.date),
@@ -521,6 +527,7 @@ fn meeting(device: &mut Device, group: Option<String>, command: MeetingCommand, 
                 place: fields.place,
                 facilitator: fields.facilitator,
                 note_taker: fields.note_taker,
+                readers,
             };
             let response = device.ask(Request::AddMeeting { group, meeting })?;
             let Response::Created { id, .. } = &response else { return Err(out_of_turn(&response)) };

@@ -11,6 +11,7 @@ mod context;
 mod dates;
 mod device;
 mod editor;
+mod listening;
 mod remote;
 mod render;
 mod serve;

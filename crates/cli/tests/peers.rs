@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{converge, export, three_members, Home, Invitation, Serve, ThreeMembers};
+use common::{converge, export, recording_relay, three_members, Home, Invitation, Serve, ThreeMembers};
 
 const CANARIES: [&str; 4] =
     ["CANARY-minutes-ana-7731", "CANARY-minutes-bea-1187", "CANARY-decision-cal-5521", "CANARY-guest-9902"];
@@ -66,38 +66,6 @@ fn three_members_admitted_in_person_converge_after_editing_offline() {
             }
         }
     }
-}
-
-/// A TCP relay on 127.0.0.1 that forwards to `target` and keeps every byte it carries, both ways.
-fn recording_relay(target: std::net::SocketAddr) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let record = seen.clone();
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { break };
-            let Ok(server) = std::net::TcpStream::connect(target) else { continue };
-            for (mut from, mut to) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server.try_clone().unwrap(), client.try_clone().unwrap()),
-            ] {
-                let record = record.clone();
-                std::thread::spawn(move || {
-                    let mut buffer = [0u8; 16 * 1024];
-                    while let Ok(n) = from.read(&mut buffer) {
-                        if n == 0 || to.write_all(&buffer[..n]).is_err() {
-                            break;
-                        }
-                        record.lock().unwrap().extend_from_slice(&buffer[..n]);
-                    }
-                    let _ = to.shutdown(std::net::Shutdown::Both);
-                });
-            }
-        }
-    });
-    (port, seen)
 }
 
 #[test]

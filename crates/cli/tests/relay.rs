@@ -42,7 +42,12 @@ fn listens_through_relay(home: &Home) -> bool {
     status["relays"].as_array().is_some_and(|r| r.iter().any(|r| r["listening_through"] == true))
 }
 
-const CANARIES: [&str; 3] = ["CANARY-relay-ana-4410", "CANARY-relay-bea-8823", "CANARY-relay-cal-offline-3907"];
+const CANARIES: [&str; 4] = [
+    "CANARY-relay-ana-4410",
+    "CANARY-relay-bea-8823",
+    "CANARY-relay-cal-offline-3907",
+    "CANARY-relay-compartment-ana-bea-6631",
+];
 
 #[test]
 fn members_in_separate_homes_converge_through_a_member_run_relay_that_holds_nothing_readable() {
@@ -84,6 +89,24 @@ fn members_in_separate_homes_converge_through_a_member_run_relay_that_holds_noth
     bea.ok(&["minutes", "append", &meeting, CANARIES[1]]);
     let view = converge(&[&ana, &bea, &cal]);
     assert!(view.to_string().contains(CANARIES[0]) && view.to_string().contains(CANARIES[1]));
+
+    // Ana and Bea keep a compartment; its minutes cross the relay to Bea, sealed, and Cal carries them unread.
+    ana.ok(&["compartment", "create", "Building committee", "--member", "Bea"]);
+    let committee = Home::id_in(&ana.ok(&[
+        "meeting",
+        "add",
+        "--title",
+        "Committee",
+        "--date",
+        "2026-11-21",
+        "--readers",
+        "Building committee",
+    ]));
+    ana.ok(&["minutes", "append", &committee, CANARIES[3]]);
+    wait_until("Bea reads the compartment's minutes through the relay", 90, || {
+        export(&bea).to_string().contains(CANARIES[3])
+    });
+    assert!(!export(&cal).to_string().contains(CANARIES[3]), "Cal read the compartment's minutes");
 
     // Cal's home is cut off; both sides keep working; the link comes back and the group converges.
     net.cut(2);

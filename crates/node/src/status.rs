@@ -151,7 +151,7 @@ pub struct CompartmentView {
     pub members: Vec<String>,
     /// Their names, in the same order.
     pub member_names: Vec<String>,
-    /// Whether it holds only this device's member ("only me").
+    /// Whether it is this device's member's own "only me" (where their one-on-one notes go).
     pub only_me: bool,
     /// Whether this device holds its keys and reads its records.
     pub readable_here: bool,

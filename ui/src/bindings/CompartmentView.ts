@@ -21,7 +21,7 @@ members: Array<string>,
  */
 member_names: Array<string>, 
 /**
- * Whether it holds only this device's member ("only me").
+ * Whether it is this device's member's own "only me" (where their one-on-one notes go).
  */
 only_me: boolean, 
 /**

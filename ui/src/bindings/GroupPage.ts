@@ -22,6 +22,15 @@ revocable: Array<Choice>,
  */
 stewardable: Array<string>, 
 /**
+ * "Who can read this" for each compartment a record may be placed in (hex id, as in the view's
+ * `placement`), in words; a record not placed in one is read by [`GroupPage::whole_group`].
+ */
+readers: { [key in string]: string }, 
+/**
+ * "Who can read this" for the group's own records.
+ */
+whole_group: string, 
+/**
  * The records, with the heads they show.
  */
 view: GroupView, 

@@ -27,4 +27,9 @@ facilitator?: string,
 /**
  * Who takes notes.
  */
-note_taker?: string, };
+note_taker?: string, 
+/**
+ * Who may read it: `group` (default), or a compartment this member is in (its decisions, action items and
+ * minutes follow it there).
+ */
+readers?: string, };

@@ -279,10 +279,27 @@ pub fn export(home: &Home) -> serde_json::Value {
     serde_json::from_str(&home.ok(&["export", "--format", "json"])).unwrap()
 }
 
+/// What every member of the group reads alike: the export without the records placed in compartments (which
+/// only some devices read) and without the heads (which include the compartments' documents).
+pub fn shared_part(mut view: serde_json::Value) -> serde_json::Value {
+    let placed: Vec<String> =
+        view["placement"].as_object().map(|placement| placement.keys().cloned().collect()).unwrap_or_default();
+    if let Some(object) = view.as_object_mut() {
+        object.remove("placement");
+        object.remove("heads");
+        for (_, value) in object.iter_mut() {
+            if let Some(records) = value.as_array_mut() {
+                records.retain(|r| r["id"].as_str().is_none_or(|id| !placed.iter().any(|p| p == id)));
+            }
+        }
+    }
+    view
+}
+
 pub fn converge(homes: &[&Home]) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let exports: Vec<serde_json::Value> = homes.iter().map(|h| export(h)).collect();
+        let exports: Vec<serde_json::Value> = homes.iter().map(|h| shared_part(export(h))).collect();
         if exports.windows(2).all(|w| w[0] == w[1]) {
             return exports[0].clone();
         }
@@ -315,4 +332,45 @@ pub fn three_members() -> ThreeMembers {
     admit(&ana, &cal, "Cal");
     converge(&[&ana, &bea, &cal]);
     ThreeMembers { ana, bea, cal, meeting, serving }
+}
+
+/// A TCP relay on 127.0.0.1 that forwards to `target` and keeps every byte it carries, both ways.
+pub fn recording_relay(target: std::net::SocketAddr) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { break };
+            let Ok(server) = std::net::TcpStream::connect(target) else { continue };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server.try_clone().unwrap(), client.try_clone().unwrap()),
+            ] {
+                let record = record.clone();
+                std::thread::spawn(move || {
+                    let mut buffer = [0u8; 16 * 1024];
+                    while let Ok(n) = from.read(&mut buffer) {
+                        if n == 0 || to.write_all(&buffer[..n]).is_err() {
+                            break;
+                        }
+                        record.lock().unwrap().extend_from_slice(&buffer[..n]);
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    (port, seen)
+}
+
+/// A recording relay in front of `serve`'s TCP address, and the address to dial it by.
+pub fn recorded_address(serve: &Serve) -> (String, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    let port = serve.tcp_address.split("/tcp/").nth(1).unwrap().split('/').next().unwrap();
+    let target: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (relay_port, wire) = recording_relay(target);
+    let peer_id = serve.tcp_address.rsplit("/p2p/").next().unwrap();
+    (format!("/ip4/127.0.0.1/tcp/{relay_port}/p2p/{peer_id}"), wire)
 }

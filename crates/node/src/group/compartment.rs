@@ -692,6 +692,7 @@ impl OpenGroup {
     pub fn compartment_views(&self) -> Vec<crate::status::CompartmentView> {
         let view = self.doc.view();
         let me = self.members.member_of(&self.device.device_id()).map(str::to_owned);
+        let only_me = self.only_me();
         self.members
             .compartments
             .iter()
@@ -701,7 +702,7 @@ impl OpenGroup {
                 name: c.name.clone(),
                 members: c.members.iter().cloned().collect(),
                 member_names: c.members.iter().map(|m| view.member_name(m)).collect(),
-                only_me: c.members.len() == 1 && me.as_ref().is_some_and(|m| c.members.contains(m)),
+                only_me: only_me == Some(*id),
                 readable_here: self.compartments.contains_key(id),
                 safety_number: self.members.compartment_safety_number(id).unwrap_or_default(),
             })

@@ -215,8 +215,7 @@ fn replay_entry(
     seq: u64,
     bytes: &[u8],
     position: &mut LogPosition,
-    keys: &GroupKeys,
-    compartment_keys: &GroupKeys,
+    (keys, compartment_keys): (&GroupKeys, &GroupKeys),
     membership: &mut MembershipLog,
 ) -> Result<Replayed, NodeError> {
     let entry = Entry::decode(bytes).map_err(|e| damaged_entry(author, seq, e))?;

@@ -1,0 +1,436 @@
+//! The listening step on the command line: one-on-ones, the base, stories, patterns, compartments, and moving
+//! a record between them. Arguments become a [`Request`]; the service decides and words the outcome.
+
+use anyhow::bail;
+use chrono::NaiveDate;
+use clap::Subcommand;
+use sunspace_api::{
+    GroupPage, OneOnOneInput, PatternChanges, PatternInput, PersonChanges, PersonInput, Request, StoryInput,
+};
+use sunspace_model::view::short;
+use sunspace_model::{PatternState, Stance, Warmth};
+
+use crate::commands::{emit, emit_json, say};
+use crate::dates::parse_date;
+use crate::device::Device;
+use crate::render::table;
+
+fn date(text: &str) -> Result<NaiveDate, String> {
+    parse_date(text)
+}
+
+fn day(date: Option<NaiveDate>) -> Option<String> {
+    date.map(|d| d.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OneOnOneCommand {
+    /// Record a one-on-one conversation. Its notes stay on your own devices ("only me"); the group sees only
+    /// that a conversation happened.
+    Add {
+        /// With whom: a member or someone in the base (by name), or anyone else.
+        #[arg(long)]
+        with: String,
+        /// When (default today).
+        #[arg(long, value_parser = date)]
+        on: Option<NaiveDate>,
+        /// Where.
+        #[arg(long)]
+        place: Option<String>,
+        /// What keeps them up at night.
+        #[arg(long, default_value = "")]
+        worries: String,
+        /// What they wish were different.
+        #[arg(long, default_value = "")]
+        wish: String,
+        /// Who else shares it.
+        #[arg(long, default_value = "")]
+        shared_with: String,
+        /// How warm the relationship is: cold, warming, warm or close.
+        #[arg(long)]
+        warmth: Option<Warmth>,
+        /// The next step you agreed.
+        #[arg(long)]
+        next_step: Option<String>,
+        /// When.
+        #[arg(long, value_parser = date)]
+        next_step_on: Option<NaiveDate>,
+    },
+    /// Your one-on-ones (only this member's devices hold them).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoryCommand {
+    /// Share a passage from a one-on-one as a story.
+    Share {
+        /// The passage.
+        text: String,
+        /// How to name the teller ("someone on the night shift"); leave out for nobody.
+        #[arg(long)]
+        told_by: Option<String>,
+        /// The one-on-one it comes from (the start of its id).
+        #[arg(long)]
+        from: Option<String>,
+        /// Who may read it: `group` (default), or a compartment you are in.
+        #[arg(long)]
+        readers: Option<String>,
+    },
+    /// The stories this device can read.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BaseCommand {
+    /// Add someone the group is talking to who is not a member.
+    Add {
+        /// Their name.
+        name: String,
+        /// Where they work or live in the institution.
+        #[arg(long)]
+        place: Option<String>,
+        /// Who holds the relationship (default you).
+        #[arg(long)]
+        holder: Option<String>,
+        /// Their stance: unknown, supportive, undecided or opposed.
+        #[arg(long)]
+        stance: Option<Stance>,
+        /// Who may read it: `group` (default), or a compartment you are in.
+        #[arg(long)]
+        readers: Option<String>,
+    },
+    /// Change what the base records about someone.
+    Edit {
+        /// Their name or the start of the id.
+        person: String,
+        /// New stance.
+        #[arg(long)]
+        stance: Option<Stance>,
+        /// New place.
+        #[arg(long)]
+        place: Option<String>,
+        /// Who holds the relationship now.
+        #[arg(long)]
+        holder: Option<String>,
+        /// They joined: the member they became.
+        #[arg(long)]
+        became_member: Option<String>,
+    },
+    /// The base.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PatternCommand {
+    /// Name a pattern the group hears in the stories.
+    Name {
+        /// Its name: "scheduling makes us invisible".
+        name: String,
+        /// What the group means by it.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The meeting where it was named (start of its id, or `last`).
+        #[arg(long)]
+        meeting: Option<String>,
+        /// A story it comes from (repeatable).
+        #[arg(long = "story")]
+        stories: Vec<String>,
+        /// How many conversations surfaced it.
+        #[arg(long, default_value_t = 0)]
+        conversations: u32,
+    },
+    /// Move a pattern along, or link stories and meetings to it.
+    Edit {
+        /// Its name or the start of its id.
+        pattern: String,
+        /// Where it stands: named, researching, demand, won or retired.
+        #[arg(long)]
+        state: Option<PatternState>,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+        /// How many conversations surfaced it.
+        #[arg(long)]
+        conversations: Option<u32>,
+        /// A story to link (repeatable).
+        #[arg(long = "story")]
+        stories: Vec<String>,
+        /// A meeting that discussed it (repeatable).
+        #[arg(long = "meeting")]
+        meetings: Vec<String>,
+    },
+    /// The group's patterns.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CompartmentCommand {
+    /// Create a compartment: records only its members' devices can read (you are always in it).
+    Create {
+        /// What the group calls it (the group sees the name; a secret one belongs inside).
+        name: String,
+        /// A member in it (repeatable).
+        #[arg(long = "member")]
+        members: Vec<String>,
+    },
+    /// Add a member to a compartment: they can read what was placed there before.
+    Add {
+        /// The compartment.
+        compartment: String,
+        /// The member.
+        member: String,
+    },
+    /// Take a member out of a compartment: its key changes; they read nothing written there afterwards.
+    Remove {
+        /// The compartment.
+        compartment: String,
+        /// The member.
+        member: String,
+    },
+    /// The compartments you are in, who can read each, and their safety numbers.
+    List,
+}
+
+/// Records a one-on-one, shares a story, or works on the base.
+pub(crate) fn one_on_one(
+    device: &mut Device,
+    group: Option<String>,
+    command: OneOnOneCommand,
+    json: bool,
+) -> anyhow::Result<()> {
+    match command {
+        OneOnOneCommand::Add { with, on, place, worries, wish, shared_with, warmth, next_step, next_step_on } => {
+            let one_on_one = OneOnOneInput {
+                with,
+                on: day(on),
+                place,
+                keeps_up_at_night: worries,
+                wish_different: wish,
+                others_who_share: shared_with,
+                warmth,
+                next_step,
+                next_step_on: day(next_step_on),
+            };
+            say(&device.ask(Request::RecordOneOnOne { group, one_on_one })?, None)
+        }
+        OneOnOneCommand::List => {
+            let page = device.page(&group)?;
+            let view = &page.snapshot.view;
+            if json {
+                return emit_json(&view.one_on_ones);
+            }
+            if view.one_on_ones.is_empty() {
+                return emit("No one-on-ones recorded on your devices yet.");
+            }
+            let rows = view
+                .one_on_ones
+                .iter()
+                .map(|o| {
+                    let with = o
+                        .with_member
+                        .as_ref()
+                        .map(|m| view.member_name(m))
+                        .or_else(|| o.with_person.as_ref().map(|p| view.person_name(p)))
+                        .unwrap_or_else(|| o.with_name.clone());
+                    vec![
+                        short(&o.id).to_owned(),
+                        o.on.to_string(),
+                        with,
+                        o.keeps_up_at_night.clone(),
+                        o.next_step.clone().unwrap_or_default(),
+                        page.readable_by(&o.id).to_owned(),
+                    ]
+                })
+                .collect();
+            emit(&table(&["id", "on", "with", "keeps them up at night", "next step", "readable by"], rows))
+        }
+    }
+}
+
+pub(crate) fn story(
+    device: &mut Device,
+    group: Option<String>,
+    command: StoryCommand,
+    json: bool,
+) -> anyhow::Result<()> {
+    match command {
+        StoryCommand::Share { text, told_by, from, readers } => {
+            let story = StoryInput { text, told_by, from_one_on_one: from, readers };
+            say(&device.ask(Request::ShareStory { group, story })?, None)
+        }
+        StoryCommand::List => {
+            let page = device.page(&group)?;
+            let view = &page.snapshot.view;
+            if json {
+                return emit_json(&view.stories);
+            }
+            if view.stories.is_empty() {
+                return emit("No stories shared yet.");
+            }
+            let rows = view
+                .stories
+                .iter()
+                .map(|s| {
+                    vec![
+                        short(&s.id).to_owned(),
+                        s.shared_on.to_string(),
+                        s.text.clone(),
+                        s.told_by.clone().unwrap_or_else(|| "(not named)".to_owned()),
+                        page.readable_by(&s.id).to_owned(),
+                    ]
+                })
+                .collect();
+            emit(&table(&["id", "shared", "story", "told by", "readable by"], rows))
+        }
+    }
+}
+
+pub(crate) fn base(device: &mut Device, group: Option<String>, command: BaseCommand, json: bool) -> anyhow::Result<()> {
+    match command {
+        BaseCommand::Add { name, place, holder, stance, readers } => {
+            let person = PersonInput { name, place, holder, stance, readers };
+            say(&device.ask(Request::AddPerson { group, person })?, None)
+        }
+        BaseCommand::Edit { person, stance, place, holder, became_member } => {
+            let changes = PersonChanges { stance, place, holder, became_member };
+            if changes == PersonChanges::default() {
+                bail!("nothing to change: give --stance, --place, --holder or --became-member");
+            }
+            say(&device.ask(Request::EditPerson { group, person, changes })?, None)
+        }
+        BaseCommand::List => {
+            let page = device.page(&group)?;
+            let view = &page.snapshot.view;
+            if json {
+                return emit_json(&view.people);
+            }
+            if view.people.is_empty() {
+                return emit("Nobody in the base yet: add the people you talk to with `sunspace base add NAME`.");
+            }
+            let rows = view
+                .people
+                .iter()
+                .map(|p| {
+                    vec![
+                        short(&p.id).to_owned(),
+                        p.name.clone(),
+                        p.place.clone().unwrap_or_default(),
+                        p.holder.as_ref().map(|h| view.member_name(h)).unwrap_or_default(),
+                        p.stance.to_string(),
+                        p.became_member.as_ref().map(|m| view.member_name(m)).unwrap_or_default(),
+                        page.readable_by(&p.id).to_owned(),
+                    ]
+                })
+                .collect();
+            emit(&table(&["id", "name", "where", "relationship", "stance", "became member", "readable by"], rows))
+        }
+    }
+}
+
+pub(crate) fn pattern(
+    device: &mut Device,
+    group: Option<String>,
+    command: PatternCommand,
+    json: bool,
+) -> anyhow::Result<()> {
+    match command {
+        PatternCommand::Name { name, description, meeting, stories, conversations } => {
+            let pattern = PatternInput { name, description, meeting, stories, conversations };
+            say(&device.ask(Request::NamePattern { group, pattern })?, None)
+        }
+        PatternCommand::Edit { pattern, state, name, description, conversations, stories, meetings } => {
+            let changes = PatternChanges {
+                state,
+                name,
+                description,
+                conversations,
+                add_stories: stories,
+                add_meetings: meetings,
+            };
+            if changes == PatternChanges::default() {
+                bail!("nothing to change: give --state, --name, --description, --conversations, --story or --meeting");
+            }
+            say(&device.ask(Request::EditPattern { group, pattern, changes })?, None)
+        }
+        PatternCommand::List => {
+            let page = device.page(&group)?;
+            let view = &page.snapshot.view;
+            if json {
+                return emit_json(&view.patterns);
+            }
+            if view.patterns.is_empty() {
+                return emit("No patterns named yet.");
+            }
+            let rows = view
+                .patterns
+                .iter()
+                .map(|p| {
+                    let readable = p.stories.iter().filter(|s| view.story(s).is_some()).count();
+                    let stories = match p.stories.len() - readable {
+                        0 => p.stories.len().to_string(),
+                        hidden => format!("{} ({hidden} you cannot read here)", p.stories.len()),
+                    };
+                    vec![
+                        short(&p.id).to_owned(),
+                        p.name.clone(),
+                        p.state.to_string(),
+                        p.named_on.to_string(),
+                        stories,
+                        p.conversations.to_string(),
+                        p.meetings.len().to_string(),
+                        page.readable_by(&p.id).to_owned(),
+                    ]
+                })
+                .collect();
+            emit(&table(
+                &["id", "pattern", "state", "named", "stories", "conversations", "meetings", "readable by"],
+                rows,
+            ))
+        }
+    }
+}
+
+pub(crate) fn compartment(
+    device: &mut Device,
+    group: Option<String>,
+    command: CompartmentCommand,
+    json: bool,
+) -> anyhow::Result<()> {
+    match command {
+        CompartmentCommand::Create { name, members } => {
+            say(&device.ask(Request::CreateCompartment { group, name, members })?, None)
+        }
+        CompartmentCommand::Add { compartment, member } => {
+            say(&device.ask(Request::AddToCompartment { group, compartment, member })?, None)
+        }
+        CompartmentCommand::Remove { compartment, member } => {
+            say(&device.ask(Request::RemoveFromCompartment { group, compartment, member })?, None)
+        }
+        CompartmentCommand::List => {
+            let page: GroupPage = device.page(&group)?;
+            if json {
+                return emit_json(&page.snapshot.compartments);
+            }
+            if page.snapshot.compartments.is_empty() {
+                return emit("You are in no compartment: everything you read, the whole group reads.");
+            }
+            let rows = page
+                .snapshot
+                .compartments
+                .iter()
+                .map(|c| {
+                    vec![
+                        short(&c.id).to_owned(),
+                        c.name.clone(),
+                        page.readers.get(&c.id).cloned().unwrap_or_default(),
+                        c.safety_number.clone(),
+                    ]
+                })
+                .collect();
+            emit(&table(&["id", "compartment", "who can read it", "safety number"], rows))
+        }
+    }
+}
