@@ -39,5 +39,5 @@ pub use op::{
 };
 pub use state::{
     CompartmentState, DeviceState, Epoch, MemberState, Rejection, RemovedDevice, State, MAX_COMPARTMENTS,
-    MAX_DEVICES_PER_MEMBER,
+    MAX_COMPARTMENTS_PER_MEMBER, MAX_DEVICES_PER_MEMBER,
 };

@@ -308,6 +308,9 @@ impl Log {
                     _ => false,
                 })
                 .collect();
+            // And, whatever the order of concurrent operations made of it, a key wrapped to a device no longer in
+            // the compartment is never written with: the compartment rotates first.
+            let inside = state.compartment_devices(compartment);
             let newest = c
                 .epochs
                 .iter()
@@ -317,6 +320,7 @@ impl Log {
                         .op
                         .and_then(|op| position.get(&op))
                         .is_some_and(|&p| touching.iter().all(|&r| has(&ancestors[p], r)))
+                        && epoch.wrapped_to.iter().all(|d| inside.contains(d))
                 })
                 .map(|epoch| epoch.id);
             writable.insert(*compartment, newest);
@@ -465,15 +469,11 @@ impl Log {
             }
             let (author, op) = &self.ops[id];
             state.fold_apply(*author, op);
-            // Generations are named by four bytes of the rotation's id, in one space for the group and its
-            // compartments: a rotation ground to collide with an earlier generation's number would have entries
-            // sealed under another key by that number. It is left out.
+            // Generations are named by four bytes of the rotation's id, each document (the group, each compartment)
+            // numbering its own, since an entry's header names the document it is sealed for: a rotation ground to
+            // collide with an earlier generation's number of the same document would have entries sealed under
+            // another key by that number. It is left out.
             let number = epoch_id(id);
-            let taken = state
-                .epochs
-                .iter()
-                .chain(state.compartments.values().flat_map(|c| c.epochs.iter()))
-                .any(|e| e.id == number);
             let epochs = match &op.action {
                 Action::RotateKey { .. } => Some(&mut state.epochs),
                 Action::RotateCompartmentKey { compartment, .. } => {
@@ -486,6 +486,7 @@ impl Log {
                 _ => None,
             };
             if let Some(epochs) = epochs {
+                let taken = epochs.iter().any(|e| e.id == number);
                 if taken {
                     if epochs.last().is_some_and(|e| e.id == u32::MAX) {
                         epochs.pop();
@@ -527,6 +528,7 @@ fn needs_steward(action: &Action) -> bool {
         | Action::CreateCompartment { .. }
         | Action::AddToCompartment { .. }
         | Action::RemoveFromCompartment { .. }
+        | Action::ShareCompartmentKeys { .. }
         | Action::RotateCompartmentKey { .. } => false,
     }
 }

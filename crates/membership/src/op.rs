@@ -199,6 +199,14 @@ pub enum Action {
         /// Per device of the member, the last sequence number of its log whose compartment entries count.
         cutoffs: Vec<(DeviceId, u64)>,
     },
+    /// Gives keys of a compartment to devices of it that lack them (another device its member just linked), by a
+    /// device of one of its members. Changes nothing else.
+    ShareCompartmentKeys {
+        /// The compartment.
+        compartment: GroupId,
+        /// Per key generation and device: the key wrapped to it.
+        wraps: Vec<(u32, DeviceId, String)>,
+    },
     /// A new key for a compartment, by a device of one of its members, wrapped to exactly its devices.
     RotateCompartmentKey {
         /// The compartment.
@@ -217,6 +225,7 @@ impl Action {
         match self {
             Action::AddToCompartment { compartment, .. }
             | Action::RemoveFromCompartment { compartment, .. }
+            | Action::ShareCompartmentKeys { compartment, .. }
             | Action::RotateCompartmentKey { compartment, .. } => Some(*compartment),
             _ => None,
         }

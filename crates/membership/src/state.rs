@@ -10,7 +10,9 @@ use crate::op::{
 };
 
 /// Most compartments one group may have: an "only me" for each of 40 members over years, and the teams.
-pub const MAX_COMPARTMENTS: usize = 500;
+pub const MAX_COMPARTMENTS: usize = 1_000;
+/// Most compartments one member may create: one member cannot use up the group's share.
+pub const MAX_COMPARTMENTS_PER_MEMBER: usize = 20;
 
 /// Most devices one member may have over the group's life, revoked ones included: a phone and a laptop replaced
 /// every year or two for a decade. It bounds how many devices (each with its own share of membership operations)
@@ -223,9 +225,10 @@ impl State {
             .collect()
     }
 
-    /// The compartment whose key generation `epoch` is, if it is one (the group's own generations are not).
-    pub fn compartment_of_epoch(&self, epoch: u32) -> Option<GroupId> {
-        self.compartments.iter().find(|(_, c)| c.epochs.iter().any(|e| e.id == epoch)).map(|(id, _)| *id)
+    /// Whether `epoch` is one of `compartment`'s key generations. (Each compartment numbers its own: an entry's
+    /// header names the compartment it is sealed for, so numbers never need to differ between documents.)
+    pub fn compartment_has_epoch(&self, compartment: &GroupId, epoch: u32) -> bool {
+        self.compartments.get(compartment).is_some_and(|c| c.epochs.iter().any(|e| e.id == epoch))
     }
 
     /// The compartments `member` is in.
@@ -363,7 +366,7 @@ impl State {
             // when a member they list was removed concurrently.
             Action::CreateCompartment { nonce, name, members, wraps, .. } if self.apply(author, op).is_err() => {
                 let id = compartment_id_for(&self.group, &author, nonce);
-                if self.compartments.contains_key(&id) {
+                if self.compartments.contains_key(&id) || self.compartments.len() >= MAX_COMPARTMENTS {
                     return;
                 }
                 // Everyone listed held its first key, also one removed meanwhile: their removal must rotate it.
@@ -388,25 +391,38 @@ impl State {
                     state.epochs.push(Epoch { id: u32::MAX, op: None, wrapped_to });
                 }
             }
-            Action::RemoveFromCompartment { compartment, cutoffs, .. } if self.apply(author, op).is_err() => {
+            // Taken out, as judged in the causal past; here it takes effect whatever the order, except that a
+            // compartment keeps one member.
+            Action::RemoveFromCompartment { compartment, member, cutoffs } => {
                 if let Some(state) = self.compartments.get_mut(compartment) {
+                    if state.members.len() > 1 {
+                        state.members.remove(member);
+                    }
                     for (device, cutoff) in cutoffs {
                         let kept = state.cutoffs.entry(*device).or_insert(*cutoff);
                         *kept = (*kept).max(*cutoff);
                     }
                 }
             }
-            // An addition wrapped the keys to the member's devices even if the member was removed meanwhile:
-            // that removal touches the compartment.
+            // An addition, as judged in its causal past, takes effect whatever came concurrently (a device linked
+            // or a key made meanwhile lacks its wraps: those come with the next rotation or a share). Its wraps
+            // went to the member's devices even if the member was removed meanwhile: that removal touches the
+            // compartment.
             Action::AddToCompartment { compartment, member, .. } => {
-                let _ = self.apply(author, op);
+                let devices: Vec<DeviceId> =
+                    self.members.get(member).map(|m| m.devices.iter().copied().collect()).unwrap_or_default();
+                let in_group = self.members.contains_key(member);
                 if let Some(state) = self.compartments.get_mut(compartment) {
                     state.ever_members.insert(member.clone());
+                    if in_group {
+                        state.members.insert(member.clone());
+                        for device in devices {
+                            state.cutoffs.remove(&device);
+                        }
+                    }
                 }
             }
-            Action::CreateCompartment { .. }
-            | Action::RotateCompartmentKey { .. }
-            | Action::RemoveFromCompartment { .. } => {}
+            Action::CreateCompartment { .. } | Action::RotateCompartmentKey { .. } => {}
             _ => {
                 let _ = self.apply(author, op);
             }
@@ -559,6 +575,10 @@ impl State {
                 if members.is_empty() {
                     return Err(Rejection::BadCompartment);
                 }
+                // Its creator made its key: the creator is in it.
+                if !members.contains(&mine) {
+                    return Err(Rejection::NotInCompartment);
+                }
                 // Only me: any member. Anyone else in it: a steward decides who reads what.
                 if members.iter().any(|m| *m != mine) {
                     self.require_steward(&author)?;
@@ -570,7 +590,8 @@ impl State {
                 if self.compartments.contains_key(&id) {
                     return Err(Rejection::AlreadyCompartment);
                 }
-                if self.compartments.len() >= MAX_COMPARTMENTS {
+                let theirs = self.compartments.values().filter(|c| c.creator == mine).count();
+                if self.compartments.len() >= MAX_COMPARTMENTS || theirs >= MAX_COMPARTMENTS_PER_MEMBER {
                     return Err(Rejection::TooManyCompartments);
                 }
                 let devices: BTreeSet<DeviceId> = members
@@ -653,6 +674,21 @@ impl State {
                 for (device, cutoff) in cutoffs {
                     let kept = state.cutoffs.entry(*device).or_insert(*cutoff);
                     *kept = (*kept).max(*cutoff);
+                }
+                Ok(())
+            }
+            Action::ShareCompartmentKeys { compartment, wraps } => {
+                let mine = self.author_member(&author)?.to_owned();
+                let devices = self.compartment_devices(compartment);
+                let state = self.compartments.get(compartment).ok_or(Rejection::NoSuchCompartment)?;
+                if !state.members.contains(&mine) {
+                    return Err(Rejection::NotInCompartment);
+                }
+                if wraps.iter().any(|(_, device, _)| !devices.contains(device)) {
+                    return Err(Rejection::WrappedToOutsider);
+                }
+                if wraps.iter().any(|(epoch, _, _)| !state.epochs.iter().any(|e| e.id == *epoch)) {
+                    return Err(Rejection::NoSuchCompartment);
                 }
                 Ok(())
             }

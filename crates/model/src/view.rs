@@ -235,33 +235,53 @@ impl GroupView {
     /// it is readable by the whole group, and saying so is the truth. Records that `other` had itself taken in
     /// keep their own placement.
     pub fn absorb(&mut self, compartment_id: &str, other: GroupView) {
-        let mut known: BTreeSet<RecordId> = BTreeSet::new();
-        known.extend(self.meetings.iter().map(|r| r.id.clone()));
-        known.extend(self.decisions.iter().map(|r| r.id.clone()));
-        known.extend(self.actions.iter().map(|r| r.id.clone()));
-        known.extend(self.people.iter().map(|r| r.id.clone()));
-        known.extend(self.one_on_ones.iter().map(|r| r.id.clone()));
-        known.extend(self.conversations.iter().map(|r| r.id.clone()));
-        known.extend(self.stories.iter().map(|r| r.id.clone()));
-        known.extend(self.patterns.iter().map(|r| r.id.clone()));
-        let placement = &mut self.placement;
+        // A record the compartment holds is shown from the compartment, even if a record with its id is in the
+        // group's document (or an earlier compartment's): a member outside the compartment may write a record
+        // under an id they saw, and what members read and edit must stay the compartment's.
+        let mut theirs: BTreeSet<RecordId> = BTreeSet::new();
+        theirs.extend(other.meetings.iter().map(|r| r.id.clone()));
+        theirs.extend(other.decisions.iter().map(|r| r.id.clone()));
+        theirs.extend(other.actions.iter().map(|r| r.id.clone()));
+        theirs.extend(other.people.iter().map(|r| r.id.clone()));
+        theirs.extend(other.one_on_ones.iter().map(|r| r.id.clone()));
+        theirs.extend(other.conversations.iter().map(|r| r.id.clone()));
+        theirs.extend(other.stories.iter().map(|r| r.id.clone()));
+        theirs.extend(other.patterns.iter().map(|r| r.id.clone()));
+        let shadowed = |id: &RecordId| theirs.contains(id);
+        let mut doubled: Vec<RecordId> = Vec::new();
+        doubled.extend(self.meetings.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
+        doubled.extend(self.decisions.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
+        doubled.extend(self.actions.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
+        doubled.extend(self.people.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
+        doubled.extend(self.stories.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
+        doubled.extend(self.patterns.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
+        for id in doubled {
+            self.unreadable.push(format!(
+                "record {id} is in compartment {compartment_id} and also in a document more members read: shown \
+                 and edited in the compartment"
+            ));
+        }
+        self.meetings.retain(|r| !shadowed(&r.id));
+        self.decisions.retain(|r| !shadowed(&r.id));
+        self.actions.retain(|r| !shadowed(&r.id));
+        self.people.retain(|r| !shadowed(&r.id));
+        self.one_on_ones.retain(|r| !shadowed(&r.id));
+        self.conversations.retain(|r| !shadowed(&r.id));
+        self.stories.retain(|r| !shadowed(&r.id));
+        self.patterns.retain(|r| !shadowed(&r.id));
         let nested = other.placement;
-        let mut take = |id: &RecordId| {
-            if !known.insert(id.clone()) {
-                return false;
-            }
+        for id in &theirs {
             let place = nested.get(id).cloned().unwrap_or_else(|| compartment_id.to_owned());
-            placement.insert(id.clone(), place);
-            true
-        };
-        self.meetings.extend(other.meetings.into_iter().filter(|r| take(&r.id)));
-        self.decisions.extend(other.decisions.into_iter().filter(|r| take(&r.id)));
-        self.actions.extend(other.actions.into_iter().filter(|r| take(&r.id)));
-        self.people.extend(other.people.into_iter().filter(|r| take(&r.id)));
-        self.one_on_ones.extend(other.one_on_ones.into_iter().filter(|r| take(&r.id)));
-        self.conversations.extend(other.conversations.into_iter().filter(|r| take(&r.id)));
-        self.stories.extend(other.stories.into_iter().filter(|r| take(&r.id)));
-        self.patterns.extend(other.patterns.into_iter().filter(|r| take(&r.id)));
+            self.placement.insert(id.clone(), place);
+        }
+        self.meetings.extend(other.meetings);
+        self.decisions.extend(other.decisions);
+        self.actions.extend(other.actions);
+        self.people.extend(other.people);
+        self.one_on_ones.extend(other.one_on_ones);
+        self.conversations.extend(other.conversations);
+        self.stories.extend(other.stories);
+        self.patterns.extend(other.patterns);
         self.unreadable
             .extend(other.unreadable.into_iter().map(|what| format!("compartment {compartment_id}: {what}")));
         self.sort();

@@ -226,10 +226,16 @@ impl GroupKeys {
     }
 }
 
-/// The keys of a group's compartments this device is in, by epoch (numbers share one space with the group's),
-/// sealed under the storage key apart from the group's keys: `"SCK1"` ‖ group id ‖ (epoch u32 BE ‖ key)*, under
-/// `ckeys/<hidden group name>`. Kept apart so that nothing that picks "the group's newest key" ever picks one of
-/// them, and absent until the device is in a compartment.
+/// The keys of a group's compartments this device is in, by compartment and generation (each compartment numbers
+/// its own), sealed under the storage key apart from the group's keys: `"SCK1"` ‖ group id ‖ (compartment id 16 ‖
+/// epoch u32 BE ‖ key 32)*, under `ckeys/<hidden group name>`. Absent until the device is in a compartment. A key
+/// is used only once it matches the commitment of the operation the membership says made it
+/// ([`crate::OpenGroup`]'s compartment code checks), so a key planted under a number is never written with.
+#[derive(Default)]
+pub(crate) struct CompartmentKeys {
+    pub(crate) keys: Vec<(GroupId, u32, Secret32)>,
+}
+
 const COMPARTMENT_KEYS_MAGIC: &[u8; 4] = b"SCK1";
 
 fn compartment_keys_ad(name: &[u8; 16]) -> Vec<u8> {
@@ -242,12 +248,12 @@ fn compartment_keys_name(name: &[u8; 16]) -> String {
     format!("ckeys/{}", hex::encode(name))
 }
 
-impl GroupKeys {
+impl CompartmentKeys {
     /// The compartment keys of `group` this device holds (none if it is in no compartment).
-    pub(crate) fn open_compartment_keys(shelf: &Shelf, group: &GroupId) -> Result<Self, NodeError> {
+    pub(crate) fn open(shelf: &Shelf, group: &GroupId) -> Result<Self, NodeError> {
         let name = shelf.group_name(group);
         let Some(sealed) = shelf.get_meta(&compartment_keys_name(&name))? else {
-            return Ok(Self { epochs: Vec::new() });
+            return Ok(Self::default());
         };
         let failed =
             || NodeError::Damaged(format!("the compartment keys of group {} failed authentication", group.to_hex()));
@@ -256,26 +262,48 @@ impl GroupKeys {
         let (Some(magic), Some(id), Some(rest)) = (plain.get(..4), plain.get(4..20), plain.get(20..)) else {
             return Err(failed());
         };
-        if magic != COMPARTMENT_KEYS_MAGIC || id != group.0 {
+        if magic != COMPARTMENT_KEYS_MAGIC || id != group.0 || !rest.len().is_multiple_of(52) {
             return Err(failed());
         }
-        let epochs = if rest.is_empty() { Vec::new() } else { parse_epochs(rest)? };
-        Ok(Self { epochs })
+        let mut keys = Vec::new();
+        for chunk in rest.chunks_exact(52) {
+            let mut compartment = [0u8; 16];
+            compartment.copy_from_slice(&chunk[..16]);
+            let epoch = u32::from_be_bytes([chunk[16], chunk[17], chunk[18], chunk[19]]);
+            let key = Secret32::from_slice(&chunk[20..]).ok_or_else(failed)?;
+            keys.push((GroupId(compartment), epoch, key));
+        }
+        Ok(Self { keys })
     }
 
     /// Stores these as `group`'s compartment keys (flushed with the next flush).
-    pub(crate) fn save_compartment_keys(&self, shelf: &Shelf, group: &GroupId) -> Result<(), NodeError> {
+    pub(crate) fn save(&self, shelf: &Shelf, group: &GroupId) -> Result<(), NodeError> {
         let name = shelf.group_name(group);
-        let mut plain = Zeroizing::new(Vec::with_capacity(20 + self.epochs.len() * 36));
+        let mut plain = Zeroizing::new(Vec::with_capacity(20 + self.keys.len() * 52));
         plain.extend_from_slice(COMPARTMENT_KEYS_MAGIC);
         plain.extend_from_slice(&group.0);
-        for (epoch, key) in &self.epochs {
+        for (compartment, epoch, key) in &self.keys {
+            plain.extend_from_slice(&compartment.0);
             plain.extend_from_slice(&epoch.to_be_bytes());
             plain.extend_from_slice(key.expose());
         }
         let sealed = seal(shelf.storage_key(), &compartment_keys_ad(&name), &plain);
         shelf.put_meta(&compartment_keys_name(&name), &sealed)?;
         Ok(())
+    }
+
+    /// The keys held for generation `epoch` of `compartment` (more than one only if a wrong one was planted).
+    pub(crate) fn candidates<'a>(&'a self, compartment: &'a GroupId, epoch: u32) -> impl Iterator<Item = &'a Secret32> {
+        self.keys.iter().filter(move |(c, e, _)| c == compartment && *e == epoch).map(|(_, _, key)| key)
+    }
+
+    /// Keeps `key` for generation `epoch` of `compartment`, unless that very key is held already.
+    pub(crate) fn keep(&mut self, compartment: GroupId, epoch: u32, key: Secret32) -> bool {
+        if self.candidates(&compartment, epoch).any(|held| held.expose() == key.expose()) {
+            return false;
+        }
+        self.keys.push((compartment, epoch, key));
+        true
     }
 }
 
@@ -307,6 +335,9 @@ pub(crate) struct Snapshot {
     pub(crate) document: Vec<u8>,
     /// The documents of the compartments this device is in, as of the same entries (`save()` of each).
     pub(crate) compartments: Vec<(GroupId, Vec<u8>)>,
+    /// Compartment entries kept (and covered) whose records are not in their document yet: they wait for a key,
+    /// another entry's changes, or their author to count in the compartment.
+    pub(crate) pending: Vec<(GroupId, DeviceId, u64)>,
 }
 
 /// Version 2 added the membership operations, version 3 the compartments' documents; a version 2 snapshot is read
@@ -344,6 +375,12 @@ impl Snapshot {
             plain.extend_from_slice(&id.0);
             plain.extend_from_slice(&(document.len() as u64).to_be_bytes());
             plain.extend_from_slice(document);
+        }
+        plain.extend_from_slice(&(self.pending.len() as u32).to_be_bytes());
+        for (compartment, author, seq) in &self.pending {
+            plain.extend_from_slice(&compartment.0);
+            plain.extend_from_slice(&author.0);
+            plain.extend_from_slice(&seq.to_be_bytes());
         }
         plain.extend_from_slice(&self.document);
         seal(storage_key, &snapshot_ad(group), &plain)
@@ -409,7 +446,23 @@ impl Snapshot {
                 rest = tail;
             }
         }
-        Ok(Self { covered, membership, document: rest.to_vec(), compartments })
+        let mut pending = Vec::new();
+        if version3 {
+            let count = take_u32(&mut rest)?;
+            let table = count.checked_mul(56).filter(|len| *len <= rest.len()).ok_or_else(|| damaged("snapshot"))?;
+            let (refs, tail) = rest.split_at(table);
+            for chunk in refs.chunks_exact(56) {
+                let mut compartment = [0u8; 16];
+                compartment.copy_from_slice(&chunk[..16]);
+                let mut author = [0u8; 32];
+                author.copy_from_slice(&chunk[16..48]);
+                let mut seq = [0u8; 8];
+                seq.copy_from_slice(&chunk[48..56]);
+                pending.push((GroupId(compartment), DeviceId(author), u64::from_be_bytes(seq)));
+            }
+            rest = tail;
+        }
+        Ok(Self { covered, membership, document: rest.to_vec(), compartments, pending })
     }
 }
 

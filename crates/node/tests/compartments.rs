@@ -195,3 +195,42 @@ fn someone_added_to_a_compartment_reads_what_was_written_there_before() {
     exchange(&mut ana, &mut lee);
     assert_eq!(ana.view().meetings.iter().find(|m| m.id == meeting).unwrap().minutes, "Lee's findings");
 }
+
+#[test]
+fn a_compartment_entry_that_arrives_before_what_it_builds_on_waits_also_across_a_reopening() {
+    let ana_vault = common::device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let (lee_vault, bea_vault) = (common::device("Lee"), common::device("Bea"));
+    let mut lee = admit(&mut ana, &lee_vault, "Lee");
+    let mut bea = admit(&mut ana, &bea_vault, "Bea");
+    exchange(&mut ana, &mut lee);
+    let ana_device = ana.members().founder.unwrap();
+    let before = ana.heads().get(&ana_device).copied().unwrap();
+    let members = vec![member_id(&ana, "Ana"), member_id(&ana, "Lee"), member_id(&ana, "Bea")];
+    let team = ana.create_compartment("Research", &members).unwrap();
+    let meeting = ana.edit_compartment(&team, |doc| doc.add_meeting(NewMeeting::new(day(), "Findings"))).unwrap();
+    exchange(&mut ana, &mut lee);
+    lee.edit_compartment(&team, |doc| doc.append_minutes(&meeting, TEAM_CANARY)).unwrap();
+    // Bea gets Ana's creation of the compartment (its first entry after `before`), then Lee's minutes, which
+    // build on Ana's meeting, which Bea does not have yet.
+    let creation = ana.read_entries(ana_device, before + 1, before + 1).unwrap();
+    assert!(bea.receive(creation).unwrap().rejected.is_empty());
+    assert!(bea.members().compartments.contains_key(&team));
+    let lees = common::missing(&mut lee, &bea)
+        .into_iter()
+        .filter(|bytes| sunspace_log::Entry::decode(bytes).unwrap().header().author != ana_device)
+        .collect();
+    let receipt = bea.receive(lees).unwrap();
+    assert!(receipt.rejected.is_empty(), "{receipt:?}");
+    assert!(!contains(&everything_shown(&mut bea), TEAM_CANARY));
+    // Bea's device writes a snapshot and opens the group again: Lee's entry is kept, and still waits.
+    bea.write_snapshot().unwrap();
+    let id = bea.id();
+    drop(bea);
+    let mut bea = bea_vault.open_group(id).unwrap();
+    assert!(bea.damage().is_empty(), "{:?}", bea.damage());
+    let receipt = sync(&mut ana, &mut bea);
+    assert!(receipt.rejected.is_empty(), "{receipt:?}");
+    let view = bea.view();
+    assert_eq!(view.meetings.iter().find(|m| m.id == meeting).map(|m| m.minutes.as_str()), Some(TEAM_CANARY));
+}

@@ -1,48 +1,46 @@
 //! Compartments: parts of a group's records that only the devices of some members can read.
 //!
-//! A compartment is a child of its group: its own automerge document, its own line of keys, and its entries in
-//! the same per-device logs as the group's. An entry's header says which key generation sealed it, and the
-//! signed membership says whether that generation is the group's or a compartment's, so every device of the
-//! group can keep and pass on a compartment's entries (the log's chain stays whole), and only the devices of its
-//! members can open them:
+//! A compartment is a child of its group: its own automerge document, its own line of keys (numbered apart from
+//! the group's), and its entries in the same per-device logs as the group's, their header naming the compartment
+//! instead of the group. Every device of the group keeps and passes on a compartment's entries (each author's log
+//! stays whole everywhere); only the devices of its members can open them:
 //!
 //! ```text
-//! Bea's log:  #1 group   #2 group   #3 "negotiation team" (epoch 0x5e1f…)   #4 group
+//! Bea's log:  #1 group   #2 group   #3 "negotiation team" (its id in the header)   #4 group
 //!             Ana (in the team): #3 opens under the team's key and goes into the team's document.
 //!             Lee (not in it):   #3 is checked (signature, place in the chain, author) and kept, sealed.
 //! ```
 //!
-//! What a compartment entry holds is applied only if its author's member was in the compartment and, if they
-//! were taken out, only up to their cut-off; a compartment entry that does not pass is kept in its log (every
-//! device keeps the same log) and its content is refused and reported, so it never stops the author's later
-//! entries. A member's view is the group's document with every readable compartment's records merged in, each
-//! placed by its compartment ([`sunspace_model::GroupView::absorb`]).
+//! A kept compartment entry is *pending* on a member's device until its records are in the compartment's
+//! document: it may wait for its key generation, for another entry's changes, or for its author to count there
+//! ([`counts_in`]). Pending entries are named by place (author, sequence number), read again from the store when
+//! something changes, and kept in the snapshot, so nothing a member may read is lost by waiting. A compartment
+//! entry whose records do not pass is refused and reported, and stays in its log: it never stops its author's
+//! later entries. A member's view is the group's document with every readable compartment's records merged in,
+//! each placed by its compartment ([`sunspace_model::GroupView::absorb`]).
 
 #[allow(unused_imports)]
 use super::*;
 
 use std::collections::BTreeSet;
 
-use sunspace_membership::{compartment_id_for, epoch_id, key_commitment, CompartmentState};
+use sunspace_membership::{compartment_id_for, key_commitment, CompartmentState};
 
-/// Most received compartment changes held for dependencies per compartment (they come again with the next sync).
-const MAX_HELD_PER_COMPARTMENT: usize = 4_096;
+/// Most compartment entries pending per compartment: far more than a group writes in the time an entry waits.
+const MAX_PENDING_PER_COMPARTMENT: usize = 65_536;
 
 /// A compartment's document as this device holds it.
 #[derive(Debug)]
 pub(crate) struct CompartmentDoc {
     pub(crate) doc: GroupDoc,
-    /// Received changes (author, sequence number, bytes) whose dependencies the document does not hold yet.
-    held: Vec<(DeviceId, u64, Vec<u8>)>,
     /// The heads already in stored entries: later local changes are sealed into the next entry.
     sealed_heads: Vec<ChangeHash>,
 }
 
 impl CompartmentDoc {
-    pub(crate) fn new(doc: GroupDoc) -> Self {
-        let mut this = Self { doc, held: Vec::new(), sealed_heads: Vec::new() };
-        this.sealed_heads = this.doc.heads();
-        this
+    pub(crate) fn new(mut doc: GroupDoc) -> Self {
+        let sealed_heads = doc.heads();
+        Self { doc, sealed_heads }
     }
 }
 
@@ -64,23 +62,35 @@ pub(super) fn compartment_wrap_context(
     context
 }
 
-/// Whether the content of `author`'s entry `seq` under a key of `compartment` counts: its member was in the
-/// compartment (at some point: the membership is eventually consistent) and, if taken out, the entry is within
-/// the cut-off.
+/// Whether the records in `author`'s entry `seq` count in `compartment`: its member is in the compartment now, or
+/// was taken out of it and the entry is within the cut-off set for that device. (A device linked after its member
+/// was taken out has no cut-off: nothing it writes there counts.)
 pub(super) fn counts_in(members: &Membership, compartment: &CompartmentState, author: &DeviceId, seq: u64) -> bool {
-    let member = members
-        .devices
-        .get(author)
-        .map(|d| d.member.as_str())
-        .or_else(|| members.removed.get(author).map(|r| r.member.as_str()));
-    member.is_some_and(|m| compartment.ever_members.contains(m))
-        && compartment.cutoffs.get(author).is_none_or(|cutoff| seq <= *cutoff)
+    let member = members.devices.get(author).map(|d| d.member.as_str());
+    if member.is_some_and(|m| compartment.members.contains(m)) {
+        return true;
+    }
+    compartment.cutoffs.get(author).is_some_and(|cutoff| seq <= *cutoff)
 }
 
 impl OpenGroup {
-    /// The key of generation `epoch`, the group's or a compartment's.
-    pub(super) fn any_key(&self, epoch: u32) -> Option<&Secret32> {
-        self.keys.key(epoch).or_else(|| self.compartment_keys.key(epoch))
+    /// The key of generation `epoch` of `compartment`: one this device holds that matches the commitment of the
+    /// operation the membership says made that generation. A key planted under the number does not.
+    pub(super) fn compartment_key(&self, compartment: &GroupId, epoch: u32) -> Option<&Secret32> {
+        let commitment = self.commitment_of(compartment, epoch)?;
+        let compartment = *compartment;
+        self.compartment_keys
+            .keys
+            .iter()
+            .filter(|(c, e, _)| *c == compartment && *e == epoch)
+            .map(|(_, _, key)| key)
+            .find(|key| key_commitment(&compartment, key.expose()) == commitment)
+    }
+
+    /// Whether this device's member is in `compartment` (and so keeps track of its entries).
+    fn reads(&self, compartment: &GroupId) -> bool {
+        let Some(me) = self.members.member_of(&self.device.device_id()) else { return false };
+        self.members.compartments.get(compartment).is_some_and(|c| c.members.contains(me))
     }
 
     /// The compartments whose records this device reads.
@@ -102,17 +112,16 @@ impl OpenGroup {
     }
 
     /// The compartment holding record `id`, if a compartment this device reads holds it (`None`: the group's
-    /// document, or no document this device reads).
+    /// document, or no document this device reads). A compartment's record wins over one with its id in the
+    /// group's document, which any member may write.
     pub fn compartment_of_record(&self, kind: sunspace_model::RecordKind, id: &str) -> Option<GroupId> {
-        if self.doc.find_id(kind, id).is_ok_and(|found| found == id) {
-            return None;
-        }
         self.compartments.iter().find(|(_, c)| c.doc.find_id(kind, id).is_ok_and(|found| found == id)).map(|(c, _)| *c)
     }
 
-    /// Creates a compartment of `members` (member record ids) named `name`: a signed membership operation with a
-    /// new key wrapped to exactly their devices, and the compartment's document as this device's next entry. A
-    /// steward may create one for anyone; any member one holding only themselves.
+    /// Creates a compartment of `members` (member record ids, this device's member among them) named `name`: a
+    /// signed membership operation with a new key wrapped to exactly their devices, and the compartment's
+    /// document as this device's next entry. A steward may create one for anyone; any member one holding only
+    /// themselves.
     pub fn create_compartment(&mut self, name: &str, members: &[String]) -> Result<GroupId, NodeError> {
         let me = self.device.device_id();
         if !self.members.is_active_device(&me) {
@@ -144,13 +153,13 @@ impl OpenGroup {
         };
         let op = self.append_membership(action)?;
         let epoch = self.epoch_made_by(&compartment, &op)?;
-        self.compartment_keys.epochs.push((epoch, key));
-        self.compartment_keys.save_compartment_keys(&self.shelf, &self.id)?;
+        self.compartment_keys.keep(compartment, epoch, key.clone());
+        self.compartment_keys.save(&self.shelf, &self.id)?;
         let doc = GroupDoc::create_compartment(&compartment.to_hex(), name.trim(), &me.to_hex(), crate::today())?;
         let mut held = CompartmentDoc::new(doc);
         held.sealed_heads = Vec::new();
         self.compartments.insert(compartment, held);
-        self.seal_compartment(&compartment)?;
+        self.seal_compartment(&compartment, (epoch, key))?;
         tracing::info!(compartment = %compartment, "compartment created");
         Ok(compartment)
     }
@@ -176,8 +185,7 @@ impl OpenGroup {
     /// Makes a new key for a compartment this device's member is in, wrapped to exactly its devices.
     pub fn rotate_compartment_key(&mut self, compartment: &GroupId) -> Result<(u32, Secret32), NodeError> {
         let me = self.device.device_id();
-        let mine = self.members.member_of(&me).ok_or(NodeError::NotAMember)?.to_owned();
-        if !self.compartment_state(compartment)?.members.contains(&mine) {
+        if !self.reads(compartment) {
             return Err(NodeError::Refused("only a member of the compartment can give it a new key".into()));
         }
         let key = Secret32::random();
@@ -198,19 +206,37 @@ impl OpenGroup {
         };
         let op = self.append_membership(action)?;
         let epoch = self.epoch_made_by(compartment, &op)?;
-        self.compartment_keys.epochs.push((epoch, key.clone()));
-        self.compartment_keys.save_compartment_keys(&self.shelf, &self.id)?;
+        self.compartment_keys.keep(*compartment, epoch, key.clone());
+        self.compartment_keys.save(&self.shelf, &self.id)?;
         self.shelf.flush()?;
         tracing::info!(compartment = %compartment, epoch, "compartment key rotated");
         Ok((epoch, key))
     }
 
+    /// Every key of `compartment` so far wrapped to each of `devices`, as an addition or a share carries them.
+    fn wraps_of_every_key(
+        &self,
+        compartment: &GroupId,
+        devices: &[(DeviceId, [u8; 32])],
+    ) -> Result<Vec<(u32, DeviceId, String)>, NodeError> {
+        let me = self.device.device_id();
+        let epochs: Vec<u32> = self.compartment_state(compartment)?.epochs.iter().map(|e| e.id).collect();
+        let mut wraps = Vec::new();
+        for epoch in epochs {
+            let key = self.compartment_key(compartment, epoch).ok_or_else(|| {
+                NodeError::Refused("this device does not hold every key of the compartment: do it from another".into())
+            })?;
+            for (device, agreement) in devices {
+                let context = compartment_wrap_context(&self.id, compartment, epoch, device, &me);
+                wraps.push((epoch, *device, wrap_hex(agreement, key, &context)));
+            }
+        }
+        Ok(wraps)
+    }
+
     /// Adds `member` to a compartment (by a device of a member of it who is a steward or its creator), wrapping
     /// every key of the compartment so far to each of their devices.
     pub fn add_to_compartment(&mut self, compartment: &GroupId, member: &str) -> Result<(), NodeError> {
-        let me = self.device.device_id();
-        let state = self.compartment_state(compartment)?;
-        let epochs: Vec<u32> = state.epochs.iter().map(|e| e.id).collect();
         let devices: Vec<(DeviceId, [u8; 32])> = self
             .members
             .members
@@ -220,18 +246,7 @@ impl OpenGroup {
             .iter()
             .filter_map(|d| self.members.devices.get(d).map(|s| (*d, s.key.agreement)))
             .collect();
-        let mut wraps = Vec::new();
-        for epoch in epochs {
-            let key = self.compartment_keys.key(epoch).ok_or_else(|| {
-                NodeError::Refused(
-                    "this device does not hold every key of the compartment: add them from another".into(),
-                )
-            })?;
-            for (device, agreement) in &devices {
-                let context = compartment_wrap_context(&self.id, compartment, epoch, device, &me);
-                wraps.push((epoch, *device, wrap_hex(agreement, key, &context)));
-            }
-        }
+        let wraps = self.wraps_of_every_key(compartment, &devices)?;
         self.append_membership(Action::AddToCompartment {
             compartment: *compartment,
             member: member.to_owned(),
@@ -241,6 +256,20 @@ impl OpenGroup {
             return Err(NodeError::Refused("the membership rules did not add them".into()));
         }
         Ok(())
+    }
+
+    /// Gives every compartment this device's member is in to another device of theirs, just linked: each key so
+    /// far, in a signed share. (A failure is logged: the next rotation of a compartment reaches the device too.)
+    pub(super) fn share_compartments_with(&mut self, device: DeviceId, agreement: [u8; 32]) {
+        let Some(me) = self.members.member_of(&self.device.device_id()).map(str::to_owned) else { return };
+        for compartment in self.members.compartments_of(&me) {
+            let shared = self.wraps_of_every_key(&compartment, &[(device, agreement)]).and_then(|wraps| {
+                self.append_membership(Action::ShareCompartmentKeys { compartment, wraps }).map(|_| ())
+            });
+            if let Err(error) = shared {
+                tracing::warn!(%error, compartment = %compartment, "a compartment's keys were not shared with the new device");
+            }
+        }
     }
 
     /// Takes `member` out of a compartment, with cut-offs at how far this device holds their devices' logs, and
@@ -260,34 +289,38 @@ impl OpenGroup {
             cutoffs: cutoffs.clone(),
         };
         self.append_membership(action)?;
-        let state = self.compartment_state(compartment)?;
-        if state.members.contains(member) {
+        if self.compartment_state(compartment)?.members.contains(member) {
             return Err(NodeError::Refused("the membership rules did not take them out".into()));
         }
-        let still_in = self.members.member_of(&self.device.device_id()).is_some_and(|m| state.members.contains(m));
-        if still_in {
+        if self.reads(compartment) {
             self.rotate_compartment_key(compartment)?;
         } else {
             // This device's member left: it reads nothing written there from now on either.
             self.compartments.remove(compartment);
+            self.pending.remove(compartment);
         }
         Ok(cutoffs)
     }
 
     /// Runs one edit on a compartment's document and seals it into this device's next entry under the
-    /// compartment's key (making a new one first if a removal left none), flushed before this returns.
+    /// compartment's key (making a new one first if a removal left none), flushed before this returns. If no key
+    /// can be had, the edit is not made.
     pub fn edit_compartment<R>(
         &mut self,
         compartment: &GroupId,
         edit: impl FnOnce(&mut GroupDoc) -> Result<R, ModelError>,
     ) -> Result<R, NodeError> {
+        if !self.compartments.contains_key(compartment) || !self.reads(compartment) {
+            return Err(NodeError::Refused("this device cannot read that compartment".into()));
+        }
+        let key = self.compartment_writable_key(compartment)?;
         let held = self
             .compartments
             .get_mut(compartment)
             .ok_or_else(|| NodeError::Refused("this device cannot read that compartment".into()))?;
         match edit(&mut held.doc) {
             Ok(result) => {
-                self.seal_compartment(compartment)?;
+                self.seal_compartment(compartment, key)?;
                 Ok(result)
             }
             Err(error) => {
@@ -297,21 +330,20 @@ impl OpenGroup {
         }
     }
 
-    /// Seals a compartment document's changes not yet in an entry into this device's next entry.
-    fn seal_compartment(&mut self, compartment: &GroupId) -> Result<(), NodeError> {
+    /// Seals a compartment document's changes not yet in an entry into this device's next entry, under `key`,
+    /// its header naming the compartment.
+    fn seal_compartment(&mut self, compartment: &GroupId, (epoch, key): (u32, Secret32)) -> Result<(), NodeError> {
         let now = chrono::Utc::now().timestamp();
         let Some(held) = self.compartments.get_mut(compartment) else { return Ok(()) };
         held.doc.commit(now);
-        if held.doc.heads() == held.sealed_heads {
+        let heads = held.doc.heads();
+        if heads == held.sealed_heads {
             return Ok(());
         }
-        let (epoch, key) = self.compartment_writable_key(compartment)?;
-        let Some(held) = self.compartments.get_mut(compartment) else { return Ok(()) };
-        let heads = held.doc.heads();
         let (changes, _) = held.doc.changes_after(&held.sealed_heads);
         // The group's own pending edits stay in order before this entry.
         self.persist_pending()?;
-        self.append_own_under(EntryKind::Change, &changes, epoch, &key)?;
+        self.append_own_under(*compartment, EntryKind::Change, &changes, epoch, &key)?;
         if let Some(held) = self.compartments.get_mut(compartment) {
             held.sealed_heads = heads;
         }
@@ -322,15 +354,18 @@ impl OpenGroup {
     /// none or this device does not hold it.
     fn compartment_writable_key(&mut self, compartment: &GroupId) -> Result<(u32, Secret32), NodeError> {
         let state = self.compartment_state(compartment)?;
-        if let Some(key) = state.writable_epoch.and_then(|epoch| self.compartment_keys.key(epoch).map(|k| (epoch, k))) {
-            return Ok((key.0, key.1.clone()));
+        if let Some(epoch) = state.writable_epoch {
+            if let Some(key) = self.compartment_key(compartment, epoch) {
+                return Ok((epoch, key.clone()));
+            }
         }
         self.rotate_compartment_key(compartment)
     }
 
-    /// Takes the compartment keys a just-received operation wrapped to this device. Returns the compartments
-    /// for which it received keys of generations made before (an addition): their documents must be rebuilt
-    /// from the entries already kept. A wrap that does not open to the committed key is not taken (and logged).
+    /// Takes the compartment keys a just-received operation wrapped to this device, unverified: a key is used only
+    /// once it matches the commitment of the operation that made its generation ([`OpenGroup::compartment_key`]).
+    /// Returns the compartment if the keys are of generations made before (an addition, a share): its document is
+    /// to be rebuilt from the entries already kept.
     pub(super) fn take_compartment_keys(
         &mut self,
         author: DeviceId,
@@ -338,54 +373,65 @@ impl OpenGroup {
         id: OpId,
     ) -> Result<Option<GroupId>, NodeError> {
         let me = self.device.device_id();
-        let mut taken = Vec::new();
-        let mut added_to = None;
-        match &op.action {
-            Action::CreateCompartment { nonce, wraps, commitment, .. } => {
+        let number = sunspace_membership::epoch_id(&id);
+        let (compartment, taken, earlier): (GroupId, Vec<(u32, Secret32)>, bool) = match &op.action {
+            Action::CreateCompartment { nonce, wraps, .. } => {
                 let compartment = compartment_id_for(&self.id, &author, nonce);
-                // A new generation: no entry was sealed under it before this operation, nothing to rebuild.
-                taken.extend(self.unwrap_compartment_key(
-                    &compartment,
-                    u32::MAX,
-                    epoch_id(&id),
-                    wraps,
-                    commitment,
-                    &author,
-                ));
+                let keys = self.unwrap_mine(&compartment, u32::MAX, number, wraps.iter().map(|(d, w)| (d, w)), &author);
+                (compartment, keys.into_iter().collect(), false)
             }
-            Action::RotateCompartmentKey { compartment, wraps, commitment } => {
-                taken.extend(self.unwrap_compartment_key(
-                    compartment,
-                    u32::MAX,
-                    epoch_id(&id),
-                    wraps,
-                    commitment,
-                    &author,
-                ));
+            Action::RotateCompartmentKey { compartment, wraps, .. } => {
+                let keys = self.unwrap_mine(compartment, u32::MAX, number, wraps.iter().map(|(d, w)| (d, w)), &author);
+                (*compartment, keys.into_iter().collect(), false)
             }
-            Action::AddToCompartment { compartment, wraps, .. } => {
+            Action::AddToCompartment { compartment, wraps, .. }
+            | Action::ShareCompartmentKeys { compartment, wraps } => {
+                let mut keys = Vec::new();
                 for (epoch, device, wrapped) in wraps.iter().filter(|(_, device, _)| *device == me) {
-                    let commitment = self.commitment_of(compartment, *epoch);
-                    let Some(commitment) = commitment else { continue };
-                    let one = [(*device, wrapped.clone())];
-                    taken.extend(self.unwrap_compartment_key(compartment, *epoch, *epoch, &one, &commitment, &author));
+                    keys.extend(self.unwrap_mine(
+                        compartment,
+                        *epoch,
+                        *epoch,
+                        [(device, wrapped)].into_iter(),
+                        &author,
+                    ));
                 }
-                if !taken.is_empty() {
-                    added_to = Some(*compartment);
-                }
+                (*compartment, keys, true)
             }
             _ => return Ok(None),
-        }
+        };
         if taken.is_empty() {
             return Ok(None);
         }
+        let mut changed = false;
         for (epoch, key) in taken {
-            if self.compartment_keys.key(epoch).is_none() {
-                self.compartment_keys.epochs.push((epoch, key));
+            changed |= self.compartment_keys.keep(compartment, epoch, key);
+        }
+        if changed {
+            self.compartment_keys.save(&self.shelf, &self.id)?;
+        }
+        Ok((changed && earlier).then_some(compartment))
+    }
+
+    /// The key in the wrap addressed to this device, if any opens.
+    fn unwrap_mine<'a>(
+        &self,
+        compartment: &GroupId,
+        context_epoch: u32,
+        epoch: u32,
+        mut wraps: impl Iterator<Item = (&'a DeviceId, &'a String)>,
+        author: &DeviceId,
+    ) -> Option<(u32, Secret32)> {
+        let me = self.device.device_id();
+        let (_, wrapped) = wraps.find(|(device, _)| **device == me)?;
+        let context = compartment_wrap_context(&self.id, compartment, context_epoch, &me, author);
+        match unwrap_hex(&self.device, wrapped, &context) {
+            Some(key) => Some((epoch, key)),
+            None => {
+                tracing::warn!(author = %author.short(), "a compartment key wrapped to this device does not open");
+                None
             }
         }
-        self.compartment_keys.save_compartment_keys(&self.shelf, &self.id)?;
-        Ok(added_to)
     }
 
     /// The key commitment of a compartment's generation `epoch`, from the operation that made it.
@@ -399,57 +445,22 @@ impl OpenGroup {
         }
     }
 
-    fn unwrap_compartment_key(
-        &self,
-        compartment: &GroupId,
-        context_epoch: u32,
-        epoch: u32,
-        wraps: &[(DeviceId, String)],
-        commitment: &[u8; 32],
-        author: &DeviceId,
-    ) -> Option<(u32, Secret32)> {
-        let me = self.device.device_id();
-        let (_, wrapped) = wraps.iter().find(|(device, _)| *device == me)?;
-        let context = compartment_wrap_context(&self.id, compartment, context_epoch, &me, author);
-        let key = unwrap_hex(&self.device, wrapped, &context);
-        match key.filter(|key| key_commitment(compartment, key.expose()) == *commitment) {
-            Some(key) => Some((epoch, key)),
-            None => {
-                tracing::warn!(author = %author.short(), "a compartment key wrapped to this device is not the key committed to");
-                None
-            }
-        }
-    }
-
-    /// Takes in the content of a compartment entry this device holds the key of (the entry itself is already
-    /// in its log). Content that does not count ([`counts_in`]) or does not pass vetting is refused and kept as
-    /// evidence; content waiting for another entry's changes is held.
-    pub(super) fn offer_compartment_change(&mut self, compartment: GroupId, entry: &Entry, plain: Vec<u8>) {
-        let author = entry.header().author;
-        let seq = entry.header().link.seq;
-        let Some(state) = self.members.compartments.get(&compartment) else { return };
-        if !counts_in(&self.members, state, &author, seq) {
-            self.keep_refused(entry, "compartment records written by a device that was not in the compartment then");
+    /// Notes a kept entry of `compartment` as pending, if this device's member is in it: its records are taken in
+    /// by the next [`OpenGroup::settle_compartments`].
+    pub(super) fn note_compartment_entry(&mut self, compartment: GroupId, author: DeviceId, seq: u64) {
+        if !self.reads(&compartment) {
             return;
         }
-        let creator = state.creator_device;
-        let me = self.device.device_id().to_hex();
-        let held = self.compartments.entry(compartment).or_insert_with(|| CompartmentDoc::new(GroupDoc::empty()));
-        if held.held.len() < MAX_HELD_PER_COMPARTMENT {
-            held.held.push((author, seq, plain));
+        let pending = self.pending.entry(compartment).or_default();
+        if pending.len() >= MAX_PENDING_PER_COMPARTMENT {
+            tracing::error!(compartment = %compartment, "too many compartment entries pending: the oldest is given up");
+            pending.pop_first();
         }
-        let refused = settle(held, &creator);
-        // Received changes are in stored entries already: they are not sealed again.
-        if held.doc.set_author(&me).is_ok() {
-            held.sealed_heads = held.doc.heads();
-        }
-        for (author, seq, reason) in refused {
-            tracing::warn!(author = %author.short(), seq, %reason, "compartment records refused");
-            self.refused_content(author, seq, &reason);
-        }
+        pending.insert((author, seq));
     }
 
     fn refused_content(&mut self, author: DeviceId, seq: u64, reason: &str) {
+        tracing::warn!(author = %author.short(), seq, %reason, "compartment records refused");
         if self.refused.len() >= MAX_REFUSALS_KEPT {
             self.refused.remove(0);
         }
@@ -462,17 +473,95 @@ impl OpenGroup {
         });
     }
 
-    /// Builds a compartment's document again from every kept entry sealed under a key of it this device holds:
-    /// after this device was added to it (keys of generations it has entries for already), or when who counts in
-    /// it changed.
+    /// Takes the records of every pending compartment entry that can be taken now, in passes (one entry's changes
+    /// may depend on another's), each vetted on a copy of the document first. An entry stays pending while its
+    /// key generation is unknown or not held, its author does not count in the compartment (yet), or its changes
+    /// wait for another entry's; it is refused (and reported) if it does not open or its changes do not pass.
+    pub(crate) fn settle_compartments(&mut self) {
+        let compartments: Vec<GroupId> = self.pending.keys().copied().collect();
+        for compartment in compartments {
+            self.settle_compartment(&compartment);
+        }
+    }
+
+    fn settle_compartment(&mut self, compartment: &GroupId) {
+        let Some(state) = self.members.compartments.get(compartment).cloned() else { return };
+        if !self.reads(compartment) {
+            self.pending.remove(compartment);
+            return;
+        }
+        let me = self.device.device_id().to_hex();
+        if !self.compartments.contains_key(compartment) {
+            let mut doc = GroupDoc::empty();
+            if doc.set_author(&me).is_err() {
+                return;
+            }
+            self.compartments.insert(*compartment, CompartmentDoc::new(doc));
+        }
+        loop {
+            let mut progress = false;
+            let refs: Vec<(DeviceId, u64)> = self.pending.get(compartment).into_iter().flatten().copied().collect();
+            for (author, seq) in refs {
+                match self.try_pending(compartment, &state, author, seq) {
+                    Pending::Taken => progress = true,
+                    Pending::Refused(reason) => self.refused_content(author, seq, &reason),
+                    Pending::Waits => continue,
+                }
+                if let Some(pending) = self.pending.get_mut(compartment) {
+                    pending.remove(&(author, seq));
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+        if let Some(held) = self.compartments.get_mut(compartment) {
+            // What was taken in is in stored entries: nothing of it is sealed again.
+            if held.doc.set_author(&me).is_ok() {
+                held.sealed_heads = held.doc.heads();
+            }
+        }
+    }
+
+    fn try_pending(&mut self, compartment: &GroupId, state: &CompartmentState, author: DeviceId, seq: u64) -> Pending {
+        let bytes = match self.read_entries(author, seq, seq) {
+            Ok(mut entries) if !entries.is_empty() => entries.swap_remove(0),
+            _ => return Pending::Refused("its entry is no longer held".into()),
+        };
+        let Ok(entry) = Entry::decode(&bytes) else { return Pending::Refused("its entry does not decode".into()) };
+        if entry.header().group != *compartment {
+            return Pending::Refused("its entry is not the compartment's".into());
+        }
+        let epoch = entry.header().epoch;
+        if !state.epochs.iter().any(|e| e.id == epoch) || !counts_in(&self.members, state, &author, seq) {
+            return Pending::Waits;
+        }
+        let Some(key) = self.compartment_key(compartment, epoch) else { return Pending::Waits };
+        let plain = match entry.open(key) {
+            Ok(plain) => plain,
+            Err(error) => return Pending::Refused(format!("it does not open: {error}")),
+        };
+        let Some(held) = self.compartments.get_mut(compartment) else { return Pending::Waits };
+        let mut copy = held.doc.trial_copy();
+        match copy.try_changes(&plain, &author.0, Some(&state.creator_device.0)) {
+            Ok(_) => {
+                held.doc = copy;
+                Pending::Taken
+            }
+            Err(ChangeRefusal::MissingDeps) => Pending::Waits,
+            Err(refusal) => Pending::Refused(refusal.to_string()),
+        }
+    }
+
+    /// Builds a compartment's document again from every kept entry of it: after this device was given earlier
+    /// keys of it, or when a cut-off changed who counts in it.
     pub(crate) fn rebuild_compartment(&mut self, compartment: &GroupId) -> Result<(), NodeError> {
-        let Some(state) = self.members.compartments.get(compartment).cloned() else { return Ok(()) };
-        let epochs: BTreeSet<u32> = state.epochs.iter().map(|e| e.id).filter(|e| self.any_key(*e).is_some()).collect();
-        if epochs.is_empty() {
+        if !self.reads(compartment) {
             self.compartments.remove(compartment);
+            self.pending.remove(compartment);
             return Ok(());
         }
-        let mut held = CompartmentDoc::new(GroupDoc::empty());
+        let mut refs = BTreeSet::new();
         let mut known: Vec<DeviceId> = self.covered.keys().copied().collect();
         known.push(self.device.device_id());
         let (logs, _) = self.shelf.log_heads(&self.id, &known)?;
@@ -483,114 +572,68 @@ impl OpenGroup {
                 let Some(&(last, _)) = page.last() else { break };
                 for (seq, bytes) in page {
                     let Ok(bytes) = bytes else { continue };
-                    let Ok(entry) = Entry::decode(&bytes) else { continue };
-                    let epoch = entry.header().epoch;
-                    if !epochs.contains(&epoch) || entry.header().kind != EntryKind::Change {
-                        continue;
-                    }
-                    if !counts_in(&self.members, &state, &author, seq) {
-                        continue;
-                    }
-                    let Some(key) = self.any_key(epoch) else { continue };
-                    if let Ok(plain) = entry.open(key) {
-                        held.held.push((author, seq, plain));
+                    if Entry::decode(&bytes).is_ok_and(|entry| entry.header().group == *compartment) {
+                        refs.insert((author, seq));
                     }
                 }
                 next = last + 1;
             }
         }
-        for (author, seq, reason) in settle(&mut held, &state.creator_device) {
-            tracing::warn!(author = %author.short(), seq, %reason, "compartment records left out");
-        }
-        held.doc.set_author(&self.device.device_id().to_hex())?;
-        held.sealed_heads = held.doc.heads();
-        self.compartments.insert(*compartment, held);
+        let mut doc = GroupDoc::empty();
+        doc.set_author(&self.device.device_id().to_hex())?;
+        self.compartments.insert(*compartment, CompartmentDoc::new(doc));
+        self.pending.insert(*compartment, refs);
+        self.settle_compartment(compartment);
         Ok(())
     }
 
-    /// At open: the compartments' documents from the snapshot, then the compartment entries after it. A
-    /// compartment this device holds keys for that the snapshot lacks (a snapshot from before it, or one it
-    /// could not read) is rebuilt from every kept entry.
+    /// At open: the compartments' documents and pending entries from the snapshot, with the compartment entries
+    /// replayed after it. A compartment this device is in that the snapshot lacks (a snapshot from before it, or
+    /// one it could not read) is rebuilt from every kept entry.
     pub(super) fn open_compartments(
         &mut self,
         from_snapshot: BTreeMap<GroupId, GroupDoc>,
-        changes: Vec<(u32, Vec<u8>, Box<Entry>)>,
+        pending: Vec<PendingEntry>,
+        replayed: Vec<PendingEntry>,
         had_snapshot: bool,
     ) -> Result<(), NodeError> {
         let me = self.device.device_id().to_hex();
         for (id, mut doc) in from_snapshot {
-            if self.members.compartments.contains_key(&id) {
+            if self.reads(&id) {
                 doc.set_author(&me)?;
                 self.compartments.insert(id, CompartmentDoc::new(doc));
             }
         }
-        let readable: Vec<GroupId> = self
-            .members
-            .compartments
-            .iter()
-            .filter(|(_, c)| c.epochs.iter().any(|e| self.compartment_keys.key(e.id).is_some()))
-            .map(|(id, _)| *id)
-            .collect();
-        let missing: Vec<GroupId> =
-            readable.iter().filter(|id| !self.compartments.contains_key(*id)).copied().collect();
-        if had_snapshot && !missing.is_empty() {
+        let mine: Vec<GroupId> = self.members.compartments.keys().filter(|id| self.reads(id)).copied().collect();
+        let missing: Vec<GroupId> = mine.iter().filter(|id| !self.compartments.contains_key(*id)).copied().collect();
+        for (compartment, author, seq) in pending.into_iter().chain(replayed) {
+            if !self.members.compartments.contains_key(&compartment) {
+                self.damage.push(format!(
+                    "an entry of a compartment this device does not know (device {}'s entry {seq})",
+                    author.short()
+                ));
+                continue;
+            }
+            self.note_compartment_entry(compartment, author, seq);
+        }
+        if had_snapshot {
             for id in &missing {
                 self.rebuild_compartment(id)?;
             }
         }
-        self.sort_compartment_keys()?;
-        self.rebuild_due.clear();
-        for (epoch, plain, entry) in changes {
-            let Some(compartment) = self.members.compartment_of_epoch(epoch) else { continue };
-            if had_snapshot && missing.contains(&compartment) {
-                continue;
-            }
-            self.offer_compartment_change(compartment, &entry, plain);
-        }
-        // What was replayed is in stored entries: nothing of it is to be sealed again.
-        for held in self.compartments.values_mut() {
-            held.doc.set_author(&me)?;
-            held.sealed_heads = held.doc.heads();
-        }
+        self.settle_compartments();
         Ok(())
     }
 
-    /// Moves keys of compartment generations that arrived with the group's keys (a welcome from this member's
-    /// other device carries both) to the compartment keys, once the membership says which they are, and marks
-    /// those compartments to be rebuilt.
-    pub(crate) fn sort_compartment_keys(&mut self) -> Result<(), NodeError> {
-        let members = &self.members;
-        let (theirs, group): (Vec<_>, Vec<_>) = std::mem::take(&mut self.keys.epochs)
-            .into_iter()
-            .partition(|(epoch, _)| members.compartment_of_epoch(*epoch).is_some());
-        self.keys.epochs = group;
-        if theirs.is_empty() {
-            return Ok(());
-        }
-        for (epoch, key) in theirs {
-            if let Some(compartment) = self.members.compartment_of_epoch(epoch) {
-                self.rebuild_due.insert(compartment);
-            }
-            if self.compartment_keys.key(epoch).is_none() {
-                self.compartment_keys.epochs.push((epoch, key));
-            }
-        }
-        self.compartment_keys.save_compartment_keys(&self.shelf, &self.id)?;
-        self.keys.save(&self.shelf, &self.id)?;
-        Ok(())
-    }
-
-    /// The compartment keys to give another device of this device's own member when it is linked: every key of
-    /// every compartment the member is in.
-    pub(super) fn compartment_keys_for_own_device(&self) -> Vec<(u32, &Secret32)> {
-        let Some(me) = self.members.member_of(&self.device.device_id()) else { return Vec::new() };
-        let mine: BTreeSet<GroupId> = self.members.compartments_of(me).into_iter().collect();
-        self.compartment_keys
-            .epochs
+    /// The compartments' documents and pending entries, for the snapshot.
+    pub(super) fn compartment_saves(&mut self) -> (Vec<(GroupId, Vec<u8>)>, Vec<PendingEntry>) {
+        let docs = self.compartments.iter_mut().map(|(id, held)| (*id, held.doc.save())).collect();
+        let pending = self
+            .pending
             .iter()
-            .filter(|(epoch, _)| self.members.compartment_of_epoch(*epoch).is_some_and(|c| mine.contains(&c)))
-            .map(|(epoch, key)| (*epoch, key))
-            .collect()
+            .flat_map(|(compartment, refs)| refs.iter().map(move |(author, seq)| (*compartment, *author, *seq)))
+            .collect();
+        (docs, pending)
     }
 
     /// Runs an edit where its record is: in the compartment holding the record it changes (or the meeting it
@@ -683,11 +726,6 @@ impl OpenGroup {
         (self.members.devices.len(), verified)
     }
 
-    /// The compartments' documents for the snapshot.
-    pub(super) fn compartment_saves(&mut self) -> Vec<(GroupId, Vec<u8>)> {
-        self.compartments.iter_mut().map(|(id, held)| (*id, held.doc.save())).collect()
-    }
-
     /// "Who can read this", per compartment this device reads: its name, members' names and safety number.
     pub fn compartment_views(&self) -> Vec<crate::status::CompartmentView> {
         let view = self.doc.view();
@@ -710,28 +748,15 @@ impl OpenGroup {
     }
 }
 
-/// Applies a compartment document's held changes in passes (one may depend on another's), each vetted on a copy
-/// first. Returns the ones refused, with why; the ones still waiting for dependencies stay held.
-fn settle(held: &mut CompartmentDoc, creator: &DeviceId) -> Vec<(DeviceId, u64, String)> {
-    let mut refused = Vec::new();
-    loop {
-        let mut progress = false;
-        let mut waiting = Vec::new();
-        for (author, seq, plain) in std::mem::take(&mut held.held) {
-            let mut copy = held.doc.trial_copy();
-            match copy.try_changes(&plain, &author.0, Some(&creator.0)) {
-                Ok(_) => {
-                    held.doc = copy;
-                    progress = true;
-                }
-                Err(ChangeRefusal::MissingDeps) => waiting.push((author, seq, plain)),
-                Err(refusal) => refused.push((author, seq, refusal.to_string())),
-            }
-        }
-        held.held = waiting;
-        if !progress || held.held.is_empty() {
-            break;
-        }
-    }
-    refused
+/// A kept compartment entry by place: the compartment, the author, the sequence number.
+pub(crate) type PendingEntry = (GroupId, DeviceId, u64);
+
+/// What became of one pending compartment entry.
+enum Pending {
+    /// Its records are in the document.
+    Taken,
+    /// It still waits.
+    Waits,
+    /// Its records are refused, with why.
+    Refused(String),
 }

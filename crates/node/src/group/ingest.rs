@@ -20,7 +20,15 @@ impl OpenGroup {
         let mut queue = std::mem::take(&mut self.waiting);
         for bytes in encoded {
             match Entry::decode(&bytes) {
-                Ok(entry) if entry.header().group != self.id => {
+                // A compartment's entry names the compartment: one of this group's, or (its creation still on the
+                // way) any, from a device of the group (or from anyone while this device knows nobody yet, as
+                // when it has just joined); it waits below, bounded, until the compartment is known.
+                Ok(entry)
+                    if entry.header().group != self.id
+                        && !self.members.compartments.contains_key(&entry.header().group)
+                        && !self.members.devices.is_empty()
+                        && !self.members.is_active_device(&entry.header().author) =>
+                {
                     receipt.rejected.push(EntryRejection::WrongGroup.to_string());
                 }
                 // Signatures are checked once, here, before an entry can wait: what waits is signed by its author.
@@ -61,9 +69,14 @@ impl OpenGroup {
                     receipt.rejected.push("an entry written by a removed device after its removal".into());
                     continue;
                 }
+                let document = entry.header().group;
+                if document != self.id && !self.members.compartments.contains_key(&document) {
+                    later.push(entry);
+                    continue;
+                }
                 let members = &self.members;
                 let admitted = |d: &DeviceId| founding || members.is_active_device(d) || members.cutoff(d).is_some();
-                match check_verified_entry(&entry, self.id, Some(&position), admitted) {
+                match check_verified_entry(&entry, document, Some(&position), admitted) {
                     Verdict::Accept => match self.accept(&entry, founding, &mut trial, &mut vetted, &mut bad_wraps) {
                         Ok(membership_changed) => {
                             progress = true;
@@ -118,12 +131,14 @@ impl OpenGroup {
                 self.rebuild_due.insert(*id);
             }
         }
-        self.sort_compartment_keys()?;
+        // Pending compartment entries are tried again: a key, a generation, an addition of their author, or the
+        // changes they build on may have come with this batch.
         for compartment in std::mem::take(&mut self.rebuild_due) {
             if let Err(error) = self.rebuild_compartment(&compartment) {
                 tracing::error!(%error, "a compartment's records could not be rebuilt");
             }
         }
+        self.settle_compartments();
         if failure.is_some() {
             // The copy may hold an entry that was not stored: make it again from what was.
             trial = None;
@@ -255,8 +270,8 @@ impl OpenGroup {
         bad_wraps: &mut Vec<DeviceId>,
     ) -> Result<bool, Refusal> {
         let header = entry.header();
-        if let Some(compartment) = self.members.compartment_of_epoch(header.epoch) {
-            return self.accept_compartment_entry(entry, compartment).map(|()| false);
+        if header.group != self.id {
+            return self.accept_compartment_entry(entry, header.group).map(|()| false);
         }
         // Only a generation the membership names as the group's: a key welcomed in may be a compartment's whose
         // creation has not arrived yet, and its entries wait for it.
@@ -317,7 +332,7 @@ impl OpenGroup {
             }
             EntryKind::Evidence => {
                 let proof = Equivocation::decode(&plain).map_err(invalid)?;
-                if proof.group() != self.id {
+                if proof.group() != self.id && !self.members.compartments.contains_key(&proof.group()) {
                     return Err(invalid("evidence about another group"));
                 }
                 let about = proof.author();
@@ -353,7 +368,6 @@ impl OpenGroup {
         if header.kind != EntryKind::Change {
             return Err(invalid("a membership operation or evidence sealed with a compartment's key"));
         }
-        let opened = self.any_key(header.epoch).map(|key| entry.open(key));
         self.store_received(&header.author, header.link.seq, &entry.encode()).map_err(Refusal::Store)?;
         self.covered.insert(header.author, Covered { author: header.author, seq: header.link.seq, hash: entry.hash() });
         if header.author == self.device.device_id() {
@@ -361,13 +375,7 @@ impl OpenGroup {
         }
         self.since_snapshot += 1;
         self.bytes_since_snapshot += header.body_len as usize;
-        match opened {
-            Some(Ok(plain)) => self.offer_compartment_change(compartment, entry, plain),
-            Some(Err(error)) => {
-                self.keep_refused(entry, &format!("its compartment records do not open: {error}"));
-            }
-            None => {}
-        }
+        self.note_compartment_entry(compartment, header.author, header.link.seq);
         Ok(())
     }
 

@@ -96,25 +96,23 @@ impl OpenGroup {
             EntryKind::Membership | EntryKind::Evidence => {
                 let (epoch, key) = match self.members.writable_epoch.and_then(|e| self.keys.key(e).map(|k| (e, k))) {
                     Some(found) => found,
-                    // The group's newest key, never a compartment's (one welcomed in may not be sorted out yet).
+                    // The newest key this device received (keys are kept in the order they arrived).
                     None => {
-                        let members = &self.members;
-                        let newest =
-                            self.keys.epochs.iter().rev().find(|(e, _)| members.compartment_of_epoch(*e).is_none());
-                        let newest = newest.map(|(epoch, key)| (*epoch, key));
+                        let newest = self.keys.epochs.last().map(|(epoch, key)| (*epoch, key));
                         newest.ok_or_else(|| NodeError::Damaged("the group has no key".into()))?
                     }
                 };
                 (epoch, key.clone())
             }
         };
-        self.append_own_under(kind, plain, epoch, &key)
+        self.append_own_under(self.id, kind, plain, epoch, &key)
     }
 
-    /// Seals `plain` under generation `epoch` (the group's or a compartment's) into the next entry of this
-    /// device's log, stores it and flushes.
+    /// Seals `plain` under generation `epoch` of document `document` (the group, or one of its compartments,
+    /// named in the entry's header) into the next entry of this device's log, stores it and flushes.
     pub(super) fn append_own_under(
         &mut self,
+        document: GroupId,
         kind: EntryKind,
         plain: &[u8],
         epoch: u32,
@@ -125,7 +123,7 @@ impl OpenGroup {
             return Err(NodeError::Refused("that is more than one entry can carry; make it in smaller parts".into()));
         }
         let link = self.own_log.next_header_fields();
-        let entry = Entry::seal(&self.device, kind, self.id, link, epoch, key, plain);
+        let entry = Entry::seal(&self.device, kind, document, link, epoch, key, plain);
         let author = self.device.device_id();
         self.shelf.append_entry(&self.id, &author, link.seq, &entry.encode())?;
         // The entry is in the store from here on (flushed or not), so the position advances even if flushing

@@ -87,17 +87,18 @@ impl OpenGroup {
         if !self.members.is_active_device(&admission.device) {
             return Err(NodeError::Refused("the membership rules did not admit the device".into()));
         }
-        // A new member gets the group's keys; another device of this member also every key of the compartments
-        // the member is in (sorted out from the group's once its membership is known).
-        let mut keys: Vec<(u32, &Secret32)> = self.keys.epochs.iter().map(|(epoch, key)| (*epoch, key)).collect();
+        // Another device of this member also gets every key of the compartments the member is in, in signed
+        // shares (checked against the keys' commitments like any compartment key).
         if admission.own_device {
-            keys.extend(self.compartment_keys_for_own_device());
+            self.share_compartments_with(admission.device, admission.agreement);
         }
-        let wrapped = keys
-            .into_iter()
+        let wrapped = self
+            .keys
+            .epochs
+            .iter()
             .map(|(epoch, key)| {
-                let context = sunspace_membership::invite::welcome_wrap_context(&self.id, epoch, &admission.device);
-                (epoch, wrap_hex(&admission.agreement, key, &context))
+                let context = sunspace_membership::invite::welcome_wrap_context(&self.id, *epoch, &admission.device);
+                (*epoch, wrap_hex(&admission.agreement, key, &context))
             })
             .collect();
         Ok((member, wrapped))

@@ -92,14 +92,16 @@ pub struct OpenGroup {
     storage_key: Secret32,
     id: GroupId,
     keys: GroupKeys,
-    /// The keys of the compartments this device is in (kept apart: see [`GroupKeys::open_compartment_keys`]).
-    compartment_keys: GroupKeys,
+    /// The keys of the compartments this device is in (kept apart: see [`crate::records::CompartmentKeys`]).
+    compartment_keys: crate::records::CompartmentKeys,
     doc: GroupDoc,
     /// The documents of the compartments this device reads.
     compartments: BTreeMap<GroupId, compartment::CompartmentDoc>,
     /// Compartments whose documents must be made again from the kept entries (see
     /// [`OpenGroup::rebuild_compartment`]).
     rebuild_due: std::collections::BTreeSet<GroupId>,
+    /// Per compartment this device's member is in: its kept entries whose records are not in its document yet.
+    pending: BTreeMap<GroupId, std::collections::BTreeSet<(DeviceId, u64)>>,
     /// Where this device's own log stands.
     own_log: LogPosition,
     /// How far the document includes each log (the snapshot's coverage plus what was replayed and written).
@@ -191,14 +193,9 @@ struct ReplayedChange {
 /// What one stored entry held.
 enum Replayed {
     Change(Vec<u8>),
-    /// A compartment's records this device reads.
-    CompartmentChange {
-        epoch: u32,
-        plain: Vec<u8>,
-        entry: Box<Entry>,
-    },
-    /// A compartment's records this device does not read (the generation's number).
-    Sealed(u32),
+    /// An entry of a compartment of the group (its id in the header), kept sealed; its records are taken in
+    /// once the membership is known ([`OpenGroup::open_compartments`]).
+    Compartment(GroupId),
     Membership,
     Evidence(Box<Equivocation>),
 }
@@ -215,26 +212,26 @@ fn replay_entry(
     seq: u64,
     bytes: &[u8],
     position: &mut LogPosition,
-    (keys, compartment_keys): (&GroupKeys, &GroupKeys),
+    keys: &GroupKeys,
     membership: &mut MembershipLog,
 ) -> Result<Replayed, NodeError> {
     let entry = Entry::decode(bytes).map_err(|e| damaged_entry(author, seq, e))?;
-    if entry.header().author != *author || entry.header().group != *id || entry.header().link.seq != seq {
+    // A compartment's entry names the compartment instead of the group; it was checked to be one of the group's
+    // when it was received.
+    if entry.header().author != *author || entry.header().link.seq != seq {
         return Err(damaged_entry(author, seq, "is stored in the wrong place"));
     }
     entry.verify_signature().map_err(|e| damaged_entry(author, seq, e))?;
     let mut probe = *position;
     probe.accept(&entry).map_err(|e| damaged_entry(author, seq, e))?;
-    let epoch = entry.header().epoch;
-    if entry.header().kind == EntryKind::Change && keys.key(epoch).is_none() {
-        // A compartment's records: read if this device is in it, else kept sealed (checked when it was received:
-        // its generation is one of a compartment's in the signed membership).
+    if entry.header().group != *id {
+        if entry.header().kind != EntryKind::Change {
+            return Err(damaged_entry(author, seq, "holds a membership operation or evidence for a compartment"));
+        }
         *position = probe;
-        return Ok(match compartment_keys.key(epoch).map(|key| entry.open(key)) {
-            Some(Ok(plain)) => Replayed::CompartmentChange { epoch, plain, entry: Box::new(entry) },
-            _ => Replayed::Sealed(epoch),
-        });
+        return Ok(Replayed::Compartment(entry.header().group));
     }
+    let epoch = entry.header().epoch;
     let key = keys.key(epoch).ok_or_else(|| damaged_entry(author, seq, "uses a key this device does not hold"))?;
     let plain = entry.open(key).map_err(|e| damaged_entry(author, seq, e))?;
     let replayed = match entry.header().kind {
@@ -544,11 +541,13 @@ impl OpenGroup {
 
     /// Writes a snapshot of the document as of the entries it covers (flushed with the next flush).
     pub fn write_snapshot(&mut self) -> Result<(), NodeError> {
+        let (compartments, pending) = self.compartment_saves();
         let snapshot = Snapshot {
             covered: self.covered.values().copied().collect(),
             membership: self.membership.signed_ops().map(SignedOp::encode).collect(),
             document: self.doc.save(),
-            compartments: self.compartment_saves(),
+            compartments,
+            pending,
         };
         self.shelf.put_snapshot(&self.id, &snapshot.seal(&self.storage_key, &self.id))?;
         self.since_snapshot = 0;

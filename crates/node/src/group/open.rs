@@ -25,10 +25,11 @@ impl OpenGroup {
             storage_key: vault.storage_key.clone(),
             id,
             keys,
-            compartment_keys: GroupKeys { epochs: Vec::new() },
+            compartment_keys: Default::default(),
             doc,
             compartments: BTreeMap::new(),
             rebuild_due: Default::default(),
+            pending: BTreeMap::new(),
             own_log: LogPosition::start(),
             covered: BTreeMap::new(),
             sealed_heads: Vec::new(),
@@ -45,7 +46,7 @@ impl OpenGroup {
         let sealed_keys =
             shelf.get_meta(&shelf.keys_name(&id))?.ok_or_else(|| NodeError::GroupNotFound(id.to_hex()))?;
         let keys = GroupKeys::open(&shelf, &id, &sealed_keys)?;
-        let compartment_keys = GroupKeys::open_compartment_keys(&shelf, &id)?;
+        let compartment_keys = crate::records::CompartmentKeys::open(&shelf, &id)?;
 
         // The snapshot is a cache: if it cannot be read, the logs alone rebuild the document.
         let mut covered = BTreeMap::new();
@@ -54,6 +55,7 @@ impl OpenGroup {
         let mut loaded = None;
         let mut membership = MembershipLog::new(id);
         let mut snapshot_compartments: BTreeMap<GroupId, GroupDoc> = BTreeMap::new();
+        let mut snapshot_pending = Vec::new();
         if let Some(sealed) = shelf.snapshot(&id)? {
             match Snapshot::open(vault.storage_key, &id, &sealed).and_then(|snapshot| {
                 // A group joined a moment ago has an empty snapshot: it only makes the group known to the store.
@@ -69,10 +71,11 @@ impl OpenGroup {
                 for (compartment, bytes) in &snapshot.compartments {
                     compartments.insert(*compartment, GroupDoc::load_trusted(bytes)?);
                 }
-                Ok((snapshot.covered, document, doc, log, compartments))
+                Ok((snapshot.covered, document, doc, log, (compartments, snapshot.pending)))
             }) {
-                Ok((snapshot_covered, document, doc, snapshot_log, compartments)) => {
+                Ok((snapshot_covered, document, doc, snapshot_log, (compartments, pending))) => {
                     snapshot_compartments = compartments;
+                    snapshot_pending = pending;
                     covered = snapshot_covered.into_iter().map(|c| (c.author, c)).collect();
                     snapshot_document = document;
                     loaded = doc;
@@ -101,8 +104,7 @@ impl OpenGroup {
         let snapshot_covered = covered.clone();
         let mut replayed_places: BTreeMap<DeviceId, Vec<(u64, [u8; 32])>> = BTreeMap::new();
         let mut since_snapshot = 0;
-        let mut compartment_changes: Vec<(u32, Vec<u8>, Box<Entry>)> = Vec::new();
-        let mut sealed_epochs: std::collections::BTreeSet<u32> = Default::default();
+        let mut compartment_entries: Vec<(GroupId, DeviceId, u64)> = Vec::new();
         for (author, head) in logs {
             let mut position = match covered.get(&author) {
                 Some(c) => LogPosition::resume(c.seq, c.hash),
@@ -123,15 +125,7 @@ impl OpenGroup {
                 }
                 for (seq, bytes) in page {
                     let replayed_entry = match &bytes {
-                        Ok(bytes) => replay_entry(
-                            &id,
-                            &author,
-                            seq,
-                            bytes,
-                            &mut position,
-                            (&keys, &compartment_keys),
-                            &mut membership,
-                        ),
+                        Ok(bytes) => replay_entry(&id, &author, seq, bytes, &mut position, &keys, &mut membership),
                         Err(_) => Err(damaged_entry(&author, seq, "cannot be unsealed on this device")),
                     };
                     match replayed_entry {
@@ -141,11 +135,8 @@ impl OpenGroup {
                             replayed.push(ReplayedChange { author, seq, range: start..all_changes.len() });
                         }
                         Ok(Replayed::Membership) => {}
-                        Ok(Replayed::CompartmentChange { epoch, plain, entry }) => {
-                            compartment_changes.push((epoch, plain, entry));
-                        }
-                        Ok(Replayed::Sealed(epoch)) => {
-                            sealed_epochs.insert(epoch);
+                        Ok(Replayed::Compartment(compartment)) => {
+                            compartment_entries.push((compartment, author, seq));
                         }
                         Ok(Replayed::Evidence(proof)) => {
                             equivocations.entry(proof.author()).or_insert(*proof);
@@ -232,13 +223,6 @@ impl OpenGroup {
                 .map_err(|e| NodeError::Damaged(format!("this device's unsent edits: {e}")))?;
         }
         let pending_heads = doc.heads();
-        // Entries sealed for a key this device does not hold must be a compartment's (it was checked when they
-        // were received); anything else is a group key gone missing.
-        for epoch in &sealed_epochs {
-            if members.compartment_of_epoch(*epoch).is_none() {
-                damage.push(format!("entries sealed with a key generation ({epoch:08x}) this device does not hold"));
-            }
-        }
         let had_snapshot = !snapshot_covered.is_empty();
         let mut group = Self {
             shelf,
@@ -250,6 +234,7 @@ impl OpenGroup {
             doc,
             compartments: BTreeMap::new(),
             rebuild_due: Default::default(),
+            pending: BTreeMap::new(),
             own_log,
             covered,
             sealed_heads,
@@ -266,7 +251,7 @@ impl OpenGroup {
             damage,
             healed_after: Default::default(),
         };
-        group.open_compartments(snapshot_compartments, compartment_changes, had_snapshot)?;
+        group.open_compartments(snapshot_compartments, snapshot_pending, compartment_entries, had_snapshot)?;
         // Keeping the index right costs one small read here; it is written (and flushed) only when the name changed.
         if group.remember_name()? {
             group.shelf.flush()?;
