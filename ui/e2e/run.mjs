@@ -166,6 +166,64 @@ try {
   await (await browser.$('[data-testid="chart-attendance"] canvas')).waitForExist({ timeout: WAIT });
   await shot("06-vitality");
 
+  step("listening: record a one-on-one, share a story from it, name a pattern from the story");
+  const idOf = async (prefix) =>
+    await browser.execute((p) => document.querySelector(`[data-testid^="${p}"]`)?.getAttribute("data-testid")?.slice(p.length), prefix);
+  await click("nav-listening");
+  await type("ooo-with", "Dee");
+  await type("ooo-keeps", "The rota changes every week and nobody can plan childcare.");
+  await type("ooo-next", "Come to the next meeting");
+  await click("record-one-on-one");
+  await browser.waitUntil(async () => (await (await $("one-on-one-notice")).getText()).includes("only on your own devices"), { timeout: WAIT });
+  const oneOnOne = await idOf("share-story-");
+  if (!oneOnOne) throw new Error("the recorded one-on-one is not listed");
+  const notesLine = await (await $(`readable-${oneOnOne}`)).getText();
+  if (!notesLine.includes("only you")) throw new Error(`the one-on-one's notes read as "${notesLine}"`);
+  await click(`share-story-${oneOnOne}`);
+  await type("story-text", "Nobody on nights can plan childcare.");
+  await click("story-share");
+  await browser.waitUntil(async () => (await (await $("story-notice")).getText()).includes("Story shared"), { timeout: WAIT });
+  const story = await idOf("story-name-pattern-");
+  await shot("15-listening");
+  await click(`story-name-pattern-${story}`);
+  await type("pattern-name", "Scheduling makes us invisible");
+  await click("name-pattern");
+  await browser.waitUntil(async () => (await (await $("patterns")).getText()).includes("Scheduling makes us invisible"), { timeout: WAIT });
+  const pattern = await idOf("pattern-stories-");
+  await browser.waitUntil(async () => (await (await $(`pattern-stories-${pattern}`)).getText()).includes("Nobody on nights"), { timeout: WAIT });
+  await shot("16-pattern");
+
+  step("a compartment: create it, move a record into it, see who can read it");
+  await click("nav-members");
+  await type("compartment-name", "Negotiation team");
+  await click("create-compartment");
+  await browser.waitUntil(async () => (await (await $("compartment-notice")).getText()).includes("Negotiation team created"), { timeout: WAIT });
+  await click("nav-meetings");
+  await type("meeting-title", "Offer review");
+  await click("add-meeting");
+  await (await $("meeting-page")).waitForDisplayed({ timeout: WAIT });
+  const offer = await browser.execute(() => {
+    const line = [...document.querySelectorAll('[data-testid="meeting-page"] [data-testid^="readable-"]')][0];
+    return line?.getAttribute("data-testid")?.slice("readable-".length);
+  });
+  if (!offer) throw new Error("the meeting page shows no 'who can read this' line");
+  const before = await (await $(`readable-${offer}`)).getText();
+  if (!before.includes("the whole group")) throw new Error(`a new meeting reads as "${before}"`);
+  await click(`move-${offer}`);
+  const destination = await browser.execute((id) => {
+    const select = document.querySelector(`[data-testid="move-to-${id}"]`);
+    return [...select.options].find((o) => o.textContent.startsWith("Negotiation team"))?.value;
+  }, offer);
+  await (await $(`move-to-${offer}`)).selectByAttribute("value", destination);
+  await click(`move-confirm-${offer}`);
+  await browser.waitUntil(async () => (await (await $(`readable-${offer}`)).getText()).includes("Negotiation team"), { timeout: WAIT });
+  await shot("17-moved-into-compartment");
+
+  step("vitality counts the listening, never per person");
+  await click("nav-vitality");
+  await browser.waitUntil(async () => (await (await $("listening-this-month")).getText()).includes("1"), { timeout: WAIT });
+  await shot("18-vitality-listening");
+
   step("keyboard only: Tab reaches the next section, Enter opens it");
   await click("nav-meetings");
   await browser.execute(() => document.querySelector('[data-testid="nav-meetings"]')?.focus());
@@ -177,7 +235,7 @@ try {
 
   step("readable at 200% zoom: no page runs off the side");
   await browser.execute(() => { document.documentElement.style.zoom = "2"; });
-  for (const section of ["meetings", "actions", "members", "charter", "vitality", "invite", "export"]) {
+  for (const section of ["meetings", "actions", "listening", "patterns", "members", "charter", "vitality", "invite", "export"]) {
     // WebDriver's own click misjudges positions under CSS zoom: the button is clicked from the page instead.
     await browser.execute((id) => document.querySelector(`[data-testid="${id}"]`).click(), `nav-${section}`);
     await new Promise((ok) => setTimeout(ok, 300));

@@ -514,8 +514,8 @@ pub fn added_to_compartment(person: &str, compartment: &str) -> String {
 /// Someone was taken out of a compartment.
 pub fn taken_out_of_compartment(person: &str, compartment: &str) -> String {
     format!(
-        "{person} is out of {compartment}. Its key was changed: {person} reads nothing written there from now on \
-         (what they read before, they may still remember)."
+        "{person} is out of {compartment}. It gets a new key before anything more is written there: {person} \
+         reads nothing written there from now on (what they read before, they may still remember)."
     )
 }
 

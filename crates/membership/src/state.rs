@@ -156,8 +156,11 @@ pub struct CompartmentState {
     pub creator: String,
     /// The device that created it: its first change lays out the compartment's document.
     pub creator_device: DeviceId,
-    /// Its key generations, oldest first (the first is made by its creation). The numbers share one space with
-    /// the group's, so an entry's epoch says which key, and so which document, it is sealed for.
+    /// Its place among the group's compartments in replay order (the same on every device): a member's "only
+    /// me" is the first one they made holding only themselves.
+    pub order: usize,
+    /// Its key generations, oldest first (the first is made by its creation). Each compartment numbers its own: an
+    /// entry's header names the document (the group or a compartment) and its epoch the generation in it.
     pub epochs: Vec<Epoch>,
     /// The newest generation made with knowledge of every removal touching the compartment: the one to write
     /// with. `None` when a member left or was removed and no rotation after it is known.
@@ -379,6 +382,7 @@ impl State {
                     members,
                     creator,
                     creator_device: author,
+                    order: self.compartments.len(),
                     epochs: vec![Epoch { id: u32::MAX, op: None, wrapped_to: wraps.iter().map(|(d, _)| *d).collect() }],
                     writable_epoch: None,
                     cutoffs: BTreeMap::new(),
@@ -607,6 +611,7 @@ impl State {
                     members,
                     creator: mine,
                     creator_device: author,
+                    order: self.compartments.len(),
                     epochs: vec![Epoch { id: u32::MAX, op: None, wrapped_to: devices }],
                     writable_epoch: None,
                     cutoffs: BTreeMap::new(),

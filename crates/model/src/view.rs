@@ -230,10 +230,10 @@ impl GroupView {
     /// Kept from the group only: its name, charter, members, devices and roles. Who belongs to the group is the
     /// group's to say; a compartment's document has no say in it, whatever it holds.
     ///
-    /// A record that is already in this view (a move between two documents caught half-way: written into the
-    /// compartment, not yet deleted from the group) is shown once, where it already was: in the group's document
-    /// it is readable by the whole group, and saying so is the truth. Records that `other` had itself taken in
-    /// keep their own placement.
+    /// A record that is already in this view (a move caught half-way, or a record a member outside the
+    /// compartment wrote into the group's document under an id they saw) is shown once, from the compartment,
+    /// where it is edited, and the doubling is said in `unreadable`: edits must not go where more members read
+    /// them. Records that `other` had itself taken in keep their own placement.
     pub fn absorb(&mut self, compartment_id: &str, other: GroupView) {
         // A record the compartment holds is shown from the compartment, even if a record with its id is in the
         // group's document (or an earlier compartment's): a member outside the compartment may write a record

@@ -3,7 +3,7 @@
 //! A move is three steps the caller takes in order, each an ordinary edit of one document:
 //! [`GroupDoc::copy_record_out`] from the document that holds the record, [`GroupDoc::put_record`] into the other
 //! (the same id), then [`GroupDoc::delete_record`] from the first. Caught half-way, the record is in both, and a
-//! merged view shows it once, where it was ([`crate::GroupView::absorb`]).
+//! merged view shows it once, from the compartment ([`crate::GroupView::absorb`]).
 //!
 //! What is copied is the record's map as it is shown: each field's value as automerge shows it (a conflict is
 //! settled by that pick: settle it first with [`GroupDoc::resolve`] to choose), collaborative texts as their

@@ -62,15 +62,22 @@ pub(super) fn compartment_wrap_context(
     context
 }
 
-/// Whether the records in `author`'s entry `seq` count in `compartment`: its member is in the compartment now, or
-/// was taken out of it and the entry is within the cut-off set for that device. (A device linked after its member
-/// was taken out has no cut-off: nothing it writes there counts.)
+/// Whether the records in `author`'s entry `seq` count in `compartment`: its member is in the compartment now; or
+/// it was taken out of it and the entry is within the cut-off set for that device; or the device was removed from
+/// the group (with its member, or revoked) while its member was in the compartment, and the entry is within the
+/// group's cut-off for it. (A device linked after its member was taken out has no cut-off: nothing it writes there
+/// counts.)
 pub(super) fn counts_in(members: &Membership, compartment: &CompartmentState, author: &DeviceId, seq: u64) -> bool {
     let member = members.devices.get(author).map(|d| d.member.as_str());
     if member.is_some_and(|m| compartment.members.contains(m)) {
         return true;
     }
-    compartment.cutoffs.get(author).is_some_and(|cutoff| seq <= *cutoff)
+    if let Some(cutoff) = compartment.cutoffs.get(author) {
+        return seq <= *cutoff;
+    }
+    members.removed.get(author).is_some_and(|removed| {
+        compartment.ever_members.contains(&removed.member) && seq <= removed.cutoff
+    })
 }
 
 impl OpenGroup {
@@ -98,7 +105,8 @@ impl OpenGroup {
         self.compartments.keys().copied().collect()
     }
 
-    /// This device's member's "only me" compartment: the oldest one they created holding only themselves.
+    /// This device's member's "only me" compartment: the first one (in the membership's replay order) they
+    /// created holding only themselves.
     pub fn only_me(&self) -> Option<GroupId> {
         let me = self.members.member_of(&self.device.device_id())?;
         self.members
@@ -107,7 +115,7 @@ impl OpenGroup {
             .filter(|(id, c)| {
                 c.creator == me && c.members.len() == 1 && c.members.contains(me) && self.compartments.contains_key(*id)
             })
-            .min_by_key(|(_, c)| c.epochs.first().map(|e| e.op))
+            .min_by_key(|(_, c)| c.order)
             .map(|(id, _)| *id)
     }
 
