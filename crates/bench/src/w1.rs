@@ -162,8 +162,10 @@ pub(crate) fn catch_up(from: &mut OpenGroup, to: &mut OpenGroup) -> anyhow::Resu
     Ok(())
 }
 
-/// Two real engines reconnecting after `edits` edits each.
-async fn sunspace(edits: usize, extra: usize) -> anyhow::Result<Figures> {
+/// Two real engines reconnecting after `edits` edits each; with `compartment`, both are in a compartment and
+/// 30% of the edits (every third of the first nine in ten) are made to a meeting kept there, as its own sealed
+/// entries.
+async fn sunspace(edits: usize, extra: usize, compartment: bool) -> anyhow::Result<Figures> {
     let dirs = (tempfile::tempdir()?, tempfile::tempdir()?);
     let ana = device(dirs.0.path(), "Ana")?;
     let bea = device(dirs.1.path(), "Bea")?;
@@ -183,10 +185,27 @@ async fn sunspace(edits: usize, extra: usize) -> anyhow::Result<Figures> {
     let (_, wrapped) = a.admit(&admission)?;
     let mut b = bea.accept_group(a.id(), &wrapped, "W1")?;
     catch_up(&mut a, &mut b)?;
+    let team = if compartment {
+        let members: Vec<String> = a.members().members.keys().cloned().collect();
+        let team = a.create_compartment("Negotiation team", &members)?;
+        let kept = a.edit_compartment(&team, |doc| base(doc, 0))?;
+        catch_up(&mut a, &mut b)?;
+        Some((team, kept))
+    } else {
+        None
+    };
     let (mut rng_a, mut rng_b) = (Rng(0x9E37_79B9_7F4A_7C15), Rng(0xD1B5_4A32_D192_ED03));
     for n in 0..edits {
-        a.edit(|doc| edit(doc, &meeting, &mut rng_a, "a", n))?;
-        b.edit(|doc| edit(doc, &meeting, &mut rng_b, "b", n))?;
+        match &team {
+            Some((team, kept)) if n % 10 < 3 => {
+                a.edit_compartment(team, |doc| edit(doc, kept, &mut rng_a, "a", n))?;
+                b.edit_compartment(team, |doc| edit(doc, kept, &mut rng_b, "b", n))?;
+            }
+            _ => {
+                a.edit(|doc| edit(doc, &meeting, &mut rng_a, "a", n))?;
+                b.edit(|doc| edit(doc, &meeting, &mut rng_b, "b", n))?;
+            }
+        }
     }
     let group = a.id();
     drop((a, b));
@@ -236,14 +255,18 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
     println!();
     println!("| workload | what | time to converge | bytes A→B | bytes B→A | messages |");
     println!("|---|---|---|---|---|---|");
+    let mut plain_w1 = None;
     for (name, extra) in [("W1", 0), ("W1h", W1H_BASE_CHANGES)] {
         let floor = median((0..options.runs).map(|_| floor(options.edits, extra)).collect::<anyhow::Result<_>>()?);
         let ours = median(
             (0..options.runs)
-                .map(|_| runtime.block_on(sunspace(options.edits, extra)))
+                .map(|_| runtime.block_on(sunspace(options.edits, extra, false)))
                 .collect::<anyhow::Result<_>>()
                 .context("Sunspace run")?,
         );
+        if extra == 0 {
+            plain_w1 = Some((ours.millis, ours.a_to_b, ours.b_to_a, ours.messages));
+        }
         for (what, f) in [("automerge sync, in process (floor)", &floor), ("Sunspace, two engines on loopback", &ours)]
         {
             println!(
@@ -259,6 +282,28 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
             ours.millis / floor.millis,
             ours.a_to_b as f64 / floor.a_to_b.max(1) as f64,
             ours.b_to_a as f64 / floor.b_to_a.max(1) as f64
+        );
+    }
+    // The cost of compartments: the same W1 with 30% of the edits in a compartment both devices are in.
+    let kept = median(
+        (0..options.runs)
+            .map(|_| runtime.block_on(sunspace(options.edits, 0, true)))
+            .collect::<anyhow::Result<_>>()
+            .context("Sunspace run with a compartment")?,
+    );
+    println!(
+        "| W1c | Sunspace, 30% of the edits in a compartment | {:.0} ms | {:.1} KB | {:.1} KB | {} |",
+        kept.millis,
+        kept.a_to_b as f64 / 1000.0,
+        kept.b_to_a as f64 / 1000.0,
+        kept.messages
+    );
+    if let Some((millis, a_to_b, b_to_a, _)) = plain_w1 {
+        println!(
+            "| W1c | ÷ W1 without a compartment | {:.2}× | {:.2}× | {:.2}× | |",
+            kept.millis / millis,
+            kept.a_to_b as f64 / a_to_b.max(1) as f64,
+            kept.b_to_a as f64 / b_to_a.max(1) as f64
         );
     }
     Ok(())

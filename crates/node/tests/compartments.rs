@@ -234,3 +234,29 @@ fn a_compartment_entry_that_arrives_before_what_it_builds_on_waits_also_across_a
     let view = bea.view();
     assert_eq!(view.meetings.iter().find(|m| m.id == meeting).map(|m| m.minutes.as_str()), Some(TEAM_CANARY));
 }
+
+#[test]
+fn compartment_edits_made_with_nobody_to_send_them_to_are_kept_across_a_reopening_and_sent_as_one_entry() {
+    let (_dir, vault) = sled_device("Dee");
+    let mut group = vault.create_group("Tenants", day()).unwrap();
+    let only_me = group.create_compartment("Only me", &[member_id(&group, "Dee")]).unwrap();
+    let me = vault.device_id();
+    let before = group.heads()[&me];
+    let notes = group.edit_compartment(&only_me, |doc| doc.add_meeting(NewMeeting::new(day(), "Notes"))).unwrap();
+    for line in ["first", "second", ONLY_ME_CANARY] {
+        group.edit_compartment(&only_me, |doc| doc.append_minutes(&notes, line)).unwrap();
+    }
+    assert_eq!(group.heads()[&me], before, "kept pending, not sealed one by one");
+    assert!(group.has_pending());
+    let id = group.id();
+    drop(group);
+    let mut group = vault.open_group(id).unwrap();
+    assert!(group.damage().is_empty(), "{:?}", group.damage());
+    assert!(contains(&everything_shown(&mut group), ONLY_ME_CANARY), "the kept edits are back");
+    group.persist_pending().unwrap();
+    assert_eq!(group.heads()[&me], before + 1, "sealed into one entry");
+    assert!(!group.has_pending());
+    drop(group);
+    let mut group = vault.open_group(id).unwrap();
+    assert_eq!(group.view().meetings[0].minutes, format!("first\nsecond\n{ONLY_ME_CANARY}"));
+}

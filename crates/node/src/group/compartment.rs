@@ -35,12 +35,23 @@ pub(crate) struct CompartmentDoc {
     pub(crate) doc: GroupDoc,
     /// The heads already in stored entries: later local changes are sealed into the next entry.
     sealed_heads: Vec<ChangeHash>,
+    /// The heads already in stored entries or pending chunks (local edits kept, sealed under the storage key,
+    /// until a peer is there to send them to: as the group's own, see [`OpenGroup::save_pending`]).
+    pending_heads: Vec<ChangeHash>,
+    /// Pending chunks stored.
+    pending_count: u32,
 }
 
 impl CompartmentDoc {
     pub(crate) fn new(mut doc: GroupDoc) -> Self {
         let sealed_heads = doc.heads();
-        Self { doc, sealed_heads }
+        Self { doc, pending_heads: sealed_heads.clone(), sealed_heads, pending_count: 0 }
+    }
+
+    /// Marks everything in the document as in stored entries (what was received, or just sealed).
+    fn all_sealed(&mut self) {
+        self.sealed_heads = self.doc.heads();
+        self.pending_heads = self.sealed_heads.clone();
     }
 }
 
@@ -75,9 +86,10 @@ pub(super) fn counts_in(members: &Membership, compartment: &CompartmentState, au
     if let Some(cutoff) = compartment.cutoffs.get(author) {
         return seq <= *cutoff;
     }
-    members.removed.get(author).is_some_and(|removed| {
-        compartment.ever_members.contains(&removed.member) && seq <= removed.cutoff
-    })
+    members
+        .removed
+        .get(author)
+        .is_some_and(|removed| compartment.ever_members.contains(&removed.member) && seq <= removed.cutoff)
 }
 
 impl OpenGroup {
@@ -321,6 +333,7 @@ impl OpenGroup {
         if !self.compartments.contains_key(compartment) || !self.reads(compartment) {
             return Err(NodeError::Refused("this device cannot read that compartment".into()));
         }
+        // A key to write with is made now if a removal left none: an edit is never kept that cannot be sent.
         let key = self.compartment_writable_key(compartment)?;
         let held = self
             .compartments
@@ -328,7 +341,11 @@ impl OpenGroup {
             .ok_or_else(|| NodeError::Refused("this device cannot read that compartment".into()))?;
         match edit(&mut held.doc) {
             Ok(result) => {
-                self.seal_compartment(compartment, key)?;
+                if self.seal_at_once {
+                    self.seal_compartment(compartment, key)?;
+                } else {
+                    self.save_compartment_pending(compartment, key)?;
+                }
                 Ok(result)
             }
             Err(error) => {
@@ -350,11 +367,88 @@ impl OpenGroup {
         }
         let (changes, _) = held.doc.changes_after(&held.sealed_heads);
         // The group's own pending edits stay in order before this entry.
-        self.persist_pending()?;
+        self.persist_group_pending()?;
         self.append_own_under(*compartment, EntryKind::Change, &changes, epoch, &key)?;
-        if let Some(held) = self.compartments.get_mut(compartment) {
-            held.sealed_heads = heads;
+        let Some(held) = self.compartments.get_mut(compartment) else { return Ok(()) };
+        held.sealed_heads = heads.clone();
+        held.pending_heads = heads;
+        // The entry is flushed; only then are the pending chunks dropped (as for the group's own).
+        if held.pending_count > 0 {
+            held.pending_count = 0;
+            let count = crate::records::seal_pending_count(&self.storage_key, compartment, 0);
+            self.shelf.put_meta(&self.shelf.unsent_count_name(compartment), &count)?;
+            self.shelf.flush()?;
         }
+        Ok(())
+    }
+
+    /// Keeps a compartment document's changes not yet in an entry in its sealed pending record and flushes, as
+    /// [`OpenGroup::save_pending`] does the group's: the edit is durable, and becomes one entry with the others
+    /// when there is a peer to send it to. `key` is the one it will be sealed with if the batch is full.
+    fn save_compartment_pending(&mut self, compartment: &GroupId, key: (u32, Secret32)) -> Result<(), NodeError> {
+        let now = chrono::Utc::now().timestamp();
+        let Some(held) = self.compartments.get_mut(compartment) else { return Ok(()) };
+        held.doc.commit(now);
+        let heads = held.doc.heads();
+        if heads == held.pending_heads {
+            return Ok(());
+        }
+        if held.pending_count as usize + 1 >= PENDING_MAX_CHANGES {
+            return self.seal_compartment(compartment, key);
+        }
+        let changes = held.doc.save_after(&held.pending_heads);
+        let index = held.pending_count;
+        let chunk = crate::records::seal_pending_chunk(&self.storage_key, compartment, index, &changes);
+        self.shelf.put_meta(&self.shelf.unsent_chunk_name(compartment, index), &chunk)?;
+        let count = crate::records::seal_pending_count(&self.storage_key, compartment, index + 1);
+        self.shelf.put_meta(&self.shelf.unsent_count_name(compartment), &count)?;
+        self.shelf.flush()?;
+        if let Some(held) = self.compartments.get_mut(compartment) {
+            held.pending_count = index + 1;
+            held.pending_heads = heads;
+        }
+        Ok(())
+    }
+
+    /// Seals each compartment's kept local edits into one entry of this device's log.
+    pub(super) fn persist_compartments_pending(&mut self) -> Result<(), NodeError> {
+        let waiting: Vec<GroupId> = self
+            .compartments
+            .iter_mut()
+            .filter_map(|(id, held)| (held.doc.heads() != held.sealed_heads).then_some(*id))
+            .collect();
+        for compartment in waiting {
+            let key = self.compartment_writable_key(&compartment)?;
+            self.seal_compartment(&compartment, key)?;
+        }
+        Ok(())
+    }
+
+    /// Whether any compartment's local edits wait to be sealed into an entry.
+    pub(super) fn compartments_pending(&mut self) -> bool {
+        self.compartments.values_mut().any(|held| held.doc.heads() != held.sealed_heads)
+    }
+
+    /// At open: a compartment's local edits kept pending, back into its document.
+    fn load_compartment_pending(&mut self, compartment: &GroupId) -> Result<(), NodeError> {
+        let Some(sealed) = self.shelf.get_meta(&self.shelf.unsent_count_name(compartment))? else { return Ok(()) };
+        let count = crate::records::open_pending_count(&self.storage_key, compartment, &sealed)?;
+        let mut unsent = Vec::new();
+        for index in 0..count {
+            let sealed = self
+                .shelf
+                .get_meta(&self.shelf.unsent_chunk_name(compartment, index))?
+                .ok_or_else(|| NodeError::Damaged("one of this device's unsent compartment edits is missing".into()))?;
+            unsent.extend(crate::records::open_pending_chunk(&self.storage_key, compartment, index, &sealed)?);
+        }
+        let Some(held) = self.compartments.get_mut(compartment) else { return Ok(()) };
+        if !unsent.is_empty() {
+            held.doc
+                .load_incremental(&unsent)
+                .map_err(|e| NodeError::Damaged(format!("this device's unsent compartment edits: {e}")))?;
+        }
+        held.pending_heads = held.doc.heads();
+        held.pending_count = count;
         Ok(())
     }
 
@@ -524,9 +618,10 @@ impl OpenGroup {
             }
         }
         if let Some(held) = self.compartments.get_mut(compartment) {
-            // What was taken in is in stored entries: nothing of it is sealed again.
+            // What was taken in is in stored entries: nothing of it is sealed again. (This device's own edits were
+            // sealed before: receiving seals them first, and opening loads them after.)
             if held.doc.set_author(&me).is_ok() {
-                held.sealed_heads = held.doc.heads();
+                held.all_sealed();
             }
         }
     }
@@ -630,12 +725,28 @@ impl OpenGroup {
             }
         }
         self.settle_compartments();
+        let held: Vec<GroupId> = self.compartments.keys().copied().collect();
+        for compartment in held {
+            self.load_compartment_pending(&compartment)?;
+        }
         Ok(())
     }
 
     /// The compartments' documents and pending entries, for the snapshot.
     pub(super) fn compartment_saves(&mut self) -> (Vec<(GroupId, Vec<u8>)>, Vec<PendingEntry>) {
-        let docs = self.compartments.iter_mut().map(|(id, held)| (*id, held.doc.save())).collect();
+        // As of the entries the snapshot covers: local edits still pending are not in it (they are loaded from
+        // their pending chunks at open, and sealed then).
+        let docs = self
+            .compartments
+            .iter_mut()
+            .filter_map(|(id, held)| {
+                if held.doc.heads() == held.sealed_heads {
+                    return Some((*id, held.doc.save()));
+                }
+                let sealed = held.sealed_heads.clone();
+                held.doc.automerge().fork_at(&sealed).ok().map(|mut at| (*id, at.save()))
+            })
+            .collect();
         let pending = self
             .pending
             .iter()

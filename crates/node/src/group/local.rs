@@ -59,6 +59,12 @@ impl OpenGroup {
     /// If storing fails the changes stay in memory, and the next successful call seals them together with what
     /// came after, so nothing is half-written and nothing is sealed twice.
     pub fn persist_pending(&mut self) -> Result<(), NodeError> {
+        self.persist_group_pending()?;
+        self.persist_compartments_pending()
+    }
+
+    /// [`OpenGroup::persist_pending`] for the group's own document.
+    pub(super) fn persist_group_pending(&mut self) -> Result<(), NodeError> {
         let now = chrono::Utc::now().timestamp();
         self.doc.commit(now);
         let heads = self.doc.heads();
@@ -83,7 +89,7 @@ impl OpenGroup {
 
     /// Whether local edits wait to be sealed into an entry.
     pub fn has_pending(&mut self) -> bool {
-        self.doc.heads() != self.sealed_heads
+        self.doc.heads() != self.sealed_heads || self.compartments_pending()
     }
 
     /// Seals `plain` into the next entry of this device's log, stores it and flushes.
