@@ -257,6 +257,6 @@ fn compartment_edits_made_with_nobody_to_send_them_to_are_kept_across_a_reopenin
     assert_eq!(group.heads()[&me], before + 1, "sealed into one entry");
     assert!(!group.has_pending());
     drop(group);
-    let mut group = vault.open_group(id).unwrap();
+    let group = vault.open_group(id).unwrap();
     assert_eq!(group.view().meetings[0].minutes, format!("first\nsecond\n{ONLY_ME_CANARY}"));
 }
