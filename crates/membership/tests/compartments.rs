@@ -369,3 +369,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_creator_is_in_what_they_create_and_creates_only_so_many() {
+    let (mut log, ana, _sam, lee, _kim) = group();
+    let state = log.state();
+    let outside = log.append(&ana, create(&state, 40, "for others", &["lee", "kim"])).unwrap();
+    assert_eq!(rejection_of(&log, outside), Some(Rejection::NotInCompartment), "its creator made its key");
+    for n in 0..sunspace_membership::MAX_COMPARTMENTS_PER_MEMBER {
+        let state = log.state();
+        let op = log.append(&lee, create(&state, 100 + n as u8, "notes", &["lee"])).unwrap();
+        assert_eq!(rejection_of(&log, op), None);
+    }
+    let state = log.state();
+    let one_more = log.append(&lee, create(&state, 99, "notes", &["lee"])).unwrap();
+    assert_eq!(rejection_of(&log, one_more), Some(Rejection::TooManyCompartments));
+    let by_ana = log.append(&ana, create(&state, 98, "team", &["ana", "lee"])).unwrap();
+    assert_eq!(rejection_of(&log, by_ana), None, "one member's share does not use up anyone else's");
+}
+
+#[test]
+fn a_share_gives_keys_only_to_devices_of_the_compartment_and_only_from_a_member_of_it() {
+    let (mut log, ana, sam, lee, _kim) = group();
+    let state = log.state();
+    log.append(&ana, create(&state, 41, "team", &["ana", "lee"])).unwrap();
+    let team = compartment_id_for(&log.group(), &ana.device_id(), &[41; 16]);
+    let state = log.state();
+    let epoch = state.compartments[&team].epochs[0].id;
+    let to = |device: &DeviceKeys| Action::ShareCompartmentKeys {
+        compartment: team,
+        wraps: vec![(epoch, device.device_id(), "00".into())],
+    };
+    let outsider = log.append(&ana, to(&sam)).unwrap();
+    assert_eq!(rejection_of(&log, outsider), Some(Rejection::WrappedToOutsider));
+    let not_in_it = log.append(&sam, to(&lee)).unwrap();
+    assert_eq!(rejection_of(&log, not_in_it), Some(Rejection::NotInCompartment));
+    let ok = log.append(&ana, to(&lee)).unwrap();
+    assert_eq!(rejection_of(&log, ok), None);
+}

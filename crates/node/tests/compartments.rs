@@ -260,3 +260,32 @@ fn compartment_edits_made_with_nobody_to_send_them_to_are_kept_across_a_reopenin
     let group = vault.open_group(id).unwrap();
     assert_eq!(group.view().meetings[0].minutes, format!("first\nsecond\n{ONLY_ME_CANARY}"));
 }
+
+#[test]
+fn a_record_planted_in_the_group_under_a_compartment_records_id_does_not_capture_its_edits() {
+    let ana_vault = common::device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let mal_vault = common::device("Mal");
+    let mut mal = admit(&mut ana, &mal_vault, "Mal");
+    let meeting = ana.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "Offer review"))).unwrap();
+    exchange(&mut ana, &mut mal);
+    // Mal keeps a copy of the meeting while it is still the whole group's.
+    let copy = mal.doc().copy_record_out(sunspace_model::RecordKind::Meeting, &meeting).unwrap();
+    let team = ana.create_compartment("Negotiation team", &[member_id(&ana, "Ana")]).unwrap();
+    ana.move_record(sunspace_model::RecordKind::Meeting, &meeting, Some(team)).unwrap();
+    exchange(&mut ana, &mut mal);
+    assert!(mal.view().meetings.is_empty(), "moved out of what Mal reads");
+    // Mal writes it back into the group's document under the same id.
+    mal.edit(|doc| doc.put_record(sunspace_model::RecordKind::Meeting, &copy)).unwrap();
+    exchange(&mut ana, &mut mal);
+    let view = ana.view();
+    assert_eq!(view.meetings.len(), 1, "{:?}", view.meetings);
+    assert_eq!(view.placement.get(&meeting), Some(&team.to_hex()), "shown from the compartment");
+    assert!(view.unreadable.iter().any(|u| u.contains(&meeting)), "and the doubling is said: {:?}", view.unreadable);
+    // Ana's minutes go where the meeting is shown: the compartment.
+    let edit = sunspace_model::edit::Edit::AppendMinutes { meeting: meeting.clone(), text: TEAM_CANARY.into() };
+    ana.apply_edit(edit).unwrap();
+    exchange(&mut ana, &mut mal);
+    assert!(contains(&everything_shown(&mut ana), TEAM_CANARY));
+    assert!(!contains(&everything_shown(&mut mal), TEAM_CANARY), "Mal's planted copy captured the minutes");
+}

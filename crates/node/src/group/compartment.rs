@@ -559,6 +559,7 @@ impl OpenGroup {
             pending.pop_first();
         }
         pending.insert((author, seq));
+        self.settle_due.insert(compartment);
     }
 
     fn refused_content(&mut self, author: DeviceId, seq: u64, reason: &str) {
@@ -582,6 +583,14 @@ impl OpenGroup {
     pub(crate) fn settle_compartments(&mut self) {
         let compartments: Vec<GroupId> = self.pending.keys().copied().collect();
         for compartment in compartments {
+            self.settle_compartment(&compartment);
+        }
+        self.settle_due.clear();
+    }
+
+    /// [`OpenGroup::settle_compartments`] for the compartments a new entry came for.
+    pub(crate) fn settle_due_compartments(&mut self) {
+        for compartment in std::mem::take(&mut self.settle_due) {
             self.settle_compartment(&compartment);
         }
     }

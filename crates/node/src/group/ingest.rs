@@ -138,7 +138,13 @@ impl OpenGroup {
                 tracing::error!(%error, "a compartment's records could not be rebuilt");
             }
         }
-        self.settle_compartments();
+        // Every compartment when the membership changed (a key, a generation, an addition may have come); else
+        // only those a new entry came for (its changes may be what others wait for).
+        if receipt.membership_changed {
+            self.settle_compartments();
+        } else {
+            self.settle_due_compartments();
+        }
         if failure.is_some() {
             // The copy may hold an entry that was not stored: make it again from what was.
             trial = None;

@@ -102,6 +102,9 @@ pub struct OpenGroup {
     rebuild_due: std::collections::BTreeSet<GroupId>,
     /// Per compartment this device's member is in: its kept entries whose records are not in its document yet.
     pending: BTreeMap<GroupId, std::collections::BTreeSet<(DeviceId, u64)>>,
+    /// Compartments whose pending entries may be taken now (a new entry of theirs came): the others are tried
+    /// again only when the membership changes.
+    settle_due: std::collections::BTreeSet<GroupId>,
     /// Where this device's own log stands.
     own_log: LogPosition,
     /// How far the document includes each log (the snapshot's coverage plus what was replayed and written).
