@@ -616,7 +616,9 @@ impl Service {
                         let label = |hex: &str| words::readers_label(&snapshot, hex);
                         sunspace_model::export::markdown_with(&snapshot.view, &label).into_bytes()
                     }
-                    ExportFormat::Json => serde_json::to_vec_pretty(&self.read(id).await?.view)
+                    // The archive is a file that may travel: a compartment's records stay out of it (sealed in the
+                    // compartment); the Markdown export is where this device's member reads them.
+                    ExportFormat::Json => serde_json::to_vec_pretty(&self.read(id).await?.view.without_compartments())
                         .map_err(|_| ApiError::new(ErrorKind::Storage, words::NOT_MADE))?,
                     ExportFormat::Automerge => match self.run(NodeCommand::ExportAutomerge(id)).await? {
                         NodeOutcome::Bytes(bytes) => bytes,

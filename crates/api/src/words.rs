@@ -535,7 +535,8 @@ pub fn record_moved(kind: RecordKind, readers: &str) -> String {
 /// "Who can read this", for a record placed in compartment `hex` (as the export's "Readable by" line).
 pub fn readers_label(snapshot: &sunspace_node::GroupSnapshot, hex: &str) -> String {
     match snapshot.compartments.iter().find(|c| c.id == hex) {
-        Some(c) if c.only_me => "only you (your own devices)".to_owned(),
+        Some(c) if c.members.len() == 1 && c.name == ONLY_ME => "only you (your own devices)".to_owned(),
+        Some(c) if c.members.len() == 1 => format!("{} (only you)", c.name),
         Some(c) => format!("{} ({})", c.name, list(&c.member_names)),
         None => snapshot.all_compartments.get(hex).cloned().unwrap_or_else(|| "a compartment".to_owned()),
     }

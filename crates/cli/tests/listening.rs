@@ -14,6 +14,7 @@ const BEA_NOTES: &str = "CANARY-bea-one-on-one-rota-5513";
 const CAL_NOTES: &str = "CANARY-cal-one-on-one-manager-7720";
 const TEAM_MINUTES: &str = "CANARY-negotiation-offer-1409";
 const STORY: &str = "Nobody on nights can plan childcare";
+const AFTER_BEA_LEFT: &str = "CANARY-team-after-bea-left-8842";
 
 fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -23,8 +24,10 @@ fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// Whether the device shows `needle`: its Markdown export holds everything it may read (the JSON archive leaves
+/// out what is kept in compartments).
 fn shows(home: &Home, needle: &str) -> bool {
-    export(home).to_string().contains(needle)
+    home.ok(&["export"]).contains(needle)
 }
 
 fn json(home: &Home, args: &[&str]) -> serde_json::Value {
@@ -97,34 +100,42 @@ fn three_members_listen_offline_and_each_device_shows_exactly_what_it_may_read()
     for (home, team, bea_notes, cal_notes) in
         [(&ana, true, false, false), (&bea, true, true, false), (&cal, false, false, true)]
     {
-        let view = export(home).to_string();
-        assert_eq!(view.contains(TEAM_MINUTES), team);
-        assert_eq!(view.contains(BEA_NOTES), bea_notes);
-        assert_eq!(view.contains(CAL_NOTES), cal_notes);
-        assert!(view.contains(STORY) && view.contains("Scheduling makes us invisible"));
+        let archive = export(home).to_string();
+        for kept in [TEAM_MINUTES, BEA_NOTES, CAL_NOTES] {
+            assert!(!archive.contains(kept), "the portable archive holds a compartment's records");
+        }
+        assert!(archive.contains(STORY) && archive.contains("Scheduling makes us invisible"));
         let markdown = home.ok(&["export"]);
         assert_eq!(markdown.contains(TEAM_MINUTES), team, "{markdown}");
         assert_eq!(markdown.contains(BEA_NOTES), bea_notes);
         assert_eq!(markdown.contains(CAL_NOTES), cal_notes);
     }
-    // The "who can read this" line.
-    let listed = bea.ok(&["one-on-one", "list"]);
-    assert!(listed.contains("only you"), "{listed}");
     let compartments = ana.ok(&["compartment", "list"]);
     assert!(compartments.contains("Negotiation team (") && compartments.contains("Bea"), "{compartments}");
     assert!(!compartments.contains("Cal"), "{compartments}");
+    // Bea is taken out of the team while her device runs, connected: she reads nothing written there afterwards.
+    let out = ana.ok(&["compartment", "remove", "Negotiation team", "Bea"]);
+    assert!(out.contains("reads nothing written there"), "{out}");
+    ana.ok(&["minutes", "append", &team_meeting, AFTER_BEA_LEFT]);
+    ana.ok(&["minutes", "append", &meeting, "Noted after the team changed."]);
+    wait_until("Bea holds what Ana wrote after", || shows(&bea, "Noted after the team changed."));
+    assert!(shows(&ana, AFTER_BEA_LEFT));
+    assert!(!shows(&bea, AFTER_BEA_LEFT), "taken out of the compartment, Bea read what was written there after");
+    // The "who can read this" line.
+    let listed = bea.ok(&["one-on-one", "list"]);
+    assert!(listed.contains("only you"), "{listed}");
 
     for serve in [a, b, c] {
         serve.stop();
     }
     let wire = wire.lock().unwrap().clone();
     assert!(wire.len() > 1000, "the recorder carried Cal's sync ({} bytes)", wire.len());
-    for canary in [BEA_NOTES, CAL_NOTES, TEAM_MINUTES, STORY] {
+    for canary in [BEA_NOTES, CAL_NOTES, TEAM_MINUTES, AFTER_BEA_LEFT, STORY] {
         assert!(!wire.windows(canary.len()).any(|w| w == canary.as_bytes()), "{canary} crossed the wire in plaintext");
     }
     for home in [&ana, &bea, &cal] {
         for (path, bytes) in home.contents() {
-            for canary in [BEA_NOTES, CAL_NOTES, TEAM_MINUTES] {
+            for canary in [BEA_NOTES, CAL_NOTES, TEAM_MINUTES, AFTER_BEA_LEFT] {
                 let found = bytes.windows(canary.len()).any(|w| w == canary.as_bytes());
                 assert!(!found, "{canary} found in plaintext in {}", path.display());
             }

@@ -287,6 +287,23 @@ impl GroupView {
         self.sort();
     }
 
+    /// This view without the records placed in compartments (and without their placement): what a file that may
+    /// travel holds, so that a compartment's records stay sealed in it (the portable archive).
+    pub fn without_compartments(&self) -> GroupView {
+        let mut view = self.clone();
+        let placed = std::mem::take(&mut view.placement);
+        let kept = |id: &RecordId| !placed.contains_key(id);
+        view.meetings.retain(|r| kept(&r.id));
+        view.decisions.retain(|r| kept(&r.id));
+        view.actions.retain(|r| kept(&r.id));
+        view.people.retain(|r| kept(&r.id));
+        view.one_on_ones.retain(|r| kept(&r.id));
+        view.conversations.retain(|r| kept(&r.id));
+        view.stories.retain(|r| kept(&r.id));
+        view.patterns.retain(|r| kept(&r.id));
+        view
+    }
+
     /// Puts every list of records in the order [`crate::GroupDoc::view`] gives it.
     pub(crate) fn sort(&mut self) {
         self.members.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));

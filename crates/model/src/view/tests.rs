@@ -70,3 +70,22 @@ fn absorbing_a_compartment_takes_its_records_with_their_placement_and_not_its_me
     let names: Vec<&str> = merged.people.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["Jo", "Kim", "Lee"]);
 }
+
+#[test]
+fn the_portable_view_leaves_out_every_record_placed_in_a_compartment() {
+    let founder = Founder { device_id: "a1".repeat(32), agreement_key: "b2".repeat(32), display_name: "Ana".into() };
+    let (mut group, _) = GroupDoc::create(&"c3".repeat(16), "Warehouse Core Group", &founder, day(1)).unwrap();
+    let general = group.add_meeting(NewMeeting::new(day(20), "General meeting")).unwrap();
+    let team = "0d".repeat(16);
+    let mut other = GroupDoc::create_compartment(&team, "Team", &"a1".repeat(32), day(1)).unwrap();
+    other.add_meeting(NewMeeting::new(day(5), "Offer review")).unwrap();
+    other.add_person(NewPerson::new("Kim", day(4))).unwrap();
+    let mut merged = group.view();
+    merged.absorb(&team, other.view());
+    assert_eq!(merged.meetings.len(), 2);
+    let portable = merged.without_compartments();
+    let meetings: Vec<&str> = portable.meetings.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(meetings, [general.as_str()]);
+    assert!(portable.people.is_empty() && portable.placement.is_empty());
+    assert!(!serde_json::to_string(&portable).unwrap().contains("Offer review"));
+}
