@@ -463,6 +463,19 @@ impl Log {
     ) -> State {
         let kept = self.kept(order, valid, ancestors, targets, &within);
         let mut state = State::new(self.group);
+        // A compartment created twice under one id (its creator signed a second creation with the same nonce) is
+        // void: which one stands cannot be decided without letting the creator rewrite who is in it.
+        let mut creations: BTreeMap<GroupId, usize> = BTreeMap::new();
+        for (i, id) in order.iter().enumerate() {
+            if !within(i) {
+                continue;
+            }
+            let (author, op) = &self.ops[id];
+            if let Action::CreateCompartment { nonce, .. } = &op.action {
+                *creations.entry(crate::op::compartment_id_for(&self.group, author, nonce)).or_insert(0) += 1;
+            }
+        }
+        state.void_compartments = creations.into_iter().filter(|(_, n)| *n > 1).map(|(id, _)| id).collect();
         for (i, id) in order.iter().enumerate() {
             if !kept[i] {
                 continue;

@@ -197,6 +197,8 @@ pub struct State {
     pub writable_epoch: Option<u32>,
     /// The group's compartments by id.
     pub compartments: BTreeMap<GroupId, CompartmentState>,
+    /// Compartment ids created more than once (by their creator, with one nonce): void, never a compartment.
+    pub void_compartments: BTreeSet<GroupId>,
 }
 
 impl State {
@@ -214,6 +216,7 @@ impl State {
             founder: None,
             devices_ever: BTreeMap::new(),
             compartments: BTreeMap::new(),
+            void_compartments: BTreeSet::new(),
         }
     }
 
@@ -369,13 +372,19 @@ impl State {
             // when a member they list was removed concurrently.
             Action::CreateCompartment { nonce, name, members, wraps, .. } if self.apply(author, op).is_err() => {
                 let id = compartment_id_for(&self.group, &author, nonce);
-                if self.compartments.contains_key(&id) || self.compartments.len() >= MAX_COMPARTMENTS {
+                let creator = self.devices.get(&author).map(|d| d.member.clone()).unwrap_or_default();
+                // Each member's first compartments in replay order: concurrent creations past a member's share are
+                // theirs to lose, and never push out anyone else's (there is no group-wide cut here).
+                let theirs = self.compartments.values().filter(|c| c.creator == creator).count();
+                if self.compartments.contains_key(&id)
+                    || self.void_compartments.contains(&id)
+                    || theirs >= MAX_COMPARTMENTS_PER_MEMBER
+                {
                     return;
                 }
                 // Everyone listed held its first key, also one removed meanwhile: their removal must rotate it.
                 let ever_members: BTreeSet<String> = members.iter().cloned().collect();
                 let members = ever_members.iter().filter(|m| self.members.contains_key(*m)).cloned().collect();
-                let creator = self.devices.get(&author).map(|d| d.member.clone()).unwrap_or_default();
                 let state = CompartmentState {
                     name: name.clone(),
                     ever_members,
@@ -591,7 +600,7 @@ impl State {
                     return Err(Rejection::NoSuchMember);
                 }
                 let id = compartment_id_for(&self.group, &author, nonce);
-                if self.compartments.contains_key(&id) {
+                if self.compartments.contains_key(&id) || self.void_compartments.contains(&id) {
                     return Err(Rejection::AlreadyCompartment);
                 }
                 let theirs = self.compartments.values().filter(|c| c.creator == mine).count();

@@ -407,3 +407,43 @@ fn a_share_gives_keys_only_to_devices_of_the_compartment_and_only_from_a_member_
     let ok = log.append(&ana, to(&lee)).unwrap();
     assert_eq!(rejection_of(&log, ok), None);
 }
+
+#[test]
+fn a_compartment_created_twice_under_one_id_is_void_and_cannot_be_rewritten_by_its_creator() {
+    let (mut log, ana, _sam, _lee, _kim) = group();
+    let base = fork(&log);
+    let state = log.state();
+    log.append(&ana, create(&state, 42, "team", &["ana", "lee"])).unwrap();
+    let team = compartment_id_for(&log.group(), &ana.device_id(), &[42; 16]);
+    assert!(log.state().compartments.contains_key(&team));
+    // Later, from the same old place in the log, a second creation with the same nonce and other members.
+    let mut twin = base;
+    twin.append(&ana, create(&state, 42, "team", &["ana", "kim"])).unwrap();
+    merge(&mut log, &twin);
+    let state = log.state();
+    assert!(!state.compartments.contains_key(&team), "neither creation stands");
+    assert!(state.void_compartments.contains(&team));
+}
+
+#[test]
+fn concurrent_creations_past_a_members_share_never_push_out_anyone_elses_compartment() {
+    let (mut log, ana, _sam, lee, _kim) = group();
+    let base = fork(&log);
+    let state = log.state();
+    // Lee signs many "only me" creations, all on the same old dependencies (concurrent with each other).
+    let mut lees = Vec::new();
+    for n in 0..30u8 {
+        let mut one = fork(&base);
+        one.append(&lee, create(&state, 150 + n, "notes", &["lee"])).unwrap();
+        lees.push(one);
+    }
+    log.append(&ana, create(&state, 43, "team", &["ana", "kim"])).unwrap();
+    for one in &lees {
+        merge(&mut log, one);
+    }
+    let state = log.state();
+    let team = compartment_id_for(&log.group(), &ana.device_id(), &[43; 16]);
+    assert!(state.compartments.contains_key(&team), "Ana's compartment stands");
+    let by_lee = state.compartments.values().filter(|c| c.creator == "lee").count();
+    assert_eq!(by_lee, sunspace_membership::MAX_COMPARTMENTS_PER_MEMBER);
+}

@@ -253,6 +253,8 @@ impl GroupView {
         doubled.extend(self.decisions.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
         doubled.extend(self.actions.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
         doubled.extend(self.people.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
+        doubled.extend(self.one_on_ones.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
+        doubled.extend(self.conversations.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
         doubled.extend(self.stories.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
         doubled.extend(self.patterns.iter().map(|r| &r.id).filter(|id| theirs.contains(*id)).cloned());
         for id in doubled {

@@ -60,6 +60,22 @@ impl OpenGroup {
         self.read_entries(author, seq, seq)?.into_iter().next().ok_or_else(|| NodeError::Damaged("vanished".into()))
     }
 
+    /// Seals `plain` as the next entry of this device's log with `document` in its header (a compartment's id,
+    /// or one that is no compartment at all), under `key`, stored here, and returns it encoded.
+    pub fn forge_entry_for(
+        &mut self,
+        document: sunspace_log::GroupId,
+        kind: EntryKind,
+        epoch: u32,
+        key: &Secret32,
+        plain: &[u8],
+    ) -> Result<Vec<u8>, NodeError> {
+        self.append_own_under_for_forging(document, kind, plain, epoch, key)?;
+        let seq = self.own_log_len();
+        let author = self.device_keys().device_id();
+        self.read_entries(author, seq, seq)?.into_iter().next().ok_or_else(|| NodeError::Damaged("vanished".into()))
+    }
+
     /// Seals `plain` at any place in this device's log (`link`), under the writing key, without storing it: one
     /// half of an equivocation.
     pub fn forge_entry_at(&mut self, kind: EntryKind, link: ChainLink, plain: &[u8]) -> Result<Vec<u8>, NodeError> {

@@ -289,3 +289,29 @@ fn a_record_planted_in_the_group_under_a_compartment_records_id_does_not_capture
     assert!(contains(&everything_shown(&mut ana), TEAM_CANARY));
     assert!(!contains(&everything_shown(&mut mal), TEAM_CANARY), "Mal's planted copy captured the minutes");
 }
+
+#[test]
+fn compartment_entries_sealed_across_a_snapshot_are_all_there_after_a_reopening() {
+    let ana_vault = common::device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let bea_vault = common::device("Bea");
+    let mut bea = admit(&mut ana, &bea_vault, "Bea");
+    let team = ana.create_compartment("Team", &[member_id(&ana, "Ana"), member_id(&ana, "Bea")]).unwrap();
+    let meeting = ana.edit_compartment(&team, |doc| doc.add_meeting(NewMeeting::new(day(), "Plan"))).unwrap();
+    // One entry per edit, past the snapshot every 64 entries.
+    for n in 0..(sunspace_node::SNAPSHOT_EVERY + 6) {
+        ana.edit_compartment(&team, |doc| doc.append_minutes(&meeting, &format!("line {n}"))).unwrap();
+        ana.persist_pending().unwrap();
+    }
+    let id = ana.id();
+    drop(ana);
+    let mut ana = ana_vault.open_group(id).unwrap();
+    assert!(ana.damage().is_empty(), "{:?}", ana.damage());
+    let minutes = ana.view().meetings[0].minutes.clone();
+    assert_eq!(minutes.lines().count(), sunspace_node::SNAPSHOT_EVERY as usize + 6, "{minutes}");
+    // And what it writes next builds on all of it: Bea takes every entry.
+    ana.edit_compartment(&team, |doc| doc.append_minutes(&meeting, TEAM_CANARY)).unwrap();
+    exchange(&mut ana, &mut bea);
+    assert!(bea.refused().is_empty(), "{:?}", bea.refused());
+    assert!(bea.view().meetings[0].minutes.ends_with(TEAM_CANARY));
+}

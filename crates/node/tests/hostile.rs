@@ -430,3 +430,35 @@ fn a_peers_damaged_entry_is_left_out_at_opening_and_taken_again_when_the_peer_se
     assert!(again.damage().is_empty(), "{:?}", again.damage());
     assert_eq!(again.view().meetings.len(), 1);
 }
+
+#[test]
+fn an_entry_naming_a_compartment_that_never_comes_does_not_hold_up_its_authors_log() {
+    let Group { mut ana, mut mal, .. } = group();
+    let nowhere = sunspace_log::GroupId::random();
+    let (epoch, key) = mal.forge_writing_key().unwrap();
+    let orphan = mal.forge_entry_for(nowhere, EntryKind::Change, epoch, &key, b"junk").unwrap();
+    mal.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "After the orphan"))).unwrap();
+    let receipt = sync(&mut mal, &mut ana);
+    assert!(receipt.accepted.len() >= 2, "{receipt:?}");
+    assert!(ana.view().meetings.iter().any(|m| m.title == "After the orphan"), "the log went on past it");
+    let _ = orphan;
+}
+
+#[test]
+fn a_membership_operation_sealed_for_a_compartment_is_refused() {
+    let Group { mut ana, mut mal, .. } = group();
+    let mal_member = mal.members().member_of(&mal.forge_device_keys().device_id()).unwrap().to_owned();
+    let team = mal.create_compartment("Only me", &[mal_member]).unwrap();
+    sync(&mut mal, &mut ana);
+    let (epoch, key) = mal.forge_writing_key().unwrap();
+    let op = sunspace_membership::SignedOp::sign(
+        mal.forge_device_keys(),
+        &sunspace_membership::Op {
+            group: ana.id(),
+            deps: mal.forge_heads(),
+            action: Action::GrantRole { member: "anyone".into(), role: sunspace_membership::Role::Steward },
+        },
+    );
+    let entry = mal.forge_entry_for(team, EntryKind::Membership, epoch, &key, &op.encode()).unwrap();
+    assert_refused(&mut ana, entry, "compartment");
+}

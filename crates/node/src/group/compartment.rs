@@ -28,6 +28,10 @@ use sunspace_membership::{compartment_id_for, key_commitment, CompartmentState};
 
 /// Most compartment entries pending per compartment: far more than a group writes in the time an entry waits.
 const MAX_PENDING_PER_COMPARTMENT: usize = 65_536;
+/// Most entries kept pending for compartments not known yet, in all.
+const MAX_PENDING_UNKNOWN: usize = 4_096;
+/// Most keys kept, unchecked, for a generation the membership does not name yet (the right one is among them).
+const MAX_KEY_CANDIDATES: usize = 4;
 
 /// A compartment's document as this device holds it.
 #[derive(Debug)]
@@ -135,7 +139,17 @@ impl OpenGroup {
     /// document, or no document this device reads). A compartment's record wins over one with its id in the
     /// group's document, which any member may write.
     pub fn compartment_of_record(&self, kind: sunspace_model::RecordKind, id: &str) -> Option<GroupId> {
-        self.compartments.iter().find(|(_, c)| c.doc.find_id(kind, id).is_ok_and(|found| found == id)).map(|(c, _)| *c)
+        self.compartments_holding(kind, id).last().copied()
+    }
+
+    /// Every compartment this device reads that holds record `id`, in the order the view merges them (the last
+    /// is the one shown).
+    fn compartments_holding(&self, kind: sunspace_model::RecordKind, id: &str) -> Vec<GroupId> {
+        self.compartments
+            .iter()
+            .filter(|(_, c)| c.doc.find_id(kind, id).is_ok_and(|found| found == id))
+            .map(|(c, _)| *c)
+            .collect()
     }
 
     /// Creates a compartment of `members` (member record ids, this device's member among them) named `name`: a
@@ -368,10 +382,20 @@ impl OpenGroup {
         let (changes, _) = held.doc.changes_after(&held.sealed_heads);
         // The group's own pending edits stay in order before this entry.
         self.persist_group_pending()?;
-        self.append_own_under(*compartment, EntryKind::Change, &changes, epoch, &key)?;
+        // The heads move before the entry is stored: a snapshot written with the entry holds its changes (it
+        // covers the entry, so the entry is not replayed at the next opening). Put back if nothing was stored.
+        let before = self.own_log.len();
         let Some(held) = self.compartments.get_mut(compartment) else { return Ok(()) };
-        held.sealed_heads = heads.clone();
+        let previous = (std::mem::replace(&mut held.sealed_heads, heads.clone()), held.pending_heads.clone());
         held.pending_heads = heads;
+        let stored = self.append_own_under(*compartment, EntryKind::Change, &changes, epoch, &key);
+        if self.own_log.len() == before {
+            if let Some(held) = self.compartments.get_mut(compartment) {
+                (held.sealed_heads, held.pending_heads) = previous;
+            }
+        }
+        stored?;
+        let Some(held) = self.compartments.get_mut(compartment) else { return Ok(()) };
         // The entry is flushed; only then are the pending chunks dropped (as for the group's own).
         if held.pending_count > 0 {
             held.pending_count = 0;
@@ -506,13 +530,28 @@ impl OpenGroup {
             return Ok(None);
         }
         let mut changed = false;
+        let mut usable = false;
         for (epoch, key) in taken {
-            changed |= self.compartment_keys.keep(compartment, epoch, key);
+            // A key of a generation the membership already names is checked now, and kept only if it is the
+            // one committed to; one of a generation not known yet is kept (a few per generation) and checked when
+            // it is used.
+            match self.commitment_of(&compartment, epoch) {
+                Some(commitment) if key_commitment(&compartment, key.expose()) != commitment => continue,
+                Some(_) => {
+                    let new = self.compartment_key(&compartment, epoch).is_none();
+                    usable |= new;
+                    changed |= new && self.compartment_keys.keep(compartment, epoch, key);
+                }
+                None if self.compartment_keys.candidates(&compartment, epoch).count() < MAX_KEY_CANDIDATES => {
+                    changed |= self.compartment_keys.keep(compartment, epoch, key);
+                }
+                None => {}
+            }
         }
         if changed {
             self.compartment_keys.save(&self.shelf, &self.id)?;
         }
-        Ok((changed && earlier).then_some(compartment))
+        Ok((usable && earlier).then_some(compartment))
     }
 
     /// The key in the wrap addressed to this device, if any opens.
@@ -550,8 +589,22 @@ impl OpenGroup {
     /// Notes a kept entry of `compartment` as pending, if this device's member is in it: its records are taken in
     /// by the next [`OpenGroup::settle_compartments`].
     pub(super) fn note_compartment_entry(&mut self, compartment: GroupId, author: DeviceId, seq: u64) {
-        if !self.reads(&compartment) {
+        let known = self.members.compartments.contains_key(&compartment);
+        if known && !self.reads(&compartment) {
             return;
+        }
+        if !known {
+            // A compartment not known (yet): its entry is kept by place, bounded, in case the compartment's
+            // creation comes later and this device is in it.
+            let unknown: usize = self
+                .pending
+                .iter()
+                .filter(|(id, _)| !self.members.compartments.contains_key(*id))
+                .map(|(_, refs)| refs.len())
+                .sum();
+            if unknown >= MAX_PENDING_UNKNOWN {
+                return;
+            }
         }
         let pending = self.pending.entry(compartment).or_default();
         if pending.len() >= MAX_PENDING_PER_COMPARTMENT {
@@ -596,13 +649,19 @@ impl OpenGroup {
     }
 
     fn settle_compartment(&mut self, compartment: &GroupId) {
+        // Not known (yet): its entries stay pending until its creation comes.
         let Some(state) = self.members.compartments.get(compartment).cloned() else { return };
         if !self.reads(compartment) {
             self.pending.remove(compartment);
             return;
         }
         let me = self.device.device_id().to_hex();
+        let holds_a_key = state.epochs.iter().any(|e| self.compartment_key(compartment, e.id).is_some());
         if !self.compartments.contains_key(compartment) {
+            if !holds_a_key {
+                // Nothing can be read yet: the compartment is not shown as readable here.
+                return;
+            }
             let mut doc = GroupDoc::empty();
             if doc.set_author(&me).is_err() {
                 return;
@@ -719,13 +778,6 @@ impl OpenGroup {
         let mine: Vec<GroupId> = self.members.compartments.keys().filter(|id| self.reads(id)).copied().collect();
         let missing: Vec<GroupId> = mine.iter().filter(|id| !self.compartments.contains_key(*id)).copied().collect();
         for (compartment, author, seq) in pending.into_iter().chain(replayed) {
-            if !self.members.compartments.contains_key(&compartment) {
-                self.damage.push(format!(
-                    "an entry of a compartment this device does not know (device {}'s entry {seq})",
-                    author.short()
-                ));
-                continue;
-            }
             self.note_compartment_entry(compartment, author, seq);
         }
         if had_snapshot {
@@ -767,6 +819,15 @@ impl OpenGroup {
     /// Runs an edit where its record is: in the compartment holding the record it changes (or the meeting it
     /// adds to), else in the group's document.
     pub fn apply_edit(&mut self, edit: sunspace_model::edit::Edit) -> Result<sunspace_model::edit::Applied, NodeError> {
+        // A record in more than one compartment (a move between two caught half-way, or a copy someone in one of
+        // them wrote under its id) is not edited: the edit could land where other people read it.
+        if let Some((kind, id)) = edit.target() {
+            if self.compartments_holding(kind, id).len() > 1 {
+                return Err(NodeError::Refused(
+                    "that record is in more than one compartment; move it to one place before changing it".into(),
+                ));
+            }
+        }
         let place = edit.target().and_then(|(kind, id)| self.compartment_of_record(kind, id));
         match place {
             Some(compartment) => {
@@ -815,7 +876,13 @@ impl OpenGroup {
         id: &str,
         to: Option<GroupId>,
     ) -> Result<(), NodeError> {
-        let from = self.compartment_of_record(kind, id);
+        let holding = self.compartments_holding(kind, id);
+        if holding.len() > 1 {
+            return Err(NodeError::Refused(
+                "that record is in more than one compartment; ask who wrote the second copy before moving it".into(),
+            ));
+        }
+        let from = holding.first().copied();
         if from.is_none() && self.doc.find_id(kind, id).ok().as_deref() != Some(id) {
             return Err(NodeError::Refused("this device cannot read that record".into()));
         }

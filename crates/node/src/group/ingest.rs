@@ -47,6 +47,7 @@ impl OpenGroup {
         let mut bad_wraps: Vec<DeviceId> = Vec::new();
         // A storage failure (a full disk) stops the batch; what was stored before it is still applied below.
         let mut failure = None;
+        let mut lenient = false;
         loop {
             let mut progress = false;
             let mut pass_changed = false;
@@ -70,7 +71,14 @@ impl OpenGroup {
                     continue;
                 }
                 let document = entry.header().group;
-                if document != self.id && !self.members.compartments.contains_key(&document) {
+                // An entry naming a compartment not known (yet) waits while anything else moves; once nothing
+                // does, a records entry from a device of the group is kept sealed all the same (a compartment that
+                // never comes, voided or past its creator's share, must not hold up its author's log).
+                let unknown = document != self.id && !self.members.compartments.contains_key(&document);
+                let kept_sealed = lenient
+                    && entry.header().kind == EntryKind::Change
+                    && (self.members.is_active_device(&author) || self.members.cutoff(&author).is_some());
+                if unknown && !kept_sealed {
                     later.push(entry);
                     continue;
                 }
@@ -117,8 +125,14 @@ impl OpenGroup {
             if pass_changed {
                 self.members = self.membership.state();
             }
-            if !progress || queue.is_empty() || failure.is_some() {
+            if queue.is_empty() || failure.is_some() {
                 break;
+            }
+            if !progress {
+                if lenient {
+                    break;
+                }
+                lenient = true;
             }
         }
         receipt.waiting = self.keep_waiting(queue);

@@ -173,4 +173,16 @@ impl OpenGroup {
     pub(crate) fn append_own_for_forging(&mut self, kind: EntryKind, plain: &[u8]) -> Result<(), NodeError> {
         self.append_own(kind, plain)
     }
+
+    #[cfg(feature = "test-utils")]
+    pub(crate) fn append_own_under_for_forging(
+        &mut self,
+        document: GroupId,
+        kind: EntryKind,
+        plain: &[u8],
+        epoch: u32,
+        key: &Secret32,
+    ) -> Result<(), NodeError> {
+        self.append_own_under(document, kind, plain, epoch, key)
+    }
 }
