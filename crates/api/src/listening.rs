@@ -12,165 +12,19 @@
 //! assert!(matches!(request, Request::RecordOneOnOne { .. }));
 //! ```
 
-use serde::{Deserialize, Serialize};
 use sunspace_model::edit::{Applied, Edit};
 use sunspace_model::{
     NewOneOnOne, NewPattern, NewPerson, NewStory, PatternPatch, PatternState, PersonPatch, RecordKind, Stance, Warmth,
 };
 use sunspace_node::{GroupId, GroupSnapshot, NodeCommand, NodeOutcome};
-use ts_rs::TS;
 
 use crate::error::{ApiError, ErrorKind};
-use crate::request::{GroupRef, Response};
+use crate::request::{
+    GroupRef, OneOnOneInput, PatternChanges, PatternInput, PersonChanges, PersonInput, Response, StoryInput,
+};
 use crate::resolve::{self, Place};
 use crate::service::{optional_date_of, outcome_mismatch, Service};
 use crate::words;
-
-/// A one-on-one to record.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct OneOnOneInput {
-    /// With whom: a member or someone in the base (by name), or anyone else (their name as written).
-    pub with: String,
-    /// When (default today).
-    #[serde(default)]
-    #[ts(optional)]
-    pub on: Option<String>,
-    /// Where.
-    #[serde(default)]
-    #[ts(optional)]
-    pub place: Option<String>,
-    /// What keeps them up at night.
-    #[serde(default)]
-    pub keeps_up_at_night: String,
-    /// What they wish were different.
-    #[serde(default)]
-    pub wish_different: String,
-    /// Who else shares it.
-    #[serde(default)]
-    pub others_who_share: String,
-    /// How warm the relationship is (default warming).
-    #[serde(default)]
-    #[ts(optional)]
-    pub warmth: Option<Warmth>,
-    /// The next step agreed.
-    #[serde(default)]
-    #[ts(optional)]
-    pub next_step: Option<String>,
-    /// When.
-    #[serde(default)]
-    #[ts(optional)]
-    pub next_step_on: Option<String>,
-}
-
-/// A story to share.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct StoryInput {
-    /// The passage.
-    pub text: String,
-    /// How the teller is named: a name, or a description such as "someone on the night shift"; none: nobody.
-    #[serde(default)]
-    #[ts(optional)]
-    pub told_by: Option<String>,
-    /// The one-on-one it comes from (the start of its id).
-    #[serde(default)]
-    #[ts(optional)]
-    pub from_one_on_one: Option<String>,
-    /// Who may read it: `group` (default), or a compartment's name.
-    #[serde(default)]
-    #[ts(optional)]
-    pub readers: Option<String>,
-}
-
-/// Someone to add to the base.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct PersonInput {
-    /// Their name.
-    pub name: String,
-    /// Where they work or live in the institution.
-    #[serde(default)]
-    #[ts(optional)]
-    pub place: Option<String>,
-    /// The member who holds the relationship (default: this device's member).
-    #[serde(default)]
-    #[ts(optional)]
-    pub holder: Option<String>,
-    /// Their stance (default unknown).
-    #[serde(default)]
-    #[ts(optional)]
-    pub stance: Option<Stance>,
-    /// Who may read it: `group` (default), or a compartment's name.
-    #[serde(default)]
-    #[ts(optional)]
-    pub readers: Option<String>,
-}
-
-/// Changes to someone in the base; a missing field stays.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct PersonChanges {
-    /// New stance.
-    #[serde(default)]
-    #[ts(optional)]
-    pub stance: Option<Stance>,
-    /// New place ("" clears it).
-    #[serde(default)]
-    #[ts(optional)]
-    pub place: Option<String>,
-    /// Who holds the relationship now.
-    #[serde(default)]
-    #[ts(optional)]
-    pub holder: Option<String>,
-    /// The member record they became (they joined).
-    #[serde(default)]
-    #[ts(optional)]
-    pub became_member: Option<String>,
-}
-
-/// A pattern to name.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct PatternInput {
-    /// Its name: "scheduling makes us invisible".
-    pub name: String,
-    /// What the group means by it.
-    #[serde(default)]
-    pub description: String,
-    /// The meeting where it was named.
-    #[serde(default)]
-    #[ts(optional)]
-    pub meeting: Option<String>,
-    /// The stories it comes from (the start of their ids).
-    #[serde(default)]
-    pub stories: Vec<String>,
-    /// How many conversations surfaced it.
-    #[serde(default)]
-    pub conversations: u32,
-}
-
-/// Changes to a pattern; a missing field stays.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct PatternChanges {
-    /// Where it stands now.
-    #[serde(default)]
-    #[ts(optional)]
-    pub state: Option<PatternState>,
-    /// New name.
-    #[serde(default)]
-    #[ts(optional)]
-    pub name: Option<String>,
-    /// New description.
-    #[serde(default)]
-    #[ts(optional)]
-    pub description: Option<String>,
-    /// How many conversations surfaced it.
-    #[serde(default)]
-    #[ts(optional)]
-    pub conversations: Option<u32>,
-    /// Stories to link.
-    #[serde(default)]
-    pub add_stories: Vec<String>,
-    /// Meetings that discussed it.
-    #[serde(default)]
-    pub add_meetings: Vec<String>,
-}
 
 fn my_member(snapshot: &GroupSnapshot) -> Result<String, ApiError> {
     snapshot.my_member.clone().ok_or_else(|| ApiError::new(ErrorKind::Refused, words::NOT_A_MEMBER_HERE))

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use sunspace_model::DecisionMethod;
+use sunspace_model::{DecisionMethod, PatternState, Stance, Warmth};
 
 use crate::dates::parse_date;
 
@@ -108,19 +108,19 @@ pub(crate) enum Command {
     Action(ActionCommand),
     /// One-on-one conversations: the notes stay on your own devices.
     #[command(subcommand, name = "one-on-one")]
-    OneOnOne(crate::listening::OneOnOneCommand),
+    OneOnOne(OneOnOneCommand),
     /// Stories shared from one-on-ones.
     #[command(subcommand)]
-    Story(crate::listening::StoryCommand),
+    Story(StoryCommand),
     /// The base: people the group talks to who are not members.
     #[command(subcommand)]
-    Base(crate::listening::BaseCommand),
+    Base(BaseCommand),
     /// Patterns the group names in the stories, and where each stands.
     #[command(subcommand)]
-    Pattern(crate::listening::PatternCommand),
+    Pattern(PatternCommand),
     /// Compartments: records only some members' devices can read.
     #[command(subcommand)]
-    Compartment(crate::listening::CompartmentCommand),
+    Compartment(CompartmentCommand),
     /// Move a record to a compartment, to "only me", or to the whole group ("group").
     Move {
         /// The record (the start of its id, as shown).
@@ -622,4 +622,177 @@ pub(crate) enum ActionCommand {
         #[arg(long = "remove-owner")]
         remove_owners: Vec<String>,
     },
+}
+
+// ---- listening: one-on-ones, stories, the base, patterns, compartments ----
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OneOnOneCommand {
+    /// Record a one-on-one conversation. Its notes stay on your own devices ("only me"); the group sees only
+    /// that a conversation happened.
+    Add {
+        /// With whom: a member or someone in the base (by name), or anyone else.
+        #[arg(long)]
+        with: String,
+        /// When (default today).
+        #[arg(long, value_parser = date)]
+        on: Option<NaiveDate>,
+        /// Where.
+        #[arg(long)]
+        place: Option<String>,
+        /// What keeps them up at night.
+        #[arg(long, default_value = "")]
+        worries: String,
+        /// What they wish were different.
+        #[arg(long, default_value = "")]
+        wish: String,
+        /// Who else shares it.
+        #[arg(long, default_value = "")]
+        shared_with: String,
+        /// How warm the relationship is: cold, warming, warm or close.
+        #[arg(long)]
+        warmth: Option<Warmth>,
+        /// The next step you agreed.
+        #[arg(long)]
+        next_step: Option<String>,
+        /// When.
+        #[arg(long, value_parser = date)]
+        next_step_on: Option<NaiveDate>,
+    },
+    /// Your one-on-ones (only this member's devices hold them).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoryCommand {
+    /// Share a passage from a one-on-one as a story.
+    Share {
+        /// The passage.
+        text: String,
+        /// How to name the teller ("someone on the night shift"); leave out for nobody.
+        #[arg(long)]
+        told_by: Option<String>,
+        /// The one-on-one it comes from (the start of its id).
+        #[arg(long)]
+        from: Option<String>,
+        /// Who may read it: `group` (default), or a compartment you are in.
+        #[arg(long)]
+        readers: Option<String>,
+    },
+    /// The stories this device can read.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BaseCommand {
+    /// Add someone the group is talking to who is not a member.
+    Add {
+        /// Their name.
+        name: String,
+        /// Where they work or live in the institution.
+        #[arg(long)]
+        place: Option<String>,
+        /// Who holds the relationship (default you).
+        #[arg(long)]
+        holder: Option<String>,
+        /// Their stance: unknown, supportive, undecided or opposed.
+        #[arg(long)]
+        stance: Option<Stance>,
+        /// Who may read it: `group` (default), or a compartment you are in.
+        #[arg(long)]
+        readers: Option<String>,
+    },
+    /// Change what the base records about someone.
+    Edit {
+        /// Their name or the start of the id.
+        person: String,
+        /// New stance.
+        #[arg(long)]
+        stance: Option<Stance>,
+        /// New place.
+        #[arg(long)]
+        place: Option<String>,
+        /// Who holds the relationship now.
+        #[arg(long)]
+        holder: Option<String>,
+        /// They joined: the member they became.
+        #[arg(long)]
+        became_member: Option<String>,
+    },
+    /// The base.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PatternCommand {
+    /// Name a pattern the group hears in the stories.
+    Name {
+        /// Its name: "scheduling makes us invisible".
+        name: String,
+        /// What the group means by it.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The meeting where it was named (start of its id, or `last`).
+        #[arg(long)]
+        meeting: Option<String>,
+        /// A story it comes from (repeatable).
+        #[arg(long = "story")]
+        stories: Vec<String>,
+        /// How many conversations surfaced it.
+        #[arg(long, default_value_t = 0)]
+        conversations: u32,
+    },
+    /// Move a pattern along, or link stories and meetings to it.
+    Edit {
+        /// Its name or the start of its id.
+        pattern: String,
+        /// Where it stands: named, researching, demand, won or retired.
+        #[arg(long)]
+        state: Option<PatternState>,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+        /// How many conversations surfaced it.
+        #[arg(long)]
+        conversations: Option<u32>,
+        /// A story to link (repeatable).
+        #[arg(long = "story")]
+        stories: Vec<String>,
+        /// A meeting that discussed it (repeatable).
+        #[arg(long = "meeting")]
+        meetings: Vec<String>,
+    },
+    /// The group's patterns.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CompartmentCommand {
+    /// Create a compartment: records only its members' devices can read (you are always in it).
+    Create {
+        /// What the group calls it (the group sees the name; a secret one belongs inside).
+        name: String,
+        /// A member in it (repeatable).
+        #[arg(long = "member")]
+        members: Vec<String>,
+    },
+    /// Add a member to a compartment: they can read what was placed there before.
+    Add {
+        /// The compartment.
+        compartment: String,
+        /// The member.
+        member: String,
+    },
+    /// Take a member out of a compartment: its key changes; they read nothing written there afterwards.
+    Remove {
+        /// The compartment.
+        compartment: String,
+        /// The member.
+        member: String,
+    },
+    /// The compartments you are in, who can read each, and their safety numbers.
+    List,
 }

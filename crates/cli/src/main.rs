@@ -12,6 +12,7 @@ mod dates;
 mod device;
 mod editor;
 mod listening;
+mod output;
 mod remote;
 mod render;
 mod serve;

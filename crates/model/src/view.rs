@@ -639,6 +639,3 @@ pub struct PatternView {
     /// Conflicting fields.
     pub conflicts: Vec<Conflict>,
 }
-
-#[cfg(test)]
-mod tests;

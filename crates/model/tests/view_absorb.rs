@@ -1,7 +1,10 @@
+//! Merging a compartment's records into the group's view, and the portable view without them.
+#![allow(clippy::unwrap_used)]
+
 use chrono::NaiveDate;
 
-use super::*;
-use crate::{Founder, GroupDoc, NewMeeting, NewOneOnOne, NewPattern, NewPerson, RecordKind};
+use sunspace_model::view::Conflict;
+use sunspace_model::{Founder, GroupDoc, NewMeeting, NewOneOnOne, NewPattern, NewPerson, RecordKind};
 
 fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
