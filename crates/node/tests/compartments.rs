@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use common::{admit, day, sync};
 use sunspace_crypto::kdf::KdfParams;
+use sunspace_membership::Action;
 use sunspace_model::NewMeeting;
 use sunspace_node::{open_data_dir, DataDirMode, OpenGroup, Passphrase, Vault};
 
@@ -314,4 +315,67 @@ fn compartment_entries_sealed_across_a_snapshot_are_all_there_after_a_reopening(
     exchange(&mut ana, &mut bea);
     assert!(bea.refused().is_empty(), "{:?}", bea.refused());
     assert!(bea.view().meetings[0].minutes.ends_with(TEAM_CANARY));
+}
+
+#[test]
+fn a_record_held_by_two_compartments_is_not_edited_where_it_could_leak() {
+    let ana_vault = common::device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let me = member_id(&ana, "Ana");
+    let first = ana.create_compartment("Team", std::slice::from_ref(&me)).unwrap();
+    let second = ana.create_compartment("Other team", &[me]).unwrap();
+    let meeting = ana.edit_compartment(&first, |doc| doc.add_meeting(NewMeeting::new(day(), "Offer"))).unwrap();
+    // A copy under the same id in the other compartment (as someone in that one could write).
+    let copy = ana.compartment_of_record(sunspace_model::RecordKind::Meeting, &meeting).unwrap();
+    assert_eq!(copy, first);
+    let data = {
+        let view = ana.view();
+        assert_eq!(view.meetings.len(), 1);
+        ana.edit_compartment(&first, |doc| doc.copy_record_out(sunspace_model::RecordKind::Meeting, &meeting)).unwrap()
+    };
+    ana.edit_compartment(&second, |doc| doc.put_record(sunspace_model::RecordKind::Meeting, &data)).unwrap();
+    let edit = sunspace_model::edit::Edit::AppendMinutes { meeting: meeting.clone(), text: TEAM_CANARY.into() };
+    let refused = ana.apply_edit(edit).unwrap_err();
+    assert!(refused.to_string().contains("more than one compartment"), "{refused}");
+    let moved = ana.move_record(sunspace_model::RecordKind::Meeting, &meeting, None).unwrap_err();
+    assert!(moved.to_string().contains("more than one compartment"), "{moved}");
+    assert!(!contains(&everything_shown(&mut ana), TEAM_CANARY));
+}
+
+#[test]
+fn a_key_planted_under_a_generations_number_is_never_written_with() {
+    let ana_vault = common::device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let (lee_vault, mal_vault) = (common::device("Lee"), common::device("Mal"));
+    let mut lee = admit(&mut ana, &lee_vault, "Lee");
+    let mut mal = admit(&mut ana, &mal_vault, "Mal");
+    exchange(&mut ana, &mut lee);
+    exchange(&mut ana, &mut mal);
+    let team = ana.create_compartment("Team", &[member_id(&ana, "Ana"), member_id(&ana, "Mal")]).unwrap();
+    exchange(&mut ana, &mut mal);
+    exchange(&mut ana, &mut lee);
+    // Mal, in the team, wraps a key of his own to Lee under the team's generation number, in a signed share.
+    let epoch = ana.members().compartments[&team].writable_epoch.unwrap();
+    let planted = sunspace_crypto::Secret32::random();
+    let lee_device = lee_vault.device_id();
+    let mal_device = mal_vault.device_id();
+    let mut context = b"sunspace/compartment-key/v1\0".to_vec();
+    context.extend_from_slice(&ana.id().0);
+    context.extend_from_slice(&team.0);
+    context.extend_from_slice(&epoch.to_be_bytes());
+    context.extend_from_slice(&lee_device.0);
+    context.extend_from_slice(&mal_device.0);
+    let wrapped = hex::encode(sunspace_crypto::wrap_key(&lee_vault.agreement_public(), &planted, &context).encode());
+    let share = Action::ShareCompartmentKeys { compartment: team, wraps: vec![(epoch, lee_device, wrapped)] };
+    let entry = mal.forge_op(mal.forge_heads(), share).unwrap();
+    lee.receive(vec![entry]).unwrap();
+    // Ana adds Lee to the team; Lee writes there; Ana (and not Mal's planted key) reads it.
+    ana.add_to_compartment(&team, &member_id(&ana, "Lee")).unwrap();
+    exchange(&mut ana, &mut lee);
+    let meeting = lee.edit_compartment(&team, |doc| doc.add_meeting(NewMeeting::new(day(), TEAM_CANARY))).unwrap();
+    exchange(&mut ana, &mut lee);
+    assert!(ana.view().meetings.iter().any(|m| m.id == meeting), "Lee wrote with the team's real key");
+    let newest = lee.read_entries(lee_device, lee.heads()[&lee_device], lee.heads()[&lee_device]).unwrap();
+    let entry = sunspace_log::Entry::decode(&newest[0]).unwrap();
+    assert!(entry.open(&planted).is_err(), "Lee's entry opens under the planted key");
 }
