@@ -27,7 +27,8 @@ impl OpenGroup {
                     if entry.header().group != self.id
                         && !self.members.compartments.contains_key(&entry.header().group)
                         && !self.members.devices.is_empty()
-                        && !self.members.is_active_device(&entry.header().author) =>
+                        && !self.members.is_active_device(&entry.header().author)
+                        && self.members.cutoff(&entry.header().author).is_none() =>
                 {
                     receipt.rejected.push(EntryRejection::WrongGroup.to_string());
                 }
