@@ -23,17 +23,24 @@ fn references(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
                 .collect()
         })
         .unwrap_or_default();
-    let source = |module: &str| -> String {
-        let dir = src.join(module);
-        if dir.is_dir() {
-            let mut files: Vec<_> = std::fs::read_dir(&dir)
-                .map(|e| e.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-                .unwrap_or_default();
-            files.sort();
-            files.iter().filter(|f| f.extension().is_some_and(|x| x == "rs")).map(|f| read(f)).collect()
-        } else {
-            read(&src.join(format!("{module}.rs")))
+    // A module's source: `name.rs` if there is one, and every file under `name/` (its submodules), leaving out
+    // the `tests.rs` files (what a module's tests use is not part of its design).
+    fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        let mut entries: Vec<_> =
+            std::fs::read_dir(dir).map(|e| e.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                files_under(&path, out);
+            } else if path.extension().is_some_and(|x| x == "rs") && path.file_name().is_some_and(|n| n != "tests.rs") {
+                out.push(path);
+            }
         }
+    }
+    let source = |module: &str| -> String {
+        let mut files = vec![src.join(format!("{module}.rs"))];
+        files_under(&src.join(module), &mut files);
+        files.iter().map(|f| read(f)).collect()
     };
     // Names the crate root re-exports, and from which module: `pub use module::{A, B};`.
     let root = read(&src.join("lib.rs")) + &read(&src.join("main.rs"));

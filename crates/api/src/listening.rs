@@ -23,7 +23,7 @@ use crate::request::{
     GroupRef, OneOnOneInput, PatternChanges, PatternInput, PersonChanges, PersonInput, Response, StoryInput,
 };
 use crate::resolve::{self, Place};
-use crate::service::{optional_date_of, outcome_mismatch, Service};
+use crate::service::{optional_date, outcome_mismatch, Service};
 use crate::words;
 
 fn my_member(snapshot: &GroupSnapshot) -> Result<String, ApiError> {
@@ -90,7 +90,7 @@ impl Service {
         let with_member = resolve::try_member(view, &input.with).ok().flatten();
         let with_person =
             if with_member.is_none() { resolve::named(view, RecordKind::Person, &input.with).ok() } else { None };
-        let on = optional_date_of(input.on.as_deref(), "date")?.unwrap_or_else(sunspace_node::today);
+        let on = optional_date(input.on.as_deref(), "date")?.unwrap_or_else(sunspace_node::today);
         let with_base = with_person.is_some();
         let new = NewOneOnOne {
             with_name: if with_member.is_none() && with_person.is_none() {
@@ -107,7 +107,7 @@ impl Service {
             others_who_share: input.others_who_share,
             warmth: input.warmth.unwrap_or(Warmth::Warming),
             next_step: input.next_step.filter(|s| !s.trim().is_empty()),
-            next_step_on: optional_date_of(input.next_step_on.as_deref(), "next step's date")?,
+            next_step_on: optional_date(input.next_step_on.as_deref(), "next step's date")?,
             by: by.clone(),
         };
         // The notes are validated by the model before the marker is written: nothing is counted that was not kept.
@@ -120,29 +120,7 @@ impl Service {
         Ok(notes)
     }
 
-    /// Carries out a listening or compartment request; `None` if `request` is not one.
-    pub(crate) async fn handle_listening(&self, request: crate::Request) -> Option<Result<Response, ApiError>> {
-        use crate::Request as R;
-        Some(match request {
-            R::RecordOneOnOne { group, one_on_one } => self.record_one_on_one(group, one_on_one).await,
-            R::ShareStory { group, story } => self.share_story(group, story).await,
-            R::AddPerson { group, person } => self.add_person(group, person).await,
-            R::EditPerson { group, person, changes } => self.edit_person(group, person, changes).await,
-            R::NamePattern { group, pattern } => self.name_pattern(group, pattern).await,
-            R::EditPattern { group, pattern, changes } => self.edit_pattern(group, pattern, changes).await,
-            R::CreateCompartment { group, name, members } => self.create_compartment(group, name, members).await,
-            R::AddToCompartment { group, compartment, member } => {
-                self.compartment_member(group, compartment, member, true).await
-            }
-            R::RemoveFromCompartment { group, compartment, member } => {
-                self.compartment_member(group, compartment, member, false).await
-            }
-            R::MoveRecord { group, kind, record, to } => self.move_record(group, kind, record, to).await,
-            _ => return None,
-        })
-    }
-
-    async fn share_story(&self, group: GroupRef, input: StoryInput) -> Result<Response, ApiError> {
+    pub(crate) async fn share_story(&self, group: GroupRef, input: StoryInput) -> Result<Response, ApiError> {
         let (id, snapshot) = self.open(&group).await?;
         let view = &snapshot.view;
         let from_one_on_one = input
@@ -162,7 +140,7 @@ impl Service {
         self.create_in(id, place, RecordKind::Story, Edit::AddStory(new), words::story_shared).await
     }
 
-    async fn add_person(&self, group: GroupRef, input: PersonInput) -> Result<Response, ApiError> {
+    pub(crate) async fn add_person(&self, group: GroupRef, input: PersonInput) -> Result<Response, ApiError> {
         let (id, snapshot) = self.open(&group).await?;
         let view = &snapshot.view;
         let holder = match input.holder.filter(|h| !h.trim().is_empty()) {
@@ -181,7 +159,12 @@ impl Service {
         self.create_in(id, place, RecordKind::Person, Edit::AddPerson(new), words::person_added).await
     }
 
-    async fn edit_person(&self, group: GroupRef, person: String, changes: PersonChanges) -> Result<Response, ApiError> {
+    pub(crate) async fn edit_person(
+        &self,
+        group: GroupRef,
+        person: String,
+        changes: PersonChanges,
+    ) -> Result<Response, ApiError> {
         let (id, snapshot) = self.open(&group).await?;
         let view = &snapshot.view;
         let person = resolve::named(view, RecordKind::Person, &person)?;
@@ -198,7 +181,7 @@ impl Service {
         self.change(id, Edit::UpdatePerson { person, patch }, words::PERSON_UPDATED).await
     }
 
-    async fn name_pattern(&self, group: GroupRef, input: PatternInput) -> Result<Response, ApiError> {
+    pub(crate) async fn name_pattern(&self, group: GroupRef, input: PatternInput) -> Result<Response, ApiError> {
         let (id, snapshot) = self.open(&group).await?;
         let view = &snapshot.view;
         let named_at =
@@ -226,7 +209,7 @@ impl Service {
         Ok(created)
     }
 
-    async fn edit_pattern(
+    pub(crate) async fn edit_pattern(
         &self,
         group: GroupRef,
         pattern: String,
@@ -263,7 +246,7 @@ impl Service {
         Ok(Response::Changed { heads, message: words::PATTERN_UPDATED.to_owned() })
     }
 
-    async fn create_compartment(
+    pub(crate) async fn create_compartment(
         &self,
         group: GroupRef,
         name: String,
@@ -290,7 +273,7 @@ impl Service {
         }
     }
 
-    async fn compartment_member(
+    pub(crate) async fn compartment_member(
         &self,
         group: GroupRef,
         compartment: String,
@@ -320,7 +303,7 @@ impl Service {
         Ok(Response::Changed { heads: Vec::new(), message })
     }
 
-    async fn move_record(
+    pub(crate) async fn move_record(
         &self,
         group: GroupRef,
         kind: Option<RecordKind>,
@@ -333,15 +316,8 @@ impl Service {
             Some(kind) => (kind, resolve::record(view, kind, &record)?),
             None => resolve::any(view, &record)?,
         };
-        if matches!(
-            kind,
-            RecordKind::Group
-                | RecordKind::Charter
-                | RecordKind::Member
-                | RecordKind::Role
-                | RecordKind::Agenda
-                | RecordKind::Conversation
-        ) {
+        // The conversation markers are the group's counts: they stay in its document.
+        if !kind.movable() || kind == RecordKind::Conversation {
             return Err(ApiError::input(words::cannot_move(kind)));
         }
         let place = resolve::compartment(&snapshot.compartments, &to)?;

@@ -70,11 +70,7 @@ pub fn parse_date(text: &str, what: &str) -> Result<NaiveDate, ApiError> {
 }
 
 /// An optional date: missing or empty is `None`.
-pub(crate) fn optional_date_of(text: Option<&str>, what: &str) -> Result<Option<NaiveDate>, ApiError> {
-    optional_date(text, what)
-}
-
-fn optional_date(text: Option<&str>, what: &str) -> Result<Option<NaiveDate>, ApiError> {
+pub(crate) fn optional_date(text: Option<&str>, what: &str) -> Result<Option<NaiveDate>, ApiError> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
         Some(text) => parse_date(text, what).map(Some),
@@ -200,7 +196,7 @@ impl Service {
         }
     }
 
-    /// An edit that makes a record of `kind`, worded by `message`.
+    /// An edit that makes a record of `kind` in the group's document, worded by `message`.
     async fn create(
         &self,
         group: GroupId,
@@ -208,11 +204,7 @@ impl Service {
         edit: Edit,
         message: impl FnOnce(&str) -> String,
     ) -> Result<Response, ApiError> {
-        let (applied, heads) = self.edit(group, edit).await?;
-        let Applied::Created(id) = applied else {
-            return Err(ApiError::new(ErrorKind::Storage, words::NOT_MADE));
-        };
-        Ok(Response::Created { kind, message: message(&id), id, heads })
+        self.create_in(group, None, kind, edit, message).await
     }
 
     /// An edit that changes records, worded by `message`.
@@ -654,19 +646,22 @@ impl Service {
                 self.needs_engine()?.add_peer(&address).await?;
                 Ok(Response::Done { message: words::CONNECTING.to_owned() })
             }
-            listening @ (R::RecordOneOnOne { .. }
-            | R::ShareStory { .. }
-            | R::AddPerson { .. }
-            | R::EditPerson { .. }
-            | R::NamePattern { .. }
-            | R::EditPattern { .. }
-            | R::CreateCompartment { .. }
-            | R::AddToCompartment { .. }
-            | R::RemoveFromCompartment { .. }
-            | R::MoveRecord { .. }) => match Box::pin(self.handle_listening(listening)).await {
-                Some(result) => result,
-                None => Err(ApiError::new(ErrorKind::Storage, words::NOT_MADE)),
-            },
+            R::RecordOneOnOne { group, one_on_one } => Box::pin(self.record_one_on_one(group, one_on_one)).await,
+            R::ShareStory { group, story } => Box::pin(self.share_story(group, story)).await,
+            R::AddPerson { group, person } => Box::pin(self.add_person(group, person)).await,
+            R::EditPerson { group, person, changes } => Box::pin(self.edit_person(group, person, changes)).await,
+            R::NamePattern { group, pattern } => Box::pin(self.name_pattern(group, pattern)).await,
+            R::EditPattern { group, pattern, changes } => Box::pin(self.edit_pattern(group, pattern, changes)).await,
+            R::CreateCompartment { group, name, members } => {
+                Box::pin(self.create_compartment(group, name, members)).await
+            }
+            R::AddToCompartment { group, compartment, member } => {
+                Box::pin(self.compartment_member(group, compartment, member, true)).await
+            }
+            R::RemoveFromCompartment { group, compartment, member } => {
+                Box::pin(self.compartment_member(group, compartment, member, false)).await
+            }
+            R::MoveRecord { group, kind, record, to } => Box::pin(self.move_record(group, kind, record, to)).await,
         }
     }
 

@@ -122,12 +122,17 @@ async fn w3(nodes: usize, edits: usize) -> anyhow::Result<(f64, f64, f64)> {
     Ok((percentile(&samples, 0.5), percentile(&samples, 0.99), samples[samples.len() - 1]))
 }
 
-fn w4(devices: usize) -> anyhow::Result<(f64, u64, usize)> {
-    let dir = tempfile::tempdir()?;
-    let founder = vault(dir.path(), "Founder")?;
-    let mut group = founder.create_group("W4", day())?;
+/// A group founded in `dir` with `size` members in all, the others admitted with made-up devices; the founder's
+/// vault, the open group, and the other members' record ids.
+fn admitted_group(
+    dir: &std::path::Path,
+    name: &str,
+    size: usize,
+) -> anyhow::Result<(Vault, sunspace_node::OpenGroup, Vec<String>)> {
+    let founder = vault(dir, "Founder")?;
+    let mut group = founder.create_group(name, day())?;
     let mut members = Vec::new();
-    for i in 1..devices {
+    for i in 1..size {
         let keys = DeviceKeys::generate();
         let admission = Admission {
             device: keys.device_id(),
@@ -139,6 +144,12 @@ fn w4(devices: usize) -> anyhow::Result<(f64, u64, usize)> {
         };
         members.push(group.admit(&admission)?.0);
     }
+    Ok((founder, group, members))
+}
+
+fn w4(devices: usize) -> anyhow::Result<(f64, u64, usize)> {
+    let dir = tempfile::tempdir()?;
+    let (founder, mut group, members) = admitted_group(dir.path(), "W4", devices)?;
     group.persist_pending()?;
     let me = founder.device_id();
     let before = group.heads().get(&me).copied().unwrap_or(0);
@@ -154,21 +165,7 @@ fn w4(devices: usize) -> anyhow::Result<(f64, u64, usize)> {
 /// out (with cut-offs), rotate the compartment's key and wrap it to the remaining members' devices.
 fn compartment_removal(group_size: usize, size: usize) -> anyhow::Result<(f64, u64, usize)> {
     let dir = tempfile::tempdir()?;
-    let founder = vault(dir.path(), "Founder")?;
-    let mut group = founder.create_group("W4c", day())?;
-    let mut members = Vec::new();
-    for i in 1..group_size {
-        let keys = DeviceKeys::generate();
-        let admission = Admission {
-            device: keys.device_id(),
-            agreement: keys.agreement_public(),
-            name: format!("Member {i}"),
-            own_device: false,
-            existing_member: None,
-            via_qr: false,
-        };
-        members.push(group.admit(&admission)?.0);
-    }
+    let (founder, mut group, members) = admitted_group(dir.path(), "W4c", group_size)?;
     let me = group.members().member_of(&founder.device_id()).map(str::to_owned).unwrap_or_default();
     let mut inside = vec![me];
     inside.extend(members.iter().take(size - 1).cloned());

@@ -21,15 +21,11 @@ use sunspace_node::{open_data_dir, DataDirMode, Vault};
 
 use crate::args::*;
 use crate::context::{data_dir, passphrase};
-use crate::dates::today;
+use crate::dates::{day, today};
 use crate::device::{out_of_turn, Device};
 use crate::render;
 
 pub(crate) use crate::output::{emit, emit_json, say};
-
-fn day(date: Option<NaiveDate>) -> Option<String> {
-    date.map(|d| d.to_string())
-}
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     let Some(command) = cli.command else {

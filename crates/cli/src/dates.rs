@@ -17,6 +17,11 @@ pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
     })
 }
 
+/// A date as the service reads it (`YYYY-MM-DD`), if one was given.
+pub(crate) fn day(date: Option<NaiveDate>) -> Option<String> {
+    date.map(|d| d.to_string())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -2,20 +2,16 @@
 //! a record between them. Arguments become a [`Request`]; the service decides and words the outcome.
 
 use anyhow::bail;
-use chrono::NaiveDate;
 use sunspace_api::{
     GroupPage, OneOnOneInput, PatternChanges, PatternInput, PersonChanges, PersonInput, Request, StoryInput,
 };
 use sunspace_model::view::short;
 
 use crate::args::{BaseCommand, CompartmentCommand, OneOnOneCommand, PatternCommand, StoryCommand};
+use crate::dates::day;
 use crate::device::Device;
 use crate::output::{emit, emit_json, say};
 use crate::render::table;
-
-fn day(date: Option<NaiveDate>) -> Option<String> {
-    date.map(|d| d.to_string())
-}
 
 /// Records a one-on-one, shares a story, or works on the base.
 pub(crate) fn one_on_one(

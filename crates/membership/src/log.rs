@@ -246,11 +246,9 @@ impl Log {
                     devices
                 }
                 Action::RevokeDevice { device, .. } => vec![*device],
-                Action::RemoveFromCompartment { member, .. } => {
-                    past.members.get(member).map(|m| m.devices.iter().copied().collect()).unwrap_or_default()
-                }
-                // Ending a steward's role takes the authority from the devices the ender saw the member have.
-                Action::EndRole { member, role: Role::Steward } => {
+                // Ending a steward's role takes the authority from the devices the ender saw the member have;
+                // taking someone out of a compartment, their say in it.
+                Action::EndRole { member, role: Role::Steward } | Action::RemoveFromCompartment { member, .. } => {
                     past.members.get(member).map(|m| m.devices.iter().copied().collect()).unwrap_or_default()
                 }
                 _ => Vec::new(),

@@ -701,7 +701,7 @@ impl State {
                 if wraps.iter().any(|(_, device, _)| !devices.contains(device)) {
                     return Err(Rejection::WrappedToOutsider);
                 }
-                if wraps.iter().any(|(epoch, _, _)| !state.epochs.iter().any(|e| e.id == *epoch)) {
+                if wraps.iter().any(|(epoch, _, _)| !self.compartment_has_epoch(compartment, *epoch)) {
                     return Err(Rejection::NoSuchCompartment);
                 }
                 Ok(())

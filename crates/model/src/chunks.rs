@@ -300,7 +300,7 @@ pub(crate) fn parse_changes(bytes: &[u8], chunks: &[Chunk]) -> Result<Vec<Change
 /// do not handle alike.
 ///
 /// One write to the root is allowed from any device: making one of the listening step's tables
-/// ([`crate::doc::LISTENING_TABLES`]) as a new map that supersedes nothing (no predecessor). A document made before
+/// ([`crate::input::LISTENING_TABLES`]) as a new map that supersedes nothing (no predecessor). A document made before
 /// those tables lacks them, and the first device to write such a record makes its table. Made that way, a table can
 /// only ever stand beside another made at the same time (readers merge them), never replace one: a change whose
 /// new table would supersede the one a device holds, or that deletes or overwrites any root key, is refused.
@@ -313,7 +313,7 @@ pub(crate) fn check_operations(change: &Change, may_lay_out_root: bool) -> Resul
             let makes_missing_table = matches!(op.action, OpType::Make(ObjType::Map))
                 && op.pred.is_empty()
                 && !op.insert
-                && matches!(&op.key, Key::Map(key) if crate::doc::LISTENING_TABLES.contains(&key.as_str()));
+                && matches!(&op.key, Key::Map(key) if crate::input::LISTENING_TABLES.contains(&key.as_str()));
             if !makes_missing_table {
                 return Err(ChangeRefusal::TouchesRoot);
             }

@@ -33,13 +33,13 @@ use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, Scalar
 use chrono::NaiveDate;
 
 use crate::ids::{is_record_id, new_record_id};
+pub(crate) use crate::input::LISTENING_TABLES;
 use crate::input::{check_len, optional_line, required_line};
 use crate::read::{child, entries, scalar_text, Fields};
 use crate::view::{
     ActionStatus, ActionView, AgendaItemView, AttendanceView, Attendee, CharterView, DecisionView, DeviceView,
     GroupView, MeetingView, MemberStatus, MemberView, RelayView, RoleGrantView,
 };
-pub(crate) use tables::LISTENING_TABLES;
 
 mod listening;
 mod moving;

@@ -159,6 +159,10 @@ impl RecordKind {
     }
 }
 
+/// The root tables a device may make in a document that lacks them (the only writes to the root vetting accepts
+/// from a device other than in the founder's first change): the records of the listening step.
+pub(crate) const LISTENING_TABLES: [&str; 5] = ["people", "one_on_ones", "conversations", "stories", "patterns"];
+
 /// A new meeting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMeeting {

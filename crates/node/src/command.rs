@@ -446,10 +446,9 @@ impl Node {
             }
             NodeCommand::History { group, kind, record } => {
                 let group = self.group(group)?;
-                Ok(NodeOutcome::History {
-                    changes: group.history(kind, &record)?,
-                    sentences: group.history_sentences(kind, &record)?,
-                })
+                let changes = group.history(kind, &record)?;
+                let sentences = group.sentences_of(&changes);
+                Ok(NodeOutcome::History { changes, sentences })
             }
             NodeCommand::ExportAutomerge(group) => Ok(NodeOutcome::Bytes(self.group(group)?.export_automerge())),
             NodeCommand::LogHeads(group) => {

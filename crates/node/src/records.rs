@@ -29,11 +29,11 @@ fn pending_ad(group: &GroupId, what: &[u8]) -> Vec<u8> {
 
 /// One edit's changes not yet sealed into an entry, sealed under the storage key; the index is bound into the
 /// associated data so chunks cannot be swapped.
-pub(crate) fn seal_pending_chunk(storage_key: &Secret32, group: &GroupId, index: u32, changes: &[u8]) -> Vec<u8> {
+fn seal_pending_chunk(storage_key: &Secret32, group: &GroupId, index: u32, changes: &[u8]) -> Vec<u8> {
     seal(storage_key, &pending_ad(group, &index.to_be_bytes()), changes)
 }
 
-pub(crate) fn open_pending_chunk(
+fn open_pending_chunk(
     storage_key: &Secret32,
     group: &GroupId,
     index: u32,
@@ -45,7 +45,7 @@ pub(crate) fn open_pending_chunk(
 
 /// How many pending chunks there are, sealed (so that a count cannot be rolled back to drop edits silently
 /// without failing authentication, and is not readable without the passphrase).
-pub(crate) fn seal_pending_count(storage_key: &Secret32, group: &GroupId, count: u32) -> Vec<u8> {
+fn seal_pending_count(storage_key: &Secret32, group: &GroupId, count: u32) -> Vec<u8> {
     seal(storage_key, &pending_ad(group, b"count"), &count.to_be_bytes())
 }
 
@@ -54,6 +54,47 @@ pub(crate) fn open_pending_count(storage_key: &Secret32, group: &GroupId, sealed
         .map_err(|_| NodeError::Damaged("the record of this device's unsent edits failed authentication".into()))?;
     let bytes: [u8; 4] = plain.as_slice().try_into().map_err(|_| damaged("unsent edits"))?;
     Ok(u32::from_be_bytes(bytes))
+}
+
+/// A document's local edits not yet sealed into an entry (the group's, or a compartment's: `document` is its id),
+/// kept as numbered sealed chunks and a sealed count under the group's hidden names.
+pub(crate) struct PendingEdits<'a> {
+    pub(crate) shelf: &'a Shelf,
+    pub(crate) storage_key: &'a Secret32,
+    pub(crate) document: &'a GroupId,
+}
+
+impl PendingEdits<'_> {
+    /// Stores chunk `index` and the count after it (flushed with the next flush).
+    pub(crate) fn put(&self, index: u32, changes: &[u8]) -> Result<(), NodeError> {
+        let chunk = seal_pending_chunk(self.storage_key, self.document, index, changes);
+        self.shelf.put_meta(&self.shelf.unsent_chunk_name(self.document, index), &chunk)?;
+        self.set_count(index + 1)
+    }
+
+    /// Stores the count (0 once the edits are in an entry: stale chunks are overwritten by later edits).
+    pub(crate) fn set_count(&self, count: u32) -> Result<(), NodeError> {
+        let sealed = seal_pending_count(self.storage_key, self.document, count);
+        self.shelf.put_meta(&self.shelf.unsent_count_name(self.document), &sealed)?;
+        Ok(())
+    }
+
+    /// The count and every chunk's changes, in order.
+    pub(crate) fn load(&self) -> Result<(u32, Vec<u8>), NodeError> {
+        let count = match self.shelf.get_meta(&self.shelf.unsent_count_name(self.document))? {
+            Some(sealed) => open_pending_count(self.storage_key, self.document, &sealed)?,
+            None => 0,
+        };
+        let mut unsent = Vec::new();
+        for index in 0..count {
+            let sealed = self
+                .shelf
+                .get_meta(&self.shelf.unsent_chunk_name(self.document, index))?
+                .ok_or_else(|| NodeError::Damaged("one of this device's unsent edits is missing".into()))?;
+            unsent.extend(open_pending_chunk(self.storage_key, self.document, index, &sealed)?);
+        }
+        Ok((count, unsent))
+    }
 }
 
 fn damaged(what: &str) -> NodeError {
@@ -293,13 +334,13 @@ impl CompartmentKeys {
     }
 
     /// The keys held for generation `epoch` of `compartment` (more than one only if a wrong one was planted).
-    pub(crate) fn candidates<'a>(&'a self, compartment: &'a GroupId, epoch: u32) -> impl Iterator<Item = &'a Secret32> {
-        self.keys.iter().filter(move |(c, e, _)| c == compartment && *e == epoch).map(|(_, _, key)| key)
+    pub(crate) fn candidates(&self, compartment: GroupId, epoch: u32) -> impl Iterator<Item = &Secret32> {
+        self.keys.iter().filter(move |(c, e, _)| *c == compartment && *e == epoch).map(|(_, _, key)| key)
     }
 
     /// Keeps `key` for generation `epoch` of `compartment`, unless that very key is held already.
     pub(crate) fn keep(&mut self, compartment: GroupId, epoch: u32, key: Secret32) -> bool {
-        if self.candidates(&compartment, epoch).any(|held| held.expose() == key.expose()) {
+        if self.candidates(compartment, epoch).any(|held| held.expose() == key.expose()) {
             return false;
         }
         self.keys.push((compartment, epoch, key));

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{admit, day, sync};
+use common::{admit, all_bytes, day, sync};
 use sunspace_crypto::kdf::KdfParams;
 use sunspace_model::NewMeeting;
 use sunspace_node::{open_data_dir, DataDirMode, Passphrase, Vault};
@@ -16,20 +16,6 @@ use sunspace_store::Store;
 
 fn passphrase() -> Passphrase {
     Passphrase::new("correct horse battery staple".into())
-}
-
-/// Every byte of every file under `dir`.
-fn all_bytes(dir: &Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(all_bytes(&path));
-        } else {
-            out.extend(std::fs::read(&path).unwrap());
-        }
-    }
-    out
 }
 
 /// Whether any 8 consecutive bytes of `id`, raw or as 16 hex digits, appear in `haystack`: sled may split a key

@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 
-use common::{admit, day, sync};
+use common::{admit, all_bytes, day, sync};
 use sunspace_crypto::kdf::KdfParams;
 use sunspace_membership::Action;
 use sunspace_model::NewMeeting;
@@ -28,19 +27,6 @@ fn sled_device(name: &str) -> (tempfile::TempDir, Vault) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(open_data_dir(dir.path(), DataDirMode::Create).unwrap());
     (dir, Vault::create(store, &passphrase(), name, KdfParams::MINIMUM).unwrap())
-}
-
-fn all_bytes(dir: &Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(all_bytes(&path));
-        } else {
-            out.extend(std::fs::read(&path).unwrap());
-        }
-    }
-    out
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {

@@ -1,6 +1,6 @@
 //! The root tables, read through every concurrent value of their root key.
 //!
-//! The tables of the listening step ([`LISTENING_TABLES`]) came after the first layout: a document created before
+//! The tables of the listening step ([`crate::input::LISTENING_TABLES`]) came after the first layout: a document created before
 //! them has no such keys, and the first device that writes such a record makes the table. Two devices doing that
 //! at once each make a table under the same root key, and automerge keeps both as concurrent values of the key,
 //! showing one. Reading only the one shown would make the other device's records vanish, so every read here goes
@@ -10,6 +10,7 @@
 //! The tables of the first layout are made once, by the founder's first change (vetting refuses any other write
 //! to the root), so they have one value; they are read the same way all the same.
 
+use crate::input::LISTENING_TABLES;
 use std::collections::BTreeSet;
 
 use automerge::transaction::Transactable;
@@ -17,10 +18,6 @@ use automerge::{ObjId, ObjType, ReadDoc, Value};
 
 use super::GroupDoc;
 use crate::ModelError;
-
-/// The root tables a device may make in a document that lacks them (the only writes to the root vetting accepts
-/// from a device other than in the founder's first change): the records of the listening step.
-pub(crate) const LISTENING_TABLES: [&str; 5] = ["people", "one_on_ones", "conversations", "stories", "patterns"];
 
 impl GroupDoc {
     /// Every map held under root key `key`: the one automerge shows first, then the concurrent ones.

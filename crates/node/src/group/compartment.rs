@@ -101,24 +101,15 @@ impl OpenGroup {
     /// operation the membership says made that generation. A key planted under the number does not.
     pub(super) fn compartment_key(&self, compartment: &GroupId, epoch: u32) -> Option<&Secret32> {
         let commitment = self.commitment_of(compartment, epoch)?;
-        let compartment = *compartment;
         self.compartment_keys
-            .keys
-            .iter()
-            .filter(|(c, e, _)| *c == compartment && *e == epoch)
-            .map(|(_, _, key)| key)
-            .find(|key| key_commitment(&compartment, key.expose()) == commitment)
+            .candidates(*compartment, epoch)
+            .find(|key| key_commitment(compartment, key.expose()) == commitment)
     }
 
     /// Whether this device's member is in `compartment` (and so keeps track of its entries).
     fn reads(&self, compartment: &GroupId) -> bool {
         let Some(me) = self.members.member_of(&self.device.device_id()) else { return false };
         self.members.compartments.get(compartment).is_some_and(|c| c.members.contains(me))
-    }
-
-    /// The compartments whose records this device reads.
-    pub fn readable_compartments(&self) -> Vec<GroupId> {
-        self.compartments.keys().copied().collect()
     }
 
     /// This device's member's "only me" compartment: the first one (in the membership's replay order) they
@@ -399,8 +390,7 @@ impl OpenGroup {
         // The entry is flushed; only then are the pending chunks dropped (as for the group's own).
         if held.pending_count > 0 {
             held.pending_count = 0;
-            let count = crate::records::seal_pending_count(&self.storage_key, compartment, 0);
-            self.shelf.put_meta(&self.shelf.unsent_count_name(compartment), &count)?;
+            self.pending_edits(compartment).set_count(0)?;
             self.shelf.flush()?;
         }
         Ok(())
@@ -422,10 +412,7 @@ impl OpenGroup {
         }
         let changes = held.doc.save_after(&held.pending_heads);
         let index = held.pending_count;
-        let chunk = crate::records::seal_pending_chunk(&self.storage_key, compartment, index, &changes);
-        self.shelf.put_meta(&self.shelf.unsent_chunk_name(compartment, index), &chunk)?;
-        let count = crate::records::seal_pending_count(&self.storage_key, compartment, index + 1);
-        self.shelf.put_meta(&self.shelf.unsent_count_name(compartment), &count)?;
+        self.pending_edits(compartment).put(index, &changes)?;
         self.shelf.flush()?;
         if let Some(held) = self.compartments.get_mut(compartment) {
             held.pending_count = index + 1;
@@ -455,16 +442,7 @@ impl OpenGroup {
 
     /// At open: a compartment's local edits kept pending, back into its document.
     fn load_compartment_pending(&mut self, compartment: &GroupId) -> Result<(), NodeError> {
-        let Some(sealed) = self.shelf.get_meta(&self.shelf.unsent_count_name(compartment))? else { return Ok(()) };
-        let count = crate::records::open_pending_count(&self.storage_key, compartment, &sealed)?;
-        let mut unsent = Vec::new();
-        for index in 0..count {
-            let sealed = self
-                .shelf
-                .get_meta(&self.shelf.unsent_chunk_name(compartment, index))?
-                .ok_or_else(|| NodeError::Damaged("one of this device's unsent compartment edits is missing".into()))?;
-            unsent.extend(crate::records::open_pending_chunk(&self.storage_key, compartment, index, &sealed)?);
-        }
+        let (count, unsent) = self.pending_edits(compartment).load()?;
         let Some(held) = self.compartments.get_mut(compartment) else { return Ok(()) };
         if !unsent.is_empty() {
             held.doc
@@ -542,7 +520,7 @@ impl OpenGroup {
                     usable |= new;
                     changed |= new && self.compartment_keys.keep(compartment, epoch, key);
                 }
-                None if self.compartment_keys.candidates(&compartment, epoch).count() < MAX_KEY_CANDIDATES => {
+                None if self.compartment_keys.candidates(compartment, epoch).count() < MAX_KEY_CANDIDATES => {
                     changed |= self.compartment_keys.keep(compartment, epoch, key);
                 }
                 None => {}
@@ -617,10 +595,7 @@ impl OpenGroup {
 
     fn refused_content(&mut self, author: DeviceId, seq: u64, reason: &str) {
         tracing::warn!(author = %author.short(), seq, %reason, "compartment records refused");
-        if self.refused.len() >= MAX_REFUSALS_KEPT {
-            self.refused.remove(0);
-        }
-        self.refused.push(RefusedEntry {
+        self.push_refusal(RefusedEntry {
             author,
             seq,
             reason: format!("its compartment records were refused: {reason}"),
@@ -656,9 +631,8 @@ impl OpenGroup {
             return;
         }
         let me = self.device.device_id().to_hex();
-        let holds_a_key = state.epochs.iter().any(|e| self.compartment_key(compartment, e.id).is_some());
         if !self.compartments.contains_key(compartment) {
-            if !holds_a_key {
+            if !state.epochs.iter().any(|e| self.compartment_key(compartment, e.id).is_some()) {
                 // Nothing can be read yet: the compartment is not shown as readable here.
                 return;
             }
@@ -704,7 +678,7 @@ impl OpenGroup {
             return Pending::Refused("its entry is not the compartment's".into());
         }
         let epoch = entry.header().epoch;
-        if !state.epochs.iter().any(|e| e.id == epoch) || !counts_in(&self.members, state, &author, seq) {
+        if !self.members.compartment_has_epoch(compartment, epoch) || !counts_in(&self.members, state, &author, seq) {
             return Pending::Waits;
         }
         let Some(key) = self.compartment_key(compartment, epoch) else { return Pending::Waits };
@@ -821,14 +795,13 @@ impl OpenGroup {
     pub fn apply_edit(&mut self, edit: sunspace_model::edit::Edit) -> Result<sunspace_model::edit::Applied, NodeError> {
         // A record in more than one compartment (a move between two caught half-way, or a copy someone in one of
         // them wrote under its id) is not edited: the edit could land where other people read it.
-        if let Some((kind, id)) = edit.target() {
-            if self.compartments_holding(kind, id).len() > 1 {
-                return Err(NodeError::Refused(
-                    "that record is in more than one compartment; move it to one place before changing it".into(),
-                ));
-            }
+        let holding = edit.target().map(|(kind, id)| self.compartments_holding(kind, id)).unwrap_or_default();
+        if holding.len() > 1 {
+            return Err(NodeError::Refused(
+                "that record is in more than one compartment; move it to one place before changing it".into(),
+            ));
         }
-        let place = edit.target().and_then(|(kind, id)| self.compartment_of_record(kind, id));
+        let place = holding.last().copied();
         match place {
             Some(compartment) => {
                 let edit = self.with_known_base(&compartment, edit);
@@ -923,7 +896,6 @@ impl OpenGroup {
 
     /// "Who can read this", per compartment this device reads: its name, members' names and safety number.
     pub fn compartment_views(&self) -> Vec<crate::status::CompartmentView> {
-        let view = self.doc.view();
         let me = self.members.member_of(&self.device.device_id()).map(str::to_owned);
         let only_me = self.only_me();
         self.members
@@ -934,7 +906,15 @@ impl OpenGroup {
                 id: id.to_hex(),
                 name: c.name.clone(),
                 members: c.members.iter().cloned().collect(),
-                member_names: c.members.iter().map(|m| view.member_name(m)).collect(),
+                member_names: c
+                    .members
+                    .iter()
+                    .map(|m| {
+                        self.doc
+                            .member_name(m)
+                            .unwrap_or_else(|| format!("(unknown member {})", sunspace_model::view::short(m)))
+                    })
+                    .collect(),
                 only_me: only_me == Some(*id),
                 readable_here: self.compartments.contains_key(id),
                 safety_number: self.members.compartment_safety_number(id).unwrap_or_default(),

@@ -16,7 +16,9 @@ impl OpenGroup {
         // a peer's changes below.
         self.persist_pending()?;
         let mut receipt = Receipt::default();
-        let compartments_before = self.members.compartments.clone();
+        // Only what a rebuild follows: the compartments' cut-offs before the batch.
+        let cutoffs_before: BTreeMap<GroupId, BTreeMap<DeviceId, u64>> =
+            self.members.compartments.iter().map(|(id, c)| (*id, c.cutoffs.clone())).collect();
         let mut queue = std::mem::take(&mut self.waiting);
         for bytes in encoded {
             match Entry::decode(&bytes) {
@@ -141,7 +143,7 @@ impl OpenGroup {
         // again from the entries kept.
         for (id, now) in &self.members.compartments {
             // A cut-off set by someone's removal from it: what they wrote after it no longer counts.
-            let changed = compartments_before.get(id).is_some_and(|before| before.cutoffs != now.cutoffs);
+            let changed = cutoffs_before.get(id).is_some_and(|before| *before != now.cutoffs);
             if changed && self.compartments.contains_key(id) {
                 self.rebuild_due.insert(*id);
             }
@@ -268,16 +270,21 @@ impl OpenGroup {
 
     /// Remembers a refused entry (the newest [`MAX_REFUSALS_KEPT`]).
     pub(super) fn keep_refused(&mut self, entry: &Entry, reason: &str) {
-        if self.refused.len() >= MAX_REFUSALS_KEPT {
-            self.refused.remove(0);
-        }
-        self.refused.push(RefusedEntry {
+        self.push_refusal(RefusedEntry {
             author: entry.header().author,
             seq: entry.header().link.seq,
             reason: reason.to_owned(),
             at: chrono::Utc::now().timestamp(),
             entry: if entry.header().body_len as usize <= MAX_REFUSED_BYTES_KEPT { entry.encode() } else { Vec::new() },
         });
+    }
+
+    /// Keeps a refusal as evidence: the newest [`MAX_REFUSALS_KEPT`].
+    pub(super) fn push_refusal(&mut self, refusal: RefusedEntry) {
+        if self.refused.len() >= MAX_REFUSALS_KEPT {
+            self.refused.remove(0);
+        }
+        self.refused.push(refusal);
     }
 
     /// Decrypts, validates and stores one checked entry; vetted document changes are collected into `vetted` to be

@@ -42,10 +42,7 @@ impl OpenGroup {
         }
         let changes = self.doc.save_after(&self.pending_heads);
         let index = self.pending_count;
-        let chunk = crate::records::seal_pending_chunk(&self.storage_key, &self.id, index, &changes);
-        self.shelf.put_meta(&self.shelf.unsent_chunk_name(&self.id, index), &chunk)?;
-        let count = crate::records::seal_pending_count(&self.storage_key, &self.id, index + 1);
-        self.shelf.put_meta(&self.shelf.unsent_count_name(&self.id), &count)?;
+        self.pending_edits(&self.id).put(index, &changes)?;
         self.remember_name()?;
         self.shelf.flush()?;
         self.pending_count = index + 1;
@@ -78,13 +75,17 @@ impl OpenGroup {
         // The entry is flushed; only then are the pending chunks dropped (a crash in between leaves both, and
         // reopening finds the pending changes already in the entry). Stale chunks are overwritten by later edits.
         if self.pending_count > 0 {
-            let count = crate::records::seal_pending_count(&self.storage_key, &self.id, 0);
-            self.shelf.put_meta(&self.shelf.unsent_count_name(&self.id), &count)?;
+            self.pending_edits(&self.id).set_count(0)?;
             self.shelf.flush()?;
             self.pending_count = 0;
         }
         tracing::debug!(bytes = changes.len(), changes = count, "sealed entry stored");
         Ok(())
+    }
+
+    /// The local edits of `document` (the group's or a compartment's) kept pending on this device.
+    pub(super) fn pending_edits<'a>(&'a self, document: &'a GroupId) -> crate::records::PendingEdits<'a> {
+        crate::records::PendingEdits { shelf: &self.shelf, storage_key: &self.storage_key, document }
     }
 
     /// Whether local edits wait to be sealed into an entry.

@@ -302,10 +302,7 @@ impl OpenGroup {
     /// The materialized document with the heads it shows, for a front end that edits on it
     /// ([`GroupDoc::view_now`]), with the compartments' records merged in as in [`OpenGroup::view`].
     pub fn view_now(&mut self) -> GroupView {
-        let mut view = self.doc.view_now();
-        for (id, held) in &self.compartments {
-            view.absorb(&id.to_hex(), held.doc.view());
-        }
+        let mut view = self.view();
         view.heads = self.document_heads();
         view
     }
@@ -338,7 +335,12 @@ impl OpenGroup {
     /// "agreed" to "postponed"".
     pub fn history_sentences(&mut self, kind: sunspace_model::RecordKind, id: &str) -> Result<Vec<String>, NodeError> {
         let history = self.history(kind, id)?;
-        Ok(history
+        Ok(self.sentences_of(&history))
+    }
+
+    /// [`OpenGroup::history_sentences`] of a history already read.
+    pub fn sentences_of(&self, history: &[sunspace_model::FieldChange]) -> Vec<String> {
+        history
             .iter()
             .map(|change| {
                 let who = DeviceId::from_hex(&change.actor)
@@ -354,7 +356,7 @@ impl OpenGroup {
                 };
                 format!("{when}  {who}: {what}")
             })
-            .collect())
+            .collect()
     }
 
     pub(crate) fn doc_mut(&mut self) -> &mut GroupDoc {

@@ -208,17 +208,8 @@ impl OpenGroup {
         let own_log = covered.get(&own).map_or_else(LogPosition::start, |c| LogPosition::resume(c.seq, c.hash));
         let sealed_heads = doc.heads();
         // Local edits not yet sealed into an entry.
-        let pending_count = match shelf.get_meta(&shelf.unsent_count_name(&id))? {
-            Some(sealed) => crate::records::open_pending_count(vault.storage_key, &id, &sealed)?,
-            None => 0,
-        };
-        let mut unsent = Vec::new();
-        for index in 0..pending_count {
-            let sealed = shelf
-                .get_meta(&shelf.unsent_chunk_name(&id, index))?
-                .ok_or_else(|| NodeError::Damaged("one of this device's unsent edits is missing".into()))?;
-            unsent.extend(crate::records::open_pending_chunk(vault.storage_key, &id, index, &sealed)?);
-        }
+        let (pending_count, unsent) =
+            crate::records::PendingEdits { shelf: &shelf, storage_key: vault.storage_key, document: &id }.load()?;
         if !unsent.is_empty() {
             doc.load_incremental(&unsent)
                 .map_err(|e| NodeError::Damaged(format!("this device's unsent edits: {e}")))?;

@@ -57,3 +57,17 @@ pub fn admit(inviter: &mut sunspace_node::OpenGroup, newcomer: &Vault, name: &st
     assert!(receipt.rejected.is_empty(), "{receipt:?}");
     joined
 }
+
+/// Every byte of every file under `dir`.
+pub fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(all_bytes(&path));
+        } else {
+            out.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
