@@ -221,13 +221,16 @@ interface ScreenProps {
 
 function GroupScreen({ group, groups, page, setPage, setGroup, error, setError, me }: ScreenProps) {
   const [view, setView] = useState<GroupView | null>(null);
-  // Where records live and which compartments this member is in, for every record's "who can read this" line.
-  const [places, setPlaces] = useState<Pick<GroupPage, "compartments" | "all_compartments" | "readers" | "whole_group">>({
-    compartments: [],
-    all_compartments: {},
-    readers: {},
-    whole_group: "the whole group",
-  });
+  // The group as the service shows it (read once per change): the view, what this device may do to whom, and
+  // where records live, for every record's "who can read this" line.
+  const [groupPage, setGroupPage] = useState<GroupPage | null>(null);
+  const places = {
+    compartments: groupPage?.compartments ?? [],
+    all_compartments: groupPage?.all_compartments ?? {},
+    readers: groupPage?.readers ?? {},
+    whole_group: groupPage?.whole_group ?? "the whole group",
+    only_me: groupPage?.only_me ?? "only you (your own devices)",
+  };
   const [sync, setSync] = useState<SyncView | null>(null);
   const [flowTick, setFlowTick] = useState(0);
   const act = useAction(setError);
@@ -237,12 +240,7 @@ function GroupScreen({ group, groups, page, setPage, setGroup, error, setError, 
     const next = await act.read(() => backend.page(group));
     if (next) {
       shown.current = next.view.heads;
-      setPlaces({
-        compartments: next.compartments,
-        all_compartments: next.all_compartments,
-        readers: next.readers,
-        whole_group: next.whole_group,
-      });
+      setGroupPage(next);
       setView(next.view);
     }
   };
@@ -333,7 +331,7 @@ function GroupScreen({ group, groups, page, setPage, setGroup, error, setError, 
           <ListeningPage view={view} group={group} act={act} reload={reload} places={{ placement: view.placement, ...places }} namePattern={(story) => setPage({ kind: "patterns", story })} />
         )}
         {page.kind === "patterns" && <PatternsPage key={page.story ?? ""} view={view} group={group} act={act} reload={reload} story={page.story} />}
-        {page.kind === "members" && <Members view={view} group={group} act={act} reload={reload} me={me} />}
+        {page.kind === "members" && <Members view={view} group={group} act={act} reload={reload} me={me} page={groupPage} />}
         {page.kind === "charter" && <CharterPage view={view} group={group} act={act} reload={reload} />}
         {page.kind === "vitality" && <VitalityPage view={view} group={group} act={act} />}
         {page.kind === "invite" && <Invite group={group} act={act} tick={flowTick} />}
@@ -631,22 +629,34 @@ function DecisionHistory({ group, decision, act }: { group: string; decision: st
   );
 }
 
-export function Members({ view, group, act, reload, me }: { view: GroupView; group: string; act: Act; reload: () => Promise<void>; me: string | null }) {
-  const [number, setNumber] = useState("");
+export function Members({
+  view,
+  group,
+  act,
+  reload,
+  me,
+  page: given,
+}: {
+  view: GroupView;
+  group: string;
+  act: Act;
+  reload: () => Promise<void>;
+  me: string | null;
+  /** The group page the screen already read; on its own, the page reads it. */
+  page?: GroupPage | null;
+}) {
   const [removing, setRemoving] = useState<string | null>(null);
   const [revoking, setRevoking] = useState<string | null>(null);
   const [reason, setReason] = useState("");
   const [told, setTold] = useState("");
   // Who may be removed, revoked or made steward, and the warnings, are the service's (one rule for every front end).
-  const [page, setPage] = useState<GroupPage | null>(null);
+  const [fetched, setFetched] = useState<GroupPage | null>(null);
   useEffect(() => {
-    void act.read(() => backend.page(group)).then((p) => {
-      if (p) {
-        setPage(p);
-        setNumber(p.safety_number);
-      }
-    });
-  }, [view]);
+    if (given) return;
+    void act.read(() => backend.page(group)).then((p) => p && setFetched(p));
+  }, [view, given]);
+  const page = given ?? fetched;
+  const number = page?.safety_number ?? "";
   const stewards = page?.stewards ?? [];
   const removal = (member: string) => page?.removable.find((c) => c.id === member);
   const revocation = (device: string) => page?.revocable.find((c) => c.id === device);

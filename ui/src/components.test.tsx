@@ -174,6 +174,7 @@ const page: GroupPage = {
     [hex("ffff0000")]: "Grievance committee",
   },
   whole_group: "the whole group",
+  only_me: "only you (your own devices)",
 };
 
 const ticks = async (n = 5) => {
@@ -231,6 +232,7 @@ const where = (act: Where["act"]): Where => ({
     all_compartments: page.all_compartments,
     readers: page.readers,
     whole_group: page.whole_group,
+    only_me: page.only_me,
   },
   act,
   reload: async () => {},

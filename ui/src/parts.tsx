@@ -97,7 +97,7 @@ export interface Where {
 /** Given by the group's screen; without it (a screen on its own), every record reads as the whole group's. */
 export const WhereContext = createContext<Where | null>(null);
 
-const NOWHERE: Places = { placement: {}, compartments: [], all_compartments: {}, readers: {}, whole_group: "the whole group" };
+const NOWHERE: Places = { placement: {}, compartments: [], all_compartments: {}, readers: {}, whole_group: "the whole group", only_me: "only you (your own devices)" };
 
 /**
  * "Readable by: …" for one record, from where the service placed it, and a Move… control that asks the service

@@ -146,6 +146,7 @@ describe("who can read a record", () => {
     all_compartments: { "c-me": "Only me", "c-team": "Negotiation team", "c-other": "Grievance committee" },
     readers: { "c-me": "only you (your own devices)", "c-team": "Negotiation team (Ana and Bea)", "c-other": "Grievance committee" },
     whole_group: "the whole group",
+    only_me: "only you (your own devices)",
   };
 
   it("says the whole group for a record in the group's own document", () => {

@@ -179,6 +179,8 @@ export interface Places {
   readers: { [id in string]?: string };
   /** Who reads the group's own records, in the service's words. */
   whole_group: string;
+  /** Who reads a record in this member's "only me", in the service's words. */
+  only_me: string;
 }
 
 /** Who reads a compartment, in the service's words: "only you (your own devices)", "Negotiation team (Ana and Bea)". */
@@ -199,7 +201,7 @@ export function readableBy(places: Places, record: string): string {
 export function movePlaces(places: Places): { to: string; label: string }[] {
   return [
     { to: "group", label: places.whole_group },
-    { to: "only me", label: "only you (your own devices)" },
+    { to: "only me", label: places.only_me },
     ...places.compartments
       .filter((c) => !c.only_me)
       .map((c) => ({ to: c.id, label: readersOfCompartment(places, c.id) })),

@@ -641,6 +641,8 @@ pub struct GroupPage {
     pub readers: std::collections::BTreeMap<String, String>,
     /// "Who can read this" for the group's own records.
     pub whole_group: String,
+    /// "Who can read this" for a record in this member's "only me" (made on first use).
+    pub only_me: String,
 }
 
 impl GroupPage {

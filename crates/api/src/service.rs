@@ -102,7 +102,15 @@ fn page(snapshot: GroupSnapshot) -> GroupPage {
     let (removable, revocable, stewardable) = choices(&snapshot);
     let readers =
         snapshot.all_compartments.keys().map(|hex| (hex.clone(), words::readers_label(&snapshot, hex))).collect();
-    GroupPage { snapshot, removable, revocable, stewardable, readers, whole_group: words::WHOLE_GROUP.to_owned() }
+    GroupPage {
+        snapshot,
+        removable,
+        revocable,
+        stewardable,
+        readers,
+        whole_group: words::WHOLE_GROUP.to_owned(),
+        only_me: words::ONLY_YOU.to_owned(),
+    }
 }
 
 /// The one removal rule, for every front end to offer what the device would do, judged on the signed membership

@@ -458,6 +458,8 @@ pub const INVITATION_ENDED: &str = "That invitation has ended.";
 pub const ONLY_ME: &str = "Only me";
 /// Who reads a record of the group's own document.
 pub const WHOLE_GROUP: &str = "the whole group";
+/// Who reads a record in this member's "only me".
+pub const ONLY_YOU: &str = "only you (your own devices)";
 /// A request about a compartment that named none.
 pub const NAME_A_COMPARTMENT: &str = "Name a compartment you are in (its name or the start of its id).";
 /// This device's owner is not a member of the group by its signed membership.
@@ -535,7 +537,7 @@ pub fn record_moved(kind: RecordKind, readers: &str) -> String {
 /// "Who can read this", for a record placed in compartment `hex` (as the export's "Readable by" line).
 pub fn readers_label(snapshot: &sunspace_node::GroupSnapshot, hex: &str) -> String {
     match snapshot.compartments.iter().find(|c| c.id == hex) {
-        Some(c) if c.members.len() == 1 && c.name == ONLY_ME => "only you (your own devices)".to_owned(),
+        Some(c) if c.members.len() == 1 && c.name == ONLY_ME => ONLY_YOU.to_owned(),
         Some(c) if c.members.len() == 1 => format!("{} (only you)", c.name),
         Some(c) => format!("{} ({})", c.name, list(&c.member_names)),
         None => snapshot.all_compartments.get(hex).cloned().unwrap_or_else(|| "a compartment".to_owned()),

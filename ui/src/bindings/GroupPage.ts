@@ -31,6 +31,10 @@ readers: { [key in string]: string },
  */
 whole_group: string, 
 /**
+ * "Who can read this" for a record in this member's "only me" (made on first use).
+ */
+only_me: string, 
+/**
  * The records, with the heads they show.
  */
 view: GroupView, 
