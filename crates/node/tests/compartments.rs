@@ -365,3 +365,24 @@ fn a_key_planted_under_a_generations_number_is_never_written_with() {
     let entry = sunspace_log::Entry::decode(&newest[0]).unwrap();
     assert!(entry.open(&planted).is_err(), "Lee's entry opens under the planted key");
 }
+
+#[test]
+fn a_record_kept_in_a_compartment_has_its_history_there() {
+    let ana_vault = common::device("Ana");
+    let mut ana = ana_vault.create_group("Tenants", day()).unwrap();
+    let team = ana.create_compartment("Team", &[member_id(&ana, "Ana")]).unwrap();
+    let decision = ana
+        .edit_compartment(&team, |doc| {
+            doc.add_decision(sunspace_model::NewDecision {
+                title: "Hold the offer".into(),
+                method: sunspace_model::DecisionMethod::Consent,
+                outcome: "agreed".into(),
+                date: day(),
+                review_by: None,
+                meeting: None,
+            })
+        })
+        .unwrap();
+    let changes = ana.history(sunspace_model::RecordKind::Decision, &decision).unwrap();
+    assert!(changes.iter().any(|c| c.value.as_deref() == Some("Hold the offer")), "{changes:?}");
+}

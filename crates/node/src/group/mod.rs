@@ -328,7 +328,11 @@ impl OpenGroup {
         kind: sunspace_model::RecordKind,
         id: &str,
     ) -> Result<Vec<sunspace_model::FieldChange>, NodeError> {
-        Ok(self.doc.history(kind, id)?)
+        // A record kept in a compartment has its history there.
+        match self.compartment_of_record(kind, id).and_then(|c| self.compartments.get_mut(&c)) {
+            Some(held) => Ok(held.doc.history(kind, id)?),
+            None => Ok(self.doc.history(kind, id)?),
+        }
     }
 
     /// [`OpenGroup::history`] in sentences: "2026-11-20 18:02 UTC  Bea's device 1a2b3c4d: changed outcome from
