@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{next, next_message, node, node_with, Node};
+use common::{next, node, node_with, Node};
 use sunspace_net::{Multiaddr, NetError, NetEvent, Protocol, RelayClients};
 use tokio::time::timeout;
 
@@ -53,20 +53,28 @@ async fn members_reach_each_other_through_their_relay_and_hole_punching_makes_it
     let b_circuit = listen_through(&mut b, &relay).await;
     a.net.add_address(b.device, b_circuit).await.unwrap();
     a.net.send(b.device, b"heads through the relay".to_vec()).await.unwrap();
-    let (from, message) = next_message(&mut b.events).await;
-    assert_eq!((from, message.as_slice()), (a.device, &b"heads through the relay"[..]));
 
-    // DCUtR upgrades the relayed connection (loopback has no NAT in the way); either side may report it.
-    let punched = tokio::select! {
-        device = next(&mut a.events, |event| match event {
-            NetEvent::HolePunched(device) => Some(device),
-            _ => None,
-        }) => device,
-        device = next(&mut b.events, |event| match event {
-            NetEvent::HolePunched(device) => Some(device),
-            _ => None,
-        }) => device,
-    };
+    // DCUtR upgrades the relayed connection (loopback has no NAT in the way); either side may report it, and it
+    // may do so before or after the message arrives, so both are watched for together.
+    let (mut received, mut punched) = (None, None);
+    timeout(common::WAIT, async {
+        while received.is_none() || punched.is_none() {
+            let (side, event) = tokio::select! {
+                event = a.events.recv() => ('a', event.expect("events")),
+                event = b.events.recv() => ('b', event.expect("events")),
+            };
+            match event {
+                NetEvent::Received { from, message } if side == 'b' => received = Some((from, message)),
+                NetEvent::HolePunched(device) => punched = Some(device),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the message and the hole punch in time");
+    let (from, message) = received.unwrap();
+    assert_eq!((from, message.as_slice()), (a.device, &b"heads through the relay"[..]));
+    let punched = punched.unwrap();
     assert!(punched == b.device || punched == a.device);
 
     // The relay relays; it never sees a sync message (it is not a member of anything).
