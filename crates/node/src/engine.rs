@@ -863,7 +863,7 @@ impl Engine {
         for (group, heads) in grown {
             let document = self.node.groups.get_mut(&group).map(|g| g.document_heads()).unwrap_or_default();
             self.emit(NodeEvent::Changed { group: group.to_hex(), origin, records: records.clone(), heads: document });
-            let actions = self.sync.on_local_heads(group, &heads, from);
+            let actions = self.sync.on_local_heads(Instant::now(), group, &heads, from);
             self.carry_out(actions);
         }
     }

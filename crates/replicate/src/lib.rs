@@ -24,7 +24,7 @@
 //! let mine = BTreeMap::from([(author, 5)]);
 //! let mut session = Session::new(group);
 //! // The peer says it holds entries 1..=3 of that log: send 4 and 5.
-//! let ranges = session.on_peer_heads(&BTreeMap::from([(author, 3)]), &mine);
+//! let ranges = session.on_peer_heads(std::time::Instant::now(), &BTreeMap::from([(author, 3)]), &mine);
 //! assert_eq!(ranges, vec![Range { author, first: 4, last: 5 }]);
 //! ```
 
@@ -36,4 +36,4 @@ mod session;
 pub use check::{check_entry, check_verified_entry, Rejection, Verdict};
 pub use message::{DecodeError, Message, MAX_ENTRIES_PER_BATCH, MAX_HEADS, MAX_MESSAGE_LEN};
 pub use policy::{SyncAction, SyncPolicy, HEADS_REPLY_INTERVAL};
-pub use session::{batches, diverging, Range, Session, MAX_BATCH_BYTES};
+pub use session::{batches, diverging, Range, Session, IN_FLIGHT_GRACE, MAX_BATCH_BYTES};

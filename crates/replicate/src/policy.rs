@@ -88,7 +88,7 @@ impl SyncPolicy {
         let behind = their_heads.iter().any(|(author, seq)| ours.get(author).copied().unwrap_or(0) < *seq);
         let first = !self.sessions.contains_key(&(peer, group));
         let session = self.sessions.entry((peer, group)).or_insert_with(|| Session::new(group));
-        let ranges = session.on_peer_heads(their_heads, ours);
+        let ranges = session.on_peer_heads(now, their_heads, ours);
         if !ranges.is_empty() {
             actions.push(SyncAction::SendRanges { peer, group, ranges });
         }
@@ -132,6 +132,7 @@ impl SyncPolicy {
     /// with a session lacks, except to `from`, which sent them.
     pub fn on_local_heads(
         &mut self,
+        now: Instant,
         group: GroupId,
         ours: &BTreeMap<DeviceId, u64>,
         from: Option<DeviceId>,
@@ -146,7 +147,7 @@ impl SyncPolicy {
         peers.sort();
         let mut actions = Vec::new();
         for peer in peers {
-            let ranges = self.sessions.get_mut(&(peer, group)).map(|s| s.on_local_heads(ours)).unwrap_or_default();
+            let ranges = self.sessions.get_mut(&(peer, group)).map(|s| s.on_local_heads(now, ours)).unwrap_or_default();
             if !ranges.is_empty() {
                 actions.push(SyncAction::SendRanges { peer, group, ranges });
             }
@@ -232,7 +233,7 @@ mod tests {
             &BTreeMap::new(),
             &BTreeSet::new(),
         );
-        let pushed = policy.on_local_heads(GROUP, &heads(&[(A, 3)]), Some(OTHER));
+        let pushed = policy.on_local_heads(now, GROUP, &heads(&[(A, 3)]), Some(OTHER));
         assert_eq!(
             pushed,
             vec![SyncAction::SendRanges {
@@ -243,7 +244,7 @@ mod tests {
         );
         // Counted as sent: not pushed twice.
         assert!(policy
-            .on_local_heads(GROUP, &heads(&[(A, 3)]), None)
+            .on_local_heads(now, GROUP, &heads(&[(A, 3)]), None)
             .iter()
             .all(|a| !matches!(a, SyncAction::SendRanges { peer, .. } if *peer == PEER)));
     }
@@ -257,7 +258,7 @@ mod tests {
             policy.on_received(now, PEER, GROUP, &[(A, 1), (A, 2)], 1),
             vec![SyncAction::SendHeads { peer: PEER, group: GROUP }]
         );
-        assert!(policy.on_local_heads(GROUP, &heads(&[(A, 2)]), None).is_empty());
+        assert!(policy.on_local_heads(now, GROUP, &heads(&[(A, 2)]), None).is_empty());
         assert!(policy.on_received(now, PEER, GROUP, &[(A, 3)], 0).is_empty());
     }
 

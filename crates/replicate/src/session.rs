@@ -1,6 +1,7 @@
 //! What to send one peer about one group.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use sunspace_crypto::DeviceId;
 use sunspace_log::GroupId;
@@ -20,18 +21,36 @@ pub struct Range {
     pub last: u64,
 }
 
+/// Entries sent to a peer are taken as on their way for this long after they were sent, or after the peer last
+/// showed progress in that log: heads it reports meanwhile that do not yet count them were written before they
+/// arrived. After it (less than the engine's anti-entropy interval), a peer that still lacks them is sent them
+/// again: a message can be lost without the connection closing.
+pub const IN_FLIGHT_GRACE: Duration = Duration::from_secs(10);
+
 /// Sync state for one peer and one group.
 #[derive(Debug, Clone)]
 pub struct Session {
     group: GroupId,
     /// How far we believe the peer holds each log: what it last told us, plus what we have sent since.
     peer: Option<BTreeMap<DeviceId, u64>>,
+    /// Per log, the furthest entry sent to the peer that it has not yet reported holding, and since when it is
+    /// taken as on its way.
+    in_flight: BTreeMap<DeviceId, InFlight>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    /// The last entry sent.
+    last: u64,
+    /// How far the peer held the log when it was sent, or reported since.
+    reported: u64,
+    since: Instant,
 }
 
 impl Session {
     /// A session with a peer we have heard nothing from yet.
     pub fn new(group: GroupId) -> Self {
-        Self { group, peer: None }
+        Self { group, peer: None, in_flight: BTreeMap::new() }
     }
 
     /// The group.
@@ -44,39 +63,54 @@ impl Session {
         self.peer.is_some()
     }
 
-    /// The peer reported its heads. Its word replaces what we believed (it may have lost what we sent); returns
-    /// the ranges it lacks.
-    pub fn on_peer_heads(&mut self, heads: &BTreeMap<DeviceId, u64>, ours: &BTreeMap<DeviceId, u64>) -> Vec<Range> {
+    /// The peer reported its heads at `now`; returns the ranges it lacks. Its word replaces what we believed (it
+    /// may have lost what we sent), except for entries still on their way to it (see [`IN_FLIGHT_GRACE`]): heads
+    /// that cross them in flight would otherwise send them twice.
+    pub fn on_peer_heads(
+        &mut self,
+        now: Instant,
+        heads: &BTreeMap<DeviceId, u64>,
+        ours: &BTreeMap<DeviceId, u64>,
+    ) -> Vec<Range> {
         let mut believed = heads.clone();
+        self.in_flight.retain(|author, flight| {
+            let reported = heads.get(author).copied().unwrap_or(0);
+            if reported >= flight.last {
+                return false;
+            }
+            // Progress in this log shows the entries are arriving: the grace starts again.
+            if reported > flight.reported {
+                flight.reported = reported;
+                flight.since = now;
+            }
+            if now.saturating_duration_since(flight.since) >= IN_FLIGHT_GRACE {
+                return false;
+            }
+            believed.insert(*author, flight.last);
+            true
+        });
         let ranges = missing(&believed, ours);
-        for range in &ranges {
-            believed.insert(range.author, range.last);
-        }
+        self.note_sent(now, &mut believed, &ranges);
         self.peer = Some(believed);
         ranges
     }
 
-    /// We appended entry `seq` to `author`'s log (our own, or one received from another peer). Returns the
-    /// entry's range if the peer is known to hold everything before it, so it can be pushed at once.
-    pub fn on_local_append(&mut self, author: DeviceId, seq: u64) -> Option<Range> {
-        let peer = self.peer.as_mut()?;
-        let held = peer.get(&author).copied().unwrap_or(0);
-        if held + 1 != seq {
-            return None;
-        }
-        peer.insert(author, seq);
-        Some(Range { author, first: seq, last: seq })
-    }
-
     /// Our heads grew (our own entries or ones received from anyone). Returns what the peer is not yet believed to
     /// hold, to push at once, and counts it as sent; nothing before the peer has told us its heads.
-    pub fn on_local_heads(&mut self, ours: &BTreeMap<DeviceId, u64>) -> Vec<Range> {
-        let Some(peer) = self.peer.as_mut() else { return Vec::new() };
-        let ranges = missing(peer, ours);
-        for range in &ranges {
-            peer.insert(range.author, range.last);
-        }
+    pub fn on_local_heads(&mut self, now: Instant, ours: &BTreeMap<DeviceId, u64>) -> Vec<Range> {
+        let Some(mut believed) = self.peer.take() else { return Vec::new() };
+        let ranges = missing(&believed, ours);
+        self.note_sent(now, &mut believed, &ranges);
+        self.peer = Some(believed);
         ranges
+    }
+
+    fn note_sent(&mut self, now: Instant, believed: &mut BTreeMap<DeviceId, u64>, ranges: &[Range]) {
+        for range in ranges {
+            believed.insert(range.author, range.last);
+            let reported = range.first.saturating_sub(1);
+            self.in_flight.insert(range.author, InFlight { last: range.last, reported, since: now });
+        }
     }
 
     /// How many entries we hold that the peer is not yet believed to hold (unknown before its heads arrive).
@@ -190,12 +224,34 @@ mod tests {
         assert_eq!((session.pending_for_peer(&ours), session.pending_from_peer(&ours)), (None, None));
 
         let theirs = BTreeMap::from([(ana, 4), (bea, 6)]);
-        let ranges = session.on_peer_heads(&theirs, &ours);
+        let ranges = session.on_peer_heads(Instant::now(), &theirs, &ours);
         assert_eq!(ranges, vec![Range { author: ana, first: 5, last: 10 }]);
         // The ranges returned count as sent; the peer's five entries of Bea's log are still to come.
         assert_eq!(session.pending_for_peer(&ours), Some(0));
         assert_eq!(session.pending_from_peer(&ours), Some(5));
         let ours = BTreeMap::from([(ana, 10), (bea, 6)]);
         assert_eq!(session.pending_from_peer(&ours), Some(0));
+    }
+
+    #[test]
+    fn entries_on_their_way_are_not_sent_again_until_the_grace_runs_out_without_progress() {
+        let ana = device(1);
+        let mut session = Session::new(GroupId::from_hex(&"07".repeat(16)).expect("a valid hex id"));
+        let start = Instant::now();
+        let ours = BTreeMap::from([(ana, 10)]);
+        let sent = session.on_peer_heads(start, &BTreeMap::new(), &ours);
+        assert_eq!(sent, vec![Range { author: ana, first: 1, last: 10 }]);
+        // Stale heads written before the entries arrived: nothing again.
+        assert!(session.on_peer_heads(start + Duration::from_secs(1), &BTreeMap::new(), &ours).is_empty());
+        // Progress (4 of 10 arrived) restarts the grace; still nothing.
+        let four = BTreeMap::from([(ana, 4)]);
+        let later = start + IN_FLIGHT_GRACE - Duration::from_secs(1);
+        assert!(session.on_peer_heads(later, &four, &ours).is_empty());
+        assert!(session.on_peer_heads(later + Duration::from_secs(5), &four, &ours).is_empty());
+        // No progress for the whole grace: the rest was lost, and goes again.
+        let resent = session.on_peer_heads(later + IN_FLIGHT_GRACE, &four, &ours);
+        assert_eq!(resent, vec![Range { author: ana, first: 5, last: 10 }]);
+        // Once reported held, nothing is in flight.
+        assert!(session.on_peer_heads(later + IN_FLIGHT_GRACE * 3, &ours, &ours).is_empty());
     }
 }
