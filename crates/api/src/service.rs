@@ -759,6 +759,7 @@ pub(crate) fn sync_view(status: &sunspace_node::engine::Status, group: &str) -> 
             device: p.device.clone(),
             connected: p.connected,
             state: words::peer_state(p.connected, p.to_send),
+            reach: words::peer_reach(p.connected, p.path, p.last_reached.as_deref()),
         })
         .collect();
     let in_reach: Vec<&str> = group.peers.iter().filter(|p| p.connected).map(|p| p.name.as_str()).collect();

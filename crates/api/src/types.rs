@@ -40,6 +40,9 @@ pub struct PeerView {
     pub connected: bool,
     /// In plain words: "up to date", "3 changes to send", "not in reach since Sunspace started on this device".
     pub state: String,
+    /// How it is reached, in plain words: "in reach on this network", "through the group's relay", or when it
+    /// was last reached.
+    pub reach: String,
 }
 
 /// Sync status in words a non-engineer reads at a glance.

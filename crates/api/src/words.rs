@@ -411,6 +411,22 @@ pub fn peer_state(connected: bool, to_send: Option<u64>) -> String {
     }
 }
 
+/// How a member device is reached, in words: the path now, or when it was last reached.
+pub fn peer_reach(connected: bool, path: Option<sunspace_node::reach::Path>, last_reached: Option<&str>) -> String {
+    use sunspace_node::reach::Path;
+    let last = last_reached
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Local).format("%-d %b %Y, %H:%M").to_string());
+    match (connected, path, last) {
+        (true, Some(Path::Lan), _) => "in reach on this network".into(),
+        (true, Some(Path::Direct), _) => "in reach directly, across networks".into(),
+        (true, Some(Path::Relay), _) => "in reach through the group's relay".into(),
+        (true, None, _) => "in reach".into(),
+        (false, _, Some(last)) => format!("not in reach; last reached {last}, and tried again by itself"),
+        (false, _, None) => "not in reach; this device has not reached it yet".into(),
+    }
+}
+
 /// The sync summary: nobody else yet, nobody in reach, up to date with some, or sharing.
 pub fn sync_summary(peers: usize, in_reach: &[&str], all_up_to_date: bool) -> String {
     if peers == 0 {

@@ -16,7 +16,7 @@
 //! inviter → joiner  Revealed
 //!      both devices show the short authentication string over (secret, both keys, both nonces);
 //!      the two people compare it aloud and both confirm
-//! joiner → inviter  Confirm  { matched }
+//! joiner → inviter  Confirm  { matched, where the joiner listens }   (recorded with its admission)
 //! inviter → joiner  Welcome  { group, its keys wrapped to the joiner's X25519 key }   or Refused { reason }
 //! ```
 //!
@@ -298,6 +298,10 @@ mod hex32 {
 
 /// Longest name carried in the handshake.
 pub const MAX_JOIN_NAME: usize = 200;
+/// Most listening addresses a joining device may give, and the longest each may be.
+pub const MAX_JOIN_ADDRESSES: usize = 8;
+/// The longest listening address a joining device may give.
+pub const MAX_JOIN_ADDRESS_LEN: usize = 256;
 
 /// A request from the joiner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -334,13 +338,18 @@ pub enum JoinRequest {
         /// The joiner's name as they gave it when setting up their device.
         name: String,
     },
-    /// Third: whether the person at the joining device said the words match.
+    /// Third: whether the person at the joining device said the words match, and where the joining device
+    /// listens (recorded in the roster with its admission, so the group can reach it even if the inviter
+    /// restarts before the newcomer says more).
     Confirm {
         /// [`Invitation::tag`].
         #[serde(with = "hex32")]
         tag: [u8; 16],
         /// True if they match.
         matched: bool,
+        /// The joining device's listening addresses (multiaddr text), at most [`MAX_JOIN_ADDRESSES`].
+        #[serde(default)]
+        addresses: Vec<String>,
     },
 }
 
@@ -407,6 +416,11 @@ impl JoinRequest {
                 return Err(JoinMessageError("name too long".into()));
             }
         }
+        if let Self::Confirm { addresses, .. } = &request {
+            if addresses.len() > MAX_JOIN_ADDRESSES || addresses.iter().any(|a| a.len() > MAX_JOIN_ADDRESS_LEN) {
+                return Err(JoinMessageError("too many or too long addresses".into()));
+            }
+        }
         Ok(request)
     }
 
@@ -435,6 +449,18 @@ impl JoinAnswer {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_confirm_carries_at_most_eight_short_addresses_and_an_older_one_without_them_reads() {
+        let confirm = |addresses: Vec<String>| JoinRequest::Confirm { tag: [1; 16], matched: true, addresses };
+        let eight: Vec<String> = (0..8).map(|i| format!("/ip4/10.0.0.{i}/tcp/4001")).collect();
+        assert!(JoinRequest::decode(&confirm(eight.clone()).encode()).is_ok());
+        let nine = [eight, vec!["/ip4/10.0.0.9/tcp/4001".into()]].concat();
+        assert!(JoinRequest::decode(&confirm(nine).encode()).is_err());
+        assert!(JoinRequest::decode(&confirm(vec!["/".repeat(MAX_JOIN_ADDRESS_LEN + 1)]).encode()).is_err());
+        let older = br#"{"type":"confirm","tag":"01010101010101010101010101010101","matched":true}"#;
+        assert_eq!(JoinRequest::decode(older).unwrap(), confirm(Vec::new()));
+    }
 
     #[test]
     fn a_code_reads_back_and_its_checksum_catches_a_typo() {

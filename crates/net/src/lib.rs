@@ -42,5 +42,5 @@ pub use libp2p::multiaddr::Protocol;
 pub use libp2p::{Multiaddr, PeerId};
 pub use relay_admin::{RelayClients, RelayClientsError, MAX_RELAY_CLIENTS};
 pub use task::{
-    start, NetConfig, NetError, NetEvent, NetHandle, COMMAND_CAPACITY, EVENT_CAPACITY, MAX_JOIN_MESSAGE_LEN,
+    start, Link, NetConfig, NetError, NetEvent, NetHandle, COMMAND_CAPACITY, EVENT_CAPACITY, MAX_JOIN_MESSAGE_LEN,
 };

@@ -84,6 +84,14 @@ pub enum NetEvent {
     RelayClients(Vec<DeviceId>),
     /// A connection to an allowed device is up.
     Connected(DeviceId),
+    /// The open connections to a device changed (a member's, or one at the open door): these are how it is
+    /// reached now (empty: not at all).
+    Links {
+        /// The device.
+        device: DeviceId,
+        /// One per open connection.
+        links: Vec<Link>,
+    },
     /// The last connection to a device closed.
     Disconnected(DeviceId),
     /// An allowed device sent a sync message (already acknowledged; not yet decoded).
@@ -112,6 +120,16 @@ pub enum NetEvent {
         /// Names the open request when answering.
         ticket: u64,
     },
+}
+
+/// One open connection to a member device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The device's end: the address dialed, or the one its connection came from (through a relay, a circuit
+    /// address).
+    pub address: Multiaddr,
+    /// Whether this device dialed it (then `address` is where the device listens, worth remembering).
+    pub dialed: bool,
 }
 
 /// Largest join-protocol message accepted: the handshake's messages are small; a welcome carries a few wrapped
@@ -316,6 +334,7 @@ pub fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>),
         circuit_listeners: HashMap::new(),
         relay_attempts: HashMap::new(),
         pending_admin: HashMap::new(),
+        links: HashMap::new(),
     };
     tokio::spawn(task.run());
     Ok((NetHandle { commands, local }, event_rx))
@@ -344,6 +363,8 @@ struct SwarmTask {
     /// How many times each relay was tried, to rotate through its addresses.
     relay_attempts: HashMap<PeerId, usize>,
     pending_admin: HashMap<OutboundRequestId, oneshot::Sender<Result<(), NetError>>>,
+    /// The open connections to each device: how it is reached right now.
+    links: HashMap<PeerId, Vec<(libp2p::swarm::ConnectionId, Link)>>,
 }
 
 impl SwarmTask {
@@ -542,16 +563,31 @@ impl SwarmTask {
                     self.forget_listen_address(&address)?;
                 }
             }
-            SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } if num_established.get() == 1 => {
-                if let Some(device) = device_of_peer(&peer_id) {
+            SwarmEvent::ConnectionEstablished { peer_id, num_established, connection_id, endpoint, .. } => {
+                let Some(device) = device_of_peer(&peer_id) else { return Ok(()) };
+                if num_established.get() == 1 {
                     self.emit(NetEvent::Connected(device))?;
                 }
+                // Every device's links are told (not only members'): a device at the door may be admitted while
+                // its connection stays up. Connection limits bound how many there are.
+                let link = Link { address: endpoint.get_remote_address().clone(), dialed: endpoint.is_dialer() };
+                let links = self.links.entry(peer_id).or_default();
+                links.push((connection_id, link));
+                let links = links.iter().map(|(_, link)| link.clone()).collect();
+                self.emit(NetEvent::Links { device, links })?;
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
-                if let Some(device) = device_of_peer(&peer_id) {
-                    if self.swarm.behaviour().gate.is_member(&peer_id) {
-                        self.emit(NetEvent::Disconnected(device))?;
+            SwarmEvent::ConnectionClosed { peer_id, num_established, connection_id, .. } => {
+                let Some(device) = device_of_peer(&peer_id) else { return Ok(()) };
+                if let Some(links) = self.links.get_mut(&peer_id) {
+                    links.retain(|(id, _)| *id != connection_id);
+                    let now: Vec<Link> = links.iter().map(|(_, link)| link.clone()).collect();
+                    if now.is_empty() {
+                        self.links.remove(&peer_id);
                     }
+                    self.emit(NetEvent::Links { device, links: now })?;
+                }
+                if num_established == 0 && self.swarm.behaviour().gate.is_member(&peer_id) {
+                    self.emit(NetEvent::Disconnected(device))?;
                 }
             }
             SwarmEvent::IncomingConnectionError { peer_id: Some(peer), error, .. } => {

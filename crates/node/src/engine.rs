@@ -20,14 +20,14 @@ use serde::Serialize;
 use sunspace_crypto::{random_array, DeviceId};
 use sunspace_log::GroupId;
 use sunspace_membership::invite::{Invitation, InviteKind, JoinAnswer, JoinRequest};
-use sunspace_net::{device_of_address, Multiaddr, NetConfig, NetEvent, NetHandle};
+use sunspace_net::{device_of_address, Link, Multiaddr, NetConfig, NetEvent, NetHandle};
 use sunspace_replicate::{batches, Message, SyncAction, SyncPolicy};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::command::{GroupSnapshot, Node, NodeCommand, NodeOutcome};
 use crate::group::Admission;
 use crate::handshake::{Decision, Inviting, Stage, Step, NOT_OPEN};
-use crate::reach::Reach;
+use crate::reach::{Path, PeerBook, Reach};
 use crate::relays::{is_through, RelayPlan, RelayPushes};
 pub use crate::status::{
     GroupStatus, IntegrityKind, IntegrityNote, PeerStatus, RelayLink, RelayService, Status, Traffic, UnopenedGroup,
@@ -59,6 +59,19 @@ const ENDED_KEPT: Duration = Duration::from_secs(30);
 /// How often the engine publishes its own addresses in the roster, redials member devices it is not connected
 /// to, and checks its relays.
 const RECONNECT_TICK: Duration = crate::relays::RELAY_TICK;
+
+/// The addresses this device tells its group it listens at, sorted: loopback ones only when there are no others.
+/// Circuit addresses are included: they are how members on other networks reach this device.
+pub(crate) fn publishable(listening: &[String]) -> Vec<String> {
+    let is_loopback = |a: &String| a.starts_with("/ip4/127.") || a.starts_with("/ip6/::1");
+    let mut mine: Vec<String> = listening.to_vec();
+    if mine.iter().any(|a| !is_loopback(a)) {
+        mine.retain(|a| !is_loopback(a));
+    }
+    mine.sort();
+    mine.dedup();
+    mine
+}
 
 /// Where a change came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -436,6 +449,7 @@ struct PeerInfo {
 pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, NodeError> {
     let mut node = Node::new(vault);
     node.open_all()?;
+    let (store, storage_key) = (node.vault.store.clone(), node.vault.storage_key.clone());
     let config = NetConfig {
         signing_seed: node.vault.keys.signing_seed(),
         listen: options.listen,
@@ -471,7 +485,15 @@ pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, N
         relay_pushes: RelayPushes::default(),
         relay_service: options.relay_owner.map(|owner| RelayService { owner: owner.to_hex(), clients: Vec::new() }),
         reachability: BTreeMap::new(),
+        book: crate::records::load_peer_book(store.as_ref(), &storage_key),
+        links: HashMap::new(),
+        last_tick_wall: std::time::SystemTime::now(),
     };
+    for device in engine.book.devices() {
+        for address in engine.book.addresses(&device) {
+            engine.reach.learn(device, address);
+        }
+    }
     engine.update_allowed().await;
     for (id, group) in &engine.node.groups {
         engine.last_heads.insert(*id, group.heads());
@@ -509,6 +531,12 @@ struct Engine {
     /// When this device is a relay: whom it serves.
     relay_service: Option<RelayService>,
     reachability: BTreeMap<String, bool>,
+    /// Where member devices were last reached, kept across restarts (sealed in the store).
+    book: PeerBook,
+    /// How each connected device is reached right now (one per open connection).
+    links: HashMap<DeviceId, Vec<Link>>,
+    /// The wall clock at the last reconnect tick: a jump far past the tick means the machine slept.
+    last_tick_wall: std::time::SystemTime,
 }
 
 impl Engine {
@@ -619,16 +647,61 @@ impl Engine {
         }
     }
 
+    /// The connections to `device` changed: remember where this device dialed it and got through.
+    fn on_links(&mut self, device: DeviceId, links: Vec<Link>) {
+        if links.is_empty() {
+            self.links.remove(&device);
+            return;
+        }
+        self.links.insert(device, links);
+        if self.remember_links(device) {
+            self.save_book();
+        }
+    }
+
+    /// Notes in the peer book where this device dialed `device` over its open connections, if it is a member
+    /// device (a device at the door is remembered once admitted); returns whether the book changed.
+    fn remember_links(&mut self, device: DeviceId) -> bool {
+        if !self.allowed.contains(&device) {
+            return false;
+        }
+        let Some(links) = self.links.get(&device) else { return false };
+        let now = chrono::Utc::now().timestamp();
+        let mut changed = false;
+        for link in links.iter().filter(|link| link.dialed) {
+            let address = match device_of_address(&link.address) {
+                Some(_) => link.address.clone(),
+                None => match sunspace_net::peer_of_device(&device) {
+                    Some(peer) => link.address.clone().with(sunspace_net::Protocol::P2p(peer)),
+                    None => continue,
+                },
+            };
+            changed |= self.book.reached(device, &address, now);
+            self.reach.learn(device, address);
+        }
+        changed
+    }
+
+    fn save_book(&mut self) {
+        let vault = &self.node.vault;
+        if let Err(error) = crate::records::store_peer_book(vault.store.as_ref(), &vault.storage_key, &self.book) {
+            tracing::warn!(%error, "could not write where member devices were last reached");
+        }
+    }
+
     /// Publishes this device's addresses in the roster of each group (when they changed), learns the other
     /// member devices' addresses from it, and redials those out of reach, with backoff.
     async fn keep_in_touch(&mut self) {
-        let me = self.node.vault.device_id();
-        // Circuit addresses are published too: they are how members on other networks reach this device.
-        let mut mine: Vec<String> = self.listening.clone();
-        if mine.iter().any(|a| !a.starts_with("/ip4/127.") && !a.starts_with("/ip6/::1")) {
-            mine.retain(|a| !a.starts_with("/ip4/127.") && !a.starts_with("/ip6/::1"));
+        // Monotonic time stops while a laptop sleeps; the wall clock does not. A jump far past the tick means
+        // it just woke, on what may be another network: try everyone at once.
+        let wall = std::time::SystemTime::now();
+        if wall.duration_since(self.last_tick_wall).is_ok_and(|gap| gap > RECONNECT_TICK * 5) {
+            tracing::info!("woke from sleep; trying every member device again");
+            self.reach.retry_all_now();
         }
-        mine.sort();
+        self.last_tick_wall = wall;
+        let me = self.node.vault.device_id();
+        let mine = publishable(&self.listening);
         let ids: Vec<GroupId> = self.node.groups.keys().copied().collect();
         let mut wrote = false;
         for id in ids {
@@ -647,12 +720,8 @@ impl Engine {
                 }
             }
             for device in group.members().devices.keys().filter(|d| **d != me).copied().collect::<Vec<_>>() {
-                for text in group.doc().device_addresses(&device.to_hex()) {
-                    if let Ok(address) = text.parse::<Multiaddr>() {
-                        if device_of_address(&address) == Some(device) {
-                            self.reach.learn(device, address);
-                        }
-                    }
+                for address in addresses_of(device, &group.doc().device_addresses(&device.to_hex())) {
+                    self.reach.learn(device, address);
                 }
             }
         }
@@ -734,7 +803,16 @@ impl Engine {
         for device in self.allowed.difference(&wanted) {
             let _ = self.net.disallow(*device).await;
         }
+        let admitted: Vec<DeviceId> = wanted.difference(&self.allowed).copied().collect();
+        // A device removed from every group: where it was is forgotten too.
+        let mut changed = self.book.keep_only(&wanted);
         self.allowed = wanted;
+        for device in admitted {
+            changed |= self.remember_links(device);
+        }
+        if changed {
+            self.save_book();
+        }
     }
 
     /// Whether `peer` may exchange `group`'s messages: a member device, or the device that welcomed us while we
@@ -871,9 +949,15 @@ impl Engine {
     async fn on_net_event(&mut self, event: NetEvent) {
         match event {
             NetEvent::Listening(address) => {
+                if !address.iter().any(|p| p == sunspace_net::Protocol::P2pCircuit) && !self.listening.is_empty() {
+                    // A new address on this machine (a network came up, or changed): try every device again now
+                    // rather than when its wait runs out.
+                    self.reach.retry_all_now();
+                }
                 self.listening.push(address.to_string());
                 self.emit(NodeEvent::Listening { address: address.to_string() });
             }
+            NetEvent::Links { device, links } => self.on_links(device, links),
             NetEvent::Unlistened(address) => {
                 let text = address.to_string();
                 self.listening.retain(|known| *known != text);
@@ -1020,6 +1104,12 @@ impl Engine {
                             last_synced: info.and_then(|i| i.last_synced).map(|t| t.to_rfc3339()),
                             to_send: session.and_then(|s| s.pending_for_peer(&heads)),
                             to_receive: session.and_then(|s| s.pending_from_peer(&heads)),
+                            path: self.links.get(device).and_then(|links| Path::best(links)),
+                            last_reached: self
+                                .book
+                                .last(device)
+                                .and_then(|s| chrono::DateTime::from_timestamp(s.at, 0))
+                                .map(|t| t.to_rfc3339()),
                         }
                     })
                     .collect();
@@ -1180,7 +1270,23 @@ impl Engine {
             via_qr: invite.core.via_qr,
         };
         let group = invite.request.group;
-        let result = self.node.group(group).and_then(|open| open.admit(&admission));
+        let addresses = addresses_of(joiner, &invite.core.joiner_addresses);
+        let result = self.node.group(group).and_then(|open| {
+            let admitted = open.admit(&admission)?;
+            // Where the newcomer listens is in the records from the moment of admission: should this device
+            // restart before the newcomer says more, it (and every member it syncs with) can still reach it.
+            if !addresses.is_empty() {
+                let (hex, text): (String, Vec<String>) =
+                    (joiner.to_hex(), addresses.iter().map(ToString::to_string).collect());
+                if let Err(error) = open.edit(|doc| doc.set_device_addresses(&hex, &text)) {
+                    tracing::debug!(%error, "could not record the newcomer's addresses");
+                }
+            }
+            Ok(admitted)
+        });
+        for address in addresses {
+            self.reach.learn(joiner, address);
+        }
         match result {
             Ok((member, keys)) => {
                 // Allow the new device before it hears it is welcome: its first heads message follows at once.
@@ -1198,6 +1304,16 @@ impl Engine {
         }
         self.set_door().await;
     }
+}
+
+/// The addresses among `texts` that are `device`'s (they end in its `/p2p/` part): what a device says about where
+/// it or another device listens is used only for that device.
+fn addresses_of(device: DeviceId, texts: &[String]) -> Vec<Multiaddr> {
+    texts
+        .iter()
+        .filter_map(|text| text.parse::<Multiaddr>().ok())
+        .filter(|address| device_of_address(address) == Some(device))
+        .collect()
 }
 
 #[cfg(test)]

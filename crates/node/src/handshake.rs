@@ -55,6 +55,8 @@ pub struct Inviting {
     pub inviter_confirmed: Option<bool>,
     /// The joining device confirmed, on this request ticket.
     pub joiner_confirmed: Option<u64>,
+    /// Where the joining device said it listens (recorded in the roster with its admission).
+    pub joiner_addresses: Vec<String>,
     /// The joining device read the code from the QR code (recorded with the admission).
     pub via_qr: bool,
 }
@@ -126,7 +128,14 @@ impl std::fmt::Debug for Inviting {
 impl Inviting {
     /// A new, open invitation.
     pub fn new(invitation: Invitation) -> Self {
-        Self { invitation, stage: Stage::Open, inviter_confirmed: None, joiner_confirmed: None, via_qr: false }
+        Self {
+            invitation,
+            stage: Stage::Open,
+            inviter_confirmed: None,
+            joiner_confirmed: None,
+            joiner_addresses: Vec::new(),
+            via_qr: false,
+        }
     }
 
     /// One message from device `from` (this device is `me`), on request `ticket`. `nonce` is fresh randomness for
@@ -189,7 +198,7 @@ impl Inviting {
                 self.stage = Stage::Revealed { joiner: from, agreement: *agreement, name: name.clone() };
                 Step::Words { words, name, device: from, answer: JoinAnswer::Revealed }
             }
-            (Stage::Revealed { joiner, .. }, JoinRequest::Confirm { matched, .. }) if *joiner == from => {
+            (Stage::Revealed { joiner, .. }, JoinRequest::Confirm { matched, addresses, .. }) if *joiner == from => {
                 if !matched {
                     return Step::Fail {
                         told: "nothing was added".into(),
@@ -197,6 +206,7 @@ impl Inviting {
                     };
                 }
                 self.joiner_confirmed = Some(ticket);
+                self.joiner_addresses = addresses;
                 Step::JoinerConfirmed
             }
             (Stage::Open, _) => Step::Answer(refuse("the handshake is out of order")),
@@ -298,9 +308,9 @@ impl Joiner {
         }
     }
 
-    /// The last message: whether the person here said the words match.
-    pub fn confirm(&self, matched: bool) -> JoinRequest {
-        JoinRequest::Confirm { tag: self.invitation.tag(), matched }
+    /// The last message: whether the person here said the words match, and where this device listens.
+    pub fn confirm(&self, matched: bool, addresses: Vec<String>) -> JoinRequest {
+        JoinRequest::Confirm { tag: self.invitation.tag(), matched, addresses }
     }
 
     /// The inviter's answer to a yes: the group and its keys wrapped to this device, else why not.
@@ -356,7 +366,7 @@ mod tests {
         let Step::Words { name, device, .. } = step(&mut inviting, BEA, reveal) else { panic!("the words") };
         assert_eq!((name.as_str(), device), ("Bea", BEA));
         assert_eq!(inviting.decision(), Decision::Wait);
-        let confirm = JoinRequest::Confirm { tag: invitation.tag(), matched: true };
+        let confirm = JoinRequest::Confirm { tag: invitation.tag(), matched: true, addresses: Vec::new() };
         assert_eq!(step(&mut inviting, BEA, confirm), Step::JoinerConfirmed);
         assert_eq!(inviting.decision(), Decision::Wait, "the person here has not answered");
         inviting.inviter_confirmed = Some(true);
@@ -389,7 +399,7 @@ mod tests {
         let mut inviting = Inviting::new(invitation.clone());
         step(&mut inviting, BEA, hello(&invitation, &BEA, &[4; 32]));
         step(&mut inviting, BEA, JoinRequest::Reveal { tag: invitation.tag(), nonce: [4; 32], name: "Bea".into() });
-        let no = JoinRequest::Confirm { tag: invitation.tag(), matched: false };
+        let no = JoinRequest::Confirm { tag: invitation.tag(), matched: false, addresses: Vec::new() };
         assert!(matches!(step(&mut inviting, BEA, no), Step::Fail { .. }));
         inviting.inviter_confirmed = Some(false);
         assert!(matches!(inviting.decision(), Decision::Refuse(_)));
@@ -399,7 +409,7 @@ mod tests {
     fn a_message_out_of_order_is_refused() {
         let invitation = Invitation::random(Vec::new());
         let mut inviting = Inviting::new(invitation.clone());
-        let early = JoinRequest::Confirm { tag: invitation.tag(), matched: true };
+        let early = JoinRequest::Confirm { tag: invitation.tag(), matched: true, addresses: Vec::new() };
         assert_eq!(step(&mut inviting, BEA, early), Step::Answer(refuse("the handshake is out of order")));
     }
 
@@ -416,7 +426,7 @@ mod tests {
             panic!("the words")
         };
         assert_eq!(joining.on_revealed(&inviter, answer).unwrap(), inviter_words);
-        assert_eq!(step(&mut inviting, BEA, joining.confirm(true)), Step::JoinerConfirmed);
+        assert_eq!(step(&mut inviting, BEA, joining.confirm(true, Vec::new())), Step::JoinerConfirmed);
         inviting.inviter_confirmed = Some(true);
         assert!(matches!(inviting.decision(), Decision::Admit { joiner: BEA, .. }));
         let welcome = JoinAnswer::Welcome { group: "ab".repeat(16), member: "bea".into(), keys: Vec::new() };

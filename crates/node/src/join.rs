@@ -139,7 +139,13 @@ async fn join_flow(
         .map_err(|_| "stopped".to_owned())?;
     let matched =
         tokio::time::timeout(DEFAULT_INVITATION_TTL, confirmed).await.ok().and_then(Result::ok).unwrap_or(false);
-    let answer = handle.net.join_request(inviter.device, joining.confirm(matched).encode()).await;
+    // Where this device listens goes with the yes, so the group can reach it even if the inviter restarts at once.
+    let listening = match handle.status().await {
+        Ok(status) => crate::engine::publishable(&status.listening),
+        Err(_) => Vec::new(),
+    };
+    let addresses = listening.into_iter().take(sunspace_membership::invite::MAX_JOIN_ADDRESSES).collect();
+    let answer = handle.net.join_request(inviter.device, joining.confirm(matched, addresses).encode()).await;
     if !matched {
         return Err(
             "you said the words did not match, so nothing was added; make a new invitation and try again".into()

@@ -19,6 +19,40 @@ pub(crate) const META_DEVICE: &str = "device";
 pub(crate) const META_SETTINGS: &str = "settings";
 /// Meta name of the sealed index of group names.
 pub(crate) const META_GROUP_INDEX: &str = "group-index";
+/// Meta name of the sealed book of where member devices were last reached ([`crate::reach::PeerBook`]).
+pub(crate) const META_PEER_BOOK: &str = "peer-book";
+const PEER_BOOK_AD: &[u8] = b"sunspace/peer-book/v1";
+
+/// Reads the peer book; a damaged one is an empty book (it is only a hint where to dial), said in the log.
+pub(crate) fn load_peer_book(store: &dyn sunspace_store::Store, storage_key: &Secret32) -> crate::reach::PeerBook {
+    let sealed = match store.get_meta(META_PEER_BOOK) {
+        Ok(Some(sealed)) => sealed,
+        Ok(None) => return crate::reach::PeerBook::default(),
+        Err(error) => {
+            tracing::warn!(%error, "could not read where member devices were last reached");
+            return crate::reach::PeerBook::default();
+        }
+    };
+    let book = open(storage_key, PEER_BOOK_AD, &sealed)
+        .ok()
+        .and_then(|plain| serde_json::from_slice(&Zeroizing::new(plain)).ok());
+    book.unwrap_or_else(|| {
+        tracing::warn!("the record of where member devices were last reached failed authentication; starting afresh");
+        crate::reach::PeerBook::default()
+    })
+}
+
+/// Writes the peer book, sealed (where members' devices were is as telling as who they are).
+pub(crate) fn store_peer_book(
+    store: &dyn sunspace_store::Store,
+    storage_key: &Secret32,
+    book: &crate::reach::PeerBook,
+) -> Result<(), NodeError> {
+    let plain = Zeroizing::new(serde_json::to_vec(book).unwrap_or_default());
+    store.put_meta(META_PEER_BOOK, &seal(storage_key, PEER_BOOK_AD, &plain))?;
+    store.flush()?;
+    Ok(())
+}
 
 fn pending_ad(group: &GroupId, what: &[u8]) -> Vec<u8> {
     let mut ad = b"sunspace/pending/v1\0".to_vec();

@@ -23,6 +23,12 @@ pub struct PeerStatus {
     /// Entries it holds that we do not yet (unknown until it has told us its heads).
     #[serde(default)]
     pub to_receive: Option<u64>,
+    /// How it is reached now, if connected: on this network, directly, or through a relay.
+    #[serde(default)]
+    pub path: Option<crate::reach::Path>,
+    /// When this device last dialed it and got through (RFC 3339), remembered across restarts.
+    #[serde(default)]
+    pub last_reached: Option<String>,
 }
 
 /// One group's sync state.

@@ -110,6 +110,13 @@ async fn a_device_invited_in_person_gets_the_history_and_later_edits_at_once() {
     }
     assert!(saw_remote_change);
 
+    // Bea's device dialed Ana's, on loopback: Ana's is in reach on this network, and Bea's device remembers
+    // where it got through (for its next start).
+    let status = bea.status().await.unwrap();
+    let ana_there = status.groups.iter().flat_map(|g| &g.peers).find(|p| p.name == "Ana").unwrap();
+    assert_eq!(ana_there.path, Some(sunspace_node::reach::Path::Lan));
+    assert!(ana_there.last_reached.is_some(), "{ana_there:?}");
+
     // The code cannot be used again.
     let mut again =
         start(device("Cal"), EngineOptions::loopback()).await.unwrap().join(&invite.qr_text, Vec::new()).await.unwrap();

@@ -19,4 +19,9 @@ connected: boolean,
 /**
  * In plain words: "up to date", "3 changes to send", "not in reach since Sunspace started on this device".
  */
-state: string, };
+state: string, 
+/**
+ * How it is reached, in plain words: "in reach on this network", "through the group's relay", or when it
+ * was last reached.
+ */
+reach: string, };
