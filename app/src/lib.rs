@@ -52,6 +52,11 @@ async fn export(backend: State<'_, Backend>, group: String, format: ExportFormat
 }
 
 #[tauri::command]
+async fn save_records(backend: State<'_, Backend>, group: String) -> Answer<Export> {
+    backend.save_records(group).await
+}
+
+#[tauri::command]
 async fn invite(backend: State<'_, Backend>, group: String, device: bool) -> Answer<InviteView> {
     backend.invite(group, device).await
 }
@@ -100,6 +105,7 @@ pub fn run() {
             unlock,
             request,
             export,
+            save_records,
             invite,
             join,
             flow,

@@ -310,6 +310,16 @@ try {
   const kept = await (await $("charter-cadence")).getValue();
   if (kept !== "every 2 weeks") throw new Error(`kept "${kept}", not the value chosen`);
 
+  step("records carried by file: save them for another device, load the peer's file");
+  await click("nav-export");
+  await click("save-records");
+  await browser.waitUntil(async () => (await (await $("records-saved")).getText()).includes(".sscf"), { timeout: WAIT });
+  const carried = join(scratch, "from-bea.sscf");
+  peer(["carry", "export", "--output", carried]);
+  await (await $("load-records")).setValue(carried);
+  await browser.waitUntil(async () => (await (await $("records-loaded")).getText()).includes("From Bea's device"), { timeout: WAIT });
+  await shot("19-carried-by-file");
+
   step("remove a member, with a confirmation that says what they could already read");
   await click("nav-members");
   await click("remove-Bea");

@@ -889,6 +889,40 @@ function ExportPage({ group, act }: { group: string; act: Act }) {
         </button>
         {archive && <p class="notice" data-testid="archive-path">Saved to {archive.path}</p>}
       </Section>
+      <CarrySection group={group} act={act} />
     </>
+  );
+}
+
+/** Records carried by file, for devices no network joins: a USB stick, a shared folder. */
+function CarrySection({ group, act }: { group: string; act: Act }) {
+  const [saved, setSaved] = useState<Export | null>(null);
+  const [loaded, setLoaded] = useState<string | null>(null);
+  const load = async (input: HTMLInputElement) => {
+    const file = input.files?.[0];
+    if (!file) return;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const result = await act(() => backend.loadRecords(bytes));
+    if (result) setLoaded(result);
+    input.value = "";
+  };
+  return (
+    <Section title="Carry records by file">
+      <p>
+        When two devices cannot reach each other, carry the records on a USB stick or through a shared folder. Only the
+        group's devices can open the file; the other device checks every record in it as if it came over the network.
+      </p>
+      <div class="row">
+        <button class="secondary" data-testid="save-records" onClick={async () => { const result = await act(() => backend.saveRecords(group)); if (result) setSaved(result); }}>
+          Save records for another device
+        </button>
+      </div>
+      <div class="row">
+        <label for="load-records">Load records from a file</label>
+        <input id="load-records" data-testid="load-records" type="file" accept=".sscf" onChange={(e) => void load(e.currentTarget)} />
+      </div>
+      {saved && <p class="notice" data-testid="records-saved">{saved.text} Saved to {saved.path}</p>}
+      {loaded && <p class="notice" data-testid="records-loaded">{loaded}</p>}
+    </Section>
   );
 }

@@ -95,6 +95,9 @@ export function makeBackend(call: Invoke) {
       ask({ request: "set-steward", group, member, steward }, "steward").then(message),
     export: (group: string) => call<Export>("export", { group, format: "markdown" satisfies ExportFormat }),
     exportArchive: (group: string) => call<Export>("export", { group, format: "json" satisfies ExportFormat }),
+    saveRecords: (group: string) => call<Export>("save_records", { group }),
+    loadRecords: (bytes: Uint8Array) =>
+      ask({ request: "carry-import", bytes: Array.from(bytes) }, "carried").then(message),
     revokeDevice: (group: string, device: string) =>
       ask({ request: "revoke-device", group, device }, "revoked").then(message),
     sync: (group: string) => ask({ request: "sync", group }, "sync"),

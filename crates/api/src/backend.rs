@@ -228,6 +228,17 @@ impl Backend {
         Ok(Export { text, path })
     }
 
+    /// Writes a records file for any current device of the group into the documents folder ("Save records for
+    /// another device"); the text is what it holds and who can open it.
+    pub async fn save_records(&self, group: String) -> Result<Export, ApiError> {
+        let request = Request::CarryExport { group: Some(group), for_device: None };
+        let Response::CarryFile { bytes, message, .. } = self.request(request).await? else {
+            return Err(ApiError::new(ErrorKind::Storage, crate::words::NOT_MADE));
+        };
+        let path = save_to_documents("sscf", bytes).await?;
+        Ok(Export { text: message, path })
+    }
+
     /// Opens an invitation to the group, for a new member (`device` false) or another of one's own devices.
     pub async fn invite(&self, group: String, device: bool) -> Result<InviteView, ApiError> {
         let service = self.inner.service.read().await.clone().ok_or_else(ApiError::locked)?;

@@ -317,6 +317,21 @@ pub enum Request {
         /// In which form.
         format: ExportFormat,
     },
+    /// Writes the sealed entries another device may lack into a records file (see `docs/protocol.md`, carry
+    /// files): for one device of the group, or for any of them.
+    CarryExport {
+        /// The group.
+        group: GroupRef,
+        /// The device it is for (the start of its id); absent: any current device of the group.
+        #[serde(default)]
+        #[ts(optional)]
+        for_device: Option<String>,
+    },
+    /// Reads a records file and applies its entries like entries from the network.
+    CarryImport {
+        /// The file's bytes.
+        bytes: Vec<u8>,
+    },
     /// Lists a relay for the group's devices.
     AddRelay {
         /// The group.
@@ -788,6 +803,24 @@ pub enum Response {
         format: ExportFormat,
         /// The bytes.
         bytes: Vec<u8>,
+    },
+    /// A records file was made; the caller writes it where the person asked.
+    CarryFile {
+        /// Its bytes.
+        bytes: Vec<u8>,
+        /// How many entries it holds.
+        entries: usize,
+        /// What it is and who can open it, in a sentence.
+        message: String,
+    },
+    /// A records file was read.
+    Carried {
+        /// What it brought, in a sentence.
+        message: String,
+        /// Entries new to this device.
+        applied: usize,
+        /// Entries refused (none of them kept), each with why.
+        refused: Vec<String>,
     },
     /// The engine's status.
     Status {

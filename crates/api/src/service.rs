@@ -92,6 +92,8 @@ fn variant_name(outcome: &NodeOutcome) -> &'static str {
         NodeOutcome::Revoked { .. } => "revoked",
         NodeOutcome::History { .. } => "history",
         NodeOutcome::Bytes(_) => "bytes",
+        NodeOutcome::CarryFile { .. } => "carry file",
+        NodeOutcome::Carried(_) => "carried",
         NodeOutcome::LogHeads { .. } => "log heads",
         NodeOutcome::CompartmentCreated { .. } => "compartment created",
         NodeOutcome::Done => "done",
@@ -627,6 +629,37 @@ impl Service {
                 };
                 Ok(Response::Exported { format, bytes })
             }
+            R::CarryExport { group, for_device } => {
+                let (id, snapshot) = self.open(&group).await?;
+                let target = match for_device.as_deref() {
+                    Some(prefix) => {
+                        let hex = resolve::by_prefix(snapshot.devices.keys().map(String::as_str), prefix)
+                            .ok_or_else(|| ApiError::new(ErrorKind::NotFound, words::no_single_device(prefix)))?;
+                        let member = snapshot.devices.get(hex).map(String::as_str).unwrap_or_default();
+                        let name = words::device_of(snapshot.view.member(member).map(|m| m.name.as_str()), hex);
+                        let device = sunspace_crypto::DeviceId::from_hex(hex)
+                            .ok_or_else(|| ApiError::new(ErrorKind::NotFound, words::no_single_device(prefix)))?;
+                        Some((device, name))
+                    }
+                    None => None,
+                };
+                let command = NodeCommand::CarryExport { group: id, for_device: target.as_ref().map(|(d, _)| *d) };
+                match self.run(command).await? {
+                    NodeOutcome::CarryFile { bytes, entries } => {
+                        let message = words::carry_written(entries, target.as_ref().map(|(_, name)| name.as_str()));
+                        Ok(Response::CarryFile { bytes, entries, message })
+                    }
+                    other => Err(outcome_mismatch(&other)),
+                }
+            }
+            R::CarryImport { bytes } => match self.run(NodeCommand::CarryImport(bytes)).await? {
+                NodeOutcome::Carried(receipt) => Ok(Response::Carried {
+                    message: words::carried(&receipt),
+                    applied: receipt.applied,
+                    refused: receipt.refused,
+                }),
+                other => Err(outcome_mismatch(&other)),
+            },
             R::AddRelay { group, addresses } => {
                 let (id, snapshot) = self.open(&group).await?;
                 let relay = relay_of(&snapshot, &addresses)?;
@@ -759,7 +792,7 @@ pub(crate) fn sync_view(status: &sunspace_node::engine::Status, group: &str) -> 
             device: p.device.clone(),
             connected: p.connected,
             state: words::peer_state(p.connected, p.to_send),
-            reach: words::peer_reach(p.connected, p.path, p.last_reached.as_deref()),
+            reach: words::peer_reach(p),
         })
         .collect();
     let in_reach: Vec<&str> = group.peers.iter().filter(|p| p.connected).map(|p| p.name.as_str()).collect();

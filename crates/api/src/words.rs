@@ -139,6 +139,63 @@ pub fn no_single_device(wanted: &str) -> String {
     format!("No single device in the group has an id starting with \"{}\".", wanted.trim())
 }
 
+/// A device, by its member's name where known: "Bea's device 1a2b3c4d".
+pub fn device_of(member_name: Option<&str>, device: &str) -> String {
+    let short = device.get(..8).unwrap_or(device);
+    match member_name.filter(|n| !n.is_empty()) {
+        Some(name) => format!("{name}'s device {short}"),
+        None => format!("device {short}"),
+    }
+}
+
+/// A records file was made.
+pub fn carry_written(entries: usize, for_device: Option<&str>) -> String {
+    let what = match entries {
+        0 => "No entries".to_owned(),
+        1 => "1 entry".to_owned(),
+        n => format!("{n} entries"),
+    };
+    match for_device {
+        Some(device) => format!(
+            "{what} saved for {device}. Only that device can open the file: carry it there and load it \
+             (\"Load records from a file\", or `sunspace carry import`)."
+        ),
+        None => format!(
+            "{what} saved. Only the group's current devices can open the file: carry it to one and load it there \
+             (\"Load records from a file\", or `sunspace carry import`)."
+        ),
+    }
+}
+
+/// What a records file brought.
+pub fn carried(receipt: &sunspace_node::CarryReceipt) -> String {
+    let mut parts = Vec::new();
+    match receipt.applied {
+        0 => {}
+        1 => parts.push("1 new entry applied".to_owned()),
+        n => parts.push(format!("{n} new entries applied")),
+    }
+    if receipt.already_held > 0 {
+        parts.push(format!("{} already here", receipt.already_held));
+    }
+    if receipt.waiting > 0 {
+        parts.push(format!("{} wait for earlier entries this device does not have yet", receipt.waiting));
+    }
+    if !receipt.refused.is_empty() {
+        parts.push(format!(
+            "{} refused and not kept (the first: {})",
+            receipt.refused.len(),
+            receipt.refused.first().map(String::as_str).unwrap_or_default()
+        ));
+    }
+    let from = format!("From {} (\"{}\")", receipt.writer_name, receipt.group_name);
+    if receipt.applied == 0 && receipt.waiting == 0 && receipt.refused.is_empty() {
+        format!("{from}: nothing new; everything in this file is already here.")
+    } else {
+        format!("{from}: {}.", parts.join(", "))
+    }
+}
+
 /// A relay id prefix that names no single relay.
 pub fn no_single_relay(wanted: &str) -> String {
     format!("No single relay has an id starting with \"{}\".", wanted.trim())
@@ -412,18 +469,23 @@ pub fn peer_state(connected: bool, to_send: Option<u64>) -> String {
 }
 
 /// How a member device is reached, in words: the path now, or when it was last reached.
-pub fn peer_reach(connected: bool, path: Option<sunspace_node::reach::Path>, last_reached: Option<&str>) -> String {
+pub fn peer_reach(peer: &sunspace_node::status::PeerStatus) -> String {
     use sunspace_node::reach::Path;
-    let last = last_reached
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&chrono::Local).format("%-d %b %Y, %H:%M").to_string());
-    match (connected, path, last) {
-        (true, Some(Path::Lan), _) => "in reach on this network".into(),
-        (true, Some(Path::Direct), _) => "in reach directly, across networks".into(),
-        (true, Some(Path::Relay), _) => "in reach through the group's relay".into(),
-        (true, None, _) => "in reach".into(),
+    let when = |t: Option<&str>| {
+        t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Local).format("%-d %b %Y, %H:%M").to_string())
+    };
+    let network = match (peer.connected, peer.path, when(peer.last_reached.as_deref())) {
+        (true, Some(Path::Lan), _) => "in reach on this network".to_owned(),
+        (true, Some(Path::Direct), _) => "in reach directly, across networks".to_owned(),
+        (true, Some(Path::Relay), _) => "in reach through the group's relay".to_owned(),
+        (true, None, _) => "in reach".to_owned(),
         (false, _, Some(last)) => format!("not in reach; last reached {last}, and tried again by itself"),
-        (false, _, None) => "not in reach; this device has not reached it yet".into(),
+        (false, _, None) => "not in reach; this device has not reached it yet".to_owned(),
+    };
+    match when(peer.last_carried.as_deref()) {
+        Some(carried) => format!("{network}; its records last came by file {carried}"),
+        None => network,
     }
 }
 

@@ -144,6 +144,9 @@ pub(crate) enum Command {
         #[arg(long, value_parser = date)]
         as_of: Option<NaiveDate>,
     },
+    /// Carry records between devices by file (a USB stick, a shared folder), when no network joins them.
+    #[command(subcommand)]
+    Carry(CarryCommand),
     /// Export the group's records.
     Export {
         /// markdown: readable minutes and decisions; json: every record; automerge: the raw document.
@@ -152,6 +155,26 @@ pub(crate) enum Command {
         /// Write to this file instead of the terminal.
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
+    },
+}
+
+/// `sunspace carry …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum CarryCommand {
+    /// Write the records another device may lack to a file only the group's devices can open.
+    Export {
+        /// The file to write.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+        /// Only for this device of the group (the start of its id, as `status` shows it): only it can open the
+        /// file, and it holds only what that device lacks as far as this one knows.
+        #[arg(long = "for", value_name = "DEVICE")]
+        for_device: Option<String>,
+    },
+    /// Check the records in a file and apply them, as if they had come over the network.
+    Import {
+        /// The file to read.
+        file: PathBuf,
     },
 }
 

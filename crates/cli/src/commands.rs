@@ -116,6 +116,25 @@ pub(crate) fn execute(device: &mut Device, group: Option<String>, json: bool, co
             emit(&vitality_text(&figures))
         }
         Command::Export { format, output } => export(device, group, format, output.as_deref()),
+        Command::Carry(CarryCommand::Export { output, for_device }) => {
+            let Response::CarryFile { bytes, message, .. } = device.ask(Request::CarryExport { group, for_device })?
+            else {
+                bail!("Sunspace answered out of turn")
+            };
+            write_private_file(&output, &bytes)?;
+            emit(&format!("{message}\nWritten to {}.", output.display()))
+        }
+        Command::Carry(CarryCommand::Import { file }) => {
+            let bytes = std::fs::read(&file).with_context(|| format!("could not read {}", file.display()))?;
+            let response = device.ask(Request::CarryImport { bytes })?;
+            if json {
+                return emit_json(&response);
+            }
+            let Response::Carried { message, refused, .. } = response else { bail!("Sunspace answered out of turn") };
+            let mut out = vec![message];
+            out.extend(refused.iter().map(|reason| format!("  refused: {reason}")));
+            emit(&out.join("\n"))
+        }
     }
 }
 

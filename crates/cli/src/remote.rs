@@ -265,7 +265,7 @@ pub(crate) fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
             let synced =
                 peer.last_synced.as_deref().map_or("not synced since start".to_owned(), |t| format!("last synced {t}"));
             let pending = sunspace_api::words::peer_state(peer.connected, peer.to_send);
-            let reach = sunspace_api::words::peer_reach(peer.connected, peer.path, peer.last_reached.as_deref());
+            let reach = sunspace_api::words::peer_reach(peer);
             println!("  {} (device {}): {seen}, {synced}, {pending}", peer.name, prefix(&peer.device));
             println!("      {reach}");
         }

@@ -151,6 +151,15 @@ pub enum NodeCommand {
     ExportAutomerge(GroupId),
     /// How far each device's log is held here, and whether edits wait to be sealed (benchmarks, tests).
     LogHeads(GroupId),
+    /// A carry file of the entries `for_device` may lack (see `sunspace_replicate::CarryFile`).
+    CarryExport {
+        /// The group.
+        group: GroupId,
+        /// The device it is for; `None`: any current device of the group.
+        for_device: Option<DeviceId>,
+    },
+    /// Reads a carry file and applies its entries like entries from the network.
+    CarryImport(Vec<u8>),
 }
 
 /// A group as a front end shows it: the view and what only the signed membership knows.
@@ -228,6 +237,15 @@ pub enum NodeOutcome {
     },
     /// Bytes (an export).
     Bytes(Vec<u8>),
+    /// A carry file was written.
+    CarryFile {
+        /// Its bytes.
+        bytes: Vec<u8>,
+        /// How many entries it holds.
+        entries: usize,
+    },
+    /// A carry file was read.
+    Carried(crate::CarryReceipt),
     /// The last entry held of each device's log, and whether edits wait to be sealed.
     LogHeads {
         /// Device and sequence number.
@@ -261,7 +279,10 @@ impl NodeCommand {
     /// The group it is about, if one.
     pub fn group(&self) -> Option<GroupId> {
         match self {
-            NodeCommand::Device | NodeCommand::Groups | NodeCommand::CreateGroup { .. } => None,
+            NodeCommand::Device
+            | NodeCommand::Groups
+            | NodeCommand::CreateGroup { .. }
+            | NodeCommand::CarryImport(_) => None,
             NodeCommand::UseGroup(group)
             | NodeCommand::Read(group)
             | NodeCommand::ExportAutomerge(group)
@@ -275,7 +296,8 @@ impl NodeCommand {
             | NodeCommand::RemoveMember { group, .. }
             | NodeCommand::SetSteward { group, .. }
             | NodeCommand::RevokeDevice { group, .. }
-            | NodeCommand::History { group, .. } => Some(*group),
+            | NodeCommand::History { group, .. }
+            | NodeCommand::CarryExport { group, .. } => Some(*group),
         }
     }
 
@@ -454,6 +476,18 @@ impl Node {
             NodeCommand::LogHeads(group) => {
                 let group = self.group(group)?;
                 Ok(NodeOutcome::LogHeads { heads: group.heads(), pending: group.has_pending() })
+            }
+            NodeCommand::CarryExport { group, for_device } => {
+                let (bytes, entries) = self.group(group)?.carry_file(for_device)?;
+                Ok(NodeOutcome::CarryFile { bytes, entries })
+            }
+            NodeCommand::CarryImport(bytes) => {
+                let file = sunspace_replicate::CarryFile::open(&self.vault.keys, &bytes)
+                    .map_err(|error| NodeError::Refused(error.to_string()))?;
+                let group = self.group(file.group).map_err(|_| {
+                    NodeError::Refused("this records file is about a group this device is not in".into())
+                })?;
+                Ok(NodeOutcome::Carried(group.apply_carried(file)?))
             }
         }
     }

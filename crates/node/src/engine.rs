@@ -1088,6 +1088,7 @@ impl Engine {
                 let heads = group.heads();
                 // Status is asked often: names are read directly, not by materializing the whole view.
                 let doc = group.doc();
+                let carried = group.last_carried();
                 let peers = group
                     .members()
                     .devices
@@ -1109,6 +1110,10 @@ impl Engine {
                                 .book
                                 .last(device)
                                 .and_then(|s| chrono::DateTime::from_timestamp(s.at, 0))
+                                .map(|t| t.to_rfc3339()),
+                            last_carried: carried
+                                .get(device)
+                                .and_then(|at| chrono::DateTime::from_timestamp(*at, 0))
                                 .map(|t| t.to_rfc3339()),
                         }
                     })

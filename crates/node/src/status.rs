@@ -29,6 +29,9 @@ pub struct PeerStatus {
     /// When this device last dialed it and got through (RFC 3339), remembered across restarts.
     #[serde(default)]
     pub last_reached: Option<String>,
+    /// When records it wrote last came here in a file (RFC 3339).
+    #[serde(default)]
+    pub last_carried: Option<String>,
 }
 
 /// One group's sync state.

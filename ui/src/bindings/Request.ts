@@ -361,7 +361,19 @@ group: string | null,
 /**
  * In which form.
  */
-format: ExportFormat, } | { "request": "add-relay", 
+format: ExportFormat, } | { "request": "carry-export", 
+/**
+ * The group.
+ */
+group: string | null, 
+/**
+ * The device it is for (the start of its id); absent: any current device of the group.
+ */
+for_device?: string, } | { "request": "carry-import", 
+/**
+ * The file's bytes.
+ */
+bytes: Array<number>, } | { "request": "add-relay", 
 /**
  * The group.
  */

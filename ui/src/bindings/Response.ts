@@ -166,7 +166,31 @@ format: ExportFormat,
 /**
  * The bytes.
  */
-bytes: Array<number>, } | { "outcome": "status", 
+bytes: Array<number>, } | { "outcome": "carry-file", 
+/**
+ * Its bytes.
+ */
+bytes: Array<number>, 
+/**
+ * How many entries it holds.
+ */
+entries: number, 
+/**
+ * What it is and who can open it, in a sentence.
+ */
+message: string, } | { "outcome": "carried", 
+/**
+ * What it brought, in a sentence.
+ */
+message: string, 
+/**
+ * Entries new to this device.
+ */
+applied: number, 
+/**
+ * Entries refused (none of them kept), each with why.
+ */
+refused: Array<string>, } | { "outcome": "status", 
 /**
  * Addresses, peers, sync state and integrity.
  */

@@ -2,6 +2,7 @@
 //! path: [`open`] (replay at open), [`local`] (this device's edits), [`membership`] (signed membership and
 //! keys) and [`ingest`] (entries from peers); what they share is here.
 
+mod carry;
 mod compartment;
 mod ingest;
 mod local;
@@ -17,6 +18,8 @@ use sunspace_log::{Entry, EntryKind, Equivocation, GroupId, LogPosition, VerifyE
 use sunspace_membership::{group_id_for, Action, Log as MembershipLog, OpId, SignedOp, State as Membership};
 use sunspace_model::{ChangeRefusal, GroupDoc, GroupView, ModelError, Vetted};
 use sunspace_replicate::{check_verified_entry, Rejection as EntryRejection, Verdict};
+
+pub use carry::CarryReceipt;
 
 use crate::at_rest::Shelf;
 use crate::records::{unwrap_hex, wrap_hex, Covered, GroupIndex, GroupKeys, Snapshot};
