@@ -34,6 +34,9 @@ pub struct Node {
     pub(crate) groups: BTreeMap<GroupId, OpenGroup>,
     /// Groups that could not be opened, with why: the device unlocks and its other groups open all the same.
     pub(crate) unopened: BTreeMap<GroupId, String>,
+    /// Whether a read that had to open a group keeps its view for the next start: yes for a command-line
+    /// device (one process per command); the engine keeps views when it stops instead.
+    pub(crate) keep_views_on_read: bool,
 }
 
 /// One thing asked of the device.
@@ -322,12 +325,60 @@ impl NodeCommand {
 impl Node {
     /// Wraps an unlocked device.
     pub fn new(vault: Vault) -> Self {
-        Self { vault, groups: BTreeMap::new(), unopened: BTreeMap::new() }
+        Self { vault, groups: BTreeMap::new(), unopened: BTreeMap::new(), keep_views_on_read: true }
+    }
+
+    /// A group as a front end shows it, read from the open group.
+    fn snapshot_of(&mut self, id: GroupId) -> Result<GroupSnapshot, NodeError> {
+        let my_device = self.vault.device_id();
+        let me = my_device.to_hex();
+        let group = self.group(id)?;
+        Ok(GroupSnapshot {
+            view: group.view_now(),
+            stewards: group.stewards(),
+            devices: group
+                .members()
+                .devices
+                .iter()
+                .map(|(device, entry)| (device.to_hex(), entry.member.clone()))
+                .collect(),
+            safety_number: group.safety_number(),
+            relays: group.doc().relays(),
+            // By the signed membership, not the document's device records (which any member may write).
+            my_member: group.members().member_of(&my_device).map(str::to_owned),
+            me,
+            compartments: group.compartment_views(),
+            all_compartments: group
+                .members()
+                .compartments
+                .iter()
+                .map(|(id, c)| (id.to_hex(), c.name.clone()))
+                .collect(),
+            devices_verified: group.devices_verified(),
+        })
+    }
+
+    /// Keeps the view of every open group for the next start (see `view_cache`), where what is kept is not
+    /// already what the disk holds. For a long-running engine, which would otherwise write the whole view after
+    /// every change: it keeps views when it stops.
+    pub fn keep_views(&mut self) {
+        let ids: Vec<GroupId> = self.groups.keys().copied().collect();
+        for id in ids {
+            let result = self.snapshot_of(id).and_then(|s| crate::view_cache::keep(&self.vault.shelf, &id, &s));
+            if let Err(error) = result {
+                tracing::debug!(%error, "could not keep a group's view for the next start");
+            }
+        }
     }
 
     /// Groups that could not be opened, with why.
     pub fn unopened(&self) -> &BTreeMap<GroupId, String> {
         &self.unopened
+    }
+
+    /// Whether `group` has been opened (a read answered from its kept view does not open it).
+    pub fn is_open(&self, group: &GroupId) -> bool {
+        self.groups.contains_key(group)
     }
 
     /// The unlocked device.
@@ -347,28 +398,6 @@ impl Node {
     /// Keeps a group that was just created or joined.
     pub fn insert_group(&mut self, group: OpenGroup) {
         self.groups.insert(group.id(), group);
-    }
-
-    /// Opens every group of the device. One that does not open is reported ([`Node::unopened`]), never a reason
-    /// for the device not to unlock.
-    pub(crate) fn open_all(&mut self) -> Result<(), NodeError> {
-        let (groups, unreadable) = self.vault.stored_groups()?;
-        for (id, reason) in unreadable {
-            tracing::error!(group = %id, %reason, "a group's records cannot be read");
-            self.unopened.insert(id, reason);
-        }
-        for id in groups {
-            match self.group(id) {
-                Ok(_) => {
-                    self.unopened.remove(&id);
-                }
-                Err(error) => {
-                    tracing::error!(group = %id, %error, "a group could not be opened");
-                    self.unopened.insert(id, error.to_string());
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Carries out one command. A write is stored and flushed before this returns: kept in the sealed pending
@@ -399,33 +428,19 @@ impl Node {
                 self.vault.set_current_group(group)?;
                 Ok(NodeOutcome::Done)
             }
-            NodeCommand::Read(group) => {
-                let my_device = self.vault.device_id();
-                let me = my_device.to_hex();
-                let group = self.group(group)?;
-                let snapshot = GroupSnapshot {
-                    view: group.view_now(),
-                    stewards: group.stewards(),
-                    devices: group
-                        .members()
-                        .devices
-                        .iter()
-                        .map(|(device, entry)| (device.to_hex(), entry.member.clone()))
-                        .collect(),
-                    safety_number: group.safety_number(),
-                    relays: group.doc().relays(),
-                    // By the signed membership, not the document's device records (which any member may write).
-                    my_member: group.members().member_of(&my_device).map(str::to_owned),
-                    me,
-                    compartments: group.compartment_views(),
-                    all_compartments: group
-                        .members()
-                        .compartments
-                        .iter()
-                        .map(|(id, c)| (id.to_hex(), c.name.clone()))
-                        .collect(),
-                    devices_verified: group.devices_verified(),
-                };
+            NodeCommand::Read(id) => {
+                // A group not open yet is shown from its kept view while that is still what the disk holds.
+                if !self.groups.contains_key(&id) {
+                    if let Some(kept) = crate::view_cache::fresh::<GroupSnapshot>(&self.vault.shelf, &id) {
+                        return Ok(NodeOutcome::Snapshot(Box::new(kept)));
+                    }
+                }
+                let snapshot = self.snapshot_of(id)?;
+                if self.keep_views_on_read {
+                    if let Err(error) = crate::view_cache::keep(&self.vault.shelf, &id, &snapshot) {
+                        tracing::debug!(%error, "could not keep the view for the next start");
+                    }
+                }
                 Ok(NodeOutcome::Snapshot(Box::new(snapshot)))
             }
             NodeCommand::Edit { group, edit } => {

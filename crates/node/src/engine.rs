@@ -13,7 +13,8 @@
 //! A peer only ever gets a group's messages if it is a member device of that group (by the signed membership);
 //! a connection from anyone else is closed by the network's gate before any protocol runs.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -41,6 +42,8 @@ const COMMAND_CAPACITY: usize = 64;
 const PEER_QUEUE: usize = 64;
 /// Every connected peer is sent our heads this often, which repairs anything a dropped message missed.
 const ANTI_ENTROPY: Duration = Duration::from_secs(15);
+/// How often the engine keeps the views of its open groups for the next start, when they changed.
+const KEEP_VIEWS_EVERY: Duration = Duration::from_secs(5 * 60);
 /// How long an invitation stays open unless given otherwise.
 pub const DEFAULT_INVITATION_TTL: Duration = Duration::from_secs(10 * 60);
 /// The longest an invitation may stay open: while one is open, strangers may connect to the join protocol.
@@ -290,6 +293,8 @@ pub struct NodeHandle {
     events: broadcast::Sender<NodeEvent>,
     pub(crate) net: NetHandle,
     pub(crate) identity: JoinIdentity,
+    /// Groups not opened yet, as they were last shown (`view_cache`): read from here while they open behind.
+    kept: Arc<std::sync::Mutex<HashMap<GroupId, GroupSnapshot>>>,
 }
 
 impl NodeHandle {
@@ -326,6 +331,12 @@ impl NodeHandle {
     /// Carries out one command on the engine's node ([`Node::execute`]). A write's entry is pushed to connected
     /// member devices as soon as it is made, and announced as [`NodeEvent::Changed`].
     pub async fn execute(&self, command: NodeCommand) -> Result<NodeOutcome, NodeError> {
+        if let NodeCommand::Read(group) = &command {
+            let kept = self.kept.lock().ok().and_then(|kept| kept.get(group).cloned());
+            if let Some(snapshot) = kept {
+                return Ok(NodeOutcome::Snapshot(Box::new(snapshot)));
+            }
+        }
         let (reply, done) = oneshot::channel();
         self.command(Command::Node(command, reply)).await?;
         done.await.map_err(|_| NodeError::Stopped)?
@@ -448,7 +459,26 @@ struct PeerInfo {
 /// Starts the network and the engine on an unlocked device. Must run inside a tokio runtime.
 pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, NodeError> {
     let mut node = Node::new(vault);
-    node.open_all()?;
+    node.keep_views_on_read = false;
+    // Groups open behind, one at a time, once the engine runs; until one has, its kept view answers reads, so the
+    // window shows the group at once. A group with no kept view (or a stale one) is opened first.
+    let (stored, unreadable) = node.vault.stored_groups()?;
+    for (id, reason) in unreadable {
+        tracing::error!(group = %id, %reason, "a group's records cannot be read");
+        node.unopened.insert(id, reason);
+    }
+    let mut kept = HashMap::new();
+    let mut to_open = VecDeque::new();
+    for id in stored {
+        match crate::view_cache::fresh::<GroupSnapshot>(&node.vault.shelf, &id) {
+            Some(snapshot) => {
+                kept.insert(id, snapshot);
+                to_open.push_back(id);
+            }
+            None => to_open.push_front(id),
+        }
+    }
+    let kept = Arc::new(std::sync::Mutex::new(kept));
     let (store, storage_key) = (node.vault.store.clone(), node.vault.storage_key.clone());
     let config = NetConfig {
         signing_seed: node.vault.keys.signing_seed(),
@@ -464,7 +494,7 @@ pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, N
         agreement: node.vault.agreement_public(),
         name: node.vault.owner_name().to_owned(),
     };
-    let handle = NodeHandle { commands, events: events.clone(), net: net.clone(), identity };
+    let handle = NodeHandle { commands, events: events.clone(), net: net.clone(), identity, kept: kept.clone() };
     let mut engine = Engine {
         node,
         net,
@@ -488,16 +518,19 @@ pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, N
         book: crate::records::load_peer_book(store.as_ref(), &storage_key),
         links: HashMap::new(),
         last_tick_wall: std::time::SystemTime::now(),
+        to_open,
+        kept,
     };
     for device in engine.book.devices() {
         for address in engine.book.addresses(&device) {
             engine.reach.learn(device, address);
         }
     }
-    engine.update_allowed().await;
-    for (id, group) in &engine.node.groups {
-        engine.last_heads.insert(*id, group.heads());
+    // Groups without a kept view open now, before the first read needs them.
+    while engine.to_open.front().is_some_and(|id| !engine.is_kept(id)) {
+        engine.open_next();
     }
+    engine.note_opened().await;
     tokio::spawn(engine.run(command_rx, net_events));
     Ok(handle)
 }
@@ -537,6 +570,10 @@ struct Engine {
     links: HashMap<DeviceId, Vec<Link>>,
     /// The wall clock at the last reconnect tick: a jump far past the tick means the machine slept.
     last_tick_wall: std::time::SystemTime,
+    /// Groups still to open, behind whatever else the engine has to do.
+    to_open: VecDeque<GroupId>,
+    /// What the handle answers reads of unopened groups with (shared with it).
+    kept: Arc<std::sync::Mutex<HashMap<GroupId, GroupSnapshot>>>,
 }
 
 impl Engine {
@@ -544,8 +581,14 @@ impl Engine {
         let mut anti_entropy = tokio::time::interval(ANTI_ENTROPY);
         let mut expiry = tokio::time::interval(Duration::from_secs(1));
         let mut reconnect = tokio::time::interval(RECONNECT_TICK);
+        // Views are kept now and then (and when the engine stops), not after every change: ten years of a
+        // group's view are megabytes.
+        let mut keep_views = tokio::time::interval(KEEP_VIEWS_EVERY);
+        keep_views.tick().await;
         loop {
             tokio::select! {
+                // Commands and the network first; the groups still to open fill the time in between.
+                biased;
                 command = commands.recv() => match command {
                     Some(command) => self.on_command(command).await,
                     None => break,
@@ -557,8 +600,15 @@ impl Engine {
                 _ = anti_entropy.tick() => self.send_all_heads(),
                 _ = expiry.tick() => self.expire_invites().await,
                 _ = reconnect.tick() => self.keep_in_touch().await,
+                _ = keep_views.tick() => self.node.keep_views(),
+                _ = std::future::ready(()), if !self.to_open.is_empty() => {
+                    self.open_next();
+                    self.note_opened().await;
+                }
             }
         }
+        // What the window and the commands show first at the next start.
+        self.node.keep_views();
         tracing::debug!("engine stopped");
     }
 
@@ -566,7 +616,67 @@ impl Engine {
         let _ = self.events.send(event);
     }
 
+    fn is_kept(&self, group: &GroupId) -> bool {
+        self.kept.lock().is_ok_and(|kept| kept.contains_key(group))
+    }
+
+    /// Opens the next group still to open (one that does not open is reported in `status`, never a reason for the
+    /// others not to).
+    fn open_next(&mut self) {
+        let Some(id) = self.to_open.pop_front() else { return };
+        if self.node.groups.contains_key(&id) {
+            return;
+        }
+        match self.node.group(id) {
+            Ok(_) => {
+                self.node.unopened.remove(&id);
+            }
+            Err(error) => {
+                tracing::error!(group = %id, %error, "a group could not be opened");
+                self.node.unopened.insert(id, error.to_string());
+                if let Ok(mut kept) = self.kept.lock() {
+                    kept.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// After groups opened (behind, or because a command needed one): reads go to them, their devices are allowed,
+    /// and connected member devices hear their heads.
+    async fn note_opened(&mut self) {
+        let opened: Vec<GroupId> =
+            self.node.groups.keys().filter(|id| !self.last_heads.contains_key(id)).copied().collect();
+        if opened.is_empty() {
+            return;
+        }
+        for id in &opened {
+            if let Some(group) = self.node.groups.get(id) {
+                self.last_heads.insert(*id, group.heads());
+            }
+            if let Ok(mut kept) = self.kept.lock() {
+                kept.remove(id);
+            }
+            self.to_open.retain(|waiting| waiting != id);
+        }
+        self.update_allowed().await;
+        for peer in self.connected_peers() {
+            for group in &opened {
+                if self.shares(&peer, group) {
+                    self.send_heads(peer, *group);
+                }
+            }
+        }
+    }
+
     async fn on_command(&mut self, command: Command) {
+        // Only reads are answered before every group has opened (from the kept views, or by opening the one
+        // read): anything else may depend on every group's membership (which devices are allowed, for one).
+        if !matches!(command, Command::Node(NodeCommand::Read(_), _)) && !self.to_open.is_empty() {
+            while !self.to_open.is_empty() {
+                self.open_next();
+            }
+            self.note_opened().await;
+        }
         match command {
             Command::Node(command, reply) => {
                 let writes = command.writes();
@@ -581,6 +691,8 @@ impl Engine {
                 }
                 let group = command.group();
                 let outcome = self.node.execute(command);
+                // A command may have opened a group that was still to open.
+                self.note_opened().await;
                 // Only this command's edit: the engine's own (its addresses in the roster) keep pending first.
                 if let Some(open) = group.and_then(|g| self.node.groups.get_mut(&g)) {
                     open.seal_at_once = false;

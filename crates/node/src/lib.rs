@@ -45,6 +45,7 @@ mod records;
 mod relays;
 pub mod status;
 mod vault;
+mod view_cache;
 
 pub use command::{GroupSnapshot, Node, NodeCommand, NodeOutcome};
 pub use datadir::{open_data_dir, DataDirMode, FORMAT_FILE, FORMAT_LINE, STORE_DIR};

@@ -319,7 +319,7 @@ fn compartment_keys_ad(name: &[u8; 16]) -> Vec<u8> {
     ad
 }
 
-fn compartment_keys_name(name: &[u8; 16]) -> String {
+pub(crate) fn compartment_keys_name(name: &[u8; 16]) -> String {
     format!("ckeys/{}", hex::encode(name))
 }
 

@@ -1,0 +1,86 @@
+//! What the device last showed of each group, kept sealed so the next start shows it at once.
+//!
+//! Opening a group replays its history into its automerge document (half a second for ten years of a busy
+//! group, on a slow laptop), and materializing the view takes more. A read-only command, or the window's first
+//! screen, needs neither when nothing changed since the view was last made: the view is kept, sealed under the
+//! storage key, with a **stamp** of what on disk it was made from. A read whose stamp still matches is answered
+//! from it; any new entry, pending edit or key makes the stamp differ, and the group is opened as before.
+//!
+//! ```text
+//! meta "view/<hex group name>" = seal(storage key, "sunspace/view-cache/v1\0" ‖ group name,
+//!                                     stamp (32) ‖ JSON of the GroupSnapshot)
+//! stamp = keyed_hash(storage key, "sunspace/view-cache/stamp/v1",
+//!                    each stored log (name ‖ head u64, in the store's order) ‖ the sealed pending-count record
+//!                    ‖ the sealed keys record ‖ the sealed compartment-keys record)
+//! ```
+//!
+//! The seal authenticates it: a cache altered on disk, or moved from another group, does not open, is said in the
+//! log, and the group is opened from its entries (`a_tampered_view_cache_is_refused_and_the_entries_are_read`).
+//! The sealed records in the stamp are rewritten with a fresh nonce on every change, so an edit kept pending
+//! changes the stamp even though no entry was written.
+
+use sunspace_crypto::{keyed_hash, open, seal};
+use sunspace_log::GroupId;
+use zeroize::Zeroizing;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::at_rest::Shelf;
+use crate::NodeError;
+
+fn cache_name(shelf: &Shelf, group: &GroupId) -> String {
+    format!("view/{}", hex::encode(shelf.group_name(group)))
+}
+
+fn cache_ad(shelf: &Shelf, group: &GroupId) -> Vec<u8> {
+    [b"sunspace/view-cache/v1\0".as_slice(), &shelf.group_name(group)].concat()
+}
+
+/// What on disk a view of `group` is made from (see the module docs).
+pub(crate) fn stamp(shelf: &Shelf, group: &GroupId) -> Result<[u8; 32], NodeError> {
+    let name = shelf.group_name(group);
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    for (log, head) in shelf.store().log_heads(&name)? {
+        parts.push([log.group.as_slice(), &log.author, &head.to_be_bytes()].concat());
+    }
+    for meta in [shelf.unsent_count_name(group), shelf.keys_name(group), crate::records::compartment_keys_name(&name)] {
+        let value = shelf.get_meta(&meta)?.unwrap_or_default();
+        parts.push([(value.len() as u64).to_be_bytes().as_slice(), &value].concat());
+    }
+    let borrowed: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    Ok(keyed_hash(shelf.storage_key(), "sunspace/view-cache/stamp/v1", &borrowed))
+}
+
+/// The kept view of `group` (a `GroupSnapshot`), if there is one and it was made from what is on disk now.
+pub(crate) fn fresh<View: DeserializeOwned>(shelf: &Shelf, group: &GroupId) -> Option<View> {
+    let sealed = shelf.get_meta(&cache_name(shelf, group)).ok()??;
+    let Ok(plain) = open(shelf.storage_key(), &cache_ad(shelf, group), &sealed) else {
+        tracing::warn!("the kept view of a group failed authentication; the group is read from its entries");
+        return None;
+    };
+    let plain = Zeroizing::new(plain);
+    let (kept_stamp, json) = plain.split_at_checked(32)?;
+    if kept_stamp != stamp(shelf, group).ok()? {
+        return None;
+    }
+    serde_json::from_slice(json).ok()
+}
+
+/// Keeps `snapshot` as the view of `group` made from what is on disk now; nothing is written if the kept one is
+/// already that.
+pub(crate) fn keep<View: Serialize>(shelf: &Shelf, group: &GroupId, snapshot: &View) -> Result<(), NodeError> {
+    let stamp = stamp(shelf, group)?;
+    if let Some(sealed) = shelf.get_meta(&cache_name(shelf, group))? {
+        if let Ok(plain) = open(shelf.storage_key(), &cache_ad(shelf, group), &sealed) {
+            if plain.get(..32) == Some(stamp.as_slice()) {
+                return Ok(());
+            }
+        }
+    }
+    let json = serde_json::to_vec(snapshot).map_err(|_| NodeError::Damaged("the view could not be kept".into()))?;
+    let plain = Zeroizing::new([stamp.as_slice(), &json].concat());
+    shelf.put_meta(&cache_name(shelf, group), &seal(shelf.storage_key(), &cache_ad(shelf, group), &plain))?;
+    shelf.flush()?;
+    Ok(())
+}
