@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! meta "view/<hex group name>" = seal(storage key, "sunspace/view-cache/v1\0" ‖ group name,
-//!                                     stamp (32) ‖ JSON of the GroupSnapshot)
+//!                                     stamp (32) ‖ deflate(JSON of the GroupSnapshot))
 //! stamp = keyed_hash(storage key, "sunspace/view-cache/stamp/v1",
 //!                    each stored log (name ‖ head u64, in the store's order) ‖ the sealed pending-count record
 //!                    ‖ the sealed keys record ‖ the sealed compartment-keys record)
@@ -60,11 +60,12 @@ pub(crate) fn fresh<View: DeserializeOwned>(shelf: &Shelf, group: &GroupId) -> O
         return None;
     };
     let plain = Zeroizing::new(plain);
-    let (kept_stamp, json) = plain.split_at_checked(32)?;
+    let (kept_stamp, deflated) = plain.split_at_checked(32)?;
     if kept_stamp != stamp(shelf, group).ok()? {
         return None;
     }
-    serde_json::from_slice(json).ok()
+    let json = inflate(deflated)?;
+    serde_json::from_slice(&json).ok()
 }
 
 /// Keeps `snapshot` as the view of `group` made from what is on disk now; nothing is written if the kept one is
@@ -78,9 +79,29 @@ pub(crate) fn keep<View: Serialize>(shelf: &Shelf, group: &GroupId, snapshot: &V
             }
         }
     }
-    let json = serde_json::to_vec(snapshot).map_err(|_| NodeError::Damaged("the view could not be kept".into()))?;
-    let plain = Zeroizing::new([stamp.as_slice(), &json].concat());
+    let json = Zeroizing::new(
+        serde_json::to_vec(snapshot).map_err(|_| NodeError::Damaged("the view could not be kept".into()))?,
+    );
+    let plain = Zeroizing::new([stamp.as_slice(), &deflate(&json)].concat());
     shelf.put_meta(&cache_name(shelf, group), &seal(shelf.storage_key(), &cache_ad(shelf, group), &plain))?;
     shelf.flush()?;
     Ok(())
+}
+
+/// The longest a kept view may inflate to (it is this device's own, sealed; the bound is a second line).
+const MAX_VIEW_BYTES: u64 = 512 * 1024 * 1024;
+
+fn deflate(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
+fn inflate(bytes: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    use std::io::Read;
+    let mut out = Zeroizing::new(Vec::new());
+    flate2::read::DeflateDecoder::new(bytes).take(MAX_VIEW_BYTES).read_to_end(&mut out).ok()?;
+    Some(out)
 }
