@@ -31,6 +31,15 @@ enum Workload {
     Edit(edit::Options),
     /// W2 "ten years": generate a group's decade of records, then measure cold open, memory and bytes on disk.
     W2(w2::Options),
+    /// Prints W1's edits as JSON (W1h with `--extra 3581`), for the peers measured beside Sunspace to replay.
+    Ops {
+        /// Edits per device.
+        #[arg(long, default_value_t = 1000)]
+        edits: usize,
+        /// Small changes the meeting has before the devices part (W1h: 3581).
+        #[arg(long, default_value_t = 0)]
+        extra: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,6 +48,10 @@ fn main() -> anyhow::Result<()> {
         Workload::W2(options) => w2::run(options),
         Workload::W3w4(options) => w3w4::run(options),
         Workload::Edit(options) => edit::run(options),
+        Workload::Ops { edits, extra } => {
+            println!("{}", w1::ops_json(edits, extra));
+            Ok(())
+        }
     }
 }
 

@@ -70,15 +70,60 @@ fn base(doc: &mut GroupDoc, extra: usize) -> Result<String, ModelError> {
     Ok(meeting)
 }
 
-/// One of the workload's edits.
-fn edit(doc: &mut GroupDoc, meeting: &str, rng: &mut Rng, who: &str, n: usize) -> Result<(), ModelError> {
+/// One of the workload's edits, in a form any CRDT library can replay (`sunspace-bench ops` prints them, so the
+/// peers measured beside Sunspace replay exactly these).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub(crate) enum Op {
+    /// Text added at the end of the meeting's minutes.
+    Append { text: String },
+    /// Someone recorded as present.
+    Attend { name: String, new_face: bool },
+    /// A decision added.
+    Decide { title: String },
+}
+
+/// The `n`th edit of device `who`, drawn from `rng`: about 70% minutes, 20% attendance, 10% decisions.
+pub(crate) fn next_op(rng: &mut Rng, who: &str, n: usize) -> Op {
     match rng.next() % 10 {
-        0..=6 => doc.append_minutes(meeting, &format!("{who}{n:05} ok")),
-        7 | 8 => {
-            doc.add_attendance(meeting, Attendee::Guest(format!("{who} guest {n}")), n.is_multiple_of(5)).map(|_| ())
-        }
-        _ => doc.add_decision(decision(format!("{who} decision {n}"))).map(|_| ()),
+        0..=6 => Op::Append { text: format!("{who}{n:05} ok") },
+        7 | 8 => Op::Attend { name: format!("{who} guest {n}"), new_face: n.is_multiple_of(5) },
+        _ => Op::Decide { title: format!("{who} decision {n}") },
     }
+}
+
+/// The seeds of the two devices' edits.
+pub(crate) const SEEDS: (u64, u64) = (0x9E37_79B9_7F4A_7C15, 0xD1B5_4A32_D192_ED03);
+
+/// One of the workload's edits, made on a Sunspace document.
+fn edit(doc: &mut GroupDoc, meeting: &str, rng: &mut Rng, who: &str, n: usize) -> Result<(), ModelError> {
+    match next_op(rng, who, n) {
+        Op::Append { text } => doc.append_minutes(meeting, &text),
+        Op::Attend { name, new_face } => doc.add_attendance(meeting, Attendee::Guest(name), new_face).map(|_| ()),
+        Op::Decide { title } => doc.add_decision(decision(title)).map(|_| ()),
+    }
+}
+
+/// The whole workload as JSON, for the peers measured beside Sunspace: the meeting both devices start from (as in
+/// [`base`]), then each device's edits.
+pub(crate) fn ops_json(edits: usize, extra: usize) -> serde_json::Value {
+    let (mut rng_a, mut rng_b) = (Rng(SEEDS.0), Rng(SEEDS.1));
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for n in 0..edits {
+        a.push(next_op(&mut rng_a, "a", n));
+        b.push(next_op(&mut rng_b, "b", n));
+    }
+    serde_json::json!({
+        "base": {
+            "title": "Monthly meeting",
+            "minutes": "We went round the room. ".repeat(25),
+            "attendance": (0..12).map(|n| format!("Member {n}")).collect::<Vec<_>>(),
+            "decisions": (0..3).map(|n| format!("Decision {n}")).collect::<Vec<_>>(),
+            "earlier": (0..extra).map(|n| format!("earlier {n}")).collect::<Vec<_>>(),
+        },
+        "a": a,
+        "b": b,
+    })
 }
 
 struct Figures {
@@ -108,7 +153,7 @@ fn floor(edits: usize, extra: usize) -> anyhow::Result<Figures> {
     a.set_author(&"aa".repeat(32))?;
     let mut b = GroupDoc::load(&saved)?;
     b.set_author(&"bb".repeat(32))?;
-    let (mut rng_a, mut rng_b) = (Rng(0x9E37_79B9_7F4A_7C15), Rng(0xD1B5_4A32_D192_ED03));
+    let (mut rng_a, mut rng_b) = (Rng(SEEDS.0), Rng(SEEDS.1));
     for n in 0..edits {
         edit(&mut a, &meeting, &mut rng_a, "a", n)?;
         a.commit(n as i64);
@@ -194,7 +239,7 @@ async fn sunspace(edits: usize, extra: usize, compartment: bool) -> anyhow::Resu
     } else {
         None
     };
-    let (mut rng_a, mut rng_b) = (Rng(0x9E37_79B9_7F4A_7C15), Rng(0xD1B5_4A32_D192_ED03));
+    let (mut rng_a, mut rng_b) = (Rng(SEEDS.0), Rng(SEEDS.1));
     for n in 0..edits {
         match &team {
             Some((team, kept)) if n % 10 < 3 => {
