@@ -30,7 +30,9 @@ pub use keys::{verify_signature, DeviceId, DeviceKeys, Signature, SIGNATURE_LEN}
 pub use sas::{short_authentication_string, ShortAuthString, SAS_WORDS, WORDLIST};
 pub use sealing::{open, seal, seal_with_nonce, OpenError, NONCE_LEN, SEAL_OVERHEAD, TAG_LEN};
 pub use secret::{random_array, Secret32};
-pub use wrap::{unwrap_key, wrap_key, UnwrapError, WrappedKey, WRAPPED_KEY_LEN};
+pub use wrap::{
+    unwrap_key, unwrap_key_shared, wrap_key, wrap_key_shared, UnwrapError, WrappedKey, SHARED_WRAP_LEN, WRAPPED_KEY_LEN,
+};
 
 /// SHA-256 of `data`.
 pub fn hash(data: &[u8]) -> [u8; 32] {

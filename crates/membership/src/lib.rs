@@ -34,8 +34,8 @@ mod state;
 
 pub use log::{epoch_id, InsertError, Log, MAX_OPS_PER_AUTHOR};
 pub use op::{
-    compartment_id_for, group_id_for, key_commitment, Action, DeviceKey, Method, Op, OpId, Role, SignedOp,
-    Verification, MAX_COMPARTMENT_NAME,
+    compartment_id_for, group_id_for, key_commitment, Action, DeviceKey, KeyWraps, Method, Op, OpId, Role, SignedOp,
+    Verification, WrapFor, WrapsProblem, MAX_COMPARTMENT_NAME,
 };
 pub use state::{
     CompartmentState, DeviceState, Epoch, MemberState, Rejection, RemovedDevice, State, MAX_COMPARTMENTS,

@@ -155,8 +155,8 @@ pub enum Action {
     /// A new group key, wrapped to every device that is in the group as this op's author knows it (the rules
     /// refuse a rotation that leaves one out).
     RotateKey {
-        /// Per device: the key wrapped to its X25519 key (`WrappedKey` bytes, hex).
-        wraps: Vec<(DeviceId, String)>,
+        /// The key wrapped to each device's X25519 key.
+        wraps: KeyWraps,
         /// [`key_commitment`] of the key: each recipient checks that what it unwrapped is the key everyone got.
         #[serde(with = "hex_array")]
         commitment: [u8; 32],
@@ -326,6 +326,126 @@ impl SignedOp {
     }
 }
 
+/// Bytes of one device's place in [`KeyWraps::Shared`]: the first 8 bytes of its id, then its 48-byte wrap.
+const SHARED_SLOT_LEN: usize = 8 + sunspace_crypto::SHARED_WRAP_LEN;
+/// Devices one rotation may be wrapped to (a group of 40 people has far fewer).
+const MAX_WRAPS: usize = 4_096;
+
+/// A rotated group key, wrapped to each device of the group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum KeyWraps {
+    /// What this version writes: one ephemeral key for every wrap (`sunspace_crypto::wrap_key_shared`); per
+    /// device the first 8 bytes of its id and its 48-byte wrap, all in one base64 text. A removal in a group of
+    /// 200 devices carries about 15 KB instead of 53.
+    Shared {
+        /// The ephemeral X25519 public key the wraps share.
+        #[serde(with = "hex_array")]
+        ephemeral: [u8; 32],
+        /// Base64 (standard, padded) of n × (device id's first 8 bytes ‖ wrap).
+        wraps: String,
+    },
+    /// Written by earlier versions: per device, a `WrappedKey` (hex).
+    Each(Vec<(DeviceId, String)>),
+}
+
+/// This device's wrap in a [`KeyWraps`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WrapFor {
+    /// A `WrappedKey`, hex (from [`KeyWraps::Each`]).
+    Each(String),
+    /// A shared wrap and the ephemeral key it needs.
+    Shared {
+        /// The ephemeral public key.
+        ephemeral: [u8; 32],
+        /// The wrap.
+        sealed: [u8; sunspace_crypto::SHARED_WRAP_LEN],
+    },
+}
+
+/// Why the devices a [`KeyWraps`] reaches could not be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrapsProblem {
+    /// A wrap to a device outside the given ones (or malformed).
+    Outsider,
+    /// A device wrapped to twice, or one left out.
+    Incomplete,
+}
+
+impl KeyWraps {
+    /// Wraps made by `sunspace_crypto::wrap_key_shared`, for these devices in this order.
+    pub fn shared(ephemeral: [u8; 32], wraps: &[(DeviceId, [u8; sunspace_crypto::SHARED_WRAP_LEN])]) -> Self {
+        use base64::Engine as _;
+        let mut bytes = Vec::with_capacity(wraps.len() * SHARED_SLOT_LEN);
+        for (device, sealed) in wraps {
+            bytes.extend_from_slice(&device.0[..8]);
+            bytes.extend_from_slice(sealed);
+        }
+        Self::Shared { ephemeral, wraps: base64::engine::general_purpose::STANDARD.encode(bytes) }
+    }
+
+    fn shared_slots(text: &str) -> Option<Vec<([u8; 8], [u8; sunspace_crypto::SHARED_WRAP_LEN])>> {
+        use base64::Engine as _;
+        if text.len() > (MAX_WRAPS * SHARED_SLOT_LEN).div_ceil(3) * 4 {
+            return None;
+        }
+        let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
+        if bytes.len() % SHARED_SLOT_LEN != 0 {
+            return None;
+        }
+        Some(
+            bytes
+                .chunks_exact(SHARED_SLOT_LEN)
+                .map(|slot| {
+                    let (mut prefix, mut sealed) = ([0u8; 8], [0u8; sunspace_crypto::SHARED_WRAP_LEN]);
+                    prefix.copy_from_slice(&slot[..8]);
+                    sealed.copy_from_slice(&slot[8..]);
+                    (prefix, sealed)
+                })
+                .collect(),
+        )
+    }
+
+    /// The devices among `devices` the key is wrapped to, if it is wrapped to every one of them exactly once and
+    /// to nobody else. (A shared wrap names a device by its id's first 8 bytes: two devices of one group sharing
+    /// them would take 2^64 tries to make.)
+    pub fn recipients_among<'a>(
+        &self,
+        devices: impl IntoIterator<Item = &'a DeviceId>,
+    ) -> Result<Vec<DeviceId>, WrapsProblem> {
+        let devices: Vec<DeviceId> = devices.into_iter().copied().collect();
+        let named: Vec<Option<DeviceId>> = match self {
+            Self::Each(wraps) => wraps.iter().map(|(device, _)| devices.contains(device).then_some(*device)).collect(),
+            Self::Shared { wraps, .. } => {
+                let slots = Self::shared_slots(wraps).ok_or(WrapsProblem::Outsider)?;
+                slots.iter().map(|(prefix, _)| devices.iter().find(|d| d.0[..8] == *prefix).copied()).collect()
+            }
+        };
+        let mut reached = std::collections::BTreeSet::new();
+        for device in &named {
+            let device = device.ok_or(WrapsProblem::Outsider)?;
+            if !reached.insert(device) {
+                return Err(WrapsProblem::Incomplete);
+            }
+        }
+        if reached.len() != devices.len() {
+            return Err(WrapsProblem::Incomplete);
+        }
+        Ok(reached.into_iter().collect())
+    }
+
+    /// The wrap for `device`, if there is one.
+    pub fn for_device(&self, device: &DeviceId) -> Option<WrapFor> {
+        match self {
+            Self::Each(wraps) => wraps.iter().find(|(d, _)| d == device).map(|(_, hex)| WrapFor::Each(hex.clone())),
+            Self::Shared { ephemeral, wraps } => Self::shared_slots(wraps)?
+                .into_iter()
+                .find(|(prefix, _)| device.0[..8] == *prefix)
+                .map(|(_, sealed)| WrapFor::Shared { ephemeral: *ephemeral, sealed }),
+        }
+    }
+}
+
 mod hex_array {
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -337,5 +457,49 @@ mod hex_array {
         let text = String::deserialize(d)?;
         let bytes = hex::decode(&text).map_err(serde::de::Error::custom)?;
         bytes.try_into().map_err(|_| serde::de::Error::custom("wrong length"))
+    }
+}
+
+#[cfg(test)]
+mod key_wraps_tests {
+    use super::*;
+    use sunspace_crypto::{DeviceKeys, Secret32};
+
+    #[test]
+    fn shared_wraps_reach_exactly_the_devices_named_and_read_back_as_older_ones_do() {
+        let devices: Vec<DeviceKeys> = (0..3).map(|_| DeviceKeys::generate()).collect();
+        let ids: Vec<DeviceId> = devices.iter().map(DeviceKeys::device_id).collect();
+        let key = Secret32::random();
+        let recipients: Vec<([u8; 32], Vec<u8>)> =
+            devices.iter().map(|d| (d.agreement_public(), d.device_id().0.to_vec())).collect();
+        let (ephemeral, sealed) = sunspace_crypto::wrap_key_shared(&recipients, &key);
+        let paired: Vec<_> = ids.iter().copied().zip(sealed).collect();
+        let wraps = KeyWraps::shared(ephemeral, &paired);
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(wraps.recipients_among(&ids), Ok(sorted));
+        // Each device finds and opens its own.
+        for device in &devices {
+            let Some(WrapFor::Shared { ephemeral, sealed }) = wraps.for_device(&device.device_id()) else { panic!() };
+            let opened = sunspace_crypto::unwrap_key_shared(device, &ephemeral, &sealed, &device.device_id().0);
+            assert_eq!(opened.unwrap(), key);
+        }
+        // A device of the group left out, or one outside it: refused.
+        let more = [ids.clone(), vec![DeviceKeys::generate().device_id()]].concat();
+        assert_eq!(wraps.recipients_among(&more), Err(WrapsProblem::Incomplete));
+        assert_eq!(wraps.recipients_among(&ids[..2]), Err(WrapsProblem::Outsider));
+        // Twice to one device.
+        let twice = KeyWraps::shared(ephemeral, &[paired[0], paired[0], paired[1]]);
+        assert_eq!(twice.recipients_among(&ids[..2]), Err(WrapsProblem::Incomplete));
+        // Not base64, or not whole slots.
+        for text in ["not base64!", "AAAA"] {
+            let bad = KeyWraps::Shared { ephemeral, wraps: text.into() };
+            assert_eq!(bad.recipients_among(&ids), Err(WrapsProblem::Outsider));
+        }
+        // Both forms survive the op's JSON, and an older op's wraps read as before.
+        let json = serde_json::to_string(&wraps).unwrap();
+        assert_eq!(serde_json::from_str::<KeyWraps>(&json).unwrap(), wraps);
+        let older = KeyWraps::Each(vec![(ids[0], "00".into())]);
+        assert_eq!(serde_json::from_str::<KeyWraps>(&serde_json::to_string(&older).unwrap()).unwrap(), older);
     }
 }

@@ -568,15 +568,12 @@ impl State {
             }
             Action::RotateKey { wraps, .. } => {
                 self.author_member(&author)?;
-                if wraps.iter().any(|(device, _)| !self.devices.contains_key(device)) {
-                    return Err(Rejection::WrappedToOutsider);
-                }
-                let wrapped: BTreeSet<&DeviceId> = wraps.iter().map(|(device, _)| device).collect();
-                if wrapped.len() != wraps.len() || wrapped.len() != self.devices.len() {
-                    return Err(Rejection::IncompleteRotation);
-                }
+                let wrapped_to = wraps.recipients_among(self.devices.keys()).map_err(|problem| match problem {
+                    crate::WrapsProblem::Outsider => Rejection::WrappedToOutsider,
+                    crate::WrapsProblem::Incomplete => Rejection::IncompleteRotation,
+                })?;
                 // The epoch id is filled in by the replay, which knows the op id.
-                self.epochs.push(Epoch { id: u32::MAX, op: None, wrapped_to: wraps.iter().map(|(d, _)| *d).collect() });
+                self.epochs.push(Epoch { id: u32::MAX, op: None, wrapped_to: wrapped_to.into_iter().collect() });
                 Ok(())
             }
             Action::CreateCompartment { nonce, name, members, wraps, .. } => {

@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use sunspace_crypto::{DeviceId, DeviceKeys};
-use sunspace_membership::{Action, DeviceKey, Log, Method, Rejection, Role, SignedOp, Verification};
+use sunspace_membership::{Action, DeviceKey, KeyWraps, Log, Method, Rejection, Role, SignedOp, Verification};
 
 fn verified_by(device: &DeviceKeys) -> Verification {
     Verification { method: Method::InPersonCode, verified_by: device.device_id(), at: 1_790_000_000 }
@@ -20,7 +20,10 @@ fn remove(member: &str, devices: &[&DeviceKeys], cutoff: u64) -> Action {
 }
 
 fn rotate(to: &[&DeviceKeys]) -> Action {
-    Action::RotateKey { wraps: to.iter().map(|d| (d.device_id(), "00".into())).collect(), commitment: [0; 32] }
+    Action::RotateKey {
+        wraps: KeyWraps::Each(to.iter().map(|d| (d.device_id(), "00".into())).collect()),
+        commitment: [0; 32],
+    }
 }
 
 /// A group founded by Ana with Sam (steward) and Lee (member).
@@ -212,7 +215,10 @@ proptest! {
                             Action::RemoveMember { member: member.clone(), reason: String::new(), cutoffs: devices }
                         }
                         2 if !active.is_empty() => Action::RevokeDevice { device: active[target % active.len()], cutoff: target as u64 },
-                        3 => Action::RotateKey { wraps: active.iter().map(|d| (*d, "00".into())).collect(), commitment: [0; 32] },
+                        3 => Action::RotateKey {
+                            wraps: KeyWraps::Each(active.iter().map(|d| (*d, "00".into())).collect()),
+                            commitment: [0; 32],
+                        },
                         _ => Action::GrantRole { member: keys[target % 4].0.clone(), role: Role::Steward },
                     };
                     let _ = replicas[replica].append(author, action);

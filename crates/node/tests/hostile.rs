@@ -248,7 +248,12 @@ fn a_rotation_that_leaves_a_device_out_is_refused_by_the_rules() {
     let key = sunspace_crypto::Secret32::random();
     let wraps = vec![(mal.forge_device_keys().device_id(), "00".to_owned())];
     let commitment = sunspace_membership::key_commitment(&ana.id(), key.expose());
-    let entry = mal.forge_op(mal.forge_heads(), Action::RotateKey { wraps, commitment }).unwrap();
+    let entry = mal
+        .forge_op(
+            mal.forge_heads(),
+            Action::RotateKey { wraps: sunspace_membership::KeyWraps::Each(wraps), commitment },
+        )
+        .unwrap();
     ana.receive(vec![entry]).unwrap();
     let writable = ana.members().writable_epoch;
     assert_eq!(writable, Some(0), "the rotation must not become the key to write with");
@@ -279,7 +284,12 @@ fn a_rotation_with_a_wrong_wrap_for_one_device_is_healed_by_that_device() {
         (mal_device, wrap(&ana.members().devices[&mal_device], &kept, mal_device.0)),
     ];
     let commitment = sunspace_membership::key_commitment(&ana.id(), kept.expose());
-    let entry = mal.forge_op(mal.forge_heads(), Action::RotateKey { wraps, commitment }).unwrap();
+    let entry = mal
+        .forge_op(
+            mal.forge_heads(),
+            Action::RotateKey { wraps: sunspace_membership::KeyWraps::Each(wraps), commitment },
+        )
+        .unwrap();
     let receipt = ana.receive(vec![entry]).unwrap();
     assert!(receipt.membership_changed);
     // Ana did not take the wrong key and made a new one that reaches everyone: the group writes with it.

@@ -112,15 +112,17 @@ impl OpenGroup {
             return Err(NodeError::NotAMember);
         }
         let key = Secret32::random();
-        let wraps = self
+        // One ephemeral key for all the wraps: a removal in a group of 200 devices stays small.
+        let devices: Vec<DeviceId> = self.members.devices.keys().copied().collect();
+        let recipients: Vec<([u8; 32], Vec<u8>)> = self
             .members
             .devices
             .iter()
-            .map(|(device, state)| {
-                let context = rotation_wrap_context(&self.id, device, &me);
-                (*device, wrap_hex(&state.key.agreement, &key, &context))
-            })
+            .map(|(device, state)| (state.key.agreement, rotation_wrap_context(&self.id, device, &me)))
             .collect();
+        let (ephemeral, sealed) = sunspace_crypto::wrap_key_shared(&recipients, &key);
+        let paired: Vec<(DeviceId, [u8; sunspace_crypto::SHARED_WRAP_LEN])> = devices.into_iter().zip(sealed).collect();
+        let wraps = sunspace_membership::KeyWraps::shared(ephemeral, &paired);
         let op = self
             .membership
             .append(
@@ -248,8 +250,14 @@ impl OpenGroup {
             return Ok(true);
         }
         // A rotation that leaves this device out is refused by the membership rules, for everyone.
-        let Some((_, wrapped)) = wraps.iter().find(|(device, _)| *device == me) else { return Ok(true) };
-        let key = unwrap_hex(&self.device, wrapped, &rotation_wrap_context(&self.id, &me, &author));
+        let Some(wrapped) = wraps.for_device(&me) else { return Ok(true) };
+        let context = rotation_wrap_context(&self.id, &me, &author);
+        let key = match wrapped {
+            sunspace_membership::WrapFor::Each(hex) => unwrap_hex(&self.device, &hex, &context),
+            sunspace_membership::WrapFor::Shared { ephemeral, sealed } => {
+                sunspace_crypto::unwrap_key_shared(&self.device, &ephemeral, &sealed, &context).ok()
+            }
+        };
         let Some(key) = key.filter(|key| sunspace_membership::key_commitment(&self.id, key.expose()) == *commitment)
         else {
             tracing::warn!(author = %author.short(), "a rotated key wrapped to this device is not the key committed to");
