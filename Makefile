@@ -71,7 +71,8 @@ bindings:
 # Benchmarks are not tests: they print figures (see docs/benchmarks.md).
 bench: deps
 	$(CARGO) build --release -p sunspace-cli -p sunspace-bench
-	$(CARGO_TARGET_DIR)/release/sunspace-bench w1
+	cd crates/bench/peers/automerge-repo && npm install --no-audit --no-fund --no-save
+	$(CARGO_TARGET_DIR)/release/sunspace-bench w1 --automerge-repo crates/bench/peers/automerge-repo
 	$(CARGO_TARGET_DIR)/release/sunspace-bench w3w4
 	$(CARGO_TARGET_DIR)/release/sunspace-bench edit
 	$(CARGO_TARGET_DIR)/release/sunspace-bench w2 --sunspace $(BIN)

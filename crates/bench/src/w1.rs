@@ -31,6 +31,31 @@ pub(crate) struct Options {
     /// Runs of each measurement; the median is reported.
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// The automerge-repo runner's directory (`crates/bench/peers/automerge-repo`, installed with npm): measure
+    /// automerge-repo over a loopback WebSocket on the same edits, beside Sunspace.
+    #[arg(long)]
+    automerge_repo: Option<std::path::PathBuf>,
+}
+
+/// automerge-repo on the same edits, through its runner (`node run.mjs OPS`), which prints one JSON line.
+fn automerge_repo(runner: &std::path::Path, edits: usize, extra: usize) -> anyhow::Result<Figures> {
+    let ops = tempfile::NamedTempFile::new()?;
+    std::fs::write(ops.path(), ops_json(edits, extra).to_string())?;
+    let output = std::process::Command::new("node")
+        .arg(runner.join("run.mjs"))
+        .arg(ops.path())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running node (automerge-repo)")?;
+    anyhow::ensure!(output.status.success(), "the automerge-repo runner failed");
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).context("the runner's output")?;
+    let number = |key: &str| line[key].as_f64().with_context(|| format!("{key} in the runner's output"));
+    Ok(Figures {
+        millis: number("millis")?,
+        a_to_b: number("a_to_b")? as u64,
+        b_to_a: number("b_to_a")? as u64,
+        messages: number("messages")? as u64,
+    })
 }
 
 const PASSPHRASE: &str = "benchmark passphrase, not a secret";
@@ -328,6 +353,26 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
             ours.a_to_b as f64 / floor.a_to_b.max(1) as f64,
             ours.b_to_a as f64 / floor.b_to_a.max(1) as f64
         );
+        if let Some(runner) = &options.automerge_repo {
+            let peer = median(
+                (0..options.runs)
+                    .map(|_| automerge_repo(runner, options.edits, extra))
+                    .collect::<anyhow::Result<_>>()?,
+            );
+            println!(
+                "| {name} | automerge-repo 2.x, two repos over a loopback WebSocket (Node.js, in memory) | {:.0} ms | {:.1} KB | {:.1} KB | {} |",
+                peer.millis,
+                peer.a_to_b as f64 / 1000.0,
+                peer.b_to_a as f64 / 1000.0,
+                peer.messages
+            );
+            println!(
+                "| {name} | Sunspace ÷ automerge-repo | {:.2}× | {:.2}× | {:.2}× | |",
+                ours.millis / peer.millis,
+                ours.a_to_b as f64 / peer.a_to_b.max(1) as f64,
+                ours.b_to_a as f64 / peer.b_to_a.max(1) as f64
+            );
+        }
     }
     // The cost of compartments: the same W1 with 30% of the edits in a compartment both devices are in.
     let kept = median(
