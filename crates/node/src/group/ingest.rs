@@ -34,6 +34,16 @@ impl OpenGroup {
                 {
                     receipt.rejected.push(EntryRejection::WrongGroup.to_string());
                 }
+                // The last entry held of its log, again (every peer pushes what it receives on, so in a group
+                // where everyone is in touch an entry arrives many times): a duplicate, without checking its
+                // signature again. Only the exact same entry: another one at that place is a fork to prove.
+                Ok(entry)
+                    if self.covered.get(&entry.header().author).is_some_and(|held| {
+                        held.seq == entry.header().link.seq && held.hash == entry.hash()
+                    }) =>
+                {
+                    receipt.duplicates += 1;
+                }
                 // Signatures are checked once, here, before an entry can wait: what waits is signed by its author.
                 Ok(entry) => match entry.verify_signature() {
                     Ok(()) => queue.push(entry),
