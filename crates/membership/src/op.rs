@@ -373,11 +373,13 @@ pub enum WrapsProblem {
 }
 
 impl KeyWraps {
-    /// Wraps made by `sunspace_crypto::wrap_key_shared`, for these devices in this order.
+    /// Wraps made by `sunspace_crypto::wrap_key_shared`, one per device; kept in the devices' order.
     pub fn shared(ephemeral: [u8; 32], wraps: &[(DeviceId, [u8; sunspace_crypto::SHARED_WRAP_LEN])]) -> Self {
         use base64::Engine as _;
+        let mut sorted = wraps.to_vec();
+        sorted.sort_by_key(|(device, _)| *device);
         let mut bytes = Vec::with_capacity(wraps.len() * SHARED_SLOT_LEN);
-        for (device, sealed) in wraps {
+        for (device, sealed) in &sorted {
             bytes.extend_from_slice(&device.0[..8]);
             bytes.extend_from_slice(sealed);
         }
@@ -407,41 +409,61 @@ impl KeyWraps {
     }
 
     /// The devices among `devices` the key is wrapped to, if it is wrapped to every one of them exactly once and
-    /// to nobody else. (A shared wrap names a device by its id's first 8 bytes: two devices of one group sharing
-    /// them would take 2^64 tries to make.)
+    /// to nobody else. A shared wrap lists its slots in the devices' order (ascending id), each starting with its
+    /// device's first 8 bytes: slot `i` is checked against the `i`th device, so a member who links a device whose
+    /// id begins like another's (free to make: nothing proves a linked device's key) cannot make two slots claim
+    /// one device.
     pub fn recipients_among<'a>(
         &self,
         devices: impl IntoIterator<Item = &'a DeviceId>,
     ) -> Result<Vec<DeviceId>, WrapsProblem> {
-        let devices: Vec<DeviceId> = devices.into_iter().copied().collect();
-        let named: Vec<Option<DeviceId>> = match self {
-            Self::Each(wraps) => wraps.iter().map(|(device, _)| devices.contains(device).then_some(*device)).collect(),
+        let mut devices: Vec<DeviceId> = devices.into_iter().copied().collect();
+        devices.sort();
+        match self {
+            Self::Each(wraps) => {
+                let mut reached = std::collections::BTreeSet::new();
+                for (device, _) in wraps {
+                    if devices.binary_search(device).is_err() {
+                        return Err(WrapsProblem::Outsider);
+                    }
+                    if !reached.insert(*device) {
+                        return Err(WrapsProblem::Incomplete);
+                    }
+                }
+                if reached.len() != devices.len() {
+                    return Err(WrapsProblem::Incomplete);
+                }
+                Ok(reached.into_iter().collect())
+            }
             Self::Shared { wraps, .. } => {
                 let slots = Self::shared_slots(wraps).ok_or(WrapsProblem::Outsider)?;
-                slots.iter().map(|(prefix, _)| devices.iter().find(|d| d.0[..8] == *prefix).copied()).collect()
-            }
-        };
-        let mut reached = std::collections::BTreeSet::new();
-        for device in &named {
-            let device = device.ok_or(WrapsProblem::Outsider)?;
-            if !reached.insert(device) {
-                return Err(WrapsProblem::Incomplete);
+                if slots.len() > devices.len() {
+                    return Err(WrapsProblem::Outsider);
+                }
+                if slots.len() < devices.len() {
+                    return Err(WrapsProblem::Incomplete);
+                }
+                if slots.iter().zip(&devices).any(|((prefix, _), device)| device.0[..8] != *prefix) {
+                    return Err(WrapsProblem::Outsider);
+                }
+                Ok(devices)
             }
         }
-        if reached.len() != devices.len() {
-            return Err(WrapsProblem::Incomplete);
-        }
-        Ok(reached.into_iter().collect())
     }
 
-    /// The wrap for `device`, if there is one.
-    pub fn for_device(&self, device: &DeviceId) -> Option<WrapFor> {
+    /// The wraps that may be `device`'s: its own (older form), or every shared slot that starts with its id's
+    /// first 8 bytes (two devices may share them; only the right one opens, its context naming the device).
+    pub fn for_device(&self, device: &DeviceId) -> Vec<WrapFor> {
         match self {
-            Self::Each(wraps) => wraps.iter().find(|(d, _)| d == device).map(|(_, hex)| WrapFor::Each(hex.clone())),
-            Self::Shared { ephemeral, wraps } => Self::shared_slots(wraps)?
+            Self::Each(wraps) => {
+                wraps.iter().filter(|(d, _)| d == device).map(|(_, hex)| WrapFor::Each(hex.clone())).collect()
+            }
+            Self::Shared { ephemeral, wraps } => Self::shared_slots(wraps)
+                .unwrap_or_default()
                 .into_iter()
-                .find(|(prefix, _)| device.0[..8] == *prefix)
-                .map(|(_, sealed)| WrapFor::Shared { ephemeral: *ephemeral, sealed }),
+                .filter(|(prefix, _)| device.0[..8] == *prefix)
+                .map(|(_, sealed)| WrapFor::Shared { ephemeral: *ephemeral, sealed })
+                .collect(),
         }
     }
 }
@@ -480,7 +502,7 @@ mod key_wraps_tests {
         assert_eq!(wraps.recipients_among(&ids), Ok(sorted));
         // Each device finds and opens its own.
         for device in &devices {
-            let Some(WrapFor::Shared { ephemeral, sealed }) = wraps.for_device(&device.device_id()) else { panic!() };
+            let [WrapFor::Shared { ephemeral, sealed }] = wraps.for_device(&device.device_id())[..] else { panic!() };
             let opened = sunspace_crypto::unwrap_key_shared(device, &ephemeral, &sealed, &device.device_id().0);
             assert_eq!(opened.unwrap(), key);
         }
@@ -488,9 +510,40 @@ mod key_wraps_tests {
         let more = [ids.clone(), vec![DeviceKeys::generate().device_id()]].concat();
         assert_eq!(wraps.recipients_among(&more), Err(WrapsProblem::Incomplete));
         assert_eq!(wraps.recipients_among(&ids[..2]), Err(WrapsProblem::Outsider));
-        // Twice to one device.
+        // Twice to one device, and so not to another.
         let twice = KeyWraps::shared(ephemeral, &[paired[0], paired[0], paired[1]]);
-        assert_eq!(twice.recipients_among(&ids[..2]), Err(WrapsProblem::Incomplete));
+        assert!(twice.recipients_among(&ids).is_err());
+        // A device whose id a member made to begin like another's (linking needs no proof of the key): both are
+        // reached, each by its own slot, and each opens only its own.
+        let mut twin = ids[0];
+        twin.0[31] ^= 1;
+        let group = [ids.clone(), vec![twin]].concat();
+        let (ephemeral, sealed) = sunspace_crypto::wrap_key_shared(
+            &group
+                .iter()
+                .map(|d| {
+                    (
+                        devices.iter().find(|k| k.device_id() == *d).map_or([9; 32], |k| k.agreement_public()),
+                        d.0.to_vec(),
+                    )
+                })
+                .collect::<Vec<_>>(),
+            &key,
+        );
+        let with_twin = KeyWraps::shared(ephemeral, &group.iter().copied().zip(sealed).collect::<Vec<_>>());
+        assert_eq!(with_twin.recipients_among(&group).map(|r| r.len()), Ok(4));
+        let candidates = with_twin.for_device(&ids[0]);
+        assert_eq!(candidates.len(), 2, "the twin's slot and the device's own");
+        let opened: Vec<bool> = candidates
+            .iter()
+            .map(|wrap| match wrap {
+                WrapFor::Shared { ephemeral, sealed } => {
+                    sunspace_crypto::unwrap_key_shared(&devices[0], ephemeral, sealed, &ids[0].0).is_ok()
+                }
+                WrapFor::Each(_) => false,
+            })
+            .collect();
+        assert_eq!(opened.iter().filter(|o| **o).count(), 1);
         // Not base64, or not whole slots.
         for text in ["not base64!", "AAAA"] {
             let bad = KeyWraps::Shared { ephemeral, wraps: text.into() };

@@ -472,3 +472,45 @@ fn a_membership_operation_sealed_for_a_compartment_is_refused() {
     let entry = mal.forge_entry_for(team, EntryKind::Membership, epoch, &key, &op.encode()).unwrap();
     assert_refused(&mut ana, entry, "compartment");
 }
+
+#[test]
+fn a_member_linking_a_device_whose_id_begins_like_anothers_cannot_stop_key_rotations() {
+    let Group { mut ana, mut mal, .. } = group();
+    let ana_device = ana.members().founder.unwrap();
+    let mal_device = mal.forge_device_keys().device_id();
+    let mal_member = ana.members().devices[&mal_device].member.clone();
+    // Mal "links" a device of theirs whose id begins with the same 8 bytes as Ana's (nothing proves a linked
+    // device's key, so this costs nothing), hoping every later rotation looks wrapped twice to Ana's device.
+    let mut twin = ana_device;
+    twin.0[31] ^= 0x01;
+    let link = Action::LinkDevice {
+        member: mal_member.clone(),
+        device: sunspace_membership::DeviceKey { id: twin, agreement: [9; 32] },
+        verification: sunspace_membership::Verification {
+            method: sunspace_membership::Method::InPersonCode,
+            verified_by: mal_device,
+            at: 0,
+        },
+    };
+    let entry = mal.forge_op(mal.forge_heads(), link).unwrap();
+    ana.receive(vec![entry]).unwrap();
+    assert!(ana.members().is_active_device(&twin), "the link itself is within the rules");
+
+    // Ana removes Cal: the rotation that follows is wrapped to Ana's device, Mal's and the twin, each by its own
+    // slot, and taken (before, the twin's slot and Ana's both claimed Ana's device and every rotation was refused).
+    let cal_vault = device("Cal");
+    let _cal = admit(&mut ana, &cal_vault, "Cal");
+    let cal_member = ana.members().devices[&cal_vault.device_id()].member.clone();
+    let epochs_before = ana.members().epochs.len();
+    ana.remove_member(&cal_member, "moved away").unwrap();
+    ana.edit(|doc| doc.add_meeting(NewMeeting::new(day(), "After the removal"))).unwrap();
+    ana.persist_pending().unwrap();
+    assert!(ana.integrity().iter().all(|n| n.kind != IntegrityKind::MembershipRefused), "{:?}", ana.integrity());
+    assert!(ana.members().epochs.len() > epochs_before, "the rotation was taken: {:?}", ana.members().epochs);
+    let rotated = ana.members().epochs.last().unwrap();
+    assert_eq!(rotated.wrapped_to, std::collections::BTreeSet::from([ana_device, mal_device, twin]));
+    // Mal's device, whose slot sits next to the twin's, still finds its key.
+    let receipt = sync(&mut ana, &mut mal);
+    assert!(receipt.rejected.is_empty(), "{receipt:?}");
+    assert!(mal.view().meetings.iter().any(|m| m.title == "After the removal"));
+}

@@ -108,8 +108,15 @@ impl Session {
     fn note_sent(&mut self, now: Instant, believed: &mut BTreeMap<DeviceId, u64>, ranges: &[Range]) {
         for range in ranges {
             believed.insert(range.author, range.last);
-            let reported = range.first.saturating_sub(1);
-            self.in_flight.insert(range.author, InFlight { last: range.last, reported, since: now });
+            match self.in_flight.get_mut(&range.author) {
+                // More of a log already on its way: the grace still runs from the first send (or the last sign of
+                // progress), or a log that is written to often would never be sent again after a lost message.
+                Some(flight) => flight.last = flight.last.max(range.last),
+                None => {
+                    let reported = range.first.saturating_sub(1);
+                    self.in_flight.insert(range.author, InFlight { last: range.last, reported, since: now });
+                }
+            }
         }
     }
 
@@ -253,5 +260,26 @@ mod tests {
         assert_eq!(resent, vec![Range { author: ana, first: 5, last: 10 }]);
         // Once reported held, nothing is in flight.
         assert!(session.on_peer_heads(later + IN_FLIGHT_GRACE * 3, &ours, &ours).is_empty());
+    }
+
+    #[test]
+    fn a_log_written_to_often_is_sent_again_after_a_lost_message() {
+        let ana = device(1);
+        let mut session = Session::new(GroupId::from_hex(&"07".repeat(16)).expect("a valid hex id"));
+        let start = Instant::now();
+        assert_eq!(session.on_peer_heads(start, &BTreeMap::new(), &BTreeMap::new()), vec![]);
+        // Entries 1..=3 pushed, and lost; then a new entry every 2 s, each pushed as it is written.
+        let mut now = start;
+        for last in 3..=10u64 {
+            let pushed = session.on_local_heads(now, &BTreeMap::from([(ana, last)]));
+            assert!(!pushed.is_empty());
+            now += Duration::from_secs(2);
+        }
+        // The peer still holds nothing: within the grace of the first send, nothing again; past it, everything.
+        let ours = BTreeMap::from([(ana, 10)]);
+        assert_eq!(
+            session.on_peer_heads(start + IN_FLIGHT_GRACE + Duration::from_secs(1), &BTreeMap::new(), &ours),
+            vec![Range { author: ana, first: 1, last: 10 }]
+        );
     }
 }

@@ -38,9 +38,10 @@ impl OpenGroup {
                 // where everyone is in touch an entry arrives many times): a duplicate, without checking its
                 // signature again. Only the exact same entry: another one at that place is a fork to prove.
                 Ok(entry)
-                    if self.covered.get(&entry.header().author).is_some_and(|held| {
-                        held.seq == entry.header().link.seq && held.hash == entry.hash()
-                    }) =>
+                    if self
+                        .covered
+                        .get(&entry.header().author)
+                        .is_some_and(|held| held.seq == entry.header().link.seq && held.hash == entry.hash()) =>
                 {
                     receipt.duplicates += 1;
                 }

@@ -250,14 +250,18 @@ impl OpenGroup {
             return Ok(true);
         }
         // A rotation that leaves this device out is refused by the membership rules, for everyone.
-        let Some(wrapped) = wraps.for_device(&me) else { return Ok(true) };
+        let candidates = wraps.for_device(&me);
+        if candidates.is_empty() {
+            return Ok(true);
+        }
         let context = rotation_wrap_context(&self.id, &me, &author);
-        let key = match wrapped {
+        // Another device may share this one's first 8 bytes of id: only this device's own slot opens.
+        let key = candidates.into_iter().find_map(|wrapped| match wrapped {
             sunspace_membership::WrapFor::Each(hex) => unwrap_hex(&self.device, &hex, &context),
             sunspace_membership::WrapFor::Shared { ephemeral, sealed } => {
                 sunspace_crypto::unwrap_key_shared(&self.device, &ephemeral, &sealed, &context).ok()
             }
-        };
+        });
         let Some(key) = key.filter(|key| sunspace_membership::key_commitment(&self.id, key.expose()) == *commitment)
         else {
             tracing::warn!(author = %author.short(), "a rotated key wrapped to this device is not the key committed to");
