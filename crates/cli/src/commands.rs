@@ -125,6 +125,10 @@ pub(crate) fn execute(device: &mut Device, group: Option<String>, json: bool, co
             emit(&format!("{message}\nWritten to {}.", output.display()))
         }
         Command::Carry(CarryCommand::Import { file }) => {
+            let size = std::fs::metadata(&file).with_context(|| format!("could not read {}", file.display()))?.len();
+            if size > sunspace_replicate::MAX_CARRY_FILE_LEN as u64 {
+                bail!("{} is larger than a records file Sunspace reads", file.display());
+            }
             let bytes = std::fs::read(&file).with_context(|| format!("could not read {}", file.display()))?;
             let response = device.ask(Request::CarryImport { bytes })?;
             if json {

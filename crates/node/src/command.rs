@@ -429,8 +429,9 @@ impl Node {
                 Ok(NodeOutcome::Done)
             }
             NodeCommand::Read(id) => {
-                // A group not open yet is shown from its kept view while that is still what the disk holds.
-                if !self.groups.contains_key(&id) {
+                // A group not open yet is shown from its kept view while that is still what the disk holds (not
+                // one that failed to open: it must say so).
+                if !self.groups.contains_key(&id) && !self.unopened.contains_key(&id) {
                     if let Some(kept) = crate::view_cache::fresh::<GroupSnapshot>(&self.vault.shelf, &id) {
                         return Ok(NodeOutcome::Snapshot(Box::new(kept)));
                     }

@@ -916,8 +916,9 @@ impl Engine {
             let _ = self.net.disallow(*device).await;
         }
         let admitted: Vec<DeviceId> = wanted.difference(&self.allowed).copied().collect();
-        // A device removed from every group: where it was is forgotten too.
-        let mut changed = self.book.keep_only(&wanted);
+        // A device removed from every group: where it was is forgotten too (once every group is open, so that
+        // the devices of one still opening, or that failed to, are not forgotten with it).
+        let mut changed = self.to_open.is_empty() && self.node.unopened.is_empty() && self.book.keep_only(&wanted);
         self.allowed = wanted;
         for device in admitted {
             changed |= self.remember_links(device);

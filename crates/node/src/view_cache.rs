@@ -10,8 +10,9 @@
 //! meta "view/<hex group name>" = seal(storage key, "sunspace/view-cache/v1\0" ‖ group name,
 //!                                     stamp (32) ‖ deflate(JSON of the GroupSnapshot))
 //! stamp = keyed_hash(storage key, "sunspace/view-cache/stamp/v1",
-//!                    each stored log (name ‖ head u64, in the store's order) ‖ the sealed pending-count record
-//!                    ‖ the sealed keys record ‖ the sealed compartment-keys record)
+//!                    each stored log (name ‖ head u64, in the store's order) ‖ every sealed pending-count record
+//!                    on the device (the group's and its compartments') ‖ the sealed keys record ‖ the sealed
+//!                    compartment-keys record ‖ this build's version)
 //! ```
 //!
 //! The seal authenticates it: a cache altered on disk, or moved from another group, does not open, is said in the
@@ -44,10 +45,19 @@ pub(crate) fn stamp(shelf: &Shelf, group: &GroupId) -> Result<[u8; 32], NodeErro
     for (log, head) in shelf.store().log_heads(&name)? {
         parts.push([log.group.as_slice(), &log.author, &head.to_be_bytes()].concat());
     }
-    for meta in [shelf.unsent_count_name(group), shelf.keys_name(group), crate::records::compartment_keys_name(&name)] {
+    // Every pending-count record on the device, not only the group's: a compartment's pending edits are counted
+    // under the compartment's own name, which only the membership knows. (Another group's edit then makes this
+    // view stale too, which only costs an open.)
+    let mut metas = shelf.store().meta_names("unsent/")?;
+    metas.retain(|meta| meta.matches('/').count() == 1);
+    metas.sort();
+    metas.extend([shelf.keys_name(group), crate::records::compartment_keys_name(&name)]);
+    for meta in metas {
         let value = shelf.get_meta(&meta)?.unwrap_or_default();
-        parts.push([(value.len() as u64).to_be_bytes().as_slice(), &value].concat());
+        parts.push([meta.as_bytes(), &(value.len() as u64).to_be_bytes(), &value].concat());
     }
+    // A view made by another build may show less or more than this one would.
+    parts.push(env!("CARGO_PKG_VERSION").as_bytes().to_vec());
     let borrowed: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     Ok(keyed_hash(shelf.storage_key(), "sunspace/view-cache/stamp/v1", &borrowed))
 }

@@ -96,3 +96,22 @@ fn a_tampered_view_cache_is_refused_and_the_entries_are_read() {
     assert_eq!(titles(&mut node, choir), vec!["Rehearsal"]);
     assert!(node.is_open(&tenants) && node.is_open(&choir), "read from the entries");
 }
+
+#[test]
+fn an_edit_kept_pending_in_a_compartment_makes_the_kept_view_stale() {
+    let (store, tenants, _) = device_with_two_groups();
+    let mut node = again(&store);
+    let NodeOutcome::Snapshot(snapshot) = node.execute(NodeCommand::Read(tenants)).unwrap() else { panic!() };
+    let me = snapshot.my_member.clone().unwrap();
+    let command = NodeCommand::CreateCompartment { group: tenants, name: "Only me".into(), members: vec![me] };
+    let NodeOutcome::CompartmentCreated { compartment } = node.execute(command).unwrap() else { panic!() };
+    drop(node);
+    assert_eq!(titles(&mut again(&store), tenants), vec!["Repairs"]);
+    // An edit in the compartment, kept pending (no peer): the group's own records did not change, its
+    // compartment's did, and the next read shows it.
+    let mut node = again(&store);
+    let edit = sunspace_model::edit::Edit::AddMeeting(NewMeeting::new(day(), "Private"));
+    node.execute(NodeCommand::EditIn { group: tenants, compartment, edit }).unwrap();
+    drop(node);
+    assert_eq!(titles(&mut again(&store), tenants), vec!["Private", "Repairs"]);
+}

@@ -129,6 +129,9 @@ impl CarryFile {
             return Err(CarryError::UnknownVersion(header[4]));
         }
         let count = usize::from(u16::from_be_bytes([header[5], header[6]]));
+        if count > MAX_CARRY_RECIPIENTS {
+            return Err(CarryError::TooLarge);
+        }
         let wraps_end = 7 + count * WRAPPED_KEY_LEN;
         let wraps = bytes.get(7..wraps_end).ok_or(CarryError::Damaged)?;
         let key = wraps

@@ -66,7 +66,11 @@ impl OpenGroup {
     fn remember_carried(&self, writer: DeviceId, heads: &BTreeMap<DeviceId, u64>) -> Result<(), NodeError> {
         let mut carried = self.carried();
         let from = carried.devices.entry(writer.to_hex()).or_default();
-        for (author, seq) in heads {
+        // Only the group's logs (a member could name any number of made-up authors), and never past what this
+        // device holds itself: heads say what the writer lacks, and claiming more only makes files smaller.
+        let ours = self.heads();
+        for (author, seq) in heads.iter().filter(|(author, _)| ours.contains_key(author)) {
+            let seq = &(*seq).min(ours.get(author).copied().unwrap_or(0));
             let held = from.heads.entry(author.to_hex()).or_insert(0);
             *held = (*held).max(*seq);
         }
@@ -111,7 +115,7 @@ impl OpenGroup {
         let heads = self.heads();
         let mut entries = Vec::new();
         for (author, last) in &heads {
-            let first = known.get(author).copied().unwrap_or(0) + 1;
+            let first = known.get(author).copied().unwrap_or(0).saturating_add(1);
             if first <= *last {
                 entries.extend(self.read_entries(*author, first, *last)?);
             }
@@ -123,7 +127,20 @@ impl OpenGroup {
 
     /// Applies an opened carry file's entries as entries from the network, and remembers what its writer held.
     pub fn apply_carried(&mut self, file: CarryFile) -> Result<CarryReceipt, NodeError> {
-        let receipt = self.receive(file.entries)?;
+        // In log order and in batches no larger than the network's, so a file of a million entries in a hostile
+        // order costs what the same entries would from a peer.
+        let mut entries = file.entries;
+        entries.sort_by_key(|bytes| {
+            sunspace_log::Entry::decode(bytes).map(|e| (e.header().author, e.header().link.seq)).ok()
+        });
+        let mut receipt = super::Receipt::default();
+        for batch in entries.chunks(sunspace_replicate::MAX_ENTRIES_PER_BATCH) {
+            let part = self.receive(batch.to_vec())?;
+            receipt.accepted.extend(part.accepted);
+            receipt.duplicates += part.duplicates;
+            receipt.waiting = part.waiting;
+            receipt.rejected.extend(part.rejected);
+        }
         // What the writer said it held counts only from a device of the group (a removed device's file is still
         // read for its entries, which pass the usual checks, but it is no longer carried to).
         if self.members.is_active_device(&file.writer) && file.writer != self.device.device_id() {
