@@ -151,6 +151,7 @@ pub(crate) fn ops_json(edits: usize, extra: usize) -> serde_json::Value {
     })
 }
 
+#[derive(Debug, Clone, Copy)]
 struct Figures {
     millis: f64,
     a_to_b: u64,
@@ -335,43 +336,19 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
                 .context("Sunspace run")?,
         );
         if extra == 0 {
-            plain_w1 = Some((ours.millis, ours.a_to_b, ours.b_to_a, ours.messages));
+            plain_w1 = Some(ours);
         }
-        for (what, f) in [("automerge sync, in process (floor)", &floor), ("Sunspace, two engines on loopback", &ours)]
-        {
-            println!(
-                "| {name} | {what} | {:.0} ms | {:.1} KB | {:.1} KB | {} |",
-                f.millis,
-                f.a_to_b as f64 / 1000.0,
-                f.b_to_a as f64 / 1000.0,
-                f.messages
-            );
-        }
-        println!(
-            "| {name} | Sunspace ÷ floor | {:.2}× | {:.2}× | {:.2}× | |",
-            ours.millis / floor.millis,
-            ours.a_to_b as f64 / floor.a_to_b.max(1) as f64,
-            ours.b_to_a as f64 / floor.b_to_a.max(1) as f64
-        );
+        row(name, "automerge sync, in process (floor)", &floor);
+        row(name, "Sunspace, two engines on loopback", &ours);
+        ratio_row(name, "Sunspace ÷ floor", &ours, &floor);
         if let Some(runner) = &options.automerge_repo {
             let peer = median(
                 (0..options.runs)
                     .map(|_| automerge_repo(runner, options.edits, extra))
                     .collect::<anyhow::Result<_>>()?,
             );
-            println!(
-                "| {name} | automerge-repo 2.x, two repos over a loopback WebSocket (Node.js, in memory) | {:.0} ms | {:.1} KB | {:.1} KB | {} |",
-                peer.millis,
-                peer.a_to_b as f64 / 1000.0,
-                peer.b_to_a as f64 / 1000.0,
-                peer.messages
-            );
-            println!(
-                "| {name} | Sunspace ÷ automerge-repo | {:.2}× | {:.2}× | {:.2}× | |",
-                ours.millis / peer.millis,
-                ours.a_to_b as f64 / peer.a_to_b.max(1) as f64,
-                ours.b_to_a as f64 / peer.b_to_a.max(1) as f64
-            );
+            row(name, "automerge-repo 2.x, two repos over a loopback WebSocket (Node.js, in memory)", &peer);
+            ratio_row(name, "Sunspace ÷ automerge-repo", &ours, &peer);
         }
     }
     // The cost of compartments: the same W1 with 30% of the edits in a compartment both devices are in.
@@ -381,22 +358,32 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
             .collect::<anyhow::Result<_>>()
             .context("Sunspace run with a compartment")?,
     );
-    println!(
-        "| W1c | Sunspace, 30% of the edits in a compartment | {:.0} ms | {:.1} KB | {:.1} KB | {} |",
-        kept.millis,
-        kept.a_to_b as f64 / 1000.0,
-        kept.b_to_a as f64 / 1000.0,
-        kept.messages
-    );
-    if let Some((millis, a_to_b, b_to_a, _)) = plain_w1 {
-        println!(
-            "| W1c | ÷ W1 without a compartment | {:.2}× | {:.2}× | {:.2}× | |",
-            kept.millis / millis,
-            kept.a_to_b as f64 / a_to_b.max(1) as f64,
-            kept.b_to_a as f64 / b_to_a.max(1) as f64
-        );
+    row("W1c", "Sunspace, 30% of the edits in a compartment", &kept);
+    if let Some(plain) = &plain_w1 {
+        ratio_row("W1c", "÷ W1 without a compartment", &kept, plain);
     }
     Ok(())
+}
+
+/// One line of the results table.
+fn row(workload: &str, what: &str, f: &Figures) {
+    println!(
+        "| {workload} | {what} | {:.0} ms | {:.1} KB | {:.1} KB | {} |",
+        f.millis,
+        f.a_to_b as f64 / 1000.0,
+        f.b_to_a as f64 / 1000.0,
+        f.messages
+    );
+}
+
+/// A line of ratios: `ours` over `theirs`.
+fn ratio_row(workload: &str, what: &str, ours: &Figures, theirs: &Figures) {
+    println!(
+        "| {workload} | {what} | {:.2}× | {:.2}× | {:.2}× | |",
+        ours.millis / theirs.millis,
+        ours.a_to_b as f64 / theirs.a_to_b.max(1) as f64,
+        ours.b_to_a as f64 / theirs.b_to_a.max(1) as f64
+    );
 }
 
 /// A new device joins with an invitation from `holder` (both confirm the words) and fetches the whole group

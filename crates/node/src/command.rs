@@ -364,6 +364,10 @@ impl Node {
     pub fn keep_views(&mut self) {
         let ids: Vec<GroupId> = self.groups.keys().copied().collect();
         for id in ids {
+            // Most of the time nothing changed: no view is made just to find that out.
+            if crate::view_cache::is_current(&self.vault.shelf, &id) {
+                continue;
+            }
             let result = self.snapshot_of(id).and_then(|s| crate::view_cache::keep(&self.vault.shelf, &id, &s));
             if let Err(error) = result {
                 tracing::debug!(%error, "could not keep a group's view for the next start");

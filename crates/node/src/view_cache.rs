@@ -78,17 +78,21 @@ pub(crate) fn fresh<View: DeserializeOwned>(shelf: &Shelf, group: &GroupId) -> O
     serde_json::from_slice(&json).ok()
 }
 
+/// Whether the kept view of `group` (if any) was made from what is on disk now, without reading the view.
+pub(crate) fn is_current(shelf: &Shelf, group: &GroupId) -> bool {
+    let Ok(Some(sealed)) = shelf.get_meta(&cache_name(shelf, group)) else { return false };
+    let Ok(plain) = open(shelf.storage_key(), &cache_ad(shelf, group), &sealed) else { return false };
+    let plain = Zeroizing::new(plain);
+    stamp(shelf, group).is_ok_and(|stamp| plain.get(..32) == Some(stamp.as_slice()))
+}
+
 /// Keeps `snapshot` as the view of `group` made from what is on disk now; nothing is written if the kept one is
 /// already that.
 pub(crate) fn keep<View: Serialize>(shelf: &Shelf, group: &GroupId, snapshot: &View) -> Result<(), NodeError> {
-    let stamp = stamp(shelf, group)?;
-    if let Some(sealed) = shelf.get_meta(&cache_name(shelf, group))? {
-        if let Ok(plain) = open(shelf.storage_key(), &cache_ad(shelf, group), &sealed) {
-            if plain.get(..32) == Some(stamp.as_slice()) {
-                return Ok(());
-            }
-        }
+    if is_current(shelf, group) {
+        return Ok(());
     }
+    let stamp = stamp(shelf, group)?;
     let json = Zeroizing::new(
         serde_json::to_vec(snapshot).map_err(|_| NodeError::Damaged("the view could not be kept".into()))?,
     );

@@ -37,6 +37,8 @@ use sunspace_crypto::WRAPPED_KEY_LEN;
 use sunspace_crypto::{open, seal, unwrap_key, verify_signature, wrap_key, DeviceId, DeviceKeys, Secret32, WrappedKey};
 use sunspace_log::{GroupId, MAX_ENTRY_LEN};
 
+use crate::bytes::Reader;
+
 const MAGIC: &[u8; 4] = b"SSCF";
 const VERSION: u8 = 1;
 const CONTEXT: &[u8] = b"sunspace/carry/v1\0";
@@ -155,7 +157,7 @@ impl CarryFile {
     fn read_body(body: &[u8]) -> Result<Self, CarryError> {
         let signed_len = body.len().checked_sub(64).ok_or(CarryError::Damaged)?;
         let (signed, signature) = body.split_at(signed_len);
-        let mut reader = Reader(signed);
+        let mut reader = Reader::new(signed, CarryError::Damaged);
         let group = GroupId(reader.array()?);
         let writer = DeviceId(reader.array()?);
         let mut signature_bytes = [0u8; 64];
@@ -163,59 +165,40 @@ impl CarryFile {
         if !verify_signature(&writer, &[CONTEXT, signed].concat(), &signature_bytes) {
             return Err(CarryError::BadSignature);
         }
-        let head_count = reader.count(MAX_CARRY_RECIPIENTS, 40)?;
+        let head_count = count(&mut reader, MAX_CARRY_RECIPIENTS, 40)?;
         let mut heads = BTreeMap::new();
         for _ in 0..head_count {
             let author = DeviceId(reader.array()?);
             let seq = u64::from_be_bytes(reader.array()?);
             heads.insert(author, seq);
         }
-        let entry_count = reader.count(MAX_CARRY_ENTRIES, 4)?;
+        let entry_count = count(&mut reader, MAX_CARRY_ENTRIES, 4)?;
         let mut entries = Vec::with_capacity(entry_count);
         for _ in 0..entry_count {
-            let len = u32::from_be_bytes(reader.array()?) as usize;
+            let len = reader.u32()? as usize;
             if len > MAX_ENTRY_LEN {
                 return Err(CarryError::TooLarge);
             }
             entries.push(reader.take(len)?.to_vec());
         }
-        if !reader.0.is_empty() {
+        if !reader.rest().is_empty() {
             return Err(CarryError::Damaged);
         }
         Ok(Self { group, writer, heads, entries })
     }
 }
 
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, len: usize) -> Result<&'a [u8], CarryError> {
-        if self.0.len() < len {
-            return Err(CarryError::Damaged);
-        }
-        let (taken, rest) = self.0.split_at(len);
-        self.0 = rest;
-        Ok(taken)
+/// A count of items of at least `min_len` bytes each: refused if above `max` or if the rest cannot hold that many,
+/// before anything is allocated.
+fn count(reader: &mut Reader<'_, CarryError>, max: usize, min_len: usize) -> Result<usize, CarryError> {
+    let count = reader.u32()? as usize;
+    if count > max {
+        return Err(CarryError::TooLarge);
     }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], CarryError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
+    if count.saturating_mul(min_len) > reader.rest().len() {
+        return Err(CarryError::Damaged);
     }
-
-    /// A count of items of at least `min_len` bytes each: refused if above `max` or if the rest cannot hold
-    /// that many, before anything is allocated.
-    fn count(&mut self, max: usize, min_len: usize) -> Result<usize, CarryError> {
-        let count = u32::from_be_bytes(self.array()?) as usize;
-        if count > max {
-            return Err(CarryError::TooLarge);
-        }
-        if count.saturating_mul(min_len) > self.0.len() {
-            return Err(CarryError::Damaged);
-        }
-        Ok(count)
-    }
+    Ok(count)
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@
 //! assert_eq!(ranges, vec![Range { author, first: 4, last: 5 }]);
 //! ```
 
+mod bytes;
 mod carry;
 mod check;
 mod message;

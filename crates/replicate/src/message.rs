@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use sunspace_crypto::DeviceId;
 use sunspace_log::{GroupId, MAX_ENTRY_LEN};
 
+use crate::bytes::Reader;
+
 /// Most logs a heads message may list: far more devices than a group of 40 people will ever have.
 pub const MAX_HEADS: usize = 4_096;
 /// Most entries in one batch.
@@ -112,7 +114,7 @@ impl Message {
         if bytes.len() > MAX_MESSAGE_LEN {
             return Err(DecodeError::Oversized(bytes.len()));
         }
-        let mut reader = Reader(bytes);
+        let mut reader = Reader::new(bytes, DecodeError::Truncated);
         let version = reader.u8()?;
         if version != VERSION {
             return Err(DecodeError::UnknownVersion(version));
@@ -160,36 +162,9 @@ impl Message {
             }
             other => return Err(DecodeError::UnknownType(other)),
         };
-        if !reader.0.is_empty() {
-            return Err(DecodeError::Trailing(reader.0.len()));
+        if !reader.rest().is_empty() {
+            return Err(DecodeError::Trailing(reader.rest().len()));
         }
         Ok(message)
-    }
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if self.0.len() < n {
-            return Err(DecodeError::Truncated);
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-
-    fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    fn u32(&mut self) -> Result<u32, DecodeError> {
-        Ok(u32::from_be_bytes(self.array()?))
     }
 }
