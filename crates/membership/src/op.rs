@@ -483,6 +483,7 @@ mod hex_array {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod key_wraps_tests {
     use super::*;
     use sunspace_crypto::{DeviceKeys, Secret32};
