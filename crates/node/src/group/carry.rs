@@ -130,7 +130,7 @@ impl OpenGroup {
         // In log order and in batches no larger than the network's, so a file of a million entries in a hostile
         // order costs what the same entries would from a peer.
         let mut entries = file.entries;
-        entries.sort_by_key(|bytes| {
+        entries.sort_by_cached_key(|bytes| {
             sunspace_log::Entry::decode(bytes).map(|e| (e.header().author, e.header().link.seq)).ok()
         });
         let mut receipt = super::Receipt::default();
