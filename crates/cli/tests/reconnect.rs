@@ -13,6 +13,10 @@ use common::{admit, Home, Serve};
 /// The promise: devices that know where one of them is reconnect this quickly after a restart.
 const RECONNECT: Duration = Duration::from_secs(10);
 
+/// The three cases run one at a time: each times a reconnection, and six debug-build `serve` processes at once
+/// on a 2-core machine would time the machine instead.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn member(name: &str) -> Home {
     let home = Home::new();
     home.ok(&["init", "--name", name]);
@@ -40,6 +44,7 @@ fn reaches(writer: &Home, reader: &Home, meeting: &str, line: &str, since: Insta
 
 #[test]
 fn an_inviter_restarted_right_after_admitting_finds_the_newcomer_again() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let (ana, bea) = (member("Ana"), member("Bea"));
     let meeting = group_of_ana(&ana);
     let (a, _b) = (Serve::start(&ana), Serve::start(&bea));
@@ -55,6 +60,7 @@ fn an_inviter_restarted_right_after_admitting_finds_the_newcomer_again() {
 
 #[test]
 fn a_newcomer_restarted_right_after_joining_finds_the_inviter_again() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let (ana, bea) = (member("Ana"), member("Bea"));
     let meeting = group_of_ana(&ana);
     let (_a, b) = (Serve::start(&ana), Serve::start(&bea));
@@ -68,6 +74,7 @@ fn a_newcomer_restarted_right_after_joining_finds_the_inviter_again() {
 
 #[test]
 fn both_restarted_find_each_other_when_one_listens_at_a_fixed_address() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let (ana, bea) = (member("Ana"), member("Bea"));
     let meeting = group_of_ana(&ana);
     let port = {

@@ -520,6 +520,7 @@ pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, N
         last_tick_wall: std::time::SystemTime::now(),
         to_open,
         kept,
+        send_failures: Arc::new(std::sync::Mutex::new(BTreeSet::new())),
     };
     for device in engine.book.devices() {
         for address in engine.book.addresses(&device) {
@@ -574,6 +575,8 @@ struct Engine {
     to_open: VecDeque<GroupId>,
     /// What the handle answers reads of unopened groups with (shared with it).
     kept: Arc<std::sync::Mutex<HashMap<GroupId, GroupSnapshot>>>,
+    /// Peers a message to failed since their last heads (set by the send tasks).
+    send_failures: Arc<std::sync::Mutex<BTreeSet<DeviceId>>>,
 }
 
 impl Engine {
@@ -944,12 +947,17 @@ impl Engine {
     /// Queues a message to a peer; a full queue drops it (the next heads exchange repairs that).
     fn send(&mut self, peer: DeviceId, message: Vec<u8>) {
         let net = self.net.clone();
+        let failed = self.send_failures.clone();
         let sender = self.senders.entry(peer).or_insert_with(|| {
             let (tx, mut rx) = mpsc::channel::<Vec<u8>>(PEER_QUEUE);
             tokio::spawn(async move {
                 while let Some(message) = rx.recv().await {
                     if let Err(error) = net.send(peer, message).await {
                         tracing::debug!(peer = %peer.short(), %error, "send failed");
+                        // Said to the sync policy at the peer's next heads (see `on_message`).
+                        if let Ok(mut failed) = failed.lock() {
+                            failed.insert(peer);
+                        }
                     }
                 }
             });
@@ -958,6 +966,7 @@ impl Engine {
         let bytes = message.len() as u64;
         if sender.try_send(message).is_err() {
             tracing::debug!(peer = %peer.short(), "send queue full; dropped until the next heads exchange");
+            self.sync.on_send_failed(&peer);
         } else {
             self.traffic.messages_sent += 1;
             self.traffic.bytes_sent += bytes;
@@ -1144,6 +1153,10 @@ impl Engine {
         }
         match message {
             Message::Heads { heads, hashes, .. } => {
+                // A message to this peer was lost since its last heads: what was on its way goes again.
+                if self.send_failures.lock().is_ok_and(|mut failed| failed.remove(&from)) {
+                    self.sync.on_send_failed(&from);
+                }
                 self.seal_pending(&group);
                 let Some(open) = self.node.groups.get(&group) else { return };
                 let proven: BTreeSet<DeviceId> = open.equivocations().map(|(device, _)| *device).collect();

@@ -160,6 +160,16 @@ impl SyncPolicy {
         self.heads_sent.insert((peer, group), now);
     }
 
+    /// A message to `peer` was lost (a failed send, a busy answer, a full queue): what was on its way to it is
+    /// sent again once its heads show it lacks it, without waiting out the grace.
+    pub fn on_send_failed(&mut self, peer: &DeviceId) {
+        for ((p, _), session) in self.sessions.iter_mut() {
+            if p == peer {
+                session.on_send_failed();
+            }
+        }
+    }
+
     /// `peer` disconnected: its sessions end (the next connection starts with a heads exchange).
     pub fn forget_peer(&mut self, peer: &DeviceId) {
         self.sessions.retain(|(p, _), _| p != peer);

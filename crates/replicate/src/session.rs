@@ -105,6 +105,12 @@ impl Session {
         ranges
     }
 
+    /// A message to the peer was lost (its send failed, or the peer was too busy to take it): nothing is taken
+    /// as on its way any more, so its next heads say what to send again.
+    pub fn on_send_failed(&mut self) {
+        self.in_flight.clear();
+    }
+
     fn note_sent(&mut self, now: Instant, believed: &mut BTreeMap<DeviceId, u64>, ranges: &[Range]) {
         for range in ranges {
             believed.insert(range.author, range.last);
@@ -280,6 +286,21 @@ mod tests {
         assert_eq!(
             session.on_peer_heads(start + IN_FLIGHT_GRACE + Duration::from_secs(1), &BTreeMap::new(), &ours),
             vec![Range { author: ana, first: 1, last: 10 }]
+        );
+    }
+
+    #[test]
+    fn after_a_lost_message_what_was_on_its_way_goes_again_at_the_next_heads() {
+        let ana = device(1);
+        let mut session = Session::new(GroupId::from_hex(&"07".repeat(16)).expect("a valid hex id"));
+        let start = Instant::now();
+        let ours = BTreeMap::from([(ana, 4)]);
+        assert_eq!(session.on_peer_heads(start, &BTreeMap::new(), &ours).len(), 1);
+        assert!(session.on_peer_heads(start, &BTreeMap::new(), &ours).is_empty(), "on its way");
+        session.on_send_failed();
+        assert_eq!(
+            session.on_peer_heads(start, &BTreeMap::new(), &ours),
+            vec![Range { author: ana, first: 1, last: 4 }]
         );
     }
 }
