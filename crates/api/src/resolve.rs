@@ -20,6 +20,13 @@ use sunspace_node::{GroupId, GroupSummary};
 use crate::error::{ApiError, ErrorKind};
 use crate::words;
 
+/// The device of the group's signed membership whose id starts with `wanted`.
+pub fn device(snapshot: &sunspace_node::GroupSnapshot, wanted: &str) -> Result<sunspace_crypto::DeviceId, ApiError> {
+    by_prefix(snapshot.devices.keys().map(String::as_str), wanted)
+        .and_then(sunspace_crypto::DeviceId::from_hex)
+        .ok_or_else(|| ApiError::new(ErrorKind::NotFound, words::no_single_device(wanted)))
+}
+
 /// The group `wanted` names, else the default one (`current`), else the only one.
 pub fn group(groups: &[GroupSummary], current: Option<GroupId>, wanted: Option<&str>) -> Result<GroupId, ApiError> {
     if groups.is_empty() {

@@ -336,9 +336,7 @@ impl Service {
             }
             R::RevokeDevice { group, device } => {
                 let (id, snapshot) = self.open(&group).await?;
-                let found = resolve::by_prefix(snapshot.devices.keys().map(String::as_str), &device)
-                    .and_then(sunspace_crypto::DeviceId::from_hex)
-                    .ok_or_else(|| ApiError::new(ErrorKind::NotFound, words::no_single_device(&device)))?;
+                let found = resolve::device(&snapshot, &device)?;
                 let cutoff = match self.run(NodeCommand::RevokeDevice { group: id, device: found }).await? {
                     NodeOutcome::Revoked { cutoff } => cutoff,
                     other => return Err(outcome_mismatch(&other)),
@@ -633,13 +631,10 @@ impl Service {
                 let (id, snapshot) = self.open(&group).await?;
                 let target = match for_device.as_deref() {
                     Some(prefix) => {
-                        let hex = resolve::by_prefix(snapshot.devices.keys().map(String::as_str), prefix)
-                            .ok_or_else(|| ApiError::new(ErrorKind::NotFound, words::no_single_device(prefix)))?;
-                        let member = snapshot.devices.get(hex).map(String::as_str).unwrap_or_default();
-                        let name = words::device_of(snapshot.view.member(member).map(|m| m.name.as_str()), hex);
-                        let device = sunspace_crypto::DeviceId::from_hex(hex)
-                            .ok_or_else(|| ApiError::new(ErrorKind::NotFound, words::no_single_device(prefix)))?;
-                        Some((device, name))
+                        let device = resolve::device(&snapshot, prefix)?;
+                        let hex = device.to_hex();
+                        let member = snapshot.devices.get(&hex).map(String::as_str).unwrap_or_default();
+                        Some((device, words::device_of(snapshot.view.member(member).map(|m| m.name.as_str()), &hex)))
                     }
                     None => None,
                 };

@@ -358,18 +358,21 @@ impl Node {
         })
     }
 
+    /// Keeps the view of open group `id` for the next start, if the kept one is not already what the disk holds
+    /// (most of the time nothing changed: no view is made just to find that out).
+    fn keep_view(&mut self, id: GroupId) -> Result<(), NodeError> {
+        let Some(stamp) = crate::view_cache::stale(&self.vault.shelf, &id)? else { return Ok(()) };
+        let snapshot = self.snapshot_of(id)?;
+        crate::view_cache::keep(&self.vault.shelf, &id, stamp, &snapshot)
+    }
+
     /// Keeps the view of every open group for the next start (see `view_cache`), where what is kept is not
     /// already what the disk holds. For a long-running engine, which would otherwise write the whole view after
     /// every change: it keeps views when it stops.
     pub fn keep_views(&mut self) {
         let ids: Vec<GroupId> = self.groups.keys().copied().collect();
         for id in ids {
-            // Most of the time nothing changed: no view is made just to find that out.
-            if crate::view_cache::is_current(&self.vault.shelf, &id) {
-                continue;
-            }
-            let result = self.snapshot_of(id).and_then(|s| crate::view_cache::keep(&self.vault.shelf, &id, &s));
-            if let Err(error) = result {
+            if let Err(error) = self.keep_view(id) {
                 tracing::debug!(%error, "could not keep a group's view for the next start");
             }
         }
@@ -442,7 +445,11 @@ impl Node {
                 }
                 let snapshot = self.snapshot_of(id)?;
                 if self.keep_views_on_read {
-                    if let Err(error) = crate::view_cache::keep(&self.vault.shelf, &id, &snapshot) {
+                    let kept = crate::view_cache::stale(&self.vault.shelf, &id).and_then(|stale| match stale {
+                        Some(stamp) => crate::view_cache::keep(&self.vault.shelf, &id, stamp, &snapshot),
+                        None => Ok(()),
+                    });
+                    if let Err(error) = kept {
                         tracing::debug!(%error, "could not keep the view for the next start");
                     }
                 }

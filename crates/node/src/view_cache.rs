@@ -62,14 +62,21 @@ pub(crate) fn stamp(shelf: &Shelf, group: &GroupId) -> Result<[u8; 32], NodeErro
     Ok(keyed_hash(shelf.storage_key(), "sunspace/view-cache/stamp/v1", &borrowed))
 }
 
+/// The kept view of `group`, unsealed: stamp ‖ deflated JSON. One that fails authentication is said in the log.
+fn kept(shelf: &Shelf, group: &GroupId) -> Option<Zeroizing<Vec<u8>>> {
+    let sealed = shelf.get_meta(&cache_name(shelf, group)).ok()??;
+    match open(shelf.storage_key(), &cache_ad(shelf, group), &sealed) {
+        Ok(plain) => Some(Zeroizing::new(plain)),
+        Err(_) => {
+            tracing::warn!("the kept view of a group failed authentication; the group is read from its entries");
+            None
+        }
+    }
+}
+
 /// The kept view of `group` (a `GroupSnapshot`), if there is one and it was made from what is on disk now.
 pub(crate) fn fresh<View: DeserializeOwned>(shelf: &Shelf, group: &GroupId) -> Option<View> {
-    let sealed = shelf.get_meta(&cache_name(shelf, group)).ok()??;
-    let Ok(plain) = open(shelf.storage_key(), &cache_ad(shelf, group), &sealed) else {
-        tracing::warn!("the kept view of a group failed authentication; the group is read from its entries");
-        return None;
-    };
-    let plain = Zeroizing::new(plain);
+    let plain = kept(shelf, group)?;
     let (kept_stamp, deflated) = plain.split_at_checked(32)?;
     if kept_stamp != stamp(shelf, group).ok()? {
         return None;
@@ -78,21 +85,21 @@ pub(crate) fn fresh<View: DeserializeOwned>(shelf: &Shelf, group: &GroupId) -> O
     serde_json::from_slice(&json).ok()
 }
 
-/// Whether the kept view of `group` (if any) was made from what is on disk now, without reading the view.
-pub(crate) fn is_current(shelf: &Shelf, group: &GroupId) -> bool {
-    let Ok(Some(sealed)) = shelf.get_meta(&cache_name(shelf, group)) else { return false };
-    let Ok(plain) = open(shelf.storage_key(), &cache_ad(shelf, group), &sealed) else { return false };
-    let plain = Zeroizing::new(plain);
-    stamp(shelf, group).is_ok_and(|stamp| plain.get(..32) == Some(stamp.as_slice()))
+/// The stamp of what is on disk now, if the kept view of `group` (if any) was not made from it: the view to keep
+/// is worth making only then.
+pub(crate) fn stale(shelf: &Shelf, group: &GroupId) -> Result<Option<[u8; 32]>, NodeError> {
+    let now = stamp(shelf, group)?;
+    let current = kept(shelf, group).is_some_and(|plain| plain.get(..32) == Some(now.as_slice()));
+    Ok((!current).then_some(now))
 }
 
-/// Keeps `snapshot` as the view of `group` made from what is on disk now; nothing is written if the kept one is
-/// already that.
-pub(crate) fn keep<View: Serialize>(shelf: &Shelf, group: &GroupId, snapshot: &View) -> Result<(), NodeError> {
-    if is_current(shelf, group) {
-        return Ok(());
-    }
-    let stamp = stamp(shelf, group)?;
+/// Keeps `snapshot` as the view of `group` made from what is on disk at `stamp` (from [`stale`]).
+pub(crate) fn keep<View: Serialize>(
+    shelf: &Shelf,
+    group: &GroupId,
+    stamp: [u8; 32],
+    snapshot: &View,
+) -> Result<(), NodeError> {
     let json = Zeroizing::new(
         serde_json::to_vec(snapshot).map_err(|_| NodeError::Damaged("the view could not be kept".into()))?,
     );
