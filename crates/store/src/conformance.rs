@@ -38,7 +38,57 @@ for_each_store!(
     a_truncated_log_ends_where_it_was_cut_and_grows_again_from_there,
     removed_meta_values_and_snapshots_are_gone,
     meta_names_are_listed_by_prefix_in_order,
+    a_compacted_log_keeps_its_head_and_reads_from_what_is_left,
+    a_log_taken_from_a_checkpoint_starts_after_it,
+    blobs_are_replaced_whole_and_removed,
+    blob_names_that_could_leave_the_directory_are_refused,
 );
+
+fn a_compacted_log_keeps_its_head_and_reads_from_what_is_left(store: &dyn Store) {
+    for seq in 1..=5u64 {
+        store.append_entry(&log(1), seq, format!("entry {seq}").as_bytes()).unwrap();
+    }
+    store.compact_log(&log(1), 3).unwrap();
+    assert_eq!(store.log_heads(&GROUP).unwrap(), vec![(log(1), 5)]);
+    let left = store.entries(&log(1), 1, 100).unwrap();
+    assert_eq!(left.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), vec![4, 5]);
+    store.append_entry(&log(1), 6, b"entry 6").unwrap();
+    // Compacting everything leaves the head, so the log still counts and grows from there.
+    store.compact_log(&log(1), 6).unwrap();
+    assert!(store.entries(&log(1), 1, 100).unwrap().is_empty());
+    assert_eq!(store.log_heads(&GROUP).unwrap(), vec![(log(1), 6)]);
+    assert_eq!(store.groups().unwrap(), vec![GROUP]);
+    store.append_entry(&log(1), 7, b"entry 7").unwrap();
+    assert_eq!(store.entries(&log(1), 1, 100).unwrap(), vec![(7, b"entry 7".to_vec())]);
+}
+
+fn a_log_taken_from_a_checkpoint_starts_after_it(store: &dyn Store) {
+    store.compact_log(&log(2), 40).unwrap();
+    assert_eq!(store.log_heads(&GROUP).unwrap(), vec![(log(2), 40)]);
+    assert!(matches!(store.append_entry(&log(2), 1, b"x"), Err(StoreError::NotNext { expected: 41, .. })));
+    store.append_entry(&log(2), 41, b"next").unwrap();
+    assert_eq!(store.entries(&log(2), 1, 10).unwrap(), vec![(41, b"next".to_vec())]);
+    store.compact_log(&log(3), 0).unwrap();
+    assert_eq!(store.log_heads(&GROUP).unwrap().len(), 1, "compacting nothing makes no log");
+}
+
+fn blobs_are_replaced_whole_and_removed(store: &dyn Store) {
+    assert_eq!(store.blob("checkpoint-ab").unwrap(), None);
+    store.put_blob("checkpoint-ab", &[7; 100_000]).unwrap();
+    store.put_blob("checkpoint-ab", b"short").unwrap();
+    assert_eq!(store.blob("checkpoint-ab").unwrap().as_deref(), Some(&b"short"[..]));
+    store.remove_blob("checkpoint-ab").unwrap();
+    store.remove_blob("never-written").unwrap();
+    assert_eq!(store.blob("checkpoint-ab").unwrap(), None);
+    assert!(store.groups().unwrap().is_empty(), "a blob is not a group");
+}
+
+fn blob_names_that_could_leave_the_directory_are_refused(store: &dyn Store) {
+    for name in ["", "../x", "a/b", "A", "a.b", &"a".repeat(crate::MAX_BLOB_NAME + 1)] {
+        assert!(matches!(store.put_blob(name, b"x"), Err(StoreError::BadName)), "{name:?}");
+        assert!(matches!(store.blob(name), Err(StoreError::BadName)), "{name:?}");
+    }
+}
 
 fn meta_names_are_listed_by_prefix_in_order(store: &dyn Store) {
     for name in ["pending/ab/1", "pending/ab", "pending/ab/0", "pending/ac", "keys/ab", "pendinf"] {
@@ -176,6 +226,7 @@ enum Op {
     Append { author: u8, body: Vec<u8> },
     Meta { name: u8, value: Vec<u8> },
     Snapshot { value: Vec<u8> },
+    Compact { author: u8, through: u64 },
     Reopen,
 }
 
@@ -184,6 +235,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (0u8..3, proptest::collection::vec(any::<u8>(), 0..64)).prop_map(|(author, body)| Op::Append { author, body }),
         2 => (0u8..3, proptest::collection::vec(any::<u8>(), 0..32)).prop_map(|(name, value)| Op::Meta { name, value }),
         1 => proptest::collection::vec(any::<u8>(), 0..32).prop_map(|value| Op::Snapshot { value }),
+        1 => (0u8..3, 0u64..8).prop_map(|(author, through)| Op::Compact { author, through }),
         1 => Just(Op::Reopen),
     ]
 }
@@ -224,6 +276,10 @@ proptest! {
                 Op::Snapshot { value } => {
                     model.put_snapshot(&GROUP, &value).unwrap();
                     sled.put_snapshot(&GROUP, &value).unwrap();
+                }
+                Op::Compact { author, through } => {
+                    model.compact_log(&log(author), through).unwrap();
+                    sled.compact_log(&log(author), through).unwrap();
                 }
                 Op::Reopen => {
                     sled.flush().unwrap();

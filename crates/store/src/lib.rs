@@ -5,7 +5,9 @@
 //!
 //! - **meta**: a few named values (the format version, the sealed device secrets, sealed group keys);
 //! - **entries**: per-device append-only logs, addressed by ([`LogId`], sequence number), appended strictly in order;
-//! - **snapshots**: one cache per group, which may always be rebuilt from the entries.
+//! - **snapshots**: one cache per group, rebuilt from the group's checkpoint and entries when it cannot be read;
+//! - **blobs**: a few large named values (checkpoints, kept views), each a file replaced at once, so that
+//!   rewriting them leaves no stale copies behind inside the database.
 //!
 //! [`SledStore`] keeps them in a sled database on disk; [`MemStore`] in memory, for tests. Both pass the same
 //! conformance suite. Writes are durable only after [`Store::flush`]; callers flush before they report success.
@@ -36,6 +38,15 @@ pub struct LogId {
     pub author: [u8; 32],
 }
 
+/// Longest name of a large value ([`Store::put_blob`]).
+pub const MAX_BLOB_NAME: usize = 120;
+
+/// Whether `name` may name a large value: it becomes a file name, so only a short run of safe characters.
+pub fn is_blob_name(name: &str) -> bool {
+    (1..=MAX_BLOB_NAME).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// A storage operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -57,6 +68,9 @@ pub enum StoreError {
         /// The sequence number the log expects next.
         expected: u64,
     },
+    /// A large value's name is not one [`is_blob_name`] allows (a bug in the caller).
+    #[error("a stored value's name is malformed")]
+    BadName,
     /// Any other I/O failure.
     #[error("storage failed: {0}")]
     Io(#[from] std::io::Error),
@@ -83,6 +97,11 @@ pub trait Store: Send + Sync {
     /// group is rebuilt from its valid entries: what follows an entry that no longer passes cannot be kept either.
     fn truncate_log(&self, log: &LogId, keep: u64) -> Result<(), StoreError>;
 
+    /// Drops a log's entries up to and including `through`, which a checkpoint now stands for. The log's head stays
+    /// where it is, or moves up to `through` if the log was shorter (a log taken from a checkpoint starts there):
+    /// the next append is one past the head either way, and reads start at the first entry still held.
+    fn compact_log(&self, log: &LogId, through: u64) -> Result<(), StoreError>;
+
     /// Up to `limit` entries of a log, starting at sequence number `from`, in order.
     fn entries(&self, log: &LogId, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
 
@@ -100,6 +119,17 @@ pub trait Store: Send + Sync {
 
     /// A group's snapshot, if one was written.
     fn snapshot(&self, group: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Writes a large named value (a checkpoint, a kept view), replacing an earlier one at once: a reader sees the
+    /// old value or the new, never part of either. Unlike the other records it is durable when this returns.
+    /// Names are 1 to [`MAX_BLOB_NAME`] characters of `a-z`, `0-9` and `-`.
+    fn put_blob(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// A large named value, if one was written.
+    fn blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Removes a large named value (nothing happens if there is none).
+    fn remove_blob(&self, name: &str) -> Result<(), StoreError>;
 
     /// Makes every write so far durable: after it returns, they survive a crash or power loss.
     fn flush(&self) -> Result<(), StoreError>;

@@ -12,8 +12,16 @@ pub struct MemStore {
 #[derive(Debug, Default)]
 struct Inner {
     meta: BTreeMap<String, Vec<u8>>,
-    logs: BTreeMap<LogId, Vec<Vec<u8>>>,
+    logs: BTreeMap<LogId, MemLog>,
     snapshots: BTreeMap<[u8; 16], Vec<u8>>,
+    blobs: BTreeMap<String, Vec<u8>>,
+}
+
+/// A log: its head, and the entries still held (a compacted log holds none up to some point).
+#[derive(Debug, Default)]
+struct MemLog {
+    head: u64,
+    entries: BTreeMap<u64, Vec<u8>>,
 }
 
 impl MemStore {
@@ -51,35 +59,43 @@ impl Store for MemStore {
 
     fn append_entry(&self, log: &LogId, seq: u64, entry: &[u8]) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let entries = inner.logs.entry(*log).or_default();
-        let expected = entries.len() as u64 + 1;
+        let held = inner.logs.entry(*log).or_default();
+        let expected = held.head + 1;
         if seq != expected {
             return Err(StoreError::NotNext { seq, expected });
         }
-        entries.push(entry.to_vec());
+        held.entries.insert(seq, entry.to_vec());
+        held.head = seq;
         Ok(())
     }
 
     fn truncate_log(&self, log: &LogId, keep: u64) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        if let Some(entries) = inner.logs.get_mut(log) {
-            entries.truncate(usize::try_from(keep).unwrap_or(usize::MAX));
-            if entries.is_empty() {
+        if let Some(held) = inner.logs.get_mut(log) {
+            held.entries.retain(|seq, _| *seq <= keep);
+            held.head = held.head.min(keep);
+            if held.head == 0 {
                 inner.logs.remove(log);
             }
         }
         Ok(())
     }
 
+    fn compact_log(&self, log: &LogId, through: u64) -> Result<(), StoreError> {
+        if through == 0 {
+            return Ok(());
+        }
+        let mut inner = self.lock();
+        let held = inner.logs.entry(*log).or_default();
+        held.entries.retain(|seq, _| *seq > through);
+        held.head = held.head.max(through);
+        Ok(())
+    }
+
     fn entries(&self, log: &LogId, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let inner = self.lock();
-        let Some(entries) = inner.logs.get(log) else { return Ok(Vec::new()) };
-        let start = from.max(1);
-        Ok((start..)
-            .zip(entries.iter().skip((start - 1) as usize))
-            .take(limit)
-            .map(|(seq, bytes)| (seq, bytes.clone()))
-            .collect())
+        let Some(held) = inner.logs.get(log) else { return Ok(Vec::new()) };
+        Ok(held.entries.range(from.max(1)..).take(limit).map(|(seq, bytes)| (*seq, bytes.clone())).collect())
     }
 
     fn log_heads(&self, group: &[u8; 16]) -> Result<Vec<(LogId, u64)>, StoreError> {
@@ -87,8 +103,8 @@ impl Store for MemStore {
             .lock()
             .logs
             .iter()
-            .filter(|(log, entries)| &log.group == group && !entries.is_empty())
-            .map(|(log, entries)| (*log, entries.len() as u64))
+            .filter(|(log, held)| &log.group == group && held.head > 0)
+            .map(|(log, held)| (*log, held.head))
             .collect())
     }
 
@@ -113,6 +129,29 @@ impl Store for MemStore {
 
     fn snapshot(&self, group: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.lock().snapshots.get(group).cloned())
+    }
+
+    fn put_blob(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        if !crate::is_blob_name(name) {
+            return Err(StoreError::BadName);
+        }
+        self.lock().blobs.insert(name.to_owned(), value.to_vec());
+        Ok(())
+    }
+
+    fn blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if !crate::is_blob_name(name) {
+            return Err(StoreError::BadName);
+        }
+        Ok(self.lock().blobs.get(name).cloned())
+    }
+
+    fn remove_blob(&self, name: &str) -> Result<(), StoreError> {
+        if !crate::is_blob_name(name) {
+            return Err(StoreError::BadName);
+        }
+        self.lock().blobs.remove(name);
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
