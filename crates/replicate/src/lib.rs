@@ -30,12 +30,14 @@
 
 mod bytes;
 mod carry;
+mod checkpoint;
 mod check;
 mod message;
 mod policy;
 mod session;
 
 pub use carry::{CarryError, CarryFile, MAX_CARRY_ENTRIES, MAX_CARRY_FILE_LEN, MAX_CARRY_RECIPIENTS};
+pub use checkpoint::{Checkpoint, CheckpointBody, CheckpointError, MAX_CHECKPOINT_LEN};
 pub use check::{check_entry, check_verified_entry, Rejection, Verdict};
 pub use message::{DecodeError, Message, MAX_ENTRIES_PER_BATCH, MAX_HEADS, MAX_MESSAGE_LEN};
 pub use policy::{SyncAction, SyncPolicy, HEADS_REPLY_INTERVAL};

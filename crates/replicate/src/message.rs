@@ -5,6 +5,8 @@
 //! type 1, Heads:   u32 count ‖ count × (author (32) ‖ seq u64 ‖ hash of that entry (32)), authors strictly
 //!                  increasing
 //! type 2, Entries: u32 count ‖ count × (u32 length ‖ encoded entry)
+//! type 3, Checkpoint: u32 length ‖ an encoded checkpoint (`crate::checkpoint`), sent before the entries after it
+//!                  to a peer that lacks entries this device no longer holds
 //! ```
 
 use std::collections::BTreeMap;
@@ -24,6 +26,7 @@ pub const MAX_MESSAGE_LEN: usize = MAX_ENTRY_LEN + 64 * 1024;
 const VERSION: u8 = 1;
 const HEADS: u8 = 1;
 const ENTRIES: u8 = 2;
+const CHECKPOINT: u8 = 3;
 
 /// A sync message about one group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +47,13 @@ pub enum Message {
         group: GroupId,
         /// The encoded entries.
         entries: Vec<Vec<u8>>,
+    },
+    /// An encoded checkpoint ([`crate::Checkpoint`]) standing for entries the sender no longer holds.
+    Checkpoint {
+        /// The group.
+        group: GroupId,
+        /// The encoded checkpoint (checked by [`crate::Checkpoint::decode`] on the receiving side).
+        checkpoint: Vec<u8>,
     },
 }
 
@@ -78,7 +88,9 @@ impl Message {
     /// The group the message is about.
     pub fn group(&self) -> GroupId {
         match self {
-            Message::Heads { group, .. } | Message::Entries { group, .. } => *group,
+            Message::Heads { group, .. } | Message::Entries { group, .. } | Message::Checkpoint { group, .. } => {
+                *group
+            }
         }
     }
 
@@ -104,6 +116,12 @@ impl Message {
                     out.extend_from_slice(&(entry.len() as u32).to_be_bytes());
                     out.extend_from_slice(entry);
                 }
+            }
+            Message::Checkpoint { group, checkpoint } => {
+                out.push(CHECKPOINT);
+                out.extend_from_slice(&group.0);
+                out.extend_from_slice(&(checkpoint.len() as u32).to_be_bytes());
+                out.extend_from_slice(checkpoint);
             }
         }
         out
@@ -159,6 +177,13 @@ impl Message {
                     entries.push(reader.take(len)?.to_vec());
                 }
                 Message::Entries { group, entries }
+            }
+            CHECKPOINT => {
+                let len = reader.u32()? as usize;
+                if len > crate::checkpoint::MAX_CHECKPOINT_LEN {
+                    return Err(DecodeError::Oversized(len));
+                }
+                Message::Checkpoint { group, checkpoint: reader.take(len)?.to_vec() }
             }
             other => return Err(DecodeError::UnknownType(other)),
         };

@@ -130,6 +130,8 @@ impl Replica {
                 }
                 self.carry_out(then, out);
             }
+            // These replicas never compact their logs, so they never send one.
+            Message::Checkpoint { .. } => panic!("a replica that keeps every entry sent a checkpoint"),
         }
     }
 }
