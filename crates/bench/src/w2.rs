@@ -335,8 +335,8 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
     }
     let snapshot_bytes = sunspace_store::Store::snapshot(store.as_ref(), &name)?.map_or(0, |s| s.len() as u64);
     let mut kept_view_bytes = 0u64;
-    for meta in sunspace_store::Store::meta_names(store.as_ref(), "view/")? {
-        kept_view_bytes += sunspace_store::Store::get_meta(store.as_ref(), &meta)?.map_or(0, |v| v.len() as u64);
+    for name in sunspace_store::Store::blob_names(store.as_ref(), "view-")? {
+        kept_view_bytes += sunspace_store::Store::blob(store.as_ref(), &name)?.map_or(0, |v| v.len() as u64);
     }
     let view = group.view();
     let saved = group.export_automerge().len() as u64;

@@ -277,6 +277,46 @@ impl GroupDoc {
         self.doc.get_heads()
     }
 
+    /// The group id the document says it belongs to (empty if it says none).
+    pub fn group_id(&self) -> String {
+        self.root_map("group")
+            .ok()
+            .and_then(|group| Fields::new(&self.doc, group).string("id"))
+            .unwrap_or_default()
+    }
+
+    /// Every actor (device id) with changes in the document, with how many: what a checkpoint's document is
+    /// checked against (each must be a device the group admitted). Fails if a change names an automerge author
+    /// or an actor that is not 32 bytes, as a received entry's changes would.
+    pub fn change_actors(&mut self) -> Result<std::collections::BTreeMap<[u8; 32], u64>, ModelError> {
+        let mut actors = std::collections::BTreeMap::new();
+        for meta in self.doc.get_changes_meta(&[]) {
+            let actor: [u8; 32] = meta
+                .actor
+                .to_bytes()
+                .try_into()
+                .map_err(|_| ModelError::Unreadable("a change's author is not a device".into()))?;
+            *actors.entry(actor).or_insert(0) += 1;
+        }
+        Ok(actors)
+    }
+
+    /// Whether every change in the document has all its dependencies (none waits for a change not received).
+    pub fn is_complete(&mut self) -> bool {
+        self.doc.get_missing_deps(&[]).is_empty()
+    }
+
+    /// Takes in every change of `other` this document lacks (a checkpoint's document, already checked).
+    pub fn merge(&mut self, other: &mut GroupDoc) -> Result<(), ModelError> {
+        self.vetting.reset();
+        let merged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.doc.merge(&mut other.doc)));
+        match merged {
+            Ok(Ok(_)) => self.check_schema(),
+            Ok(Err(error)) => Err(ModelError::Unreadable(error.to_string())),
+            Err(_) => Err(ModelError::Unreadable("automerge could not merge the documents".into())),
+        }
+    }
+
     /// Of `heads` (a version that may span several documents: the group's and its compartments', as a merged
     /// view shows it), the ones this document holds: the version of this document the writer saw, to merge an edit
     /// typed on it ([`GroupDoc::merge_minutes`]). Empty when it holds none of them.

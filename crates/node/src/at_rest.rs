@@ -11,6 +11,7 @@
 //! log name    = group name ‖ keyed_hash(names key, "sunspace/at-rest/log/v1", group id, device id)
 //! entry value = seal(storage key, "sunspace/at-rest/entry/v1\0" ‖ log name ‖ seq, encoded entry)
 //! meta names  = "keys/<hex group name>", "unsent/<hex group name>", "unsent/<hex group name>/<i>"
+//! file names  = "checkpoint-<hex group name>", "view-<hex group name>", "snapshot-<hex group name>"
 //! ```
 //!
 //! Sealing each entry once more hides its header (group, author, seq, epoch, kind, previous hash), so a disk does
@@ -123,6 +124,16 @@ impl Shelf {
     ) -> Result<(), StoreError> {
         let log = self.log_name(group, author);
         self.store.append_entry(&log, seq, &seal(&self.storage_key, &Self::entry_ad(&log, seq), entry))
+    }
+
+    /// Drops `author`'s entries up to `through`, which the group's checkpoint stands for ([`Store::compact_log`]).
+    pub(crate) fn compact_log(&self, group: &GroupId, author: &DeviceId, through: u64) -> Result<(), StoreError> {
+        self.store.compact_log(&self.log_name(group, author), through)
+    }
+
+    /// The file name of a group's large record of `kind` ("checkpoint", "view"): the kind and the group's name.
+    pub(crate) fn blob_name(&self, kind: &str, group: &GroupId) -> String {
+        format!("{kind}-{}", hex::encode(self.group_name(group)))
     }
 
     pub(crate) fn truncate_log(&self, group: &GroupId, author: &DeviceId, keep: u64) -> Result<(), StoreError> {

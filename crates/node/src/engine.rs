@@ -1014,13 +1014,17 @@ impl Engine {
 
     /// Reads `ranges` from the store and queues them to `peer` in bounded batches.
     fn send_ranges(&mut self, peer: DeviceId, group: GroupId, ranges: Vec<sunspace_replicate::Range>) {
-        let Some(open) = self.node.groups.get(&group) else { return };
-        let mut entries = Vec::new();
-        for range in ranges {
-            match open.read_entries(range.author, range.first, range.last) {
-                Ok(read) => entries.extend(read),
-                Err(error) => tracing::warn!(%error, "could not read entries to send"),
+        let Some(open) = self.node.groups.get_mut(&group) else { return };
+        let (checkpoint, entries) = match open.entries_for(&ranges) {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(%error, "could not read entries to send");
+                return;
             }
+        };
+        if let Some(checkpoint) = checkpoint {
+            // The peer lacks entries this device keeps only in its checkpoint: the checkpoint goes first.
+            self.send(peer, Message::Checkpoint { group, checkpoint }.encode());
         }
         if entries.is_empty() {
             return;
@@ -1171,6 +1175,36 @@ impl Engine {
                     &proven,
                 );
                 self.carry_out(actions);
+            }
+            Message::Checkpoint { checkpoint, .. } => {
+                let Some(open) = self.node.groups.get_mut(&group) else { return };
+                let receipt = match open.receive_checkpoint(&checkpoint) {
+                    Ok(receipt) => receipt,
+                    Err(error) => {
+                        tracing::error!(%error, "could not take a checkpoint");
+                        return;
+                    }
+                };
+                if let Some(reason) = &receipt.refused {
+                    tracing::warn!(peer = %from.short(), %reason, "refused a checkpoint from a peer");
+                }
+                let waiting = open.waiting_len();
+                let then = self.sync.on_received(Instant::now(), from, group, &receipt.accepted, waiting);
+                if receipt.membership_changed && !open.members().devices.is_empty() {
+                    self.bootstrap.remove(&group);
+                }
+                self.emit(NodeEvent::Received {
+                    group: group.to_hex(),
+                    peer: from.to_hex(),
+                    accepted: receipt.accepted.len(),
+                    rejected: usize::from(receipt.refused.is_some()),
+                    waiting,
+                });
+                if !receipt.accepted.is_empty() {
+                    self.mark_synced(from);
+                    self.after_change(Origin::Remote, Some(from), Vec::new()).await;
+                }
+                self.carry_out(then);
             }
             Message::Entries { entries, .. } => {
                 let Some(open) = self.node.groups.get_mut(&group) else { return };

@@ -42,6 +42,21 @@ impl OpenGroup {
         copy.save_after(&before)
     }
 
+    /// A checkpoint signed by this device: the honest one of its document as it stands, as `edit` leaves it.
+    pub fn forge_checkpoint(&mut self, edit: impl FnOnce(&mut sunspace_replicate::CheckpointBody)) -> Vec<u8> {
+        let mut heads: Vec<[u8; 32]> = self.doc_mut().heads().iter().map(|h| h.0).collect();
+        heads.sort_unstable();
+        let mut body = sunspace_replicate::CheckpointBody {
+            frontier: self.heads().into_iter().zip(self.head_hashes().into_values()).map(|((a, s), h)| (a, (s, h))).collect(),
+            heads,
+            membership: self.membership_log().signed_ops().map(sunspace_membership::SignedOp::encode).collect(),
+            document: self.doc_mut().save(),
+        };
+        edit(&mut body);
+        let (epoch, key) = self.forge_writing_key().expect("a writing key");
+        sunspace_replicate::Checkpoint::seal(self.device_keys(), self.id(), epoch, &key, &body).encode()
+    }
+
     /// Changes under another device's actor id (an edit in someone else's name).
     pub fn forge_changes_as(&mut self, actor: &[u8; 32], edit: impl FnOnce(&mut AutoCommit)) -> Vec<u8> {
         let actor = ActorId::from(actor.as_slice());

@@ -413,11 +413,16 @@ pub(crate) struct Snapshot {
     /// Compartment entries kept (and covered) whose records are not in their document yet: they wait for a key,
     /// another entry's changes, or their author to count in the compartment.
     pub(crate) pending: Vec<(GroupId, DeviceId, u64)>,
+    /// When set, `document` is empty: the document is the one in the group's stored checkpoint with this digest
+    /// ([`StoredCheckpoint`]), which the snapshot would otherwise hold a second copy of.
+    pub(crate) in_checkpoint: Option<[u8; 32]>,
 }
 
-/// Version 2 added the membership operations, version 3 the compartments' documents; a version 2 snapshot is read
-/// as one with no compartments, a version 1 snapshot is not read (the logs rebuild the group).
-const SNAPSHOT_MAGIC: &[u8; 4] = b"SSN3";
+/// Version 4 added the membership operations, version 3 the compartments' documents; a version 2 snapshot is read
+/// as one with no compartments, a version 1 snapshot is not read (the logs rebuild the group). Version 4 added the
+/// document's place: a tag, 0 for the document's bytes (the rest), 1 for a checkpoint digest (32).
+const SNAPSHOT_MAGIC: &[u8; 4] = b"SSN4";
+const SNAPSHOT_MAGIC_V3: &[u8; 4] = b"SSN3";
 const SNAPSHOT_MAGIC_V2: &[u8; 4] = b"SSN2";
 /// Most compartment documents a snapshot holds (as many as a group may have).
 const MAX_SNAPSHOT_COMPARTMENTS: usize = sunspace_membership::MAX_COMPARTMENTS;
@@ -457,7 +462,16 @@ impl Snapshot {
             plain.extend_from_slice(&author.0);
             plain.extend_from_slice(&seq.to_be_bytes());
         }
-        plain.extend_from_slice(&self.document);
+        match &self.in_checkpoint {
+            Some(digest) => {
+                plain.push(1);
+                plain.extend_from_slice(digest);
+            }
+            None => {
+                plain.push(0);
+                plain.extend_from_slice(&self.document);
+            }
+        }
         seal(storage_key, &snapshot_ad(group), &plain)
     }
 
@@ -466,7 +480,8 @@ impl Snapshot {
             open(storage_key, &snapshot_ad(group), sealed)
                 .map_err(|_| NodeError::Damaged("the snapshot failed authentication".into()))?,
         );
-        let version3 = plain.get(..4) == Some(SNAPSHOT_MAGIC.as_slice());
+        let version4 = plain.get(..4) == Some(SNAPSHOT_MAGIC.as_slice());
+        let version3 = version4 || plain.get(..4) == Some(SNAPSHOT_MAGIC_V3.as_slice());
         if plain.len() < 8 || !(version3 || plain.get(..4) == Some(SNAPSHOT_MAGIC_V2.as_slice())) {
             return Err(damaged("snapshot"));
         }
@@ -537,7 +552,46 @@ impl Snapshot {
             }
             rest = tail;
         }
-        Ok(Self { covered, membership, document: rest.to_vec(), compartments, pending })
+        let mut in_checkpoint = None;
+        if version4 {
+            let (tag, tail) = rest.split_first().ok_or_else(|| damaged("snapshot"))?;
+            rest = tail;
+            if *tag == 1 {
+                let digest: [u8; 32] = rest.try_into().map_err(|_| damaged("snapshot"))?;
+                in_checkpoint = Some(digest);
+                rest = &[];
+            } else if *tag != 0 {
+                return Err(damaged("snapshot"));
+            }
+        }
+        Ok(Self { covered, membership, document: rest.to_vec(), compartments, pending, in_checkpoint })
+    }
+}
+
+/// The group's checkpoint this device holds (its own or one it received), sealed once more under the storage key
+/// so that a disk does not show its header (group and signer):
+/// file "checkpoint-<hex group name>" = seal(storage key, "sunspace/checkpoint/at-rest/v1\0" ‖ group name, encoded
+/// checkpoint).
+pub(crate) struct StoredCheckpoint;
+
+impl StoredCheckpoint {
+    fn ad(shelf: &Shelf, group: &GroupId) -> Vec<u8> {
+        [b"sunspace/checkpoint/at-rest/v1\0".as_slice(), &shelf.group_name(group)].concat()
+    }
+
+    /// Keeps `checkpoint` as the group's (durable when this returns).
+    pub(crate) fn keep(shelf: &Shelf, group: &GroupId, checkpoint: &[u8]) -> Result<(), NodeError> {
+        let sealed = seal(shelf.storage_key(), &Self::ad(shelf, group), checkpoint);
+        shelf.store().put_blob(&shelf.blob_name("checkpoint", group), &sealed)?;
+        Ok(())
+    }
+
+    /// The group's checkpoint, encoded, if one is kept. One that fails authentication is damage.
+    pub(crate) fn load(shelf: &Shelf, group: &GroupId) -> Result<Option<Vec<u8>>, NodeError> {
+        let Some(sealed) = shelf.store().blob(&shelf.blob_name("checkpoint", group))? else { return Ok(None) };
+        open(shelf.storage_key(), &Self::ad(shelf, group), &sealed)
+            .map(Some)
+            .map_err(|_| NodeError::Damaged("the group's checkpoint failed authentication".into()))
     }
 }
 

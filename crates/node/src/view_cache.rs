@@ -7,7 +7,7 @@
 //! from it; any new entry, pending edit or key makes the stamp differ, and the group is opened as before.
 //!
 //! ```text
-//! meta "view/<hex group name>" = seal(storage key, "sunspace/view-cache/v1\0" ‖ group name,
+//! file "view-<hex group name>" = seal(storage key, "sunspace/view-cache/v1\0" ‖ group name,
 //!                                     stamp (32) ‖ deflate(JSON of the GroupSnapshot))
 //! stamp = keyed_hash(storage key, "sunspace/view-cache/stamp/v1",
 //!                    each stored log (name ‖ head u64, in the store's order) ‖ every sealed pending-count record
@@ -31,6 +31,11 @@ use crate::at_rest::Shelf;
 use crate::NodeError;
 
 fn cache_name(shelf: &Shelf, group: &GroupId) -> String {
+    shelf.blob_name("view", group)
+}
+
+/// Where an earlier build kept the view (inside the database, where every rewrite left a stale copy behind).
+fn old_cache_name(shelf: &Shelf, group: &GroupId) -> String {
     format!("view/{}", hex::encode(shelf.group_name(group)))
 }
 
@@ -64,7 +69,7 @@ pub(crate) fn stamp(shelf: &Shelf, group: &GroupId) -> Result<[u8; 32], NodeErro
 
 /// The kept view of `group`, unsealed: stamp ‖ deflated JSON. One that fails authentication is said in the log.
 fn kept(shelf: &Shelf, group: &GroupId) -> Option<Zeroizing<Vec<u8>>> {
-    let sealed = shelf.get_meta(&cache_name(shelf, group)).ok()??;
+    let sealed = shelf.store().blob(&cache_name(shelf, group)).ok()??;
     match open(shelf.storage_key(), &cache_ad(shelf, group), &sealed) {
         Ok(plain) => Some(Zeroizing::new(plain)),
         Err(_) => {
@@ -104,8 +109,12 @@ pub(crate) fn keep<View: Serialize>(
         serde_json::to_vec(snapshot).map_err(|_| NodeError::Damaged("the view could not be kept".into()))?,
     );
     let plain = Zeroizing::new([stamp.as_slice(), &deflate(&json)].concat());
-    shelf.put_meta(&cache_name(shelf, group), &seal(shelf.storage_key(), &cache_ad(shelf, group), &plain))?;
-    shelf.flush()?;
+    shelf.store().put_blob(&cache_name(shelf, group), &seal(shelf.storage_key(), &cache_ad(shelf, group), &plain))?;
+    let old = old_cache_name(shelf, group);
+    if shelf.get_meta(&old)?.is_some() {
+        shelf.store().remove_meta(&old)?;
+        shelf.flush()?;
+    }
     Ok(())
 }
 

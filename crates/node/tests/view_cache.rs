@@ -54,7 +54,7 @@ fn device_with_two_groups() -> (Arc<MemStore>, sunspace_log::GroupId, sunspace_l
 #[test]
 fn a_kept_view_is_shown_without_opening_and_never_once_the_disk_holds_more() {
     let (store, tenants, _) = device_with_two_groups();
-    assert_eq!(store.meta_names("view/").unwrap().len(), 2, "each group's view is kept");
+    assert_eq!(store.blob_names("view-").unwrap().len(), 2, "each group's view is kept");
     // A new run shows it (the same records), and an edit makes the next run read the entries again.
     let mut node = again(&store);
     assert_eq!(titles(&mut node, tenants), vec!["Repairs"]);
@@ -72,15 +72,15 @@ fn a_kept_view_is_shown_without_opening_and_never_once_the_disk_holds_more() {
 #[test]
 fn a_tampered_view_cache_is_refused_and_the_entries_are_read() {
     let (store, tenants, choir) = device_with_two_groups();
-    let names = store.meta_names("view/").unwrap();
-    let cached: Vec<Vec<u8>> = names.iter().map(|n| store.get_meta(n).unwrap().unwrap()).collect();
+    let names = store.blob_names("view-").unwrap();
+    let cached: Vec<Vec<u8>> = names.iter().map(|n| store.blob(n).unwrap().unwrap()).collect();
 
     // One byte changed in every kept view: both groups are read from their entries.
     for (name, sealed) in names.iter().zip(&cached) {
         let mut altered = sealed.clone();
         let middle = altered.len() / 2;
         altered[middle] ^= 0x20;
-        store.put_meta(name, &altered).unwrap();
+        store.put_blob(name, &altered).unwrap();
     }
     let mut node = again(&store);
     assert_eq!(titles(&mut node, tenants), vec!["Repairs"]);
@@ -89,8 +89,8 @@ fn a_tampered_view_cache_is_refused_and_the_entries_are_read() {
 
     // One group's kept view moved under the other's name does not open there either.
     drop(node);
-    store.put_meta(&names[0], &cached[1]).unwrap();
-    store.put_meta(&names[1], &cached[0]).unwrap();
+    store.put_blob(&names[0], &cached[1]).unwrap();
+    store.put_blob(&names[1], &cached[0]).unwrap();
     let mut node = again(&store);
     assert_eq!(titles(&mut node, tenants), vec!["Repairs"]);
     assert_eq!(titles(&mut node, choir), vec!["Rehearsal"]);

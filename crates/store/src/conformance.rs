@@ -76,6 +76,10 @@ fn blobs_are_replaced_whole_and_removed(store: &dyn Store) {
     assert_eq!(store.blob("checkpoint-ab").unwrap(), None);
     store.put_blob("checkpoint-ab", &[7; 100_000]).unwrap();
     store.put_blob("checkpoint-ab", b"short").unwrap();
+    store.put_blob("view-ab", b"view").unwrap();
+    assert_eq!(store.blob_names("checkpoint-").unwrap(), ["checkpoint-ab"]);
+    assert_eq!(store.blob_names("").unwrap(), ["checkpoint-ab", "view-ab"]);
+    store.remove_blob("view-ab").unwrap();
     assert_eq!(store.blob("checkpoint-ab").unwrap().as_deref(), Some(&b"short"[..]));
     store.remove_blob("checkpoint-ab").unwrap();
     store.remove_blob("never-written").unwrap();

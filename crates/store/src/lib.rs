@@ -131,6 +131,9 @@ pub trait Store: Send + Sync {
     /// Removes a large named value (nothing happens if there is none).
     fn remove_blob(&self, name: &str) -> Result<(), StoreError>;
 
+    /// The names of every large value that starts with `prefix`, in order.
+    fn blob_names(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+
     /// Makes every write so far durable: after it returns, they survive a crash or power loss.
     fn flush(&self) -> Result<(), StoreError>;
 }

@@ -154,6 +154,10 @@ impl Store for MemStore {
         Ok(())
     }
 
+    fn blob_names(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.lock().blobs.keys().filter(|name| name.starts_with(prefix)).cloned().collect())
+    }
+
     fn flush(&self) -> Result<(), StoreError> {
         Ok(())
     }

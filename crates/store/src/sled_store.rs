@@ -54,7 +54,7 @@ impl SledStore {
         Ok(self.files.join(name))
     }
 
-    fn blob_names(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+    fn list_blobs(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let mut names = Vec::new();
         for entry in std::fs::read_dir(&self.files).map_err(map_io_error)? {
             let name = entry.map_err(map_io_error)?.file_name();
@@ -62,6 +62,7 @@ impl SledStore {
                 names.push(name.to_owned());
             }
         }
+        names.sort();
         Ok(names)
     }
 
@@ -276,7 +277,7 @@ impl Store for SledStore {
 
     fn groups(&self) -> Result<Vec<[u8; 16]>, StoreError> {
         let mut groups = Vec::new();
-        for name in self.blob_names("snapshot-")? {
+        for name in self.list_blobs("snapshot-")? {
             let group = name
                 .strip_prefix("snapshot-")
                 .and_then(|h| hex_array::<16>(h))
@@ -328,6 +329,10 @@ impl Store for SledStore {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(map_io_error(error)),
         }
+    }
+
+    fn blob_names(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.list_blobs(prefix)
     }
 
     fn remove_blob(&self, name: &str) -> Result<(), StoreError> {

@@ -69,8 +69,16 @@ impl OpenGroup {
             return Ok(());
         }
         let (changes, count) = self.doc.changes_after(&self.sealed_heads);
-        self.append_own(EntryKind::Change, &changes)?;
-        self.sealed_heads = heads.clone();
+        // Sealed from here on: a snapshot the append writes sees a document that is exactly its entries (and may
+        // make a checkpoint of it). If the entry was not stored after all, the changes are still to seal.
+        let previous = std::mem::replace(&mut self.sealed_heads, heads.clone());
+        let written = self.own_log.len();
+        if let Err(error) = self.append_own(EntryKind::Change, &changes) {
+            if self.own_log.len() == written {
+                self.sealed_heads = previous;
+            }
+            return Err(error);
+        }
         self.pending_heads = heads;
         // The entry is flushed; only then are the pending chunks dropped (a crash in between leaves both, and
         // reopening finds the pending changes already in the entry). Stale chunks are overwritten by later edits.

@@ -3,6 +3,7 @@
 //! keys) and [`ingest`] (entries from peers); what they share is here.
 
 mod carry;
+mod checkpoint;
 mod compartment;
 mod ingest;
 mod local;
@@ -20,6 +21,7 @@ use sunspace_model::{ChangeRefusal, GroupDoc, GroupView, ModelError, Vetted};
 use sunspace_replicate::{check_verified_entry, Rejection as EntryRejection, Verdict};
 
 pub use carry::CarryReceipt;
+pub use checkpoint::CheckpointReceipt;
 
 use crate::at_rest::Shelf;
 use crate::records::{unwrap_hex, wrap_hex, Covered, GroupIndex, GroupKeys, Snapshot};
@@ -110,6 +112,8 @@ pub struct OpenGroup {
     settle_due: std::collections::BTreeSet<GroupId>,
     /// Where this device's own log stands.
     own_log: LogPosition,
+    /// Per log, the first entry still held, as far as it was looked up: entries before it are in the checkpoint.
+    first_held: BTreeMap<DeviceId, u64>,
     /// How far the document includes each log (the snapshot's coverage plus what was replayed and written).
     covered: BTreeMap<DeviceId, Covered>,
     /// Document heads that are already in stored entries: changes after these still have to be sealed.
@@ -436,14 +440,16 @@ impl OpenGroup {
         self.covered.values().map(|c| (c.author, c.hash)).collect()
     }
 
-    /// The encoded entries `first ..= last` of `author`'s log (fewer if the log is shorter).
+    /// The encoded entries `first ..= last` of `author`'s log that this device holds (fewer if the log is shorter,
+    /// or if a checkpoint stands for the first of them: [`OpenGroup::entries_for`] sends it then).
     pub fn read_entries(&self, author: DeviceId, first: u64, last: u64) -> Result<Vec<Vec<u8>>, NodeError> {
         let mut out = Vec::new();
         let mut next = first;
         while next <= last {
             let page = self.shelf.entries(&self.id, &author, next, READ_PAGE.min((last - next + 1) as usize))?;
             let Some(&(seq, _)) = page.last() else { break };
-            for (seq, bytes) in page {
+            // Entries before `first` that a checkpoint stands for are no longer held: the page may start later.
+            for (seq, bytes) in page.into_iter().filter(|(seq, _)| *seq <= last) {
                 out.push(bytes.map_err(|_| damaged_entry(&author, seq, "cannot be unsealed on this device"))?);
             }
             next = seq + 1;
@@ -551,19 +557,32 @@ impl OpenGroup {
         self.since_snapshot >= SNAPSHOT_EVERY || self.bytes_since_snapshot >= SNAPSHOT_AFTER_BYTES
     }
 
-    /// Writes a snapshot of the document as of the entries it covers (flushed with the next flush).
+    /// Writes a snapshot of the document as of the entries it covers (flushed with the next flush). Where it can,
+    /// it makes a checkpoint first (see [`checkpoint`]): the snapshot then names it rather than hold the document
+    /// a second time, and the entries behind it are dropped once the snapshot is written.
     pub fn write_snapshot(&mut self) -> Result<(), NodeError> {
+        let made = match self.make_checkpoint() {
+            Ok(made) => made,
+            Err(error) => {
+                tracing::warn!(%error, "no checkpoint was made; the snapshot holds the document");
+                None
+            }
+        };
         let (compartments, pending) = self.compartment_saves();
         let snapshot = Snapshot {
             covered: self.covered.values().copied().collect(),
             membership: self.membership.signed_ops().map(SignedOp::encode).collect(),
-            document: self.doc.save(),
+            document: if made.is_some() { Vec::new() } else { self.doc.save() },
             compartments,
             pending,
+            in_checkpoint: made.as_ref().map(|(digest, _)| *digest),
         };
         self.shelf.put_snapshot(&self.id, &snapshot.seal(&self.storage_key, &self.id))?;
         self.since_snapshot = 0;
         self.bytes_since_snapshot = 0;
+        if let Some((_, drop_through)) = made {
+            self.drop_entries(&drop_through)?;
+        }
         Ok(())
     }
 }

@@ -32,6 +32,7 @@ impl OpenGroup {
             pending: BTreeMap::new(),
             settle_due: Default::default(),
             own_log: LogPosition::start(),
+            first_held: BTreeMap::new(),
             covered: BTreeMap::new(),
             sealed_heads: Vec::new(),
             pending_heads: Vec::new(),
@@ -57,8 +58,28 @@ impl OpenGroup {
         let mut membership = MembershipLog::new(id);
         let mut snapshot_compartments: BTreeMap<GroupId, GroupDoc> = BTreeMap::new();
         let mut snapshot_pending = Vec::new();
+        // The kept checkpoint (if any), read at most once: the snapshot may name it for its document, and without a
+        // snapshot it is where the logs resume.
+        let mut kept_checkpoint: Option<Option<([u8; 32], sunspace_replicate::CheckpointBody)>> = None;
+        let mut kept = |shelf: &Shelf| -> Option<([u8; 32], sunspace_replicate::CheckpointBody)> {
+            kept_checkpoint
+                .get_or_insert_with(|| match Self::kept_checkpoint(shelf, &keys, &id) {
+                    Ok(kept) => kept,
+                    Err(error) => {
+                        tracing::warn!(%error, "the group's checkpoint cannot be read");
+                        None
+                    }
+                })
+                .clone()
+        };
         if let Some(sealed) = shelf.snapshot(&id)? {
-            match Snapshot::open(vault.storage_key, &id, &sealed).and_then(|snapshot| {
+            match Snapshot::open(vault.storage_key, &id, &sealed).and_then(|mut snapshot| {
+                if let Some(digest) = snapshot.in_checkpoint {
+                    match kept(&shelf) {
+                        Some((held, body)) if held == digest => snapshot.document = body.document,
+                        _ => return Err(NodeError::Damaged("the checkpoint the snapshot names is not kept".into())),
+                    }
+                }
                 // A group joined a moment ago has an empty snapshot: it only makes the group known to the store.
                 let doc =
                     if snapshot.covered.is_empty() { None } else { Some(GroupDoc::load_trusted(&snapshot.document)?) };
@@ -83,6 +104,30 @@ impl OpenGroup {
                     membership = snapshot_log;
                 }
                 Err(error) => tracing::warn!(%error, "snapshot unreadable; rebuilding the group from its logs"),
+            }
+        }
+        // No snapshot that opens: the logs resume where the kept checkpoint stands, with its document and
+        // membership (checked when it was made or received, and sealed at rest since).
+        if covered.is_empty() {
+            if let Some((_, body)) = kept(&shelf) {
+                let mut log = MembershipLog::new(id);
+                let mut intact = true;
+                for bytes in &body.membership {
+                    intact &= SignedOp::decode(bytes).ok().is_some_and(|op| log.insert(op).is_ok());
+                }
+                match GroupDoc::load_trusted(&body.document) {
+                    Ok(doc) if intact => {
+                        covered = body
+                            .frontier
+                            .iter()
+                            .map(|(author, (seq, hash))| (*author, Covered { author: *author, seq: *seq, hash: *hash }))
+                            .collect();
+                        membership = log;
+                        loaded = Some(doc);
+                        snapshot_document = Some(body.document);
+                    }
+                    _ => tracing::warn!("the group's checkpoint does not load; rebuilding the group from its logs"),
+                }
             }
         }
         let base = || match &snapshot_document {
@@ -229,6 +274,7 @@ impl OpenGroup {
             pending: BTreeMap::new(),
             settle_due: Default::default(),
             own_log,
+            first_held: BTreeMap::new(),
             covered,
             sealed_heads,
             pending_heads,

@@ -23,7 +23,22 @@ pub fn day() -> NaiveDate {
 /// Everything `from` holds that `to` lacks, as a peer would send it (sealing `from`'s waiting edits first, as the
 /// engine does when a peer is there).
 pub fn sync(from: &mut sunspace_node::OpenGroup, to: &mut sunspace_node::OpenGroup) -> sunspace_node::Receipt {
-    let entries = missing(from, to);
+    from.persist_pending().unwrap();
+    let theirs = to.heads();
+    let ranges: Vec<sunspace_replicate::Range> = from
+        .heads()
+        .into_iter()
+        .filter_map(|(author, last)| {
+            let held = theirs.get(&author).copied().unwrap_or(0);
+            (last > held).then_some(sunspace_replicate::Range { author, first: held + 1, last })
+        })
+        .collect();
+    // As the engine sends them: the checkpoint first where `from` no longer holds the entries.
+    let (checkpoint, entries) = from.entries_for(&ranges).unwrap();
+    if let Some(checkpoint) = checkpoint {
+        let taken = to.receive_checkpoint(&checkpoint).unwrap();
+        assert_eq!(taken.refused, None, "an honest checkpoint was refused");
+    }
     to.receive(entries).unwrap()
 }
 
