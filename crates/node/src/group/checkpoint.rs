@@ -108,13 +108,15 @@ impl OpenGroup {
             }
         }
         StoredCheckpoint::keep(&self.shelf, &self.id, &encoded)?;
-        // The newest places of every log are kept (newest first by place, across logs), within the budget.
+        // Every log's last entry is kept (the one a peer most likely lacks), then the newest places of every log
+        // (newest first by place, across logs) within the budget.
         let budget = KEEP_ENTRY_BYTES_MIN.max(body.document.len() / KEEP_ENTRY_SHARE);
         held.sort_by(|a, b| b.1.cmp(&a.1));
         let mut kept = 0usize;
         let mut drop_through: BTreeMap<DeviceId, u64> = BTreeMap::new();
         for (author, seq, len) in held {
-            if kept + len <= budget {
+            let last = self.covered.get(&author).is_some_and(|c| c.seq == seq);
+            if last || kept + len <= budget {
                 kept += len;
             } else {
                 let through = drop_through.entry(author).or_insert(0);
