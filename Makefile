@@ -89,7 +89,7 @@ fmt:
 FUZZ_SECONDS ?= 60
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	cd fuzz && for target in entry_decode sync_message_decode group_document_load invitation_decode relay_clients_decode evidence_decode change_vetting carry_file_open; do \
+	cd fuzz && for target in entry_decode sync_message_decode group_document_load invitation_decode relay_clients_decode evidence_decode change_vetting carry_file_open checkpoint_decode; do \
 	  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(HOME)/.cache/sunspace-fuzz-target cargo fuzz run $$target -- \
 	    -max_total_time=$(FUZZ_SECONDS) -max_len=8192 || exit 1; \
 	done

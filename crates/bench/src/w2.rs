@@ -230,6 +230,19 @@ fn generate(dir: &Path, meetings: usize) -> anyhow::Result<Generated> {
     Ok(Generated { entries: group.own_log_len(), seconds: started.elapsed().as_secs_f64() })
 }
 
+/// Bytes of sled's own files in the store directory (not the large records beside them).
+fn sled_bytes(store: &Path) -> u64 {
+    std::fs::read_dir(store)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name() != "records")
+                .map(|e| if e.path().is_dir() { dir_bytes(&e.path()) } else { e.metadata().map_or(0, |m| m.len()) })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
@@ -326,14 +339,21 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
     anyhow::ensure!(stored.len() == 1, "the benchmark's store holds one group");
     let name = stored[0];
     for (log, head) in sunspace_store::Store::log_heads(store.as_ref(), &name)? {
+        // Entries behind the checkpoint are no longer held: a page starts at the first one that is.
         let mut next = 1;
         while next <= head {
             let page = sunspace_store::Store::entries(store.as_ref(), &log, next, 512)?;
-            next += page.len() as u64;
+            let Some(&(last, _)) = page.last() else { break };
+            next = last + 1;
             entry_bytes += page.iter().map(|(_, bytes)| bytes.len() as u64).sum::<u64>();
         }
     }
     let snapshot_bytes = sunspace_store::Store::snapshot(store.as_ref(), &name)?.map_or(0, |s| s.len() as u64);
+    let mut checkpoint_bytes = 0u64;
+    for name in sunspace_store::Store::blob_names(store.as_ref(), "checkpoint-")? {
+        checkpoint_bytes += sunspace_store::Store::blob(store.as_ref(), &name)?.map_or(0, |v| v.len() as u64);
+    }
+    let database_bytes = sled_bytes(&dir.join("store"));
     let mut kept_view_bytes = 0u64;
     for name in sunspace_store::Store::blob_names(store.as_ref(), "view-")? {
         kept_view_bytes += sunspace_store::Store::blob(store.as_ref(), &name)?.map_or(0, |v| v.len() as u64);
@@ -387,10 +407,12 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
     );
     println!("| bytes on disk (data directory) | {:.1} MB |", on_disk as f64 / 1e6);
     println!(
-        "| of which live: sealed entries {:.1} MB, sealed snapshot {:.1} MB, kept view {:.2} MB | |",
+        "| of which live: checkpoint {:.2} MB, sealed entries {:.2} MB, sealed snapshot {:.3} MB, kept view {:.2} MB; sled's files {:.2} MB | |",
+        checkpoint_bytes as f64 / 1e6,
         entry_bytes as f64 / 1e6,
         snapshot_bytes as f64 / 1e6,
-        kept_view_bytes as f64 / 1e6
+        kept_view_bytes as f64 / 1e6,
+        database_bytes as f64 / 1e6
     );
     println!("| `automerge::save()` of the same document | {:.1} MB |", saved as f64 / 1e6);
     println!("| disk / save() | {:.1}× |", on_disk as f64 / saved as f64);

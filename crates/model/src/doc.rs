@@ -279,10 +279,7 @@ impl GroupDoc {
 
     /// The group id the document says it belongs to (empty if it says none).
     pub fn group_id(&self) -> String {
-        self.root_map("group")
-            .ok()
-            .and_then(|group| Fields::new(&self.doc, group).string("id"))
-            .unwrap_or_default()
+        self.root_map("group").ok().and_then(|group| Fields::new(&self.doc, group).string("id")).unwrap_or_default()
     }
 
     /// Every actor (device id) with changes in the document, with how many: what a checkpoint's document is

@@ -47,7 +47,12 @@ impl OpenGroup {
         let mut heads: Vec<[u8; 32]> = self.doc_mut().heads().iter().map(|h| h.0).collect();
         heads.sort_unstable();
         let mut body = sunspace_replicate::CheckpointBody {
-            frontier: self.heads().into_iter().zip(self.head_hashes().into_values()).map(|((a, s), h)| (a, (s, h))).collect(),
+            frontier: self
+                .heads()
+                .into_iter()
+                .zip(self.head_hashes().into_values())
+                .map(|((a, s), h)| (a, (s, h)))
+                .collect(),
             heads,
             membership: self.membership_log().signed_ops().map(sunspace_membership::SignedOp::encode).collect(),
             document: self.doc_mut().save(),

@@ -52,7 +52,9 @@ pub use datadir::{open_data_dir, DataDirMode, FORMAT_FILE, FORMAT_LINE, STORE_DI
 pub use engine::{IntegrityKind, IntegrityNote, UnopenedGroup};
 pub use engine::{NodeEvent, NodeHandle};
 pub use error::NodeError;
-pub use group::{Admission, CarryReceipt, CheckpointReceipt, OpenGroup, Receipt, RefusedEntry, PENDING_MAX_CHANGES, SNAPSHOT_EVERY};
+pub use group::{
+    Admission, CarryReceipt, CheckpointReceipt, OpenGroup, Receipt, RefusedEntry, PENDING_MAX_CHANGES, SNAPSHOT_EVERY,
+};
 pub use status::CompartmentView;
 pub use sunspace_log::GroupId;
 pub use vault::{GroupSummary, Passphrase, Vault, MIN_PASSPHRASE_CHARS};

@@ -68,7 +68,13 @@ fn a_file_with_one_forged_entry_applies_the_others_and_a_replay_changes_nothing(
         }
     }
     let genuine_count = entries.len() - 1;
-    let file = CarryFile { group: id, writer: ana.forge_device_keys().device_id(), heads: ana.heads(), entries };
+    let file = CarryFile {
+        group: id,
+        writer: ana.forge_device_keys().device_id(),
+        heads: ana.heads(),
+        entries,
+        checkpoint: None,
+    };
     let bytes = file.seal(ana.forge_device_keys(), &[bea_agreement]);
 
     let receipt = import(&mut bea, bytes.clone()).unwrap();

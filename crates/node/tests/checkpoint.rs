@@ -51,8 +51,7 @@ fn passphrase() -> Passphrase {
 
 /// What `from` would send a device holding nothing of the group: the checkpoint (it holds one) and the entries.
 fn everything(from: &mut OpenGroup) -> (Vec<u8>, Vec<Vec<u8>>) {
-    let ranges: Vec<Range> =
-        from.heads().into_iter().map(|(author, last)| Range { author, first: 1, last }).collect();
+    let ranges: Vec<Range> = from.heads().into_iter().map(|(author, last)| Range { author, first: 1, last }).collect();
     let (checkpoint, entries) = from.entries_for(&ranges).unwrap();
     (checkpoint.expect("a checkpoint for a device that holds nothing"), entries)
 }
@@ -210,4 +209,29 @@ fn a_checkpoint_that_does_not_match_the_entries_held_is_refused() {
     let honest = bea_group.forge_checkpoint(|_| {});
     let receipt = group.receive_checkpoint(&honest).unwrap();
     assert_eq!((receipt.refused, receipt.accepted.len()), (None, 0));
+}
+
+#[test]
+fn a_carry_file_for_a_device_behind_the_checkpoint_carries_it_and_the_entries_after_it() {
+    let ana = device("Ana");
+    let mut group = ana.create_group("Tenants", day()).unwrap();
+    long_history(&mut group, 200, "Ana's");
+    let bea = device("Bea");
+    let admission = sunspace_node::Admission {
+        device: bea.device_id(),
+        agreement: bea.agreement_public(),
+        name: "Bea".into(),
+        own_device: false,
+        existing_member: None,
+        via_qr: false,
+    };
+    let (_, wrapped) = group.admit(&admission).unwrap();
+    let mut joined = bea.accept_group(group.id(), &wrapped, "Tenants").unwrap();
+    // No network: the history goes by file.
+    let (bytes, _) = group.carry_file(Some(bea.device_id())).unwrap();
+    let file = sunspace_replicate::CarryFile::open(joined.forge_device_keys(), &bytes).unwrap();
+    assert!(file.checkpoint.is_some(), "Ana's device holds the early entries only in its checkpoint");
+    let receipt = joined.apply_carried(file).unwrap();
+    assert!(receipt.refused.is_empty(), "{receipt:?}");
+    assert_eq!(titles(&joined), titles(&group));
 }

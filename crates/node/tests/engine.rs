@@ -177,3 +177,35 @@ async fn a_stranger_who_learned_the_tag_learns_no_name_and_cannot_take_the_invit
     let JoinEvent::Words { group_name, .. } = joining.events.recv().await.unwrap() else { panic!("expected words") };
     assert_eq!(group_name, "Tenants");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_device_gets_a_long_history_through_the_checkpoint_over_the_network() {
+    // Two hundred meetings with minutes: Ana's device has compacted most of its entries into a checkpoint.
+    let ana_vault = device("Ana");
+    let mut tenants = ana_vault.create_group("Tenants", day()).unwrap();
+    for m in 0..200 {
+        tenants
+            .edit(|doc| {
+                let id = doc.add_meeting(NewMeeting::new(day(), &format!("Meeting {m}")))?;
+                doc.append_minutes(&id, &format!("minutes of meeting {m}; ").repeat(40))
+            })
+            .unwrap();
+        tenants.persist_pending().unwrap();
+    }
+    let group = tenants.id();
+    assert!(tenants.read_entries(ana_vault.device_id(), 1, 1).unwrap().is_empty(), "the first entry was dropped");
+    drop(tenants);
+    let ana = start(ana_vault, EngineOptions::loopback()).await.unwrap();
+    let bea = start(device("Bea"), EngineOptions::loopback()).await.unwrap();
+    let mut invite = invite_member(&ana, group).await;
+    let mut joining = bea.join(&invite.qr_text, Vec::new()).await.unwrap();
+    assert!(matches!(joining.events.recv().await.unwrap(), JoinEvent::Words { .. }));
+    assert!(matches!(invite.events.recv().await.unwrap(), InviteEvent::Words { .. }));
+    joining.confirm.send(true).unwrap();
+    ana.confirm_invite(invite.tag, true).await.unwrap();
+    assert!(matches!(joining.events.recv().await.unwrap(), JoinEvent::Joined { .. }));
+    wait_for(&bea, "the whole history", group, |g| g.view.meetings.len() == 200).await;
+    // And Bea's edit, written after the checkpoint's frontier, reaches Ana as any other.
+    add_meeting(&bea, group, "Bea's meeting").await;
+    wait_for(&ana, "Bea's edit", group, |g| g.view.meetings.len() == 201).await;
+}

@@ -3,9 +3,10 @@
 //! network. No I/O here: [`CarryFile::seal`] makes the bytes, [`CarryFile::open`] reads them.
 //!
 //! ```text
-//! file    = "SSCF" ‖ u8 version (1) ‖ u16 n ‖ n × wrapped file key (WRAPPED_KEY_LEN each) ‖ sealed body
+//! file    = "SSCF" ‖ u8 version (1 or 2) ‖ u16 n ‖ n × wrapped file key (WRAPPED_KEY_LEN each) ‖ sealed body
 //! body    = group id (16) ‖ writer device (32) ‖ u32 h ‖ h × (author (32) ‖ seq u64) ‖ u32 e ‖ e × (u32 len ‖ entry)
-//!           ‖ ed25519 signature by the writer device (64) over "sunspace/carry/v1\0" ‖ everything before it
+//!           [version 2: ‖ u32 c ‖ c bytes of a checkpoint, standing for entries the writer no longer holds]
+//!           ‖ ed25519 signature by the writer device (64) over "sunspace/carry/v<version>\0" ‖ everything before it
 //! file key: random per file, wrapped (X25519, `sunspace_crypto::wrap_key`) to each device the file is for,
 //!           context "sunspace/carry/v1\0"; the body is sealed under it (XChaCha20-Poly1305, the same context as
 //!           associated data)
@@ -25,7 +26,7 @@
 //! use sunspace_replicate::CarryFile;
 //!
 //! let (ana, bea) = (DeviceKeys::generate(), DeviceKeys::generate());
-//! let file = CarryFile { group: GroupId([7; 16]), writer: ana.device_id(), heads: BTreeMap::new(), entries: vec![] };
+//! let file = CarryFile { group: GroupId([7; 16]), writer: ana.device_id(), heads: BTreeMap::new(), entries: vec![], checkpoint: None };
 //! let bytes = file.seal(&ana, &[bea.agreement_public()]);
 //! assert_eq!(CarryFile::open(&bea, &bytes).unwrap(), file);
 //! assert!(CarryFile::open(&DeviceKeys::generate(), &bytes).is_err(), "not for a third device");
@@ -41,7 +42,11 @@ use crate::bytes::Reader;
 
 const MAGIC: &[u8; 4] = b"SSCF";
 const VERSION: u8 = 1;
+/// Version 2 adds a checkpoint; a file without one is still written as version 1, which earlier builds read.
+const VERSION_WITH_CHECKPOINT: u8 = 2;
 const CONTEXT: &[u8] = b"sunspace/carry/v1\0";
+/// What a version 2 file's signature is made over (the seal and the wraps keep [`CONTEXT`]).
+const SIGNATURE_CONTEXT_V2: &[u8] = b"sunspace/carry/v2\0";
 /// Most devices one file may be for (a group of 40 people has far fewer).
 pub const MAX_CARRY_RECIPIENTS: usize = 4_096;
 /// Largest carry file read: ten years of a busy group's history are a few megabytes.
@@ -60,6 +65,8 @@ pub struct CarryFile {
     pub heads: BTreeMap<DeviceId, u64>,
     /// Encoded sealed entries, in log order within each author.
     pub entries: Vec<Vec<u8>>,
+    /// An encoded checkpoint (`crate::Checkpoint`), when the entries begin after ones the writer no longer holds.
+    pub checkpoint: Option<Vec<u8>>,
 }
 
 /// A carry file could not be read. Nothing from it was used.
@@ -102,12 +109,20 @@ impl CarryFile {
             body.extend_from_slice(&(entry.len() as u32).to_be_bytes());
             body.extend_from_slice(entry);
         }
-        let signature = writer.sign(&[CONTEXT, &body].concat());
+        let (version, signature_context) = match &self.checkpoint {
+            Some(checkpoint) => {
+                body.extend_from_slice(&(checkpoint.len() as u32).to_be_bytes());
+                body.extend_from_slice(checkpoint);
+                (VERSION_WITH_CHECKPOINT, SIGNATURE_CONTEXT_V2)
+            }
+            None => (VERSION, CONTEXT),
+        };
+        let signature = writer.sign(&[signature_context, &body].concat());
         body.extend_from_slice(&signature);
         let recipients = &recipients[..recipients.len().min(MAX_CARRY_RECIPIENTS)];
         let mut out = Vec::with_capacity(7 + recipients.len() * WRAPPED_KEY_LEN + body.len() + 64);
         out.extend_from_slice(MAGIC);
-        out.push(VERSION);
+        out.push(version);
         out.extend_from_slice(&(recipients.len() as u16).to_be_bytes());
         for recipient in recipients {
             out.extend_from_slice(&wrap_key(recipient, &key, CONTEXT).encode());
@@ -127,8 +142,9 @@ impl CarryFile {
         if &header[..4] != MAGIC {
             return Err(CarryError::NotACarryFile);
         }
-        if header[4] != VERSION {
-            return Err(CarryError::UnknownVersion(header[4]));
+        let version = header[4];
+        if version != VERSION && version != VERSION_WITH_CHECKPOINT {
+            return Err(CarryError::UnknownVersion(version));
         }
         let count = usize::from(u16::from_be_bytes([header[5], header[6]]));
         if count > MAX_CARRY_RECIPIENTS {
@@ -143,18 +159,18 @@ impl CarryFile {
             .ok_or(CarryError::NotForThisDevice)?;
         let sealed = bytes.get(wraps_end..).ok_or(CarryError::Damaged)?;
         let body = open(&key, CONTEXT, sealed).map_err(|_| CarryError::Damaged)?;
-        let file = Self::read_body(&body)?;
+        let file = Self::read_body(&body, version)?;
         Ok(file)
     }
 
     /// Reads an opened file's body (what [`CarryFile::open`] does after the seal): a member can write any body
     /// under a seal of its own, so this is a decoder of hostile bytes too. For the fuzz target.
     #[doc(hidden)]
-    pub fn read_opened_body(body: &[u8]) -> Result<Self, CarryError> {
-        Self::read_body(body)
+    pub fn read_opened_body(body: &[u8], version: u8) -> Result<Self, CarryError> {
+        Self::read_body(body, version)
     }
 
-    fn read_body(body: &[u8]) -> Result<Self, CarryError> {
+    fn read_body(body: &[u8], version: u8) -> Result<Self, CarryError> {
         let signed_len = body.len().checked_sub(64).ok_or(CarryError::Damaged)?;
         let (signed, signature) = body.split_at(signed_len);
         let mut reader = Reader::new(signed, CarryError::Damaged);
@@ -162,7 +178,8 @@ impl CarryFile {
         let writer = DeviceId(reader.array()?);
         let mut signature_bytes = [0u8; 64];
         signature_bytes.copy_from_slice(signature);
-        if !verify_signature(&writer, &[CONTEXT, signed].concat(), &signature_bytes) {
+        let signature_context = if version == VERSION_WITH_CHECKPOINT { SIGNATURE_CONTEXT_V2 } else { CONTEXT };
+        if !verify_signature(&writer, &[signature_context, signed].concat(), &signature_bytes) {
             return Err(CarryError::BadSignature);
         }
         let head_count = count(&mut reader, MAX_CARRY_RECIPIENTS, 40)?;
@@ -181,10 +198,18 @@ impl CarryFile {
             }
             entries.push(reader.take(len)?.to_vec());
         }
+        let mut checkpoint = None;
+        if version == VERSION_WITH_CHECKPOINT {
+            let len = reader.u32()? as usize;
+            if len > crate::MAX_CHECKPOINT_LEN {
+                return Err(CarryError::TooLarge);
+            }
+            checkpoint = Some(reader.take(len)?.to_vec());
+        }
         if !reader.rest().is_empty() {
             return Err(CarryError::Damaged);
         }
-        Ok(Self { group, writer, heads, entries })
+        Ok(Self { group, writer, heads, entries, checkpoint })
     }
 }
 
@@ -211,7 +236,26 @@ mod tests {
             writer: writer.device_id(),
             heads: BTreeMap::from([(writer.device_id(), 2)]),
             entries: vec![vec![1, 2, 3], vec![4; 300]],
+            checkpoint: None,
         }
+    }
+
+    #[test]
+    fn a_file_with_a_checkpoint_reads_back_and_every_flipped_byte_is_refused() {
+        let (ana, bea) = (DeviceKeys::generate(), DeviceKeys::generate());
+        let file = CarryFile { checkpoint: Some(vec![9; 200]), ..sample(&ana) };
+        let bytes = file.seal(&ana, &[bea.agreement_public()]);
+        assert_eq!(bytes[4], VERSION_WITH_CHECKPOINT);
+        assert_eq!(CarryFile::open(&bea, &bytes), Ok(file));
+        for at in (0..bytes.len()).step_by(5) {
+            let mut altered = bytes.clone();
+            altered[at] ^= 0x40;
+            assert!(CarryFile::open(&bea, &altered).is_err(), "byte {at} flipped");
+        }
+        // Told it is a version 1 file, it does not read either.
+        let mut older = bytes.clone();
+        older[4] = VERSION;
+        assert!(CarryFile::open(&bea, &older).is_err());
     }
 
     #[test]
@@ -262,6 +306,6 @@ mod tests {
         body.extend_from_slice(&u32::MAX.to_be_bytes());
         let signature = ana.sign(&[CONTEXT, &body].concat());
         body.extend_from_slice(&signature);
-        assert_eq!(CarryFile::read_body(&body), Err(CarryError::TooLarge));
+        assert_eq!(CarryFile::read_body(&body, VERSION), Err(CarryError::TooLarge));
     }
 }

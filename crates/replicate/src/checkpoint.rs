@@ -178,8 +178,8 @@ impl Checkpoint {
 
     /// Opens the body with the group's key of [`Checkpoint::epoch`] and reads it.
     pub fn open(&self, key: &Secret32) -> Result<CheckpointBody, CheckpointError> {
-        let plain = open(key, &[CONTEXT, &self.header()].concat(), &self.sealed)
-            .map_err(|_| CheckpointError::Unauthentic)?;
+        let plain =
+            open(key, &[CONTEXT, &self.header()].concat(), &self.sealed).map_err(|_| CheckpointError::Unauthentic)?;
         CheckpointBody::decode(&plain)
     }
 }
@@ -188,7 +188,8 @@ impl CheckpointBody {
     /// The body's bytes (before sealing).
     pub fn encode(&self) -> Vec<u8> {
         let ops: usize = self.membership.iter().map(|op| op.len() + 4).sum();
-        let mut out = Vec::with_capacity(12 + self.frontier.len() * 72 + self.heads.len() * 32 + ops + self.document.len());
+        let mut out =
+            Vec::with_capacity(12 + self.frontier.len() * 72 + self.heads.len() * 32 + ops + self.document.len());
         out.extend_from_slice(&(self.frontier.len() as u32).to_be_bytes());
         for (author, (seq, entry_hash)) in &self.frontier {
             out.extend_from_slice(&author.0);
@@ -335,12 +336,17 @@ mod tests {
             document: vec![0x85, 0x6f, 0x4a, 0x83],
         };
         let expected = format!(
-            "00000001{}0000000000000003{}00000001{}00000001" ,
+            "00000001{}0000000000000003{}00000001{}00000001",
             "aa".repeat(32),
             "bb".repeat(32),
             "cc".repeat(32)
         ) + "00000002ddee856f4a83";
         assert_eq!(hex::encode(body.encode()), expected);
+        let protocol = include_str!("../../../docs/protocol.md");
+        assert!(
+            protocol.contains(&format!("```text\n{expected}\n```")),
+            "docs/protocol.md's checkpoint vector is out of date"
+        );
         assert_eq!(CheckpointBody::decode(&body.encode()).unwrap(), body);
     }
 }

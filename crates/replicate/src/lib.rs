@@ -30,15 +30,15 @@
 
 mod bytes;
 mod carry;
-mod checkpoint;
 mod check;
+mod checkpoint;
 mod message;
 mod policy;
 mod session;
 
 pub use carry::{CarryError, CarryFile, MAX_CARRY_ENTRIES, MAX_CARRY_FILE_LEN, MAX_CARRY_RECIPIENTS};
-pub use checkpoint::{Checkpoint, CheckpointBody, CheckpointError, MAX_CHECKPOINT_LEN};
 pub use check::{check_entry, check_verified_entry, Rejection, Verdict};
+pub use checkpoint::{Checkpoint, CheckpointBody, CheckpointError, MAX_CHECKPOINT_LEN};
 pub use message::{DecodeError, Message, MAX_ENTRIES_PER_BATCH, MAX_HEADS, MAX_MESSAGE_LEN};
 pub use policy::{SyncAction, SyncPolicy, HEADS_REPLY_INTERVAL};
 pub use session::{batches, diverging, Range, Session, IN_FLIGHT_GRACE, MAX_BATCH_BYTES};

@@ -88,9 +88,7 @@ impl Message {
     /// The group the message is about.
     pub fn group(&self) -> GroupId {
         match self {
-            Message::Heads { group, .. } | Message::Entries { group, .. } | Message::Checkpoint { group, .. } => {
-                *group
-            }
+            Message::Heads { group, .. } | Message::Entries { group, .. } | Message::Checkpoint { group, .. } => *group,
         }
     }
 

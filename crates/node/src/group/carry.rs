@@ -113,15 +113,17 @@ impl OpenGroup {
             })
             .unwrap_or_default();
         let heads = self.heads();
-        let mut entries = Vec::new();
-        for (author, last) in &heads {
-            let first = known.get(author).copied().unwrap_or(0).saturating_add(1);
-            if first <= *last {
-                entries.extend(self.read_entries(*author, first, *last)?);
-            }
-        }
+        let ranges: Vec<sunspace_replicate::Range> = heads
+            .iter()
+            .filter_map(|(author, last)| {
+                let first = known.get(author).copied().unwrap_or(0).saturating_add(1);
+                (first <= *last).then_some(sunspace_replicate::Range { author: *author, first, last: *last })
+            })
+            .collect();
+        // As to a peer: the checkpoint goes in too where the entries it stands for are no longer held.
+        let (checkpoint, entries) = self.entries_for(&ranges)?;
         let count = entries.len();
-        let file = CarryFile { group: self.id, writer: self.device.device_id(), heads, entries };
+        let file = CarryFile { group: self.id, writer: self.device.device_id(), heads, entries, checkpoint };
         Ok((file.seal(&self.device, &recipients), count))
     }
 
@@ -129,11 +131,16 @@ impl OpenGroup {
     pub fn apply_carried(&mut self, file: CarryFile) -> Result<CarryReceipt, NodeError> {
         // In log order and in batches no larger than the network's, so a file of a million entries in a hostile
         // order costs what the same entries would from a peer.
+        let mut receipt = super::Receipt::default();
+        if let Some(checkpoint) = &file.checkpoint {
+            let taken = self.receive_checkpoint(checkpoint)?;
+            receipt.accepted.extend(taken.accepted);
+            receipt.rejected.extend(taken.refused);
+        }
         let mut entries = file.entries;
         entries.sort_by_cached_key(|bytes| {
             sunspace_log::Entry::decode(bytes).map(|e| (e.header().author, e.header().link.seq)).ok()
         });
-        let mut receipt = super::Receipt::default();
         for batch in entries.chunks(sunspace_replicate::MAX_ENTRIES_PER_BATCH) {
             let part = self.receive(batch.to_vec())?;
             receipt.accepted.extend(part.accepted);

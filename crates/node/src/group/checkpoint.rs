@@ -159,8 +159,10 @@ impl OpenGroup {
         id: &GroupId,
     ) -> Result<Option<([u8; 32], CheckpointBody)>, NodeError> {
         let Some(encoded) = StoredCheckpoint::load(shelf, id)? else { return Ok(None) };
-        let checkpoint = Checkpoint::decode(&encoded).map_err(|e| NodeError::Damaged(format!("the checkpoint: {e}")))?;
-        let key = keys.key(checkpoint.epoch).ok_or_else(|| NodeError::Damaged("the checkpoint's key is missing".into()))?;
+        let checkpoint =
+            Checkpoint::decode(&encoded).map_err(|e| NodeError::Damaged(format!("the checkpoint: {e}")))?;
+        let key =
+            keys.key(checkpoint.epoch).ok_or_else(|| NodeError::Damaged("the checkpoint's key is missing".into()))?;
         let body = checkpoint.open(key).map_err(|e| NodeError::Damaged(format!("the checkpoint: {e}")))?;
         Ok(Some((checkpoint.digest(), body)))
     }
