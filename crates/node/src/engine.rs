@@ -504,6 +504,7 @@ pub async fn start(vault: Vault, options: EngineOptions) -> Result<NodeHandle, N
         peers: BTreeMap::new(),
         last_heads: HashMap::new(),
         allowed: BTreeSet::new(),
+        connected_strangers: BTreeSet::new(),
         bootstrap: HashMap::new(),
         invites: HashMap::new(),
         ended: HashMap::new(),
@@ -547,6 +548,10 @@ struct Engine {
     peers: BTreeMap<DeviceId, PeerInfo>,
     last_heads: HashMap<GroupId, BTreeMap<DeviceId, u64>>,
     allowed: BTreeSet<DeviceId>,
+    /// Devices connected while not (yet) allowed: a member device that dialed this one before the group that
+    /// lists it had opened (a restart opens groups behind their kept views). Once allowed, each is taken as just
+    /// connected, so the heads exchange starts at once rather than at the next timed round.
+    connected_strangers: BTreeSet<DeviceId>,
     /// Groups joined but not yet holding their membership: the device that welcomed us may send their history.
     bootstrap: HashMap<GroupId, DeviceId>,
     invites: HashMap<[u8; 16], OpenInvite>,
@@ -919,12 +924,18 @@ impl Engine {
             let _ = self.net.disallow(*device).await;
         }
         let admitted: Vec<DeviceId> = wanted.difference(&self.allowed).copied().collect();
+        // Devices that connected before they were allowed are taken as connected now (see `connected_strangers`).
+        let already_connected: Vec<DeviceId> =
+            admitted.iter().filter(|device| self.connected_strangers.remove(device)).copied().collect();
         // A device removed from every group: where it was is forgotten too (once every group is open, so that
         // the devices of one still opening, or that failed to, are not forgotten with it).
         let mut changed = self.to_open.is_empty() && self.node.unopened.is_empty() && self.book.keep_only(&wanted);
         self.allowed = wanted;
         for device in admitted {
             changed |= self.remember_links(device);
+        }
+        for device in already_connected {
+            self.member_connected(device);
         }
         if changed {
             self.save_book();
@@ -1107,16 +1118,15 @@ impl Engine {
                     self.relay_pushes.reconnected(&device);
                 }
                 if !self.allowed.contains(&device) {
-                    return; // a stranger through the open door: only the join protocol
+                    // A stranger through the open door (only the join protocol), or a member device whose group
+                    // has not opened yet: `update_allowed` takes it up then.
+                    self.connected_strangers.insert(device);
+                    return;
                 }
-                self.peers.entry(device).or_insert(PeerInfo { connected: true, last_synced: None }).connected = true;
-                self.reach.reached(device);
-                self.emit(NodeEvent::PeerConnected { device: device.to_hex() });
-                for group in self.shared_groups(&device) {
-                    self.send_heads(device, group);
-                }
+                self.member_connected(device);
             }
             NetEvent::Disconnected(device) => {
+                self.connected_strangers.remove(&device);
                 if let Some(info) = self.peers.get_mut(&device) {
                     info.connected = false;
                 }
@@ -1137,6 +1147,16 @@ impl Engine {
             }
             NetEvent::Refused(peer) => self.emit(NodeEvent::StrangerRefused { peer: peer.to_string() }),
             NetEvent::JoinRequest { from, request, ticket } => self.on_join_request(from, &request, ticket).await,
+        }
+    }
+
+    /// A member device is connected: it is in reach, and the heads exchange of every group it shares starts.
+    fn member_connected(&mut self, device: DeviceId) {
+        self.peers.entry(device).or_insert(PeerInfo { connected: true, last_synced: None }).connected = true;
+        self.reach.reached(device);
+        self.emit(NodeEvent::PeerConnected { device: device.to_hex() });
+        for group in self.shared_groups(&device) {
+            self.send_heads(device, group);
         }
     }
 

@@ -49,8 +49,8 @@ const CONTEXT: &[u8] = b"sunspace/checkpoint/v1\0";
 const HEADER_LEN: usize = 4 + 1 + 16 + 32 + 4;
 /// Largest encoded checkpoint: it must fit one sync message. A group whose document outgrows it keeps its entries.
 pub const MAX_CHECKPOINT_LEN: usize = HEADER_LEN + 4 + MAX_BODY_LEN + 64;
-/// Most logs a frontier may list (as many as a heads message).
-const MAX_FRONTIER: usize = crate::MAX_HEADS;
+/// Most logs a frontier may list (as many as a heads message may: `MAX_HEADS`).
+const MAX_FRONTIER: usize = 4_096;
 /// Most document heads (concurrent edits leave a few; thousands mean a forged document).
 const MAX_DOC_HEADS: usize = 4_096;
 /// Most membership operations.
