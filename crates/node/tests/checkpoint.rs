@@ -191,6 +191,25 @@ fn a_checkpoint_that_does_not_match_the_entries_held_is_refused() {
     });
     let reason = group.receive_checkpoint(&forged_document).unwrap().refused.expect("refused");
     assert!(reason.contains("records the entries it stands for do not"), "{reason}");
+    // ... also when it names Bea's own log one place beyond what Ana holds, which Ana cannot check.
+    let bea_device = bea.device_id();
+    let ahead_and_forged = bea_group.forge_checkpoint(|body| {
+        body.frontier.entry(bea_device).or_insert((0, [0; 32])).0 += 1;
+        let mut doc = automerge::AutoCommit::load(&body.document).unwrap();
+        doc.load_incremental(&forged).unwrap();
+        let mut heads: Vec<[u8; 32]> = doc.get_heads().iter().map(|h| h.0).collect();
+        heads.sort_unstable();
+        body.heads = heads;
+        body.document = doc.save();
+    });
+    let reason = group.receive_checkpoint(&ahead_and_forged).unwrap().refused.expect("refused");
+    assert!(reason.contains("records the entries it stands for do not"), "{reason}");
+    // ... or one naming a place no log could reach (which would stop that log for good, and overflow).
+    let far = bea_group.forge_checkpoint(|body| {
+        body.frontier.insert(bea_device, (u64::MAX, [0; 32]));
+    });
+    let reason = group.receive_checkpoint(&far).unwrap().refused.expect("refused");
+    assert!(reason.contains("no device could have reached"), "{reason}");
 
     // ... or one whose document is not the one it names.
     let other_heads = bea_group.forge_checkpoint(|body| body.heads = vec![[0x11; 32]]);
@@ -203,7 +222,7 @@ fn a_checkpoint_that_does_not_match_the_entries_held_is_refused() {
     assert!(reason.contains("never wrote"), "{reason}");
 
     // Every refusal is kept against Bea's device, and Ana's records are as they were.
-    assert!(group.refused().iter().filter(|r| r.author == bea.device_id()).count() >= 4);
+    assert!(group.refused().iter().filter(|r| r.author == bea.device_id()).count() >= 6);
     assert_eq!(titles(&group).len(), 3);
     // The honest checkpoint of what both hold brings nothing and changes nothing.
     let honest = bea_group.forge_checkpoint(|_| {});

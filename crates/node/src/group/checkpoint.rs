@@ -28,6 +28,10 @@ const KEEP_ENTRY_BYTES_MIN: usize = 64 * 1024;
 /// sent the checkpoint, which then costs it at most four times the entries it lacks.
 const KEEP_ENTRY_SHARE: usize = 4;
 
+/// Highest log place a checkpoint may name: far beyond any real log (a device writing an entry a second for a
+/// century), and far from where the arithmetic on places overflows.
+const MAX_PLAUSIBLE_SEQ: u64 = 1 << 40;
+
 /// What became of a checkpoint from a peer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckpointReceipt {
@@ -278,6 +282,9 @@ impl OpenGroup {
             if !admitted(author) {
                 return Ok(Refused("stands for the log of a device the group never admitted".into()));
             }
+            if *seq > MAX_PLAUSIBLE_SEQ {
+                return Ok(Refused("names a place in a log no device could have reached".into()));
+            }
             if !members.is_active_device(author) && members.cutoff(author).is_some_and(|cutoff| *seq > cutoff) {
                 return Ok(Refused("stands for entries a removed device wrote after its removal".into()));
             }
@@ -314,6 +321,24 @@ impl OpenGroup {
         }
         if !doc.is_complete() {
             return Ok(Refused("holds changes whose earlier changes it lacks".into()));
+        }
+        // Changes this device lacks may only be by devices whose logs it lacks entries of: never its own, and
+        // never of a log it holds up to the frontier (those changes would be in the entries it holds).
+        let theirs = match doc.change_actors() {
+            Ok(actors) => actors,
+            Err(error) => return Ok(Refused(format!("holds a change that does not pass ({error})"))),
+        };
+        let ours = self.doc.change_actors().unwrap_or_default();
+        for (actor, count) in &theirs {
+            if ours.get(actor).copied().unwrap_or(0) >= *count {
+                continue;
+            }
+            let author = DeviceId(*actor);
+            let held = self.covered.get(&author).map_or(0, |c| c.seq);
+            let reaches = body.frontier.get(&author).map_or(0, |(seq, _)| *seq);
+            if author == me || held >= reaches {
+                return Ok(Refused("holds records the entries it stands for do not".into()));
+            }
         }
         if !behind {
             // This device holds every entry it stands for: its document can hold nothing they do not.
@@ -379,20 +404,27 @@ impl OpenGroup {
         }
         receipt.membership_changed = self.membership.signed_ops().count() != known;
         self.members = self.membership.state();
+        // The checkpoint is kept (durably) before any entry it stands for is dropped.
+        StoredCheckpoint::keep(&self.shelf, &self.id, bytes)?;
+        let mut behind = Vec::new();
         for (author, (seq, hash)) in &body.frontier {
             if self.covered.get(author).is_some_and(|c| c.seq >= *seq) {
                 continue;
             }
-            self.shelf.compact_log(&self.id, author, *seq)?;
-            self.first_held.remove(author);
             self.covered.insert(*author, Covered { author: *author, seq: *seq, hash: *hash });
+            behind.push((*author, *seq));
             receipt.accepted.push((*author, *seq));
         }
         self.sealed_heads = self.doc.heads();
         self.pending_heads = self.sealed_heads.clone();
-        StoredCheckpoint::keep(&self.shelf, &self.id, bytes)?;
+        // Then the snapshot naming the new places, flushed; only then are the entries behind them dropped.
         self.write_snapshot()?;
         self.remember_name()?;
+        self.shelf.flush()?;
+        for (author, seq) in behind {
+            self.shelf.compact_log(&self.id, &author, seq)?;
+            self.first_held.remove(&author);
+        }
         self.shelf.flush()?;
         // Entries that arrived before it, waiting for what it stands for, are taken now.
         if !self.waiting.is_empty() {
