@@ -53,7 +53,8 @@ pub use engine::{IntegrityKind, IntegrityNote, UnopenedGroup};
 pub use engine::{NodeEvent, NodeHandle};
 pub use error::NodeError;
 pub use group::{
-    Admission, CarryReceipt, CheckpointReceipt, OpenGroup, Receipt, RefusedEntry, PENDING_MAX_CHANGES, SNAPSHOT_EVERY,
+    Admission, CarryReceipt, CheckpointReceipt, OpenGroup, Receipt, RefusedEntry, ToSend, PENDING_MAX_CHANGES,
+    SNAPSHOT_EVERY,
 };
 pub use status::CompartmentView;
 pub use sunspace_log::GroupId;

@@ -258,6 +258,7 @@ fn bounded(reader: &mut Reader<'_, CheckpointError>, max: usize, min_len: usize)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -149,7 +149,7 @@ fn hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
     for (i, byte) in out.iter_mut().enumerate() {
         *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
-    Ok::<_, ()>(out).ok()
+    Some(out)
 }
 
 fn decode_u64(bytes: &[u8]) -> Result<u64, StoreError> {
@@ -280,7 +280,7 @@ impl Store for SledStore {
         for name in self.list_blobs("snapshot-")? {
             let group = name
                 .strip_prefix("snapshot-")
-                .and_then(|h| hex_array::<16>(h))
+                .and_then(hex_array::<16>)
                 .ok_or_else(|| StoreError::Corrupted("a snapshot file's name is malformed".into()))?;
             groups.push(group);
         }

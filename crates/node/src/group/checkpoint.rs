@@ -32,6 +32,13 @@ const KEEP_ENTRY_SHARE: usize = 4;
 /// century), and far from where the arithmetic on places overflows.
 const MAX_PLAUSIBLE_SEQ: u64 = 1 << 40;
 
+/// A checkpoint made here: its digest (for the snapshot), and per log the last entry to drop once the snapshot
+/// naming it is written.
+pub(super) type Made = ([u8; 32], BTreeMap<DeviceId, u64>);
+
+/// What to send a peer: the checkpoint, if the peer lacks entries it alone stands for, and the entries.
+pub type ToSend = (Option<Vec<u8>>, Vec<Vec<u8>>);
+
 /// What became of a checkpoint from a peer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckpointReceipt {
@@ -58,7 +65,7 @@ struct Held {
 impl OpenGroup {
     /// Makes a checkpoint of the document as it stands, if it can stand for the entries: returns its digest (for
     /// the snapshot) and how far to drop each log once the snapshot naming it is written.
-    pub(super) fn make_checkpoint(&mut self) -> Result<Option<([u8; 32], BTreeMap<DeviceId, u64>)>, NodeError> {
+    pub(super) fn make_checkpoint(&mut self) -> Result<Option<Made>, NodeError> {
         // Only a document that is exactly its entries: no edit of this device's outside one, nothing waiting.
         // (Pending chunks left over once their edits are in an entry are duplicates, harmless at open.)
         if self.covered.is_empty() || self.doc.heads() != self.sealed_heads {
@@ -115,7 +122,7 @@ impl OpenGroup {
         // Every log's last entry is kept (the one a peer most likely lacks), then the newest places of every log
         // (newest first by place, across logs) within the budget.
         let budget = KEEP_ENTRY_BYTES_MIN.max(body.document.len() / KEEP_ENTRY_SHARE);
-        held.sort_by(|a, b| b.1.cmp(&a.1));
+        held.sort_by_key(|(_, seq, _)| std::cmp::Reverse(*seq));
         let mut kept = 0usize;
         let mut drop_through: BTreeMap<DeviceId, u64> = BTreeMap::new();
         for (author, seq, len) in held {
@@ -184,7 +191,7 @@ impl OpenGroup {
 
     /// What to send a peer for `ranges`: the entries, and before them the checkpoint when a range begins at an
     /// entry this device no longer holds (the entries the checkpoint stands for are then left out).
-    pub fn entries_for(&mut self, ranges: &[Range]) -> Result<(Option<Vec<u8>>, Vec<Vec<u8>>), NodeError> {
+    pub fn entries_for(&mut self, ranges: &[Range]) -> Result<ToSend, NodeError> {
         let mut checkpoint: Option<Held> = None;
         let mut entries = Vec::new();
         for range in ranges {
@@ -235,7 +242,10 @@ impl OpenGroup {
             match self.check_checkpoint(&checkpoint, &key)? {
                 Checked::Refused(reason) => CheckpointReceipt::refused(format!("a checkpoint that {reason}")),
                 Checked::NothingNew => CheckpointReceipt::default(),
-                Checked::Take(body, ops, doc) => self.take_checkpoint(bytes, body, ops, doc)?,
+                Checked::Take(taken) => {
+                    let (body, ops, doc) = *taken;
+                    self.take_checkpoint(bytes, body, ops, doc)?
+                }
             }
         };
         // Signed by a device: the refusal is kept against it, as a refused entry is.
@@ -367,7 +377,7 @@ impl OpenGroup {
                 }
             }
         }
-        Ok(Checked::Take(body, ops, doc))
+        Ok(Checked::Take(Box::new((body, ops, doc))))
     }
 
     fn take_checkpoint(
@@ -440,7 +450,7 @@ impl OpenGroup {
 enum Checked {
     Refused(String),
     NothingNew,
-    Take(CheckpointBody, Vec<SignedOp>, GroupDoc),
+    Take(Box<(CheckpointBody, Vec<SignedOp>, GroupDoc)>),
 }
 
 /// Whether `frontier` stands for at least as much of every log as `other`.

@@ -21,7 +21,7 @@ use sunspace_model::{ChangeRefusal, GroupDoc, GroupView, ModelError, Vetted};
 use sunspace_replicate::{check_verified_entry, Rejection as EntryRejection, Verdict};
 
 pub use carry::CarryReceipt;
-pub use checkpoint::CheckpointReceipt;
+pub use checkpoint::{CheckpointReceipt, ToSend};
 
 use crate::at_rest::Shelf;
 use crate::records::{unwrap_hex, wrap_hex, Covered, GroupIndex, GroupKeys, Snapshot};
